@@ -1,0 +1,1 @@
+//! Hong Kong business days (being written).

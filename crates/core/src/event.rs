@@ -1,0 +1,903 @@
+//! The events that move (or give context to) share capital, exactly as the
+//! public JSON-lines contract names them (interchange.md section 1).
+//!
+//! * Every event type is a struct with `deny_unknown_fields`: a typo must not
+//!   silently drop data.
+//! * Optional fields stay optional in the stored form, so the canonical JSON is
+//!   what the user said; defaults are applied where the fact is used
+//!   (the `*_or_default` accessors), in one place.
+//! * [`parse_line`] reads one JSON line into an [`Incoming`] event, naming the
+//!   field of any error; [`Recorded`] is an event with its envelope (id,
+//!   recorded_at, actor, note) as it sits in the log.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::amount::{Amount, Currency, Money};
+use crate::presentation::PresentationSettings;
+
+/// The stream that holds events with no issuer (the market calendar).
+pub const MARKET_STREAM: &str = "$market";
+
+/// Version of the payload schema written by this build, per event.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A signatory of returns: "Xiao Lei", "Joint Company Secretary".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signatory {
+    pub name: String,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerRegistered {
+    pub issuer: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_listing: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatory: Option<Signatory>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presentation: Option<PresentationSettings>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerSettingsChanged {
+    pub issuer: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_listing: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatory: Option<Signatory>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presentation: Option<PresentationSettings>,
+}
+
+/// A further trading counter of a class ("80700" in RMB).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MultiCounter {
+    pub stock_code: String,
+    pub currency: Currency,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShareClassDefined {
+    pub issuer: String,
+    pub class: String,
+    pub class_of_shares: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_of_shares: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listed: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stock_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_counter: Option<Vec<MultiCounter>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub par_value: Option<Money>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorised_shares: Option<u64>,
+}
+
+impl ShareClassDefined {
+    pub fn type_of_shares_or_default(&self) -> &str {
+        self.type_of_shares.as_deref().unwrap_or("Not applicable")
+    }
+    pub fn listed_or_default(&self) -> bool {
+        self.listed.unwrap_or(true)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpeningBalance {
+    pub issuer: String,
+    pub class: String,
+    /// Balances as at the end of this day.
+    pub date: NaiveDate,
+    /// Issued shares excluding treasury shares.
+    pub issued_shares: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub treasury_shares: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepurchaseMandateGranted {
+    pub issuer: String,
+    pub class: String,
+    pub resolution_date: NaiveDate,
+    pub issued_shares_at_resolution: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorised_shares: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanatory_statement_date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry_date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repurchased_before_ledger: Option<u64>,
+}
+
+impl RepurchaseMandateGranted {
+    /// The number the mandate authorises: as given, else the floor of 10% of
+    /// the issued shares at the resolution [rule 10.06(1)(c)].
+    pub fn authorised_or_default(&self) -> u64 {
+        self.authorised_shares
+            .unwrap_or(self.issued_shares_at_resolution / 10)
+    }
+}
+
+/// How shares were repurchased (or treasury shares sold).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    #[default]
+    OnExchange,
+    OtherExchange,
+    PrivateArrangement,
+    GeneralOffer,
+}
+
+/// What repurchased shares are for.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    #[default]
+    Cancellation,
+    Treasury,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharesRepurchased {
+    pub issuer: String,
+    pub class: String,
+    pub trade_date: NaiveDate,
+    pub shares: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<Method>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<Purpose>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<Currency>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub highest_price: Option<Amount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lowest_price: Option<Amount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_paid: Option<Amount>,
+}
+
+/// The price details of a trade: all present or all absent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TradePrices {
+    pub currency: Currency,
+    pub highest: Amount,
+    pub lowest: Amount,
+    pub total: Amount,
+}
+
+impl SharesRepurchased {
+    pub fn method_or_default(&self) -> Method {
+        self.method.unwrap_or_default()
+    }
+    pub fn purpose_or_default(&self) -> Purpose {
+        self.purpose.unwrap_or_default()
+    }
+    /// The prices, when the ledger has them (validation guarantees all or none).
+    pub fn prices(&self) -> Option<TradePrices> {
+        Some(TradePrices {
+            currency: self.currency.clone()?,
+            highest: self.highest_price?,
+            lowest: self.lowest_price?,
+            total: self.total_paid?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepurchasedSharesCancelled {
+    pub issuer: String,
+    pub class: String,
+    /// The cancellation date.
+    pub date: NaiveDate,
+    pub shares: u64,
+    /// Which pending repurchases (by trade date), drawn in this order; default oldest first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trade_dates: Option<Vec<NaiveDate>>,
+}
+
+/// The kinds of issue of shares the forms know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IssueKind {
+    Placing,
+    ConsiderationIssue,
+    OpenOffer,
+    RightsIssue,
+    BonusIssue,
+    ScripDividend,
+    ShareOptionExercise,
+    ShareAward,
+    WarrantExercise,
+    Conversion,
+    Other,
+}
+
+impl IssueKind {
+    /// Kinds that issue shares under a named scheme, warrant or convertible.
+    pub fn needs_scheme(self) -> bool {
+        matches!(
+            self,
+            IssueKind::ShareOptionExercise | IssueKind::WarrantExercise | IssueKind::Conversion
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharesIssued {
+    pub issuer: String,
+    pub class: String,
+    /// The allotment date.
+    pub date: NaiveDate,
+    pub shares: u64,
+    pub kind: IssueKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_director: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<Currency>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Amount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_close: Option<Amount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub general_meeting_date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharesRedeemed {
+    pub issuer: String,
+    pub class: String,
+    pub date: NaiveDate,
+    pub shares: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<Currency>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Amount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled: Option<bool>,
+}
+
+impl SharesRedeemed {
+    pub fn cancelled_or_default(&self) -> bool {
+        self.cancelled.unwrap_or(true)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TreasurySharesSold {
+    pub issuer: String,
+    pub class: String,
+    pub trade_date: NaiveDate,
+    pub shares: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<Method>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<String>,
+    pub currency: Currency,
+    pub highest_price: Amount,
+    pub lowest_price: Amount,
+    pub total_received: Amount,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TreasurySharesTransferred {
+    pub issuer: String,
+    pub class: String,
+    pub date: NaiveDate,
+    pub shares: u64,
+    pub purpose: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TreasurySharesCancelled {
+    pub issuer: String,
+    pub class: String,
+    pub date: NaiveDate,
+    pub shares: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorisedSharesChanged {
+    pub issuer: String,
+    pub class: String,
+    pub date: NaiveDate,
+    /// The new number of authorised/registered shares.
+    pub authorised_shares: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShareOptionSchemeAdopted {
+    pub issuer: String,
+    pub class: String,
+    pub scheme: String,
+    pub adoption_date: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub general_meeting_date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outstanding_options: Option<u64>,
+}
+
+/// Options granted, lapsed or cancelled under a scheme.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShareOptionsMoved {
+    pub issuer: String,
+    pub scheme: String,
+    pub date: NaiveDate,
+    /// Shares under the options.
+    pub options: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResultsAnnouncementScheduled {
+    pub issuer: String,
+    pub period: String,
+    pub board_meeting_date: NaiveDate,
+    pub publication_deadline: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announcement_date: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketClosed {
+    pub date: NaiveDate,
+    pub reason: String,
+}
+
+/// Which return was filed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnForm {
+    Nddr,
+    Monthly,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnFiled {
+    pub issuer: String,
+    pub form: ReturnForm,
+    /// An NDDR's closing balance date; a Monthly Return's last day of the month.
+    pub date: NaiveDate,
+    pub submitted_at: DateTime<FixedOffset>,
+    /// SHA-256 (hex) of the return's JSON document as generated when filed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// The layout filed ("FF304", "FF305", "FF301"), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventVoided {
+    pub issuer: String,
+    pub voided_id: Uuid,
+    pub reason: String,
+}
+
+/// A recorded closing price, for the 5% price cap check [rule 10.06(2)(a)].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClosingPrice {
+    pub issuer: String,
+    pub class: String,
+    pub date: NaiveDate,
+    pub currency: Currency,
+    pub price: Amount,
+}
+
+/// Every event the ledger knows. The serde tag is the public `type` name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    IssuerRegistered(IssuerRegistered),
+    IssuerSettingsChanged(IssuerSettingsChanged),
+    ShareClassDefined(ShareClassDefined),
+    OpeningBalance(OpeningBalance),
+    RepurchaseMandateGranted(RepurchaseMandateGranted),
+    SharesRepurchased(SharesRepurchased),
+    RepurchasedSharesCancelled(RepurchasedSharesCancelled),
+    SharesIssued(SharesIssued),
+    SharesRedeemed(SharesRedeemed),
+    TreasurySharesSold(TreasurySharesSold),
+    TreasurySharesTransferred(TreasurySharesTransferred),
+    TreasurySharesCancelled(TreasurySharesCancelled),
+    AuthorisedSharesChanged(AuthorisedSharesChanged),
+    ShareOptionSchemeAdopted(ShareOptionSchemeAdopted),
+    ShareOptionsGranted(ShareOptionsMoved),
+    ShareOptionsLapsed(ShareOptionsMoved),
+    ShareOptionsCancelled(ShareOptionsMoved),
+    ResultsAnnouncementScheduled(ResultsAnnouncementScheduled),
+    MarketClosed(MarketClosed),
+    ReturnFiled(ReturnFiled),
+    EventVoided(EventVoided),
+    ClosingPrice(ClosingPrice),
+}
+
+/// Calls `$m!(TypeName, "type_name", Variant)` for every event type: the one
+/// list that ties the public names to the variants.
+macro_rules! for_each_event_type {
+    ($m:ident) => {
+        $m! {
+            IssuerRegistered => "issuer_registered",
+            IssuerSettingsChanged => "issuer_settings_changed",
+            ShareClassDefined => "share_class_defined",
+            OpeningBalance => "opening_balance",
+            RepurchaseMandateGranted => "repurchase_mandate_granted",
+            SharesRepurchased => "shares_repurchased",
+            RepurchasedSharesCancelled => "repurchased_shares_cancelled",
+            SharesIssued => "shares_issued",
+            SharesRedeemed => "shares_redeemed",
+            TreasurySharesSold => "treasury_shares_sold",
+            TreasurySharesTransferred => "treasury_shares_transferred",
+            TreasurySharesCancelled => "treasury_shares_cancelled",
+            AuthorisedSharesChanged => "authorised_shares_changed",
+            ShareOptionSchemeAdopted => "share_option_scheme_adopted",
+            ShareOptionsGranted => "share_options_granted",
+            ShareOptionsLapsed => "share_options_lapsed",
+            ShareOptionsCancelled => "share_options_cancelled",
+            ResultsAnnouncementScheduled => "results_announcement_scheduled",
+            MarketClosed => "market_closed",
+            ReturnFiled => "return_filed",
+            EventVoided => "event_voided",
+            ClosingPrice => "closing_price",
+        }
+    };
+}
+
+macro_rules! define_type_names {
+    ($($variant:ident => $name:literal),* $(,)?) => {
+        /// Every public event type name, in the order of interchange.md.
+        pub const EVENT_TYPES: &[&str] = &[$($name),*];
+
+        impl Event {
+            /// The public `type` name.
+            pub fn type_name(&self) -> &'static str {
+                match self { $(Event::$variant(_) => $name),* }
+            }
+        }
+
+        /// Deserialize the fields of an event of type `name` (without `type`),
+        /// naming the field of any error.
+        fn decode_body(name: &str, body: Value) -> Result<Event, DecodeError> {
+            match name {
+                $($name => serde_path_to_error::deserialize(body)
+                    .map(Event::$variant)
+                    .map_err(DecodeError::from_path_error),)*
+                other => Err(DecodeError {
+                    field: Some("type".into()),
+                    message: format!("unknown event type `{other}`"),
+                    hint: format!("use one of: {}", EVENT_TYPES.join(", ")),
+                }),
+            }
+        }
+    };
+}
+for_each_event_type!(define_type_names);
+
+impl Event {
+    /// The issuer the event belongs to; `None` for market-wide events.
+    pub fn issuer(&self) -> Option<&str> {
+        use Event::*;
+        Some(match self {
+            IssuerRegistered(e) => &e.issuer,
+            IssuerSettingsChanged(e) => &e.issuer,
+            ShareClassDefined(e) => &e.issuer,
+            OpeningBalance(e) => &e.issuer,
+            RepurchaseMandateGranted(e) => &e.issuer,
+            SharesRepurchased(e) => &e.issuer,
+            RepurchasedSharesCancelled(e) => &e.issuer,
+            SharesIssued(e) => &e.issuer,
+            SharesRedeemed(e) => &e.issuer,
+            TreasurySharesSold(e) => &e.issuer,
+            TreasurySharesTransferred(e) => &e.issuer,
+            TreasurySharesCancelled(e) => &e.issuer,
+            AuthorisedSharesChanged(e) => &e.issuer,
+            ShareOptionSchemeAdopted(e) => &e.issuer,
+            ShareOptionsGranted(e) | ShareOptionsLapsed(e) | ShareOptionsCancelled(e) => &e.issuer,
+            ResultsAnnouncementScheduled(e) => &e.issuer,
+            ReturnFiled(e) => &e.issuer,
+            EventVoided(e) => &e.issuer,
+            ClosingPrice(e) => &e.issuer,
+            MarketClosed(_) => return None,
+        })
+    }
+
+    /// The class the event belongs to, for class-scoped events.
+    pub fn class(&self) -> Option<&str> {
+        use Event::*;
+        Some(match self {
+            ShareClassDefined(e) => &e.class,
+            OpeningBalance(e) => &e.class,
+            RepurchaseMandateGranted(e) => &e.class,
+            SharesRepurchased(e) => &e.class,
+            RepurchasedSharesCancelled(e) => &e.class,
+            SharesIssued(e) => &e.class,
+            SharesRedeemed(e) => &e.class,
+            TreasurySharesSold(e) => &e.class,
+            TreasurySharesTransferred(e) => &e.class,
+            TreasurySharesCancelled(e) => &e.class,
+            AuthorisedSharesChanged(e) => &e.class,
+            ShareOptionSchemeAdopted(e) => &e.class,
+            ClosingPrice(e) => &e.class,
+            _ => return None,
+        })
+    }
+
+    /// The stream the event is stored in: its issuer, or [`MARKET_STREAM`].
+    pub fn stream(&self) -> &str {
+        self.issuer().unwrap_or(MARKET_STREAM)
+    }
+
+    /// The date the event takes effect (trade, allotment, cancellation, ...).
+    pub fn effective_date(&self) -> Option<NaiveDate> {
+        use Event::*;
+        Some(match self {
+            IssuerRegistered(_)
+            | IssuerSettingsChanged(_)
+            | ShareClassDefined(_)
+            | EventVoided(_) => return None,
+            OpeningBalance(e) => e.date,
+            RepurchaseMandateGranted(e) => e.resolution_date,
+            SharesRepurchased(e) => e.trade_date,
+            RepurchasedSharesCancelled(e) => e.date,
+            SharesIssued(e) => e.date,
+            SharesRedeemed(e) => e.date,
+            TreasurySharesSold(e) => e.trade_date,
+            TreasurySharesTransferred(e) => e.date,
+            TreasurySharesCancelled(e) => e.date,
+            AuthorisedSharesChanged(e) => e.date,
+            ShareOptionSchemeAdopted(e) => e.adoption_date,
+            ShareOptionsGranted(e) | ShareOptionsLapsed(e) | ShareOptionsCancelled(e) => e.date,
+            ResultsAnnouncementScheduled(e) => e.board_meeting_date,
+            MarketClosed(e) => e.date,
+            ReturnFiled(e) => e.date,
+            ClosingPrice(e) => e.date,
+        })
+    }
+
+    /// Whether the event moves a balance (issued, treasury, pending or
+    /// authorised) and so must be dated after the class's opening balance.
+    pub fn moves_balance(&self) -> bool {
+        use Event::*;
+        matches!(
+            self,
+            SharesRepurchased(_)
+                | RepurchasedSharesCancelled(_)
+                | SharesIssued(_)
+                | SharesRedeemed(_)
+                | TreasurySharesSold(_)
+                | TreasurySharesTransferred(_)
+                | TreasurySharesCancelled(_)
+                | AuthorisedSharesChanged(_)
+        )
+    }
+
+    /// The event's fields as canonical JSON (keys sorted, `type` included).
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).expect("events always serialize")
+    }
+}
+
+/// An event with its envelope, as it sits (or will sit) in the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub id: Uuid,
+    /// When the ledger learned it.
+    pub recorded_at: DateTime<FixedOffset>,
+    pub actor: String,
+    pub note: Option<String>,
+    pub event: Event,
+    /// The global log position, once stored.
+    pub position: Option<u64>,
+}
+
+impl Recorded {
+    /// The canonical payload stored in the log: the event's fields with
+    /// `type`, plus `note` when there is one. Keys are sorted.
+    pub fn payload(&self) -> String {
+        let mut v = self.event.to_value();
+        if let (Some(note), Value::Object(map)) = (&self.note, &mut v) {
+            map.insert("note".into(), Value::String(note.clone()));
+        }
+        serde_json::to_string(&v).expect("values always serialize")
+    }
+
+    /// Rebuild an event from its stored payload (which [`Recorded::payload`] wrote).
+    pub fn from_payload(
+        id: Uuid,
+        recorded_at: DateTime<FixedOffset>,
+        actor: String,
+        payload: &str,
+        position: Option<u64>,
+    ) -> Result<Recorded, DecodeError> {
+        let mut map: Map<String, Value> =
+            serde_json::from_str(payload).map_err(|e| DecodeError {
+                field: None,
+                message: format!("stored payload is not a JSON object: {e}"),
+                hint: "the log may have been altered: run `shareledger audit`".into(),
+            })?;
+        let note = match map.remove("note") {
+            Some(Value::String(s)) => Some(s),
+            None => None,
+            Some(_) => {
+                return Err(DecodeError::field(
+                    "note",
+                    "must be a string",
+                    "write a text note",
+                ))
+            }
+        };
+        let type_name = match map.remove("type") {
+            Some(Value::String(s)) => s,
+            _ => {
+                return Err(DecodeError::field(
+                    "type",
+                    "missing",
+                    "every event names its type",
+                ))
+            }
+        };
+        let event = decode_body(&type_name, Value::Object(map))?;
+        Ok(Recorded {
+            id,
+            recorded_at,
+            actor,
+            note,
+            event,
+            position,
+        })
+    }
+}
+
+/// One line of input, decoded but not yet decided: the envelope's optional
+/// fields are still optional (the caller fills them from its clock and user).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incoming {
+    pub id: Option<Uuid>,
+    pub recorded_at: Option<DateTime<FixedOffset>>,
+    pub actor: Option<String>,
+    pub note: Option<String>,
+    pub event: Event,
+}
+
+impl Incoming {
+    /// Complete the envelope with the caller's defaults.
+    pub fn into_recorded(
+        self,
+        new_id: impl FnOnce() -> Uuid,
+        now: DateTime<FixedOffset>,
+        default_actor: &str,
+    ) -> Recorded {
+        Recorded {
+            id: self.id.unwrap_or_else(new_id),
+            recorded_at: self.recorded_at.unwrap_or(now),
+            actor: self.actor.unwrap_or_else(|| default_actor.to_string()),
+            note: self.note,
+            event: self.event,
+            position: None,
+        }
+    }
+}
+
+/// Why a line could not be read as an event: the field and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}; {hint}", field.as_ref().map(|f| format!("field `{f}`: ")).unwrap_or_default())]
+pub struct DecodeError {
+    pub field: Option<String>,
+    pub message: String,
+    pub hint: String,
+}
+
+impl DecodeError {
+    fn field(field: &str, message: &str, hint: &str) -> Self {
+        DecodeError {
+            field: Some(field.into()),
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
+    fn from_path_error(e: serde_path_to_error::Error<serde_json::Error>) -> Self {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        // serde names unknown and missing fields in its message, not the path.
+        let named = |prefix: &str| {
+            inner
+                .strip_prefix(prefix)
+                .and_then(|rest| rest.split('`').next())
+                .map(|f| {
+                    if path == "." {
+                        f.to_string()
+                    } else {
+                        format!("{path}.{f}")
+                    }
+                })
+        };
+        if let Some(f) = named("unknown field `") {
+            return DecodeError {
+                field: Some(f),
+                message: "unknown field".into(),
+                hint: format!("remove it or correct its spelling ({inner})"),
+            };
+        }
+        if let Some(f) = named("missing field `") {
+            return DecodeError {
+                field: Some(f),
+                message: "required field is missing".into(),
+                hint: "add it: interchange.md section 1 marks the required fields with *".into(),
+            };
+        }
+        let hint = if inner.contains("u64") {
+            "share counts are whole non-negative JSON numbers like 4300".to_string()
+        } else if inner.contains("NaiveDate")
+            || inner.contains("input contains invalid characters")
+            || inner.contains("premature end of input")
+        {
+            "dates are YYYY-MM-DD and times RFC 3339 like 2022-11-07T18:30:00+08:00".to_string()
+        } else {
+            "see interchange.md section 1 for the field's form".to_string()
+        };
+        DecodeError {
+            field: if path == "." { None } else { Some(path) },
+            message: inner,
+            hint,
+        }
+    }
+}
+
+/// Read one JSON line into an [`Incoming`] event. Envelope fields (`id`,
+/// `recorded_at`, `actor`, `note`) are taken out; everything else must be a
+/// field of the named event type.
+pub fn parse_line(line: &str) -> Result<Incoming, DecodeError> {
+    let value: Value = serde_json::from_str(line).map_err(|e| DecodeError {
+        field: None,
+        message: format!("not valid JSON ({e})"),
+        hint: "write one JSON object per line".into(),
+    })?;
+    let Value::Object(map) = value else {
+        return Err(DecodeError {
+            field: None,
+            message: "not a JSON object".into(),
+            hint: "write one JSON object per line, like {\"type\": \"market_closed\", ...}".into(),
+        });
+    };
+    parse_object(map)
+}
+
+/// As [`parse_line`], from an already-parsed object.
+pub fn parse_object(mut map: Map<String, Value>) -> Result<Incoming, DecodeError> {
+    let type_name = match map.remove("type") {
+        Some(Value::String(s)) => s,
+        Some(_) => {
+            return Err(DecodeError::field(
+                "type",
+                "must be a string",
+                "like \"shares_repurchased\"",
+            ))
+        }
+        None => {
+            return Err(DecodeError::field(
+                "type",
+                "required field is missing",
+                "every line names its event type, like \"type\": \"shares_repurchased\"",
+            ))
+        }
+    };
+    let id = match map.remove("id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(Uuid::parse_str(&s).map_err(|_| {
+            DecodeError::field(
+                "id",
+                &format!("`{s}` is not a UUID"),
+                "like 3f2b8c1e-5d4a-4e8f-9a6b-1c2d3e4f5a6b",
+            )
+        })?),
+        Some(_) => {
+            return Err(DecodeError::field(
+                "id",
+                "must be a UUID string",
+                "like \"3f2b8c1e-5d4a-4e8f-9a6b-1c2d3e4f5a6b\"",
+            ))
+        }
+    };
+    let recorded_at = match map.remove("recorded_at") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(DateTime::parse_from_rfc3339(&s).map_err(|_| {
+            DecodeError::field(
+                "recorded_at",
+                &format!("`{s}` is not an RFC 3339 time"),
+                "like 2022-11-07T18:30:00+08:00",
+            )
+        })?),
+        Some(_) => {
+            return Err(DecodeError::field(
+                "recorded_at",
+                "must be a string",
+                "like \"2022-11-07T18:30:00+08:00\"",
+            ))
+        }
+    };
+    let text = |map: &mut Map<String, Value>, key: &str| -> Result<Option<String>, DecodeError> {
+        match map.remove(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(DecodeError::field(
+                key,
+                "must be a string",
+                "write it as text",
+            )),
+        }
+    };
+    let actor = text(&mut map, "actor")?;
+    let note = text(&mut map, "note")?;
+    let event = decode_body(&type_name, Value::Object(map))?;
+    Ok(Incoming {
+        id,
+        recorded_at,
+        actor,
+        note,
+        event,
+    })
+}
+
+/// A count of events by type, handy for summaries.
+pub fn count_by_type<'a>(
+    events: impl IntoIterator<Item = &'a Event>,
+) -> BTreeMap<&'static str, usize> {
+    let mut counts = BTreeMap::new();
+    for e in events {
+        *counts.entry(e.type_name()).or_insert(0) += 1;
+    }
+    counts
+}

@@ -1,0 +1,70 @@
+//! Why the ledger refuses an event: a typed kind, the field at fault, what is
+//! wrong and how to fix it. Nothing refused is ever written.
+
+use std::fmt;
+
+/// What kind of impossibility an event ran into (domain.md section 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefusalKind {
+    UnknownIssuer,
+    IssuerExists,
+    UnknownClass,
+    ClassExists,
+    OpeningBalanceExists,
+    OpeningBalanceAfterMovements,
+    BeforeOpeningBalance,
+    NegativeBalance,
+    TooManyShares,
+    ZeroShares,
+    ExceedsPending,
+    UnknownPendingLine,
+    ExceedsTreasury,
+    TreasuryBeforeRegime,
+    IncompletePrices,
+    InvalidPrices,
+    PriceOutOfRange,
+    MissingExchange,
+    SchemeRequired,
+    UnknownScheme,
+    SchemeExists,
+    ExceedsOutstandingOptions,
+    InvalidVoid,
+    MarketClosureExists,
+    NotMonthEnd,
+    InvalidDates,
+    EmptyText,
+}
+
+/// A refused event: nothing of it is written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct Refusal {
+    pub kind: RefusalKind,
+    /// The input field at fault.
+    pub field: &'static str,
+    /// What is wrong, with the figures.
+    pub message: String,
+    /// How to put it right.
+    pub hint: String,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "field `{}`: {}; {}", self.field, self.message, self.hint)
+    }
+}
+
+impl Refusal {
+    pub fn new(
+        kind: RefusalKind,
+        field: &'static str,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        Refusal {
+            kind,
+            field,
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+pub use shareledger_core as core;
