@@ -159,8 +159,10 @@ mod tests {
         let b: Amount = serde_json::from_str("21.55").unwrap();
         assert_eq!(b.0, Decimal::new(2155, 2));
         // A number no f64 can hold exactly survives untouched.
-        let c: Amount = serde_json::from_str("0.1000000000000000055511151231257827").unwrap();
-        assert_eq!(c.to_string(), "0.1000000000000000055511151231257827");
+        let c: Amount = serde_json::from_str("0.100000000000000005551115123").unwrap();
+        assert_eq!(c.to_string(), "0.100000000000000005551115123");
+        // More digits than an exact decimal holds: refused, never rounded.
+        assert!(serde_json::from_str::<Amount>("0.10000000000000000555111512312578").is_err());
         let e: Amount = serde_json::from_str("1e3").unwrap();
         assert_eq!(e.0, Decimal::new(1000, 0));
     }

@@ -751,50 +751,48 @@ impl DecodeError {
     fn from_path_error(e: serde_path_to_error::Error<serde_json::Error>) -> Self {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
-        // serde names unknown and missing fields in its message, not the path.
-        let named = |prefix: &str| {
-            inner
-                .strip_prefix(prefix)
-                .and_then(|rest| rest.split('`').next())
-                .map(|f| {
-                    if path == "." {
-                        f.to_string()
-                    } else {
-                        format!("{path}.{f}")
-                    }
-                })
-        };
-        if let Some(f) = named("unknown field `") {
+        let field = if path == "." { None } else { Some(path.clone()) };
+        // serde names a missing field in its message; the path is its parent.
+        if let Some(f) = inner.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
             return DecodeError {
-                field: Some(f),
-                message: "unknown field".into(),
-                hint: format!("remove it or correct its spelling ({inner})"),
-            };
-        }
-        if let Some(f) = named("missing field `") {
-            return DecodeError {
-                field: Some(f),
+                field: Some(if path == "." { f.to_string() } else { format!("{path}.{f}") }),
                 message: "required field is missing".into(),
                 hint: "add it: interchange.md section 1 marks the required fields with *".into(),
             };
         }
-        let hint = if inner.contains("u64") {
-            "share counts are whole non-negative JSON numbers like 4300".to_string()
-        } else if inner.contains("NaiveDate")
-            || inner.contains("input contains invalid characters")
-            || inner.contains("premature end of input")
-        {
-            "dates are YYYY-MM-DD and times RFC 3339 like 2022-11-07T18:30:00+08:00".to_string()
+        if inner.starts_with("unknown field `") {
+            let f = inner.trim_start_matches("unknown field `").split('`').next().unwrap_or_default();
+            return DecodeError {
+                field: field.or_else(|| Some(f.to_string())),
+                message: "unknown field".into(),
+                hint: format!("remove it or correct its spelling ({inner})"),
+            };
+        }
+        let last = path.rsplit('.').next().unwrap_or_default();
+        let hint = if COUNT_FIELDS.contains(&last) {
+            "a share count is a whole non-negative JSON number like 4300 (not a string, not a fraction)".to_string()
+        } else if last.ends_with("date") || last.ends_with("dates") || last == "date" || last == "period_end" {
+            "dates are YYYY-MM-DD, a real calendar day, like 2022-11-07".to_string()
+        } else if last.ends_with("_at") {
+            "times are RFC 3339 like 2022-11-07T18:30:00+08:00".to_string()
         } else {
             "see interchange.md section 1 for the field's form".to_string()
         };
-        DecodeError {
-            field: if path == "." { None } else { Some(path) },
-            message: inner,
-            hint,
-        }
+        DecodeError { field, message: inner, hint }
     }
 }
+
+/// Fields that hold a number of shares (or options).
+const COUNT_FIELDS: &[&str] = &[
+    "shares",
+    "options",
+    "issued_shares",
+    "treasury_shares",
+    "issued_shares_at_resolution",
+    "authorised_shares",
+    "repurchased_before_ledger",
+    "outstanding_options",
+];
 
 /// Read one JSON line into an [`Incoming`] event. Envelope fields (`id`,
 /// `recorded_at`, `actor`, `note`) are taken out; everything else must be a

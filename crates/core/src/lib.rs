@@ -9,6 +9,7 @@
 //!   [`state::Register::apply`] (fold), with the balance effect table.
 //! * [`refusal`]: why an event is refused: kind, field, message, hint.
 //! * [`presentation`]: an issuer's presentation policy, exact percentages.
+//! * [`rules`]: the Listing Rules' numbers and layout dates, named by rule.
 //! * [`calendar`]: Hong Kong business days and return deadlines.
 
 pub mod amount;
@@ -16,6 +17,7 @@ pub mod calendar;
 pub mod event;
 pub mod presentation;
 pub mod refusal;
+pub mod rules;
 pub mod state;
 
 pub use amount::{Amount, Currency, Money};

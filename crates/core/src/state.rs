@@ -59,6 +59,20 @@ impl Balances {
 pub struct Delta {
     pub issued: i128,
     pub treasury: i128,
+    /// Shares pending cancellation (inside `issued`).
+    pub pending: i128,
+}
+
+impl Delta {
+    fn of(e: Effect) -> Delta {
+        Delta { issued: e.issued, treasury: e.treasury, pending: e.pending }
+    }
+    fn plus(self, o: Delta) -> Delta {
+        Delta { issued: self.issued + o.issued, treasury: self.treasury + o.treasury, pending: self.pending + o.pending }
+    }
+    fn minus(self, o: Delta) -> Delta {
+        Delta { issued: self.issued - o.issued, treasury: self.treasury - o.treasury, pending: self.pending - o.pending }
+    }
 }
 
 /// What the ledger learned to move shares, in one place: how each event
@@ -218,6 +232,7 @@ impl ClassState {
             Some(o) => Delta {
                 issued: o.issued_shares as i128,
                 treasury: o.treasury_shares.unwrap_or(0) as i128,
+                pending: 0,
             },
             None => Delta::default(),
         }
@@ -308,71 +323,66 @@ impl ClassState {
         (on_exchange, all)
     }
 
-    /// Check that adding `delta` on `date` keeps issued and treasury within
-    /// [0, MAX_SHARES] at the end of `date` and of every later day.
-    fn check_delta(
-        &self,
-        date: NaiveDate,
-        delta: Delta,
-        field: &'static str,
-        what: &str,
-    ) -> Result<(), Refusal> {
+    /// Check that adding `delta` on `date` keeps, at the end of `date` and of
+    /// every later day: 0 ≤ pending ≤ issued ≤ MAX_SHARES and
+    /// 0 ≤ treasury ≤ MAX_SHARES.
+    fn check_delta(&self, date: NaiveDate, delta: Delta, field: &'static str, what: &str) -> Result<(), Refusal> {
         if delta == Delta::default() {
             return Ok(());
         }
         let o = self.opening_delta();
-        let mut bal = Delta {
-            issued: o.issued + self.totals.issued,
-            treasury: o.treasury + self.totals.treasury,
-        };
+        let mut bal = o.plus(self.totals);
         let check = |bal: Delta, day: NaiveDate| -> Result<(), Refusal> {
-            let issued = bal.issued + delta.issued;
-            let treasury = bal.treasury + delta.treasury;
-            if issued < 0 || treasury < 0 {
-                let (name, have, need) = if treasury < 0 {
-                    ("treasury shares", bal.treasury, -delta.treasury)
-                } else {
-                    (
-                        "issued shares (excluding treasury)",
-                        bal.issued,
-                        -delta.issued,
-                    )
-                };
-                let kind = if treasury < 0 {
-                    K::ExceedsTreasury
-                } else {
-                    K::NegativeBalance
-                };
+            let after = bal.plus(delta);
+            let problem = if after.treasury < 0 {
+                Some((K::ExceedsTreasury, format!("{} treasury shares (it holds {})", after.treasury, bal.treasury)))
+            } else if after.issued < 0 {
+                Some((K::NegativeBalance, format!("{} issued shares (it has {})", after.issued, bal.issued)))
+            } else if after.pending < 0 {
+                Some((K::ExceedsPending, format!("{} shares pending cancellation (it has {})", after.pending, bal.pending)))
+            } else if after.pending > after.issued {
+                Some((
+                    K::NegativeBalance,
+                    format!(
+                        "{} shares pending cancellation but only {} issued shares (shares repurchased for cancellation are still issued shares)",
+                        after.pending, after.issued
+                    ),
+                ))
+            } else {
+                None
+            };
+            if let Some((kind, state)) = problem {
                 return Err(Refusal::new(
                     kind,
                     field,
                     format!(
-                        "{what} of {need} shares on {date} would leave class {} with {} {name} at the end of {day} (it holds {have})",
-                        self.id(),
-                        have - need,
+                        "{what} of {} shares on {date} would leave class {} with {state} at the end of {day}",
+                        delta.issued.abs().max(delta.treasury.abs()).max(delta.pending.abs()),
+                        self.id()
                     ),
-                    "check the number of shares and the date; a balance can never go below zero",
+                    "check the number of shares and the date; no balance can go below zero",
                 ));
             }
-            if issued > MAX_SHARES as i128 || treasury > MAX_SHARES as i128 {
+            if after.issued > MAX_SHARES as i128 || after.treasury > MAX_SHARES as i128 {
                 return Err(Refusal::new(
                     K::TooManyShares,
                     field,
-                    format!(
-                        "{what} would take class {} above {MAX_SHARES} shares",
-                        self.id()
-                    ),
+                    format!("{what} would take class {} above {MAX_SHARES} shares", self.id()),
                     "check the number of shares",
                 ));
             }
             Ok(())
         };
+        // Walk back from the latest day: `bal` is the balance at the end of
+        // each day in turn, the new delta added to it.
         for (day, d) in self.days.range(date..).rev() {
             check(bal, *day)?;
-            bal.issued -= d.issued;
-            bal.treasury -= d.treasury;
+            bal = bal.minus(*d);
         }
-        check(bal, date)
+        if !self.days.contains_key(&date) {
+            check(bal, date)?;
+        }
+        Ok(())
     }
 
     fn add_delta(&mut self, date: NaiveDate, delta: Delta) {
@@ -380,10 +390,8 @@ impl ClassState {
             return;
         }
         let d = self.days.entry(date).or_default();
-        d.issued += delta.issued;
-        d.treasury += delta.treasury;
-        self.totals.issued += delta.issued;
-        self.totals.treasury += delta.treasury;
+        *d = d.plus(delta);
+        self.totals = self.totals.plus(delta);
     }
 
     /// Which pending lines a cancellation of `shares` on `date` draws from,
@@ -397,7 +405,15 @@ impl ClassState {
         let candidates: Vec<&PendingLine> = match trade_dates {
             Some(dates) => {
                 let mut lines = Vec::new();
-                for d in dates {
+                for (i, d) in dates.iter().enumerate() {
+                    if dates[..i].contains(d) {
+                        return Err(Refusal::new(
+                            K::UnknownPendingLine,
+                            "trade_dates",
+                            format!("trade date {d} is named twice"),
+                            "name each pending trade date once",
+                        ));
+                    }
                     match self.pending.get(d) {
                         Some(l) if l.trade_date <= date => lines.push(l),
                         Some(_) => {
@@ -808,15 +824,21 @@ fn check_price_range(
         ));
     }
     let n = Decimal::from(shares);
-    let (min, max) = (n * l - Decimal::ONE, n * h + Decimal::ONE);
+    let (Some(low), Some(high)) = (n.checked_mul(l), n.checked_mul(h)) else {
+        return Err(Refusal::new(
+            K::PriceOutOfRange,
+            "highest_price",
+            format!("{shares} shares × {h} is beyond any amount the ledger can hold"),
+            "check the prices and the share count",
+        ));
+    };
+    let (min, max) = (low - Decimal::ONE, high + Decimal::ONE);
     if t < min || t > max {
         return Err(Refusal::new(
             K::PriceOutOfRange,
             total_field,
             format!(
-                "{t} lies outside {shares} shares × [{l}, {h}] = [{}, {}] (tolerance one unit of the currency)",
-                n * l,
-                n * h
+                "{t} lies outside {shares} shares × [{l}, {h}] = [{low}, {high}] (tolerance one unit of the currency)"
             ),
             "check the total, the share count and the prices against the broker's confirmation",
         ));
@@ -863,6 +885,7 @@ fn method_exchange(method: Option<Method>, exchange: &Option<String>) -> Result<
 }
 
 fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal> {
+    let eff = effect(&r.event);
     match &r.event {
         Event::IssuerRegistered(_) | Event::MarketClosed(_) => {
             unreachable!("handled by the register")
@@ -957,16 +980,12 @@ fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal>
                 e.total_paid,
                 "total_paid",
             )?;
-            let eff = effect(&r.event);
             if e.purpose_or_default() == Purpose::Treasury {
                 treasury_allowed(e.trade_date, "purpose")?;
             }
             class.check_delta(
                 e.trade_date,
-                Delta {
-                    issued: eff.issued,
-                    treasury: eff.treasury,
-                },
+                Delta::of(eff),
                 "shares",
                 "a repurchase",
             )?;
@@ -988,10 +1007,7 @@ fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal>
             class.allocate_cancellation(e.date, e.shares, e.trade_dates.as_deref())?;
             class.check_delta(
                 e.date,
-                Delta {
-                    issued: -(e.shares as i128),
-                    treasury: 0,
-                },
+                Delta::of(eff),
                 "shares",
                 "a cancellation",
             )
@@ -1040,10 +1056,7 @@ fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal>
             }
             class.check_delta(
                 e.date,
-                Delta {
-                    issued: e.shares as i128,
-                    treasury: 0,
-                },
+                Delta::of(eff),
                 "shares",
                 "an issue",
             )
@@ -1064,13 +1077,9 @@ fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal>
                     "give both currency and price, or neither",
                 ));
             }
-            let eff = effect(&r.event);
             class.check_delta(
                 e.date,
-                Delta {
-                    issued: eff.issued,
-                    treasury: 0,
-                },
+                Delta::of(eff),
                 "shares",
                 "a redemption",
             )
@@ -1088,13 +1097,9 @@ fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal>
                 e.total_received.0,
                 "total_received",
             )?;
-            let eff = effect(&r.event);
             class.check_delta(
                 e.trade_date,
-                Delta {
-                    issued: eff.issued,
-                    treasury: eff.treasury,
-                },
+                Delta::of(eff),
                 "shares",
                 "a sale of treasury shares",
             )
@@ -1105,13 +1110,9 @@ fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal>
             non_empty(&e.purpose, "purpose")?;
             after_opening(class, e.date, "date")?;
             treasury_allowed(e.date, "date")?;
-            let eff = effect(&r.event);
             class.check_delta(
                 e.date,
-                Delta {
-                    issued: eff.issued,
-                    treasury: eff.treasury,
-                },
+                Delta::of(eff),
                 "shares",
                 "a transfer of treasury shares",
             )
@@ -1121,13 +1122,9 @@ fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal>
             positive(e.shares, "shares")?;
             after_opening(class, e.date, "date")?;
             treasury_allowed(e.date, "date")?;
-            let eff = effect(&r.event);
             class.check_delta(
                 e.date,
-                Delta {
-                    issued: 0,
-                    treasury: eff.treasury,
-                },
+                Delta::of(eff),
                 "shares",
                 "a cancellation of treasury shares",
             )
@@ -1327,10 +1324,7 @@ fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
             class.has_movements = true;
             class.add_delta(
                 e.trade_date,
-                Delta {
-                    issued: eff.issued,
-                    treasury: eff.treasury,
-                },
+                Delta::of(eff),
             );
             if eff.pending > 0 {
                 class
@@ -1366,10 +1360,7 @@ fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
             class.has_movements = true;
             class.add_delta(
                 e.date,
-                Delta {
-                    issued: eff.issued,
-                    treasury: 0,
-                },
+                Delta::of(eff),
             );
         }
         Event::SharesIssued(e) => {
@@ -1384,10 +1375,7 @@ fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
             class.has_movements = true;
             class.add_delta(
                 e.date,
-                Delta {
-                    issued: eff.issued,
-                    treasury: 0,
-                },
+                Delta::of(eff),
             );
         }
         Event::SharesRedeemed(e) => {
@@ -1395,10 +1383,7 @@ fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
             class.has_movements = true;
             class.add_delta(
                 e.date,
-                Delta {
-                    issued: eff.issued,
-                    treasury: 0,
-                },
+                Delta::of(eff),
             );
             if eff.pending > 0 {
                 class
@@ -1424,10 +1409,7 @@ fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
             class.has_movements = true;
             class.add_delta(
                 *date,
-                Delta {
-                    issued: eff.issued,
-                    treasury: eff.treasury,
-                },
+                Delta::of(eff),
             );
         }
         Event::AuthorisedSharesChanged(e) => {
