@@ -1,1 +1,202 @@
-//! placeholder
+//! # shareledger-cli
+//!
+//! The command line: clap commands that read input, call the core, the store
+//! and the returns, and print. Nothing clever lives here.
+//!
+//! * [`ledger`]: store ↔ core glue (decode, replay, atomic append).
+//! * `commands`: one function per command.
+
+pub mod commands;
+pub mod ledger;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use shareledger_store::StoreError;
+
+/// An error for the user: what, where, how to fix; and the exit status.
+#[derive(Debug)]
+pub struct CliError {
+    pub message: String,
+    /// 1: input or ledger refused or found wrong; 2: usage.
+    pub code: u8,
+}
+
+impl CliError {
+    pub fn refused(message: impl Into<String>) -> Self {
+        CliError {
+            message: message.into(),
+            code: 1,
+        }
+    }
+    pub fn usage(message: impl Into<String>) -> Self {
+        CliError {
+            message: message.into(),
+            code: 2,
+        }
+    }
+}
+
+impl From<StoreError> for CliError {
+    fn from(e: StoreError) -> Self {
+        CliError::refused(e.to_string())
+    }
+}
+
+impl From<shareledger_returns::ReturnError> for CliError {
+    fn from(e: shareledger_returns::ReturnError) -> Self {
+        CliError::refused(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> Self {
+        CliError::refused(format!("I/O error: {e}"))
+    }
+}
+
+const AFTER_HELP: &str = "\
+Examples:
+  shareledger demo
+  shareledger import examples/ainnovation-2022.jsonl --db ledger.db
+  shareledger balance --issuer 02121 --as-of 2022-11-30
+  shareledger return nddr --issuer 02121 --date 2022-11-07
+  shareledger return monthly --issuer 02121 --month 2022-11 --format html > monthly.html
+  shareledger audit
+
+The ledger file is --db PATH, else $SHARELEDGER_DB, else ./shareledger.db.";
+
+/// shareledger: an event-sourced share register for Hong Kong-listed issuers.
+///
+/// Record every change in share capital into an append-only log; derive the
+/// Next Day Disclosure Return and the Monthly Return from it; audit the log.
+#[derive(Debug, Parser)]
+#[command(name = "shareledger", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// The ledger file (SQLite).
+    #[arg(
+        long,
+        global = true,
+        env = "SHARELEDGER_DB",
+        default_value = "shareledger.db"
+    )]
+    pub db: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output format of documents and listings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Html,
+    Md,
+}
+
+impl From<OutputFormat> for shareledger_returns::render::Format {
+    fn from(f: OutputFormat) -> Self {
+        use shareledger_returns::render::Format;
+        match f {
+            OutputFormat::Text => Format::Text,
+            OutputFormat::Json => Format::Json,
+            OutputFormat::Html => Format::Html,
+            OutputFormat::Md => Format::Markdown,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct FormatArg {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Append the events of a JSON-lines file (or - for standard input), atomically.
+    #[command(
+        after_help = "Example:\n  shareledger import events.jsonl\n  cat events.jsonl | shareledger import -\n\nOne JSON object per line; blank lines and lines starting with # are skipped.\nIf any line is refused, nothing is written and the error names the line and field."
+    )]
+    Import {
+        /// The file, or - for standard input.
+        file: PathBuf,
+        /// Check every line without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Append one event, with flags named after its fields.
+    #[command(
+        after_help = "Example:\n  shareledger record shares-repurchased --issuer 02121 --class H --trade-date 2022-11-07 \\\n    --shares 4300 --currency HKD --highest-price 21.55 --lowest-price 21.35 --total-paid 92569\n\nNested fields: --signatory.name \"Xiao Lei\" --signatory.title \"Joint Company Secretary\", or --signatory '{\"name\": ..., \"title\": ...}'."
+    )]
+    Record(commands::record::RecordArgs),
+    /// List events in log order.
+    #[command(
+        after_help = "Example:\n  shareledger log --issuer 02121 --format json > backup.jsonl"
+    )]
+    Log {
+        #[arg(long)]
+        issuer: Option<String>,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// Balances of each class as of a date, as known at a time.
+    #[command(
+        after_help = "Example:\n  shareledger balance --issuer 02121 --as-of 2022-11-30 --known-at 2022-12-01T09:00:00+08:00"
+    )]
+    Balance {
+        #[arg(long)]
+        issuer: String,
+        #[arg(long)]
+        class: Option<String>,
+        /// End of this day (default: today in Hong Kong).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        /// Only what the ledger knew at this time (RFC 3339, or a date: the end of that day).
+        #[arg(long)]
+        known_at: Option<String>,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// Produce a return: the NDDR or the Monthly Return.
+    #[command(subcommand)]
+    Return(commands::returns::ReturnCommand),
+    /// Verify the log's integrity, replay it and run every rule check; exit 1 if anything is wrong.
+    #[command(
+        after_help = "Example:\n  shareledger audit --format json\n  shareledger audit --expect 1234:9f86d081884c7d65..."
+    )]
+    Audit(commands::audit::AuditArgs),
+    /// Print the log's head (position and hash) to keep elsewhere; `audit --expect` proves it later.
+    Checkpoint,
+    /// Make a consistent copy of the ledger (safe while others write), and verify it.
+    #[command(after_help = "Example:\n  shareledger backup /backups/ledger-2022-11-30.db")]
+    Backup {
+        /// The new file (must not exist).
+        file: PathBuf,
+    },
+    /// Build the example ledger of the seed filings in a temporary store and print both returns.
+    Demo {
+        #[command(flatten)]
+        format: FormatArg,
+    },
+}
+
+/// Run the command line; returns the exit status.
+pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}

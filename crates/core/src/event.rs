@@ -751,17 +751,32 @@ impl DecodeError {
     fn from_path_error(e: serde_path_to_error::Error<serde_json::Error>) -> Self {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
-        let field = if path == "." { None } else { Some(path.clone()) };
+        let field = if path == "." {
+            None
+        } else {
+            Some(path.clone())
+        };
         // serde names a missing field in its message; the path is its parent.
-        if let Some(f) = inner.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+        if let Some(f) = inner
+            .strip_prefix("missing field `")
+            .and_then(|r| r.split('`').next())
+        {
             return DecodeError {
-                field: Some(if path == "." { f.to_string() } else { format!("{path}.{f}") }),
+                field: Some(if path == "." {
+                    f.to_string()
+                } else {
+                    format!("{path}.{f}")
+                }),
                 message: "required field is missing".into(),
                 hint: "add it: interchange.md section 1 marks the required fields with *".into(),
             };
         }
         if inner.starts_with("unknown field `") {
-            let f = inner.trim_start_matches("unknown field `").split('`').next().unwrap_or_default();
+            let f = inner
+                .trim_start_matches("unknown field `")
+                .split('`')
+                .next()
+                .unwrap_or_default();
             return DecodeError {
                 field: field.or_else(|| Some(f.to_string())),
                 message: "unknown field".into(),
@@ -771,14 +786,22 @@ impl DecodeError {
         let last = path.rsplit('.').next().unwrap_or_default();
         let hint = if COUNT_FIELDS.contains(&last) {
             "a share count is a whole non-negative JSON number like 4300 (not a string, not a fraction)".to_string()
-        } else if last.ends_with("date") || last.ends_with("dates") || last == "date" || last == "period_end" {
+        } else if last.ends_with("date")
+            || last.ends_with("dates")
+            || last == "date"
+            || last == "period_end"
+        {
             "dates are YYYY-MM-DD, a real calendar day, like 2022-11-07".to_string()
         } else if last.ends_with("_at") {
             "times are RFC 3339 like 2022-11-07T18:30:00+08:00".to_string()
         } else {
             "see interchange.md section 1 for the field's form".to_string()
         };
-        DecodeError { field, message: inner, hint }
+        DecodeError {
+            field,
+            message: inner,
+            hint,
+        }
     }
 }
 

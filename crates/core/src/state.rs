@@ -65,13 +65,25 @@ pub struct Delta {
 
 impl Delta {
     fn of(e: Effect) -> Delta {
-        Delta { issued: e.issued, treasury: e.treasury, pending: e.pending }
+        Delta {
+            issued: e.issued,
+            treasury: e.treasury,
+            pending: e.pending,
+        }
     }
     fn plus(self, o: Delta) -> Delta {
-        Delta { issued: self.issued + o.issued, treasury: self.treasury + o.treasury, pending: self.pending + o.pending }
+        Delta {
+            issued: self.issued + o.issued,
+            treasury: self.treasury + o.treasury,
+            pending: self.pending + o.pending,
+        }
     }
     fn minus(self, o: Delta) -> Delta {
-        Delta { issued: self.issued - o.issued, treasury: self.treasury - o.treasury, pending: self.pending - o.pending }
+        Delta {
+            issued: self.issued - o.issued,
+            treasury: self.treasury - o.treasury,
+            pending: self.pending - o.pending,
+        }
     }
 }
 
@@ -326,7 +338,13 @@ impl ClassState {
     /// Check that adding `delta` on `date` keeps, at the end of `date` and of
     /// every later day: 0 ≤ pending ≤ issued ≤ MAX_SHARES and
     /// 0 ≤ treasury ≤ MAX_SHARES.
-    fn check_delta(&self, date: NaiveDate, delta: Delta, field: &'static str, what: &str) -> Result<(), Refusal> {
+    fn check_delta(
+        &self,
+        date: NaiveDate,
+        delta: Delta,
+        field: &'static str,
+        what: &str,
+    ) -> Result<(), Refusal> {
         if delta == Delta::default() {
             return Ok(());
         }
@@ -335,11 +353,26 @@ impl ClassState {
         let check = |bal: Delta, day: NaiveDate| -> Result<(), Refusal> {
             let after = bal.plus(delta);
             let problem = if after.treasury < 0 {
-                Some((K::ExceedsTreasury, format!("{} treasury shares (it holds {})", after.treasury, bal.treasury)))
+                Some((
+                    K::ExceedsTreasury,
+                    format!(
+                        "{} treasury shares (it holds {})",
+                        after.treasury, bal.treasury
+                    ),
+                ))
             } else if after.issued < 0 {
-                Some((K::NegativeBalance, format!("{} issued shares (it has {})", after.issued, bal.issued)))
+                Some((
+                    K::NegativeBalance,
+                    format!("{} issued shares (it has {})", after.issued, bal.issued),
+                ))
             } else if after.pending < 0 {
-                Some((K::ExceedsPending, format!("{} shares pending cancellation (it has {})", after.pending, bal.pending)))
+                Some((
+                    K::ExceedsPending,
+                    format!(
+                        "{} shares pending cancellation (it has {})",
+                        after.pending, bal.pending
+                    ),
+                ))
             } else if after.pending > after.issued {
                 Some((
                     K::NegativeBalance,
@@ -367,7 +400,10 @@ impl ClassState {
                 return Err(Refusal::new(
                     K::TooManyShares,
                     field,
-                    format!("{what} would take class {} above {MAX_SHARES} shares", self.id()),
+                    format!(
+                        "{what} would take class {} above {MAX_SHARES} shares",
+                        self.id()
+                    ),
                     "check the number of shares",
                 ));
             }
@@ -983,12 +1019,7 @@ fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal>
             if e.purpose_or_default() == Purpose::Treasury {
                 treasury_allowed(e.trade_date, "purpose")?;
             }
-            class.check_delta(
-                e.trade_date,
-                Delta::of(eff),
-                "shares",
-                "a repurchase",
-            )?;
+            class.check_delta(e.trade_date, Delta::of(eff), "shares", "a repurchase")?;
             let pending_now = class.current().pending_cancellation as i128 + eff.pending;
             if pending_now > MAX_SHARES as i128 {
                 return Err(Refusal::new(
@@ -1005,12 +1036,7 @@ fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal>
             positive(e.shares, "shares")?;
             after_opening(class, e.date, "date")?;
             class.allocate_cancellation(e.date, e.shares, e.trade_dates.as_deref())?;
-            class.check_delta(
-                e.date,
-                Delta::of(eff),
-                "shares",
-                "a cancellation",
-            )
+            class.check_delta(e.date, Delta::of(eff), "shares", "a cancellation")
         }
         Event::SharesIssued(e) => {
             let class = issuer.class_or_refuse(&e.class)?;
@@ -1054,12 +1080,7 @@ fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal>
                     ));
                 }
             }
-            class.check_delta(
-                e.date,
-                Delta::of(eff),
-                "shares",
-                "an issue",
-            )
+            class.check_delta(e.date, Delta::of(eff), "shares", "an issue")
         }
         Event::SharesRedeemed(e) => {
             let class = issuer.class_or_refuse(&e.class)?;
@@ -1077,12 +1098,7 @@ fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal>
                     "give both currency and price, or neither",
                 ));
             }
-            class.check_delta(
-                e.date,
-                Delta::of(eff),
-                "shares",
-                "a redemption",
-            )
+            class.check_delta(e.date, Delta::of(eff), "shares", "a redemption")
         }
         Event::TreasurySharesSold(e) => {
             let class = issuer.class_or_refuse(&e.class)?;
@@ -1322,10 +1338,7 @@ fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
         Event::SharesRepurchased(e) => {
             let class = issuer.classes.get_mut(&e.class).expect("checked");
             class.has_movements = true;
-            class.add_delta(
-                e.trade_date,
-                Delta::of(eff),
-            );
+            class.add_delta(e.trade_date, Delta::of(eff));
             if eff.pending > 0 {
                 class
                     .pending
@@ -1358,10 +1371,7 @@ fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
                 debug_assert!(line.cancelled() <= line.repurchased);
             }
             class.has_movements = true;
-            class.add_delta(
-                e.date,
-                Delta::of(eff),
-            );
+            class.add_delta(e.date, Delta::of(eff));
         }
         Event::SharesIssued(e) => {
             if e.kind == IssueKind::ShareOptionExercise {
@@ -1373,18 +1383,12 @@ fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
             }
             let class = issuer.classes.get_mut(&e.class).expect("checked");
             class.has_movements = true;
-            class.add_delta(
-                e.date,
-                Delta::of(eff),
-            );
+            class.add_delta(e.date, Delta::of(eff));
         }
         Event::SharesRedeemed(e) => {
             let class = issuer.classes.get_mut(&e.class).expect("checked");
             class.has_movements = true;
-            class.add_delta(
-                e.date,
-                Delta::of(eff),
-            );
+            class.add_delta(e.date, Delta::of(eff));
             if eff.pending > 0 {
                 class
                     .pending
@@ -1407,10 +1411,7 @@ fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
         | Event::TreasurySharesCancelled(TreasurySharesCancelled { class, date, .. }) => {
             let class = issuer.classes.get_mut(class).expect("checked");
             class.has_movements = true;
-            class.add_delta(
-                *date,
-                Delta::of(eff),
-            );
+            class.add_delta(*date, Delta::of(eff));
         }
         Event::AuthorisedSharesChanged(e) => {
             let class = issuer.classes.get_mut(&e.class).expect("checked");

@@ -87,8 +87,10 @@ pub fn event_hash(prev_hash_hex: &str, f: &EventFields<'_>) -> String {
     }
     put_str(&mut h, f.recorded_at);
     put_str(&mut h, f.actor);
-    let out = hex::encode(h.finalize());
-    debug_assert_eq!(out.len(), 64);
+    let mut buf = [0u8; 64];
+    hex::encode_to_slice(h.finalize(), &mut buf).expect("32 bytes encode to 64 hex digits");
+    let out = String::from_utf8(buf.to_vec()).expect("hex digits are ASCII");
+    debug_assert!(is_hash_hex(&out));
     out
 }
 

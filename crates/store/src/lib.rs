@@ -1,1 +1,73 @@
-//! placeholder
+//! `shareledger-store`: the append-only SQLite event store of shareledger.
+//!
+//! The store knows nothing of share capital. It keeps a single, totally
+//! ordered log of events — opaque canonical-JSON payloads plus metadata
+//! (stream, type, schema version, effective date, recording time, actor) —
+//! in one SQLite file, and guarantees:
+//!
+//! * **Append-only.** Rows are only ever inserted; triggers refuse `UPDATE`
+//!   and `DELETE`, and nothing in this crate issues them.
+//! * **Gapless order.** Global positions run `1, 2, 3, ...`; each stream's
+//!   versions run `1, 2, 3, ...`; `recorded_at` never goes backwards.
+//! * **Tamper evidence.** Every event carries a SHA-256 hash over the previous
+//!   event's hash and its own fields ([`event_hash`]); [`Store::verify`]
+//!   finds the first altered or missing event. Truncation of the newest
+//!   events needs an external checkpoint ([`Store::head`] / [`Store::hash_at`]).
+//! * **Optimistic concurrency and idempotency.** Appends state the stream
+//!   version they expect ([`ExpectedVersion`]); re-appending an event id with
+//!   the same content is a no-op ([`AppendOutcome::Duplicate`]).
+//! * **Safe files.** New ledgers are created mode 0600; files that are not
+//!   shareledger ledgers, or are from a newer shareledger, are refused without
+//!   being changed.
+//!
+//! ```no_run
+//! use shareledger_store::{ExpectedVersion, NewEvent, ReadFilter, Store, StoreError};
+//! # fn main() -> Result<(), StoreError> {
+//! let mut store = Store::open(std::path::Path::new("ledger.db"))?;
+//! let ev = NewEvent {
+//!     id: "6f1c2a9e-0000-4000-8000-000000000001".into(),
+//!     stream: "02121".into(),
+//!     event_type: "shares_repurchased".into(),
+//!     schema_version: 1,
+//!     payload: r#"{"shares":"1000"}"#.into(),
+//!     effective_date: Some("2024-03-28".into()),
+//!     recorded_at: "2024-03-28T09:30:00.000000Z".into(),
+//!     actor: "alice".into(),
+//! };
+//! store.write(|tx| {
+//!     let v = tx.stream_version("02121")?;
+//!     tx.append(&[("02121".into(), ExpectedVersion::Exact(v))], &[ev])
+//! })?;
+//! for ev in store.events(&ReadFilter::stream("02121")) {
+//!     println!("{}", ev?.payload);
+//! }
+//! assert!(store.verify()?.is_intact());
+//! # Ok(()) }
+//! ```
+//!
+//! Module map: `schema` opens files and migrates them,
+//! `store` holds [`Store`] and [`WriteTx`], `read` the paging iterator
+//! [`Events`], `hash` the chain, `event` the value types, `error` the errors.
+
+#![warn(missing_docs)]
+
+mod error;
+mod event;
+mod hash;
+mod read;
+mod schema;
+mod store;
+
+pub use error::StoreError;
+pub use event::{
+    is_valid_date, is_valid_recorded_at, AppendOutcome, ExpectedVersion, NewEvent, StoredEvent,
+    RECORDED_AT_LEN,
+};
+pub use hash::{event_hash, is_hash_hex, EventFields, GENESIS_PREV_HASH};
+pub use read::{Events, ReadFilter, DEFAULT_PAGE_SIZE};
+pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
+pub use store::{Store, Verification, WriteTx};
+
+/// How long a connection waits for another process's lock before giving up
+/// with [`StoreError::Busy`].
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);

@@ -1,0 +1,339 @@
+//! `audit`: verify the chain (and a kept checkpoint), replay every stream
+//! through the core, regenerate every filed return as known when filed, and
+//! run every rule check. One issuer is held in memory at a time.
+
+use chrono::{DateTime, FixedOffset};
+use clap::Args;
+use serde::Serialize;
+use shareledger_core::event::{Recorded, MARKET_STREAM};
+use shareledger_core::state::Register;
+use shareledger_returns::checks::{self, Finding, Severity};
+use shareledger_store::{ReadFilter, Store};
+
+use crate::ledger::{self, decode};
+use crate::{CliError, FormatArg, OutputFormat};
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only this issuer's stream (the chain is always verified whole).
+    #[arg(long)]
+    pub issuer: Option<String>,
+    /// A head kept from `shareledger checkpoint`, POSITION:HASH, that the log must still contain.
+    #[arg(long)]
+    pub expect: Option<String>,
+    /// Judge deadlines as at this time (RFC 3339, or a date: the end of that day; default now).
+    #[arg(long)]
+    pub now: Option<String>,
+    #[command(flatten)]
+    pub format: FormatArg,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Chain {
+    Intact(&'static str),
+    Broken { broken_at: u64 },
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditReport {
+    pub ok: bool,
+    pub events: u64,
+    pub chain: Chain,
+    pub findings: Vec<Finding>,
+}
+
+pub fn run(db: &std::path::Path, args: AuditArgs) -> Result<(), CliError> {
+    let store = ledger::open_existing(db)?;
+    let now = match args.now.as_deref() {
+        Some(t) => ledger::parse_known_at(t)?,
+        None => super::now(),
+    };
+    let report = audit(&store, args.issuer.as_deref(), args.expect.as_deref(), now)?;
+    match args.format.format {
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("serializes")
+        ),
+        _ => print_text(&report),
+    }
+    if report.ok {
+        Ok(())
+    } else {
+        Err(CliError::refused(format!(
+            "audit found {} error(s){}",
+            report
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .count(),
+            match report.chain {
+                Chain::Broken { broken_at } =>
+                    format!("; the chain is broken at position {broken_at}"),
+                _ => String::new(),
+            }
+        )))
+    }
+}
+
+fn print_text(report: &AuditReport) {
+    println!("events: {}", report.events);
+    match &report.chain {
+        Chain::Intact(_) => println!("chain: intact"),
+        Chain::Broken { broken_at } => println!("chain: BROKEN at position {broken_at}"),
+    }
+    if report.findings.is_empty() {
+        println!("findings: none");
+    }
+    for f in &report.findings {
+        println!(
+            "{:<7} {:<12} {:<8} {}  {}",
+            match f.severity {
+                Severity::Error => "ERROR",
+                Severity::Warning => "warning",
+            },
+            f.rule,
+            f.issuer,
+            f.date
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "-".repeat(10)),
+            f.message
+        );
+    }
+    println!(
+        "{}",
+        if report.ok {
+            "audit: OK"
+        } else {
+            "audit: FAILED"
+        }
+    );
+}
+
+/// Run the whole audit.
+pub fn audit(
+    store: &Store,
+    only: Option<&str>,
+    expect: Option<&str>,
+    now: DateTime<FixedOffset>,
+) -> Result<AuditReport, CliError> {
+    let verification = store.verify()?;
+    let mut findings = Vec::new();
+    let chain = match verification.broken_at {
+        None => Chain::Intact("intact"),
+        Some(p) => {
+            findings.push(Finding::error(
+                "integrity",
+                "",
+                None,
+                format!(
+                    "the hash chain is broken at log position {p}{}: the file was changed outside shareledger; restore it from a backup",
+                    verification.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                ),
+            ));
+            Chain::Broken { broken_at: p }
+        }
+    };
+    if let Some(exp) = expect {
+        findings.extend(check_expected_head(store, exp)?);
+    }
+
+    // The market calendar first, then one issuer at a time.
+    let mut market = Register::new();
+    replay_stream(store, MARKET_STREAM, &mut market, &mut findings)?;
+    let calendar = super::returns::calendar(&market);
+    let streams: Vec<String> = store
+        .streams()?
+        .into_iter()
+        .filter(|s| s != MARKET_STREAM && only.is_none_or(|o| o == s))
+        .collect();
+    if let Some(o) = only {
+        if streams.is_empty() {
+            return Err(CliError::refused(format!("no issuer `{o}` in the ledger")));
+        }
+    }
+    for stream in streams {
+        let mut register = market.clone();
+        replay_stream(store, &stream, &mut register, &mut findings)?;
+        let Some(issuer) = register.issuer(&stream) else {
+            continue;
+        };
+        findings.extend(checks::run(issuer, &calendar, now));
+        findings.extend(verify_filed_returns(store, &market, &stream, &register)?);
+    }
+    let ok =
+        verification.broken_at.is_none() && findings.iter().all(|f| f.severity != Severity::Error);
+    Ok(AuditReport {
+        ok,
+        events: verification.events,
+        chain,
+        findings,
+    })
+}
+
+fn check_expected_head(store: &Store, exp: &str) -> Result<Vec<Finding>, CliError> {
+    let (pos, hash) = exp
+        .split_once(':')
+        .and_then(|(p, h)| Some((p.parse::<u64>().ok()?, h.to_string())))
+        .ok_or_else(|| {
+            CliError::usage(format!(
+                "--expect `{exp}`: give POSITION:HASH as printed by `shareledger checkpoint`"
+            ))
+        })?;
+    Ok(match store.hash_at(pos)? {
+        Some(h) if h == hash => vec![],
+        Some(h) => vec![Finding::error(
+            "integrity",
+            "",
+            None,
+            format!("the log's event at position {pos} has hash {h}, not the checkpoint's {hash}: history before the checkpoint was rewritten"),
+        )],
+        None => vec![Finding::error(
+            "integrity",
+            "",
+            None,
+            format!("the log no longer reaches position {pos} of the checkpoint: its tail was cut off"),
+        )],
+    })
+}
+
+/// Replay one stream; an event the core refuses is a finding, and is skipped.
+fn replay_stream(
+    store: &Store,
+    stream: &str,
+    register: &mut Register,
+    findings: &mut Vec<Finding>,
+) -> Result<(), CliError> {
+    for row in store.events(&ReadFilter::stream(stream)) {
+        let row = row?;
+        let rec: Recorded = match decode(&row) {
+            Ok(r) => r,
+            Err(e) => {
+                findings.push(Finding::error("replay", stream, None, e.message));
+                continue;
+            }
+        };
+        let date = rec.event.effective_date();
+        if let Err(r) = register.execute(rec) {
+            findings.push(Finding::error(
+                "replay",
+                stream,
+                date,
+                format!(
+                    "log position {} ({}) is refused on replay: {r}",
+                    row.position, row.event_type
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Regenerate every filed return as the ledger knew it when it was filed,
+/// prove it is the document filed (its digest), and flag a filed return that
+/// the current log contradicts (an amended return is needed).
+fn verify_filed_returns(
+    store: &Store,
+    market: &Register,
+    issuer: &str,
+    current: &Register,
+) -> Result<Vec<Finding>, CliError> {
+    let mut findings = Vec::new();
+    let filings: Vec<_> = current
+        .issuer(issuer)
+        .map(|s| s.filings.clone())
+        .unwrap_or_default();
+    for (id, filed) in filings {
+        let Some(expected) = &filed.digest else {
+            continue;
+        };
+        let Some(row) = store.find_by_id(&id.to_string())? else {
+            continue;
+        };
+        // As known just before the filing was recorded: every event before it.
+        let mut then = market.clone();
+        ledger::replay_rows(
+            &mut then,
+            store.events(&ReadFilter {
+                stream: Some(issuer.to_string()),
+                to_position: Some(row.position - 1),
+                ..ReadFilter::default()
+            }),
+        )?;
+        let at_filing = super::returns::regenerate_digest(&then, issuer, &filed);
+        let now = super::returns::regenerate_digest(current, issuer, &filed);
+        let rule = match filed.form {
+            shareledger_core::event::ReturnForm::Nddr => "13.25A",
+            shareledger_core::event::ReturnForm::Monthly => "13.25B",
+        };
+        match at_filing {
+            Ok(d) if &d == expected => {}
+            Ok(d) => findings.push(Finding::error(
+                rule,
+                issuer,
+                Some(filed.date),
+                format!("the filed {} of {} (log position {}) does not regenerate as filed: digest {d}, filed {expected}; the log before the filing was changed", filed.layout.as_deref().unwrap_or("return"), filed.date, row.position),
+            )),
+            Err(e) => findings.push(Finding::error(rule, issuer, Some(filed.date), format!("the filed return of {} cannot be regenerated as known when filed: {}", filed.date, e.message))),
+        }
+        match now {
+            Ok(d) if &d == expected => {}
+            Ok(_) => findings.push(Finding::error(
+                rule,
+                issuer,
+                Some(filed.date),
+                format!("the log as it stands now contradicts the {} filed for {}: later corrections change it; file an amended return", filed.layout.as_deref().unwrap_or("return"), filed.date),
+            )),
+            Err(e) => findings.push(Finding::error(rule, issuer, Some(filed.date), format!("the return filed for {} can no longer be produced from the log ({}): file an amended return", filed.date, e.message))),
+        }
+    }
+    Ok(findings)
+}
+
+/// Findings that the events just appended introduce, printed as warnings.
+pub fn print_new_findings(store: &Store, appended: &[Recorded]) -> Result<(), CliError> {
+    print_findings_of(store, appended, false)
+}
+
+/// Findings introduced by `events`; with `hypothetical`, the events are not in
+/// the store and are applied in memory first.
+pub fn print_findings_of(
+    store: &Store,
+    events: &[Recorded],
+    hypothetical: bool,
+) -> Result<(), CliError> {
+    let mut issuers: Vec<&str> = events.iter().filter_map(|r| r.event.issuer()).collect();
+    issuers.sort();
+    issuers.dedup();
+    let ids: std::collections::HashSet<_> = events.iter().map(|r| r.id).collect();
+    for issuer in issuers {
+        let mut register = match ledger::load_issuer(store, issuer, None) {
+            Ok(r) => r,
+            Err(_) if hypothetical => Register::new(),
+            Err(e) => return Err(e),
+        };
+        if hypothetical {
+            for r in events.iter().filter(|r| r.event.issuer() == Some(issuer)) {
+                register
+                    .execute(r.clone())
+                    .map_err(|e| CliError::refused(e.to_string()))?;
+            }
+        }
+        let Some(state) = register.issuer(issuer) else {
+            continue;
+        };
+        let calendar = super::returns::calendar(&register);
+        for f in checks::run(state, &calendar, super::now()) {
+            if f.event.is_some_and(|e| ids.contains(&e)) {
+                eprintln!(
+                    "warning: [{}] {} {}: {}",
+                    f.rule,
+                    f.issuer,
+                    f.date.map(|d| d.to_string()).unwrap_or_default(),
+                    f.message
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,213 @@
+//! What both returns share: the class header, the event labels the forms use,
+//! where a return's history starts, and money sums.
+
+use chrono::{Days, NaiveDate};
+use rust_decimal::Decimal;
+use shareledger_core::event::{Event, IssueKind, Method, Purpose, Recorded};
+use shareledger_core::state::{ClassState, IssuerState, PendingOrigin};
+use shareledger_core::{Currency, Money};
+
+use crate::document::{BalanceRow, ClassInfo, IssuerRef};
+use crate::ReturnError;
+
+pub fn issuer_ref(issuer: &IssuerState) -> IssuerRef {
+    IssuerRef {
+        id: issuer.id.clone(),
+        name: issuer.full_name(),
+    }
+}
+
+pub fn class_info(class: &ClassState) -> ClassInfo {
+    let d = &class.definition;
+    ClassInfo {
+        class_of_shares: d.class_of_shares.clone(),
+        type_of_shares: d.type_of_shares_or_default().to_string(),
+        listed: d.listed_or_default(),
+        stock_code: d.stock_code.clone(),
+        description: d.description.clone(),
+    }
+}
+
+/// The method as the forms print it.
+pub fn method_label(method: Method, exchange: Option<&str>) -> String {
+    match method {
+        Method::OnExchange => "On the Exchange".into(),
+        Method::OtherExchange => format!(
+            "On another stock exchange ({})",
+            exchange.unwrap_or("not named")
+        ),
+        Method::PrivateArrangement => "By private arrangement".into(),
+        Method::GeneralOffer => "By general offer".into(),
+    }
+}
+
+/// The Section I / Part III label of an issue of shares.
+pub fn issue_label(kind: IssueKind) -> &'static str {
+    match kind {
+        IssueKind::Placing => "Placing",
+        IssueKind::ConsiderationIssue => "Consideration issue",
+        IssueKind::OpenOffer => "Open offer",
+        IssueKind::RightsIssue => "Rights issue",
+        IssueKind::BonusIssue => "Bonus issue",
+        IssueKind::ScripDividend => "Scrip dividend",
+        IssueKind::ShareOptionExercise => "Exercise of share options",
+        IssueKind::ShareAward => "Share award",
+        IssueKind::WarrantExercise => "Exercise of warrants",
+        IssueKind::Conversion => "Conversion of convertible securities",
+        IssueKind::Other => "Other (please specify)",
+    }
+}
+
+pub const FF304_PENDING: &str = "Repurchase of shares (or other securities) but not cancelled";
+pub const FF304_REDEMPTION_PENDING: &str =
+    "Redemption of shares (or other securities) but not cancelled";
+pub const FF304_CANCELLED: &str = "Cancellation of repurchased shares";
+pub const FF305_CANCELLED: &str = "Repurchase of shares (shares repurchased and cancelled)";
+pub const FF305_TREASURY: &str = "Repurchase of shares (shares held as treasury shares)";
+pub const OTHER: &str = "Other (please specify)";
+pub const REDEMPTION: &str = "Redemption of shares";
+pub const TREASURY_SOLD: &str = "Sale of treasury shares";
+pub const TREASURY_TRANSFERRED: &str = "Transfer of treasury shares";
+pub const TREASURY_CANCELLED: &str = "Cancellation of treasury shares";
+
+pub fn pending_label(origin: PendingOrigin) -> &'static str {
+    match origin {
+        PendingOrigin::Repurchase => FF304_PENDING,
+        PendingOrigin::Redemption => FF304_REDEMPTION_PENDING,
+    }
+}
+
+/// The date a class's history in this return starts from: the later of the
+/// previous return's closing date and the class's opening balance date.
+/// `None` when the class has neither (its history starts from nothing).
+pub fn start_date(class: &ClassState, previous_return: Option<NaiveDate>) -> Option<NaiveDate> {
+    let opening = class.opening.as_ref().map(|o| o.date);
+    match (previous_return, opening) {
+        (Some(p), Some(o)) => Some(p.max(o)),
+        (p, o) => p.or(o),
+    }
+}
+
+/// Balances at the end of `date`, or an error naming why they are unknown.
+pub fn balance_row(class: &ClassState, date: NaiveDate) -> Result<BalanceRow, ReturnError> {
+    let b = class
+        .balances_as_of(date)
+        .ok_or_else(|| ReturnError::BeforeHistory {
+            class: class.id().to_string(),
+            date,
+            opening: class.opening.as_ref().map(|o| o.date).unwrap_or(date),
+        })?;
+    Ok(BalanceRow {
+        date,
+        issued_excluding_treasury: b.issued_excluding_treasury,
+        treasury: b.treasury,
+        total: b.total(),
+    })
+}
+
+/// The day before the first event of a class with no opening balance.
+pub fn day_before(date: NaiveDate) -> NaiveDate {
+    date.checked_sub_days(Days::new(1)).unwrap_or(date)
+}
+
+/// The live events of one class with an effective date in `(after, through]`.
+pub fn class_events<'a>(
+    issuer: &'a IssuerState,
+    class: &'a str,
+    after: Option<NaiveDate>,
+    through: NaiveDate,
+) -> impl Iterator<Item = (&'a Recorded, NaiveDate)> + 'a {
+    issuer.live_events().filter_map(move |r| {
+        let date = r.event.effective_date()?;
+        let in_window = after.is_none_or(|a| date > a) && date <= through;
+        (r.event.class() == Some(class) && in_window).then_some((r, date))
+    })
+}
+
+/// The volume-weighted price of the repurchases for `purpose` on one trade
+/// date, when every one of them has prices in one currency.
+pub fn repurchase_vwap(
+    issuer: &IssuerState,
+    class: &str,
+    trade_date: NaiveDate,
+    purpose: Purpose,
+) -> Option<Money> {
+    let mut shares = 0u64;
+    let mut total = Decimal::ZERO;
+    let mut currency: Option<Currency> = None;
+    for r in issuer.live_events() {
+        let Event::SharesRepurchased(e) = &r.event else {
+            continue;
+        };
+        if e.class != class || e.trade_date != trade_date || e.purpose_or_default() != purpose {
+            continue;
+        }
+        let p = e.prices()?;
+        if currency.as_ref().is_some_and(|c| *c != p.currency) {
+            return None;
+        }
+        currency = Some(p.currency);
+        shares += e.shares;
+        total += p.total.0;
+    }
+    let avg = issuer.presentation.average_price(total, shares)?;
+    Some(Money::new(currency?, avg))
+}
+
+/// Sum money of one currency; `None` if empty, an error if currencies mix.
+pub fn sum_money(
+    items: impl IntoIterator<Item = Money>,
+    what: &str,
+) -> Result<Option<Money>, ReturnError> {
+    let mut acc: Option<Money> = None;
+    for m in items {
+        acc = Some(match acc {
+            None => m,
+            Some(a) if a.currency == m.currency => Money::new(a.currency, a.amount.0 + m.amount.0),
+            Some(a) => {
+                return Err(ReturnError::MixedCurrencies {
+                    what: what.to_string(),
+                    first: a.currency.to_string(),
+                    second: m.currency.to_string(),
+                })
+            }
+        });
+    }
+    Ok(acc)
+}
+
+/// Signed difference of two share counts, as the forms print a change.
+pub fn signed(after: u64, before: u64) -> i64 {
+    after as i64 - before as i64
+}
+
+/// The discount (−) or premium of `price` to `previous_close`, in percent,
+/// presented by the issuer's policy.
+pub fn discount_premium(
+    issuer: &IssuerState,
+    price: Decimal,
+    previous_close: Decimal,
+) -> Option<String> {
+    if previous_close.is_zero() {
+        return None;
+    }
+    let p = issuer.presentation;
+    let diff = price - previous_close;
+    let pct = (diff.abs() * Decimal::from(100) / previous_close).round_dp_with_strategy(
+        p.percent_decimals,
+        match p.percent_rounding {
+            shareledger_core::presentation::Rounding::HalfUp => {
+                rust_decimal::RoundingStrategy::MidpointAwayFromZero
+            }
+            shareledger_core::presentation::Rounding::Down => {
+                rust_decimal::RoundingStrategy::ToZero
+            }
+        },
+    );
+    let text = pct.normalize().to_string();
+    Some(if diff.is_sign_negative() && !pct.is_zero() {
+        format!("-{text}")
+    } else {
+        text
+    })
+}

@@ -1,0 +1,467 @@
+//! The Monthly Return (FF301) for (issuer, month): a fold over the issuer's
+//! live events dated in the month (domain.md 3.2).
+//!
+//! Part III's total must equal Part II's change; a mismatch is a bug and is
+//! reported as [`ReturnError::Unreconciled`], never printed.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+use shareledger_core::event::{Event, IssueKind, Purpose};
+use shareledger_core::rules::monthly_has_treasury_columns;
+use shareledger_core::state::{effect, ClassState, IssuerState};
+use shareledger_core::Money;
+
+use crate::common::*;
+use crate::dates::{format_long_date, format_remark_dates, month_end, previous_month_end};
+use crate::document::*;
+use crate::ReturnError;
+
+#[derive(Debug, Clone)]
+pub struct MonthlyRequest {
+    pub year: i32,
+    pub month: u32,
+    /// Date submitted; default the first business day after the month (the caller decides).
+    pub submitted: NaiveDate,
+}
+
+pub fn monthly(issuer: &IssuerState, req: &MonthlyRequest) -> Result<MonthlyReturn, ReturnError> {
+    let end = month_end(req.year, req.month).ok_or(ReturnError::BadMonth {
+        year: req.year,
+        month: req.month,
+    })?;
+    let prev_end = previous_month_end(req.year, req.month).expect("a month has a previous month");
+    let treasury_columns = monthly_has_treasury_columns(end);
+
+    let mut authorised = Vec::new();
+    let mut capital: BTreeMap<String, Money> = BTreeMap::new();
+    let mut issued = Vec::new();
+    let mut movements = Movements::default();
+    let mut total_change = Vec::new();
+    let mut remarks = Vec::new();
+    let several_classes = issuer.classes.len() > 1;
+
+    for class in issuer.classes.values() {
+        let id = class.id().to_string();
+        let info = class_info(class);
+        // Part I.
+        let a_prev = class.authorised_as_of(prev_end);
+        let a_end = class.authorised_as_of(end);
+        let par = class.definition.par_value.clone();
+        let cap = |n: Option<u64>| {
+            n.zip(par.clone())
+                .map(|(n, p)| Money::new(p.currency.clone(), Decimal::from(n) * p.amount.0))
+        };
+        if let Some(c) = cap(a_end) {
+            let entry = capital
+                .entry(c.currency.to_string())
+                .or_insert_with(|| Money::new(c.currency.clone(), Decimal::ZERO));
+            *entry = Money::new(c.currency.clone(), entry.amount.0 + c.amount.0);
+        }
+        authorised.push(AuthorisedRow {
+            class: id.clone(),
+            class_info: info.clone(),
+            preceding: a_prev,
+            change: a_prev
+                .zip(a_end)
+                .map(|(p, e)| signed(e, p))
+                .filter(|c| *c != 0),
+            closing: a_end,
+            par_value: par.clone(),
+            capital_preceding: cap(a_prev),
+            capital_closing: cap(a_end),
+        });
+
+        // Part II.
+        let before = class
+            .balances_as_of(prev_end)
+            .ok_or_else(|| ReturnError::BeforeHistory {
+                class: id.clone(),
+                date: prev_end,
+                opening: class.opening.as_ref().map(|o| o.date).unwrap_or(prev_end),
+            })?;
+        let after = class
+            .balances_as_of(end)
+            .expect("a later date is known when an earlier one is");
+        let cols = |b: shareledger_core::Balances| IssuedColumns {
+            issued_excluding_treasury: b.issued_excluding_treasury as i64,
+            treasury: b.treasury as i64,
+            total: b.total() as i64,
+        };
+        let change = IssuedColumns {
+            issued_excluding_treasury: signed(
+                after.issued_excluding_treasury,
+                before.issued_excluding_treasury,
+            ),
+            treasury: signed(after.treasury, before.treasury),
+            total: signed(after.total(), before.total()),
+        };
+        issued.push(IssuedRow {
+            class: id.clone(),
+            class_info: info.clone(),
+            preceding: cols(before),
+            change,
+            closing: cols(after),
+        });
+
+        // Part III.
+        movements_of_class(
+            issuer,
+            class,
+            prev_end,
+            end,
+            treasury_columns,
+            &mut movements,
+        )?;
+        let (ti, tt) = class_total(&movements, &id);
+        if ti != change.issued_excluding_treasury || tt != change.treasury {
+            return Err(ReturnError::Unreconciled {
+                class: id,
+                part_ii: (change.issued_excluding_treasury, change.treasury),
+                part_iii: (ti, tt),
+            });
+        }
+        total_change.push(TotalChange {
+            class: id.clone(),
+            issued_excluding_treasury: ti,
+            treasury: tt,
+        });
+
+        // Remarks on shares repurchased but not cancelled.
+        let pending = class.pending_lines_as_of(end);
+        if !pending.is_empty() {
+            let total: u64 = pending.iter().map(|(_, n)| n).sum();
+            let dates: Vec<NaiveDate> = pending.iter().map(|(d, _)| *d).collect();
+            let what = class.definition.class_of_shares.to_lowercase();
+            let which = if several_classes {
+                format!(" (class {id})")
+            } else {
+                String::new()
+            };
+            remarks.push(format!(
+                "Repurchases of a total of {} {what}{which} were made on {} but such shares are not yet cancelled as at {}.",
+                crate::dates::thousands(total),
+                format_remark_dates(&dates),
+                format_long_date(end, false),
+            ));
+        }
+    }
+
+    Ok(MonthlyReturn {
+        form: "FF301".into(),
+        treasury_columns,
+        month_ended: end,
+        date_submitted: req.submitted,
+        issuer: issuer_ref(issuer),
+        authorised,
+        total_authorised_capital: capital.into_values().collect(),
+        issued,
+        movements,
+        total_change,
+        remarks: if remarks.is_empty() {
+            None
+        } else {
+            Some(remarks.join(" "))
+        },
+        signatory: issuer.signatory.clone(),
+    })
+}
+
+fn class_total(m: &Movements, class: &str) -> (i64, i64) {
+    let mut issued = 0;
+    let mut treasury = 0;
+    for r in m.share_options.iter().filter(|r| r.class == class) {
+        issued += r.issued_during_month;
+        treasury += r.treasury_during_month;
+    }
+    for r in m
+        .warrants
+        .iter()
+        .chain(&m.convertibles)
+        .chain(&m.other_arrangements)
+        .filter(|r| r.class == class)
+    {
+        issued += r.issued_during_month;
+        treasury += r.treasury_during_month;
+    }
+    for r in m.other.iter().filter(|r| r.class == class) {
+        issued += r.issued_during_month.unwrap_or(0);
+        treasury += r.treasury_during_month.unwrap_or(0);
+    }
+    (issued, treasury)
+}
+
+/// Part III rows of one class for the month `(prev_end, end]`.
+fn movements_of_class(
+    issuer: &IssuerState,
+    class: &ClassState,
+    prev_end: NaiveDate,
+    end: NaiveDate,
+    new_era: bool,
+    out: &mut Movements,
+) -> Result<(), ReturnError> {
+    let id = class.id();
+    // (A) share option schemes of this class: outstanding at both ends, movements in the month.
+    for scheme in issuer.schemes.values().filter(|s| s.adoption.class == id) {
+        let name = &scheme.adoption.scheme;
+        let mut row = OptionSchemeRow {
+            scheme: name.clone(),
+            class: id.to_string(),
+            general_meeting_date: scheme.adoption.general_meeting_date,
+            outstanding_preceding: 0,
+            granted: 0,
+            exercised: 0,
+            cancelled: 0,
+            lapsed: 0,
+            outstanding_closing: 0,
+            issued_during_month: 0,
+            treasury_during_month: 0,
+            issuable_at_close: 0,
+            funds_raised: Vec::new(),
+        };
+        let mut funds: Vec<Money> = Vec::new();
+        let mut moved = false;
+        for r in issuer.live_events() {
+            let Some(date) = r.event.effective_date() else {
+                continue;
+            };
+            if date <= prev_end || date > end {
+                continue;
+            }
+            let (n, slot) = match &r.event {
+                Event::ShareOptionsGranted(e) if &e.scheme == name => (e.options, &mut row.granted),
+                Event::ShareOptionsLapsed(e) if &e.scheme == name => (e.options, &mut row.lapsed),
+                Event::ShareOptionsCancelled(e) if &e.scheme == name => {
+                    (e.options, &mut row.cancelled)
+                }
+                Event::SharesIssued(e)
+                    if e.kind == IssueKind::ShareOptionExercise
+                        && e.scheme.as_deref() == Some(name.as_str()) =>
+                {
+                    row.issued_during_month += e.shares as i64;
+                    if let (Some(c), Some(p)) = (&e.currency, e.price) {
+                        funds.push(Money::new(c.clone(), p.0 * Decimal::from(e.shares)));
+                    }
+                    (e.shares, &mut row.exercised)
+                }
+                _ => continue,
+            };
+            *slot += n;
+            moved = true;
+        }
+        // Preceding = outstanding after every event up to prev_end.
+        row.outstanding_preceding = outstanding_at(
+            issuer,
+            name,
+            scheme.adoption.outstanding_options.unwrap_or(0),
+            prev_end,
+        );
+        row.outstanding_closing = outstanding_at(
+            issuer,
+            name,
+            scheme.adoption.outstanding_options.unwrap_or(0),
+            end,
+        );
+        row.issuable_at_close = row.outstanding_closing;
+        row.funds_raised = sum_money(funds, "funds raised")?.into_iter().collect();
+        if moved || row.outstanding_closing > 0 || row.outstanding_preceding > 0 {
+            out.share_options.push(row);
+        }
+    }
+
+    // (B)–(E) from the month's events.
+    let mut instruments: BTreeMap<(u8, String), InstrumentRow> = BTreeMap::new();
+    let mut treasury_repurchases: BTreeMap<NaiveDate, u64> = BTreeMap::new();
+    for (r, date) in class_events(issuer, id, Some(prev_end), end) {
+        let eff = effect(&r.event);
+        match &r.event {
+            Event::SharesIssued(e) => {
+                let slot = match e.kind {
+                    IssueKind::ShareOptionExercise => continue, // in (A)
+                    IssueKind::WarrantExercise => Some((1u8, "Warrants")),
+                    IssueKind::Conversion => Some((2, "Convertibles")),
+                    IssueKind::ShareAward => Some((3, "Share award")),
+                    _ => None,
+                };
+                let price = e.currency.clone().zip(e.price).map(|(c, p)| Money {
+                    currency: c,
+                    amount: p,
+                });
+                match slot {
+                    Some((part, kind)) => {
+                        let name = e
+                            .scheme
+                            .clone()
+                            .or_else(|| e.description.clone())
+                            .unwrap_or_else(|| kind.to_string());
+                        let row = instruments.entry((part, name.clone())).or_insert_with(|| {
+                            InstrumentRow {
+                                name,
+                                class: id.to_string(),
+                                kind: kind.to_string(),
+                                issued_during_month: 0,
+                                treasury_during_month: 0,
+                                funds_raised: Vec::new(),
+                            }
+                        });
+                        row.issued_during_month += e.shares as i64;
+                        if let Some(p) = &price {
+                            let funds = Money::new(
+                                p.currency.clone(),
+                                p.amount.0 * Decimal::from(e.shares),
+                            );
+                            row.funds_raised = sum_money(
+                                row.funds_raised.drain(..).chain([funds]),
+                                "funds raised",
+                            )?
+                            .into_iter()
+                            .collect();
+                        }
+                    }
+                    None => out.other.push(OtherMovementRow {
+                        kind: match (e.kind, &e.description) {
+                            (IssueKind::Other, Some(d)) => format!("Other ({d})"),
+                            (k, _) => issue_label(k).to_string(),
+                        },
+                        class: id.to_string(),
+                        date: Some(date),
+                        general_meeting_date: e.general_meeting_date,
+                        price,
+                        issued_during_month: Some(e.shares as i64),
+                        treasury_during_month: None,
+                        issuable_at_close: None,
+                    }),
+                }
+            }
+            Event::RepurchasedSharesCancelled(_) => {
+                let gm = class.mandate_in_force(date).map(|m| m.resolution_date);
+                out.other.push(OtherMovementRow {
+                    kind: if new_era {
+                        FF305_CANCELLED
+                    } else {
+                        "Repurchase of shares"
+                    }
+                    .to_string(),
+                    class: id.to_string(),
+                    date: Some(date),
+                    general_meeting_date: gm,
+                    price: None,
+                    issued_during_month: Some(eff.issued as i64),
+                    treasury_during_month: None,
+                    issuable_at_close: None,
+                });
+            }
+            Event::SharesRepurchased(e) if e.purpose_or_default() == Purpose::Treasury => {
+                *treasury_repurchases.entry(date).or_default() += e.shares;
+            }
+            Event::SharesRedeemed(e) if e.cancelled_or_default() => {
+                out.other.push(OtherMovementRow {
+                    kind: REDEMPTION.to_string(),
+                    class: id.to_string(),
+                    date: Some(date),
+                    general_meeting_date: None,
+                    price: e.currency.clone().zip(e.price).map(|(c, p)| Money {
+                        currency: c,
+                        amount: p,
+                    }),
+                    issued_during_month: Some(eff.issued as i64),
+                    treasury_during_month: None,
+                    issuable_at_close: None,
+                })
+            }
+            Event::TreasurySharesSold(_)
+            | Event::TreasurySharesTransferred(_)
+            | Event::TreasurySharesCancelled(_) => {
+                let kind = match &r.event {
+                    Event::TreasurySharesSold(_) => TREASURY_SOLD.to_string(),
+                    Event::TreasurySharesTransferred(t) => {
+                        format!("{TREASURY_TRANSFERRED} ({})", t.purpose)
+                    }
+                    _ => TREASURY_CANCELLED.to_string(),
+                };
+                out.other.push(OtherMovementRow {
+                    kind,
+                    class: id.to_string(),
+                    date: Some(date),
+                    general_meeting_date: None,
+                    price: None,
+                    issued_during_month: Some(eff.issued as i64).filter(|n| *n != 0),
+                    treasury_during_month: Some(eff.treasury as i64),
+                    issuable_at_close: None,
+                });
+            }
+            _ => {}
+        }
+    }
+    for (date, shares) in treasury_repurchases {
+        out.other.push(OtherMovementRow {
+            kind: FF305_TREASURY.to_string(),
+            class: id.to_string(),
+            date: Some(date),
+            general_meeting_date: class.mandate_in_force(date).map(|m| m.resolution_date),
+            price: None,
+            issued_during_month: Some(-(shares as i64)),
+            treasury_during_month: Some(shares as i64),
+            issuable_at_close: None,
+        });
+    }
+    // Shares repurchased but not yet cancelled at the close: one line, as filed.
+    let pending: u64 = class.pending_lines_as_of(end).iter().map(|(_, n)| n).sum();
+    if pending > 0 {
+        out.other.push(OtherMovementRow {
+            kind: if new_era {
+                FF305_CANCELLED
+            } else {
+                "Repurchase of shares"
+            }
+            .to_string(),
+            class: id.to_string(),
+            date: None,
+            general_meeting_date: class.mandate_in_force(end).map(|m| m.resolution_date),
+            price: None,
+            issued_during_month: None,
+            treasury_during_month: None,
+            issuable_at_close: Some(-(pending as i64)),
+        });
+    }
+    for ((part, _), row) in instruments {
+        match part {
+            1 => out.warrants.push(row),
+            2 => out.convertibles.push(row),
+            _ => out.other_arrangements.push(row),
+        }
+    }
+    Ok(())
+}
+
+/// Options outstanding under `scheme` at the end of `date`.
+fn outstanding_at(issuer: &IssuerState, scheme: &str, initial: u64, date: NaiveDate) -> u64 {
+    let mut n = initial as i128;
+    for r in issuer.live_events() {
+        if r.event.effective_date().is_none_or(|d| d > date) {
+            continue;
+        }
+        n += match &r.event {
+            Event::ShareOptionsGranted(e) if e.scheme == scheme => e.options as i128,
+            Event::ShareOptionsLapsed(e) | Event::ShareOptionsCancelled(e)
+                if e.scheme == scheme =>
+            {
+                -(e.options as i128)
+            }
+            Event::SharesIssued(e)
+                if e.kind == IssueKind::ShareOptionExercise
+                    && e.scheme.as_deref() == Some(scheme) =>
+            {
+                -(e.shares as i128)
+            }
+            _ => 0,
+        };
+    }
+    n.max(0) as u64
+}
+
+/// The month a date falls in, as (year, month).
+pub fn month_of(date: NaiveDate) -> (i32, u32) {
+    (date.year(), date.month())
+}

@@ -1,0 +1,477 @@
+//! The Next Day Disclosure Return for (issuer, date): a fold over the
+//! issuer's live events (domain.md 3.1).
+//!
+//! * Opening balance: the closing balance of the later of the last NDDR and
+//!   the last Monthly Return filed before the date (`return_filed`), else the
+//!   class's opening balance.
+//! * Lines: every share-capital change dated after the opening, up to the date.
+//! * FF304 carries repurchases not yet cancelled forward as lines (with a %
+//!   only where the issuer repeats it); FF305 lists them in Section I B and
+//!   shows treasury shares in Part A.
+//! * Section II: repurchases per trading date and method, and the mandate.
+//! * Section III: on-market sales of treasury shares.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use shareledger_core::event::{Event, IssueKind, Purpose, Recorded};
+use shareledger_core::presentation::PercentBasis;
+use shareledger_core::rules::{moratorium_end, NddrLayout};
+use shareledger_core::state::{effect, ClassState, IssuerState};
+use shareledger_core::Money;
+
+use crate::common::*;
+use crate::document::*;
+use crate::ReturnError;
+
+/// What NDDR to produce.
+#[derive(Debug, Clone)]
+pub struct NddrRequest {
+    /// The closing balance date: the date of the last event disclosed.
+    pub date: NaiveDate,
+    /// Date submitted; default the closing balance date.
+    pub submitted: Option<NaiveDate>,
+    /// Layout; default by date.
+    pub layout: Option<NddrLayout>,
+}
+
+/// The latest return filed with a closing date before `date`.
+pub fn previous_return(issuer: &IssuerState, date: NaiveDate) -> Option<NaiveDate> {
+    issuer
+        .filings
+        .iter()
+        .map(|(_, f)| f.date)
+        .filter(|d| *d < date)
+        .max()
+}
+
+/// Build the NDDR.
+pub fn nddr(issuer: &IssuerState, req: &NddrRequest) -> Result<Nddr, ReturnError> {
+    let layout = req.layout.unwrap_or_else(|| NddrLayout::for_date(req.date));
+    let previous = previous_return(issuer, req.date);
+    let mut section_i = Vec::new();
+    let mut section_ii = Vec::new();
+    let mut section_iii = Vec::new();
+    let mut last_event: Option<NaiveDate> = None;
+
+    for class in issuer.classes.values() {
+        let start = start_date(class, previous);
+        let events: Vec<(&Recorded, NaiveDate)> = class_events(issuer, class.id(), start, req.date)
+            .filter(|(r, _)| {
+                r.event.moves_balance() && !matches!(r.event, Event::AuthorisedSharesChanged(_))
+            })
+            .collect();
+        if events.is_empty() {
+            continue;
+        }
+        last_event = last_event.max(events.iter().map(|(_, d)| *d).max());
+        let opening_date = start.unwrap_or_else(|| day_before(events[0].1));
+        let opening = balance_row(class, opening_date)?;
+        let closing = balance_row(class, req.date)?;
+        let basis = percent_basis(issuer, class, layout, opening_date, &opening);
+        let pct = |shares: u64| issuer.presentation.percent(shares, basis);
+
+        let mut lines = Vec::new();
+        let mut pending_rows = Vec::new();
+        for (r, date) in &events {
+            if let Some(line) = section_i_line(issuer, layout, r, *date, &pct) {
+                push_merged(&mut lines, line, &pct);
+            }
+        }
+        let pending = class.pending_lines_as_of(req.date);
+        match layout {
+            NddrLayout::Ff304 => {
+                for (trade_date, shares) in &pending {
+                    let carried = start.is_some_and(|s| *trade_date <= s);
+                    let show_pct = !carried || issuer.presentation.percent_on_carried_lines;
+                    let origin = class.pending[trade_date].origin;
+                    lines.push(NddrLine {
+                        label: pending_label(origin).into(),
+                        detail: None,
+                        date: *trade_date,
+                        shares: *shares,
+                        issued_change: 0,
+                        treasury_change: 0,
+                        percent: if show_pct { pct(*shares) } else { None },
+                        price: None,
+                        previous_close: None,
+                        discount_premium: None,
+                        carried_forward: carried,
+                    });
+                }
+            }
+            NddrLayout::Ff305 => {
+                for (trade_date, shares) in &pending {
+                    pending_rows.push(PendingRow {
+                        date: *trade_date,
+                        shares: *shares,
+                        percent: pct(*shares),
+                        price: repurchase_vwap(
+                            issuer,
+                            class.id(),
+                            *trade_date,
+                            Purpose::Cancellation,
+                        ),
+                    });
+                }
+                if lines.is_empty() {
+                    let date = events.iter().map(|(_, d)| *d).max().expect("non-empty");
+                    lines.push(NddrLine {
+                        label: OTHER.into(),
+                        detail: Some("See Part B".into()),
+                        date,
+                        shares: 0,
+                        issued_change: 0,
+                        treasury_change: 0,
+                        percent: None,
+                        price: None,
+                        previous_close: None,
+                        discount_premium: None,
+                        carried_forward: false,
+                    });
+                }
+            }
+        }
+        // Date order; within a date, log order (a stable sort keeps it).
+        lines.sort_by_key(|l| l.date);
+        debug_assert_eq!(
+            opening.issued_excluding_treasury as i64
+                + lines.iter().map(|l| l.issued_change).sum::<i64>(),
+            closing.issued_excluding_treasury as i64,
+            "NDDR lines must reconcile opening to closing"
+        );
+        debug_assert_eq!(
+            opening.treasury as i64 + lines.iter().map(|l| l.treasury_change).sum::<i64>(),
+            closing.treasury as i64,
+        );
+        section_i.push(NddrSectionI {
+            class: class.id().to_string(),
+            class_info: class_info(class),
+            opening_balance: opening,
+            events: lines,
+            closing_balance: closing,
+            pending_cancellation: pending_rows,
+        });
+
+        if let Some(s2) = section_ii_for(issuer, class, &events, req.date)? {
+            section_ii.push(s2);
+        }
+        section_iii.extend(section_iii_for(class, &events));
+    }
+
+    let Some(last) = last_event else {
+        return Err(ReturnError::NothingToDisclose {
+            issuer: issuer.id.clone(),
+            after: previous,
+            date: req.date,
+        });
+    };
+    if last != req.date {
+        return Err(ReturnError::NoEventOnDate {
+            date: req.date,
+            last,
+        });
+    }
+    Ok(Nddr {
+        form: layout.code().to_string(),
+        issuer: issuer_ref(issuer),
+        date_submitted: req.submitted.unwrap_or(req.date),
+        closing_date: req.date,
+        previous_return: previous,
+        primary_listing: issuer.primary_listing,
+        section_i,
+        section_ii,
+        section_iii,
+        signatory: issuer.signatory.clone(),
+    })
+}
+
+/// The number a line's % is a percentage of (domain.md 3.1, the issuer's policy).
+fn percent_basis(
+    issuer: &IssuerState,
+    class: &ClassState,
+    layout: NddrLayout,
+    opening_date: NaiveDate,
+    opening: &BalanceRow,
+) -> u64 {
+    let pending_at_opening = || {
+        class
+            .balances_as_of(opening_date)
+            .map(|b| b.pending_cancellation)
+            .unwrap_or(0)
+    };
+    let issued = opening.issued_excluding_treasury;
+    match (issuer.presentation.percent_basis, layout) {
+        (PercentBasis::OpeningBalance, _) | (PercentBasis::FormDefault, NddrLayout::Ff305) => {
+            issued
+        }
+        (PercentBasis::ExcludingPending, _) | (PercentBasis::FormDefault, NddrLayout::Ff304) => {
+            issued.saturating_sub(pending_at_opening())
+        }
+    }
+}
+
+/// The Section I line of one event, if it has one (repurchases for
+/// cancellation appear through their pending lines instead).
+fn section_i_line(
+    issuer: &IssuerState,
+    layout: NddrLayout,
+    r: &Recorded,
+    date: NaiveDate,
+    pct: &dyn Fn(u64) -> Option<String>,
+) -> Option<NddrLine> {
+    let eff = effect(&r.event);
+    let line = |label: &str, detail: Option<String>, shares: u64, price: Option<Money>| NddrLine {
+        label: label.to_string(),
+        detail,
+        date,
+        shares,
+        issued_change: eff.issued as i64,
+        treasury_change: eff.treasury as i64,
+        percent: pct(shares),
+        price,
+        previous_close: None,
+        discount_premium: None,
+        carried_forward: false,
+    };
+    Some(match &r.event {
+        Event::SharesRepurchased(e) => match e.purpose_or_default() {
+            Purpose::Cancellation => return None,
+            Purpose::Treasury => {
+                let price = e.prices().and_then(|p| {
+                    issuer
+                        .presentation
+                        .average_price(p.total.0, e.shares)
+                        .map(|avg| Money::new(p.currency, avg))
+                });
+                line(FF305_TREASURY, None, e.shares, price)
+            }
+        },
+        Event::RepurchasedSharesCancelled(e) => {
+            let label = match layout {
+                NddrLayout::Ff304 => FF304_CANCELLED,
+                NddrLayout::Ff305 => FF305_CANCELLED,
+            };
+            line(label, None, e.shares, None)
+        }
+        Event::SharesIssued(e) => {
+            let price = e.currency.clone().zip(e.price).map(|(c, p)| Money {
+                currency: c,
+                amount: p,
+            });
+            let detail = match e.kind {
+                IssueKind::Other => e.description.clone(),
+                _ => e.scheme.clone(),
+            };
+            let mut l = line(issue_label(e.kind), detail, e.shares, price);
+            if let (Some(c), Some(prev)) = (&e.currency, e.previous_close) {
+                l.previous_close = Some(Money {
+                    currency: c.clone(),
+                    amount: prev,
+                });
+                l.discount_premium = e.price.and_then(|p| discount_premium(issuer, p.0, prev.0));
+            }
+            l
+        }
+        Event::SharesRedeemed(e) => {
+            if !e.cancelled_or_default() {
+                return None;
+            }
+            let price = e.currency.clone().zip(e.price).map(|(c, p)| Money {
+                currency: c,
+                amount: p,
+            });
+            line(REDEMPTION, None, e.shares, price)
+        }
+        Event::TreasurySharesSold(e) => {
+            let price = issuer
+                .presentation
+                .average_price(e.total_received.0, e.shares)
+                .map(|avg| Money::new(e.currency.clone(), avg));
+            line(TREASURY_SOLD, None, e.shares, price)
+        }
+        Event::TreasurySharesTransferred(e) => {
+            let detail = Some(match &e.scheme {
+                Some(s) => format!("{} ({s})", e.purpose),
+                None => e.purpose.clone(),
+            });
+            line(TREASURY_TRANSFERRED, detail, e.shares, None)
+        }
+        Event::TreasurySharesCancelled(e) => line(TREASURY_CANCELLED, None, e.shares, None),
+        _ => return None,
+    })
+}
+
+/// Add a line, merging it into an earlier one of the same label, detail,
+/// date and previous close (several executions of one day are one line;
+/// prices are volume-weighted, the % recomputed on the merged count).
+fn push_merged(lines: &mut Vec<NddrLine>, line: NddrLine, pct: &dyn Fn(u64) -> Option<String>) {
+    let Some(prev) = lines.iter_mut().find(|l| {
+        l.label == line.label
+            && l.detail == line.detail
+            && l.date == line.date
+            && l.previous_close == line.previous_close
+    }) else {
+        lines.push(line);
+        return;
+    };
+    let same_price = prev.price == line.price;
+    prev.price = match (&prev.price, &line.price) {
+        (Some(a), Some(b)) if a.currency == b.currency => {
+            let total =
+                a.amount.0 * Decimal::from(prev.shares) + b.amount.0 * Decimal::from(line.shares);
+            let shares = Decimal::from(prev.shares + line.shares);
+            Some(Money::new(
+                a.currency.clone(),
+                (total / shares).round_dp(4).normalize(),
+            ))
+        }
+        _ => None,
+    };
+    if !same_price {
+        prev.discount_premium = None;
+    }
+    prev.shares += line.shares;
+    prev.issued_change += line.issued_change;
+    prev.treasury_change += line.treasury_change;
+    prev.percent = pct(prev.shares);
+}
+
+fn section_ii_for(
+    issuer: &IssuerState,
+    class: &ClassState,
+    events: &[(&Recorded, NaiveDate)],
+    date: NaiveDate,
+) -> Result<Option<NddrSectionII>, ReturnError> {
+    let repurchases: Vec<(&Recorded, &shareledger_core::event::SharesRepurchased)> = events
+        .iter()
+        .filter_map(|(r, _)| match &r.event {
+            Event::SharesRepurchased(e) => Some((*r, e)),
+            _ => None,
+        })
+        .collect();
+    if repurchases.is_empty() {
+        return Ok(None);
+    }
+    let mut rows: Vec<RepurchaseRow> = Vec::new();
+    let (mut for_cancellation, mut for_treasury) = (0, 0);
+    for (r, e) in &repurchases {
+        let prices = e.prices().ok_or_else(|| ReturnError::MissingPrices {
+            event: r.id.to_string(),
+            position: r.position,
+            trade_date: e.trade_date,
+            shares: e.shares,
+        })?;
+        match e.purpose_or_default() {
+            Purpose::Cancellation => for_cancellation += e.shares,
+            Purpose::Treasury => for_treasury += e.shares,
+        }
+        let method = method_label(e.method_or_default(), e.exchange.as_deref());
+        let money = |a: shareledger_core::Amount| Money {
+            currency: prices.currency.clone(),
+            amount: a,
+        };
+        match rows
+            .iter_mut()
+            .find(|row| row.trading_date == e.trade_date && row.method == method)
+        {
+            Some(row) => {
+                if row.total_paid.currency != prices.currency {
+                    return Err(ReturnError::MixedCurrencies {
+                        what: format!("repurchases of {}", e.trade_date),
+                        first: row.total_paid.currency.to_string(),
+                        second: prices.currency.to_string(),
+                    });
+                }
+                row.shares += e.shares;
+                row.highest_price = money(row.highest_price.amount.max(prices.highest));
+                row.lowest_price = money(row.lowest_price.amount.min(prices.lowest));
+                row.total_paid = money(shareledger_core::Amount(
+                    row.total_paid.amount.0 + prices.total.0,
+                ));
+            }
+            None => rows.push(RepurchaseRow {
+                trading_date: e.trade_date,
+                shares: e.shares,
+                method,
+                highest_price: money(prices.highest),
+                lowest_price: money(prices.lowest),
+                total_paid: money(prices.total),
+            }),
+        }
+    }
+    rows.sort_by_key(|r| r.trading_date);
+    let total_paid = sum_money(rows.iter().map(|r| r.total_paid.clone()), "total paid")?
+        .expect("at least one row");
+    let last_trade = rows
+        .iter()
+        .map(|r| r.trading_date)
+        .max()
+        .expect("non-empty");
+    let mandate = if issuer.primary_listing {
+        class.mandate_in_force(date).map(|m| {
+            let (on_exchange, _) = class.repurchased_under(m, date);
+            MandateReport {
+                resolution_date: m.resolution_date,
+                authorised_shares: m.authorised_or_default(),
+                issued_shares_at_resolution: m.issued_shares_at_resolution,
+                repurchased_under_mandate: on_exchange,
+                percent: issuer
+                    .presentation
+                    .percent(on_exchange, m.issued_shares_at_resolution),
+                moratorium_until: Some(moratorium_end(last_trade)),
+                explanatory_statement_date: m.explanatory_statement_date,
+            }
+        })
+    } else {
+        None
+    };
+    Ok(Some(NddrSectionII {
+        class: class.id().to_string(),
+        class_info: class_info(class),
+        total_shares: rows.iter().map(|r| r.shares).sum(),
+        repurchases: rows,
+        total_paid,
+        for_cancellation,
+        for_treasury,
+        mandate,
+    }))
+}
+
+fn section_iii_for(class: &ClassState, events: &[(&Recorded, NaiveDate)]) -> Vec<TreasurySaleRow> {
+    let mut rows: Vec<TreasurySaleRow> = Vec::new();
+    for (r, _) in events {
+        let Event::TreasurySharesSold(e) = &r.event else {
+            continue;
+        };
+        let method = method_label(e.method.unwrap_or_default(), e.exchange.as_deref());
+        let money = |a: shareledger_core::Amount| Money {
+            currency: e.currency.clone(),
+            amount: a,
+        };
+        match rows.iter_mut().find(|row| {
+            row.trading_date == e.trade_date
+                && row.method == method
+                && row.total_received.currency == e.currency
+        }) {
+            Some(row) => {
+                row.shares += e.shares;
+                row.highest_price = money(row.highest_price.amount.max(e.highest_price));
+                row.lowest_price = money(row.lowest_price.amount.min(e.lowest_price));
+                row.total_received = money(shareledger_core::Amount(
+                    row.total_received.amount.0 + e.total_received.0,
+                ));
+            }
+            None => rows.push(TreasurySaleRow {
+                class: class.id().to_string(),
+                trading_date: e.trade_date,
+                shares: e.shares,
+                method,
+                highest_price: money(e.highest_price),
+                lowest_price: money(e.lowest_price),
+                total_received: money(e.total_received),
+            }),
+        }
+    }
+    rows.sort_by_key(|r| r.trading_date);
+    rows
+}

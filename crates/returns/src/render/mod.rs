@@ -1,0 +1,205 @@
+//! Renderers: a document in, text out. They sit apart from the documents and
+//! read only their serialized form, through templates (`templates/`, compiled
+//! into the binary) and a few filters that print figures as the forms do.
+//!
+//! * `text`: reads like the filed form (sections, row captions, "07 November 2022", "559,304,838");
+//! * `md`: Markdown tables;
+//! * `html`: one self-contained printable A4 page, no external assets;
+//! * `json`: the public contract of interchange.md section 3.
+
+use std::str::FromStr;
+
+use minijinja::value::Value;
+use minijinja::{Environment, Error, ErrorKind};
+use serde::Serialize;
+
+use crate::dates::{format_long_date, thousands};
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Html,
+    Markdown,
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "text" => Ok(Format::Text),
+            "json" => Ok(Format::Json),
+            "html" => Ok(Format::Html),
+            "md" | "markdown" => Ok(Format::Markdown),
+            other => Err(format!(
+                "unknown format `{other}`: use text, json, html or md"
+            )),
+        }
+    }
+}
+
+/// Which document a template renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocKind {
+    Nddr,
+    Monthly,
+    Balance,
+}
+
+impl DocKind {
+    fn stem(self) -> &'static str {
+        match self {
+            DocKind::Nddr => "nddr",
+            DocKind::Monthly => "monthly",
+            DocKind::Balance => "balance",
+        }
+    }
+}
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("nddr.txt", include_str!("../../templates/nddr.txt")),
+    ("monthly.txt", include_str!("../../templates/monthly.txt")),
+    ("balance.txt", include_str!("../../templates/balance.txt")),
+    ("nddr.md", include_str!("../../templates/nddr.md")),
+    ("monthly.md", include_str!("../../templates/monthly.md")),
+    ("balance.md", include_str!("../../templates/balance.md")),
+    ("nddr.html", include_str!("../../templates/nddr.html")),
+    ("monthly.html", include_str!("../../templates/monthly.html")),
+    ("balance.html", include_str!("../../templates/balance.html")),
+    ("form.css", include_str!("../../templates/form.css")),
+    (
+        "confirmations.txt",
+        include_str!("../../templates/confirmations.txt"),
+    ),
+];
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)
+            .expect("templates are valid (tested)");
+    }
+    env.add_filter("num", num);
+    env.add_filter("date", date);
+    env.add_filter("money", money);
+    env.add_filter("amount", amount);
+    env.add_filter("ljust", ljust);
+    env.add_filter("rjust", rjust);
+    env
+}
+
+/// Render `doc` as `format`.
+pub fn render<T: Serialize>(kind: DocKind, doc: &T, format: Format) -> String {
+    match format {
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(doc).expect("documents serialize");
+            s.push('\n');
+            s
+        }
+        _ => {
+            let ext = match format {
+                Format::Text => "txt",
+                Format::Markdown => "md",
+                Format::Html => "html",
+                Format::Json => unreachable!(),
+            };
+            let env = environment();
+            let name = format!("{}.{ext}", kind.stem());
+            let tmpl = env
+                .get_template(&name)
+                .expect("every document has every template");
+            tmpl.render(minijinja::context! { doc => Value::from_serialize(doc) })
+                .unwrap_or_else(|e| panic!("template {name} failed on a valid document: {e:#}"))
+        }
+    }
+}
+
+fn bad(msg: String) -> Error {
+    Error::new(ErrorKind::InvalidOperation, msg)
+}
+
+/// 559304838 → "559,304,838"; none → "".
+fn num(v: Value) -> Result<String, Error> {
+    if v.is_none() || v.is_undefined() {
+        return Ok(String::new());
+    }
+    let n =
+        i128::try_from(v.clone()).map_err(|_| bad(format!("num: {v} is not a whole number")))?;
+    Ok(thousands(n))
+}
+
+/// "2022-11-07" → "07 November 2022"; none → "".
+fn date(v: Value) -> Result<String, Error> {
+    if v.is_none() || v.is_undefined() {
+        return Ok(String::new());
+    }
+    let s = v
+        .as_str()
+        .ok_or_else(|| bad(format!("date: {v} is not a date")))?;
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|e| bad(format!("date: {s}: {e}")))?;
+    Ok(format_long_date(d, true))
+}
+
+/// "92569.50" → "92,569.50" (an amount's integer part with thousands separators).
+fn amount(v: Value) -> Result<String, Error> {
+    if v.is_none() || v.is_undefined() {
+        return Ok(String::new());
+    }
+    let s = v
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| v.to_string());
+    let (int, frac) = match s.split_once('.') {
+        Some((i, f)) => (i.to_string(), Some(f.to_string())),
+        None => (s.clone(), None),
+    };
+    let n: i128 = int
+        .parse()
+        .map_err(|_| bad(format!("amount: {s} is not a decimal")))?;
+    let int = if int.starts_with('-') && n == 0 {
+        "-0".to_string()
+    } else {
+        thousands(n)
+    };
+    Ok(match frac {
+        Some(f) => format!("{int}.{f}"),
+        None => int,
+    })
+}
+
+/// {"currency": "HKD", "amount": "92569"} → "HKD 92,569"; none → "".
+fn money(v: Value) -> Result<String, Error> {
+    if v.is_none() || v.is_undefined() {
+        return Ok(String::new());
+    }
+    let currency = v.get_attr("currency")?;
+    let amt = v.get_attr("amount")?;
+    Ok(format!(
+        "{} {}",
+        currency.as_str().unwrap_or_default(),
+        amount(amt)?
+    ))
+}
+
+fn ljust(v: Value, width: usize) -> String {
+    let s = if v.is_none() || v.is_undefined() {
+        String::new()
+    } else {
+        v.to_string()
+    };
+    format!("{s:<width$}")
+}
+
+fn rjust(v: Value, width: usize) -> String {
+    let s = if v.is_none() || v.is_undefined() {
+        String::new()
+    } else {
+        v.to_string()
+    };
+    format!("{s:>width$}")
+}

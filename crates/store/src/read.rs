@@ -1,0 +1,279 @@
+//! Reading: [`ReadFilter`], the paging iterator [`Events`], and the small
+//! queries shared by [`crate::Store`] and [`crate::WriteTx`].
+//!
+//! [`Events`] never loads the whole log: it runs one bounded query per page
+//! (`LIMIT page_size`, [`DEFAULT_PAGE_SIZE`] rows by default) and resumes
+//! after the last row it saw, so memory stays flat however long the log is.
+//! Each page is its own short read, so an iterator may see events committed
+//! after it started; since the log is append-only, that only ever extends
+//! what it yields and never changes rows already seen.
+//!
+//! Global reads page by `position` (the primary key). Reads of one stream page
+//! by `version` through the `UNIQUE(stream, version)` index; within a stream
+//! version order is position order (versions are assigned in append order and
+//! [`crate::Store::verify`] checks it). `recorded_until` is applied in Rust:
+//! `recorded_at` never decreases along the log, so the iterator stops at the
+//! first later event instead of scanning the rest of the table.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::error::{SqlCtx, StoreError};
+use crate::event::StoredEvent;
+
+/// Rows fetched per query by [`Events`] unless changed with
+/// [`crate::Store::set_read_page_size`].
+pub const DEFAULT_PAGE_SIZE: usize = 1000;
+
+/// Which events to read. The default reads everything.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ReadFilter {
+    /// Only this stream.
+    pub stream: Option<String>,
+    /// Exclusive lower bound on position; 0 = from the start.
+    pub from_position: u64,
+    /// Inclusive upper bound on position.
+    pub to_position: Option<u64>,
+    /// Inclusive upper bound on `recorded_at` (same fixed format).
+    pub recorded_until: Option<String>,
+}
+
+impl ReadFilter {
+    /// Everything in one stream.
+    pub fn stream(stream: impl Into<String>) -> ReadFilter {
+        ReadFilter {
+            stream: Some(stream.into()),
+            ..ReadFilter::default()
+        }
+    }
+}
+
+macro_rules! columns {
+    () => {
+        "position, stream, version, id, event_type, schema_version, payload, \
+         effective_date, recorded_at, actor, prev_hash, hash"
+    };
+}
+
+const PAGE_ALL: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM events WHERE position > ?1 AND position <= ?2 ORDER BY position LIMIT ?3"
+);
+
+const PAGE_STREAM: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM events WHERE stream = ?1 AND version > ?2 AND position > ?3 AND position <= ?4 \
+     ORDER BY version LIMIT ?5"
+);
+
+const BY_ID: &str = concat!("SELECT ", columns!(), " FROM events WHERE id = ?1");
+
+pub(crate) fn row_to_event(r: &Row<'_>) -> rusqlite::Result<StoredEvent> {
+    Ok(StoredEvent {
+        position: r.get(0)?,
+        stream: r.get(1)?,
+        version: r.get(2)?,
+        id: r.get(3)?,
+        event_type: r.get(4)?,
+        schema_version: r.get(5)?,
+        payload: r.get(6)?,
+        effective_date: r.get(7)?,
+        recorded_at: r.get(8)?,
+        actor: r.get(9)?,
+        prev_hash: r.get(10)?,
+        hash: r.get(11)?,
+    })
+}
+
+/// Positions are `u64` in Rust and `INTEGER` (i64) in SQLite; clamp bounds.
+fn clamp(p: u64) -> i64 {
+    i64::try_from(p).unwrap_or(i64::MAX)
+}
+
+/// Streaming iterator over stored events in position order; see the module
+/// docs. Yields `Err` at most once, then ends.
+#[derive(Debug)]
+pub struct Events<'c> {
+    conn: &'c Connection,
+    path: &'c Path,
+    filter: ReadFilter,
+    page_size: usize,
+    /// Last position yielded or skipped (starts at `from_position`).
+    after_position: u64,
+    /// Last stream version fetched (stream reads only).
+    after_version: u64,
+    buf: std::vec::IntoIter<StoredEvent>,
+    /// No more pages to fetch (the last page was short).
+    exhausted: bool,
+    /// Iteration over: error yielded, or `recorded_until` passed.
+    done: bool,
+}
+
+impl<'c> Events<'c> {
+    pub(crate) fn new(
+        conn: &'c Connection,
+        path: &'c Path,
+        filter: &ReadFilter,
+        page_size: usize,
+    ) -> Events<'c> {
+        assert!(page_size > 0, "page size must be positive");
+        Events {
+            conn,
+            path,
+            filter: filter.clone(),
+            page_size,
+            after_position: filter.from_position,
+            after_version: 0,
+            buf: Vec::new().into_iter(),
+            exhausted: filter
+                .to_position
+                .is_some_and(|to| to <= filter.from_position),
+            done: false,
+        }
+    }
+
+    fn fetch_page(&mut self) -> rusqlite::Result<Vec<StoredEvent>> {
+        let to = clamp(self.filter.to_position.unwrap_or(u64::MAX));
+        let from = clamp(self.after_position);
+        let limit = i64::try_from(self.page_size).unwrap_or(i64::MAX);
+        let page: Vec<StoredEvent> = match &self.filter.stream {
+            None => {
+                let mut st = self.conn.prepare_cached(PAGE_ALL)?;
+                let rows = st.query_map(params![from, to, limit], row_to_event)?;
+                rows.collect::<rusqlite::Result<_>>()?
+            }
+            Some(stream) => {
+                let mut st = self.conn.prepare_cached(PAGE_STREAM)?;
+                let rows = st.query_map(
+                    params![stream, clamp(self.after_version), from, to, limit],
+                    row_to_event,
+                )?;
+                rows.collect::<rusqlite::Result<_>>()?
+            }
+        };
+        debug_assert!(page.len() <= self.page_size);
+        // Guaranteed by `ORDER BY position` (global reads) and the primary key.
+        debug_assert!(
+            self.filter.stream.is_some() || page.windows(2).all(|w| w[0].position < w[1].position)
+        );
+        if page.len() < self.page_size {
+            self.exhausted = true;
+        }
+        if let Some(last) = page.last() {
+            self.after_version = last.version;
+            // In stream reads `position > from` is a filter, not the cursor:
+            // keep `from_position` and advance by version instead.
+            if self.filter.stream.is_none() {
+                self.after_position = last.position;
+            }
+        }
+        Ok(page)
+    }
+}
+
+impl Iterator for Events<'_> {
+    type Item = Result<StoredEvent, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        loop {
+            if let Some(ev) = self.buf.next() {
+                if let Some(until) = &self.filter.recorded_until {
+                    if ev.recorded_at.as_str() > until.as_str() {
+                        // recorded_at is non-decreasing: nothing later can match.
+                        self.done = true;
+                        return None;
+                    }
+                }
+                return Some(Ok(ev));
+            }
+            if self.exhausted {
+                self.done = true;
+                return None;
+            }
+            match self.fetch_page() {
+                Ok(page) => self.buf = page.into_iter(),
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(StoreError::sqlite(self.path, e)));
+                }
+            }
+        }
+    }
+}
+
+impl std::iter::FusedIterator for Events<'_> {}
+
+/// Current version of `stream`, 0 when absent.
+pub(crate) fn stream_version(
+    conn: &Connection,
+    path: &Path,
+    stream: &str,
+) -> Result<u64, StoreError> {
+    let mut st = conn
+        .prepare_cached("SELECT max(version) FROM events WHERE stream = ?1")
+        .ctx(path)?;
+    let v: Option<u64> = st.query_row([stream], |r| r.get(0)).ctx(path)?;
+    Ok(v.unwrap_or(0))
+}
+
+/// The stored event with this id.
+pub(crate) fn find_by_id(
+    conn: &Connection,
+    path: &Path,
+    id: &str,
+) -> Result<Option<StoredEvent>, StoreError> {
+    let mut st = conn.prepare_cached(BY_ID).ctx(path)?;
+    st.query_row([id], row_to_event).optional().ctx(path)
+}
+
+/// `(position, hash, recorded_at)` of the last event.
+pub(crate) fn last_event(
+    conn: &Connection,
+    path: &Path,
+) -> Result<Option<(u64, String, String)>, StoreError> {
+    let mut st = conn
+        .prepare_cached(
+            "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1",
+        )
+        .ctx(path)?;
+    st.query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()
+        .ctx(path)
+}
+
+/// Hash of the event at `position`.
+pub(crate) fn hash_at(
+    conn: &Connection,
+    path: &Path,
+    position: u64,
+) -> Result<Option<String>, StoreError> {
+    let mut st = conn
+        .prepare_cached("SELECT hash FROM events WHERE position = ?1")
+        .ctx(path)?;
+    st.query_row([clamp(position)], |r| r.get(0))
+        .optional()
+        .ctx(path)
+}
+
+/// Number of stored events.
+pub(crate) fn count(conn: &Connection, path: &Path) -> Result<u64, StoreError> {
+    let mut st = conn
+        .prepare_cached("SELECT count(*) FROM events")
+        .ctx(path)?;
+    st.query_row([], |r| r.get(0)).ctx(path)
+}
+
+/// Distinct stream names, sorted bytewise.
+pub(crate) fn streams(conn: &Connection, path: &Path) -> Result<Vec<String>, StoreError> {
+    let mut st = conn
+        .prepare_cached("SELECT DISTINCT stream FROM events ORDER BY stream")
+        .ctx(path)?;
+    let rows = st.query_map([], |r| r.get(0)).ctx(path)?;
+    rows.collect::<rusqlite::Result<Vec<String>>>().ctx(path)
+}
