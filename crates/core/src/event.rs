@@ -900,6 +900,10 @@ pub fn parse_object(mut map: Map<String, Value>) -> Result<Incoming, DecodeError
             )),
         }
     };
+    // `log --format json` adds what the store derives; re-importing such a
+    // line recomputes them, so they are accepted and not kept.
+    map.remove("position");
+    map.remove("hash");
     let actor = text(&mut map, "actor")?;
     let note = text(&mut map, "note")?;
     let event = decode_body(&type_name, Value::Object(map))?;

@@ -1065,9 +1065,35 @@ fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal>
                     "give both currency and price, or neither",
                 ));
             }
+            for (amount, field) in [(e.price, "price"), (e.previous_close, "previous_close")] {
+                if let Some(a) = amount {
+                    if Decimal::from(e.shares).checked_mul(a.0).is_none() {
+                        return Err(Refusal::new(
+                            K::PriceOutOfRange,
+                            field,
+                            format!(
+                                "{} shares × {} is beyond any amount the ledger can hold",
+                                e.shares, a.0
+                            ),
+                            "check the price and the share count",
+                        ));
+                    }
+                }
+            }
             if e.kind == IssueKind::ShareOptionExercise {
                 let scheme =
                     issuer.scheme_or_refuse(e.scheme.as_deref().unwrap_or_default(), "scheme")?;
+                if scheme.adoption.class != e.class {
+                    return Err(Refusal::new(
+                        K::UnknownScheme,
+                        "class",
+                        format!(
+                            "scheme `{}` issues class {} shares, not class {}",
+                            scheme.adoption.scheme, scheme.adoption.class, e.class
+                        ),
+                        "record the exercise in the scheme's class, or name the right scheme",
+                    ));
+                }
                 if e.shares > scheme.outstanding {
                     return Err(Refusal::new(
                         K::ExceedsOutstandingOptions,
