@@ -817,6 +817,39 @@ const COUNT_FIELDS: &[&str] = &[
     "outstanding_options",
 ];
 
+/// Dates must be written exactly `YYYY-MM-DD` (chrono alone would also take
+/// `2022-11-7`): the log keeps what was written, so nothing is normalised.
+fn strict_dates(map: &Map<String, Value>) -> Result<(), DecodeError> {
+    let is_date_key = |k: &str| k == "date" || k.ends_with("_date") || k == "publication_deadline";
+    let well_formed = |s: &str| {
+        s.len() == 10
+            && s.bytes().enumerate().all(|(i, b)| {
+                if i == 4 || i == 7 {
+                    b == b'-'
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+    };
+    for (k, v) in map {
+        let texts: Vec<&str> = match v {
+            Value::String(s) if is_date_key(k) => vec![s.as_str()],
+            Value::Array(items) if k == "trade_dates" => {
+                items.iter().filter_map(Value::as_str).collect()
+            }
+            _ => continue,
+        };
+        if let Some(bad) = texts.into_iter().find(|s| !well_formed(s)) {
+            return Err(DecodeError::field(
+                k,
+                &format!("`{bad}` is not a date written YYYY-MM-DD"),
+                "write it with four-digit year and two-digit month and day, like 2022-11-07",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Read one JSON line into an [`Incoming`] event. Envelope fields (`id`,
 /// `recorded_at`, `actor`, `note`) are taken out; everything else must be a
 /// field of the named event type.
@@ -904,6 +937,7 @@ pub fn parse_object(mut map: Map<String, Value>) -> Result<Incoming, DecodeError
     // line recomputes them, so they are accepted and not kept.
     map.remove("position");
     map.remove("hash");
+    strict_dates(&map)?;
     let actor = text(&mut map, "actor")?;
     let note = text(&mut map, "note")?;
     let event = decode_body(&type_name, Value::Object(map))?;

@@ -63,8 +63,8 @@ fn unknown_field_is_refused() {
         "{e}"
     );
     // `position` and `hash` belong to the log's output, not to an event.
-    let e = refused_value(with(repurchase("2022-11-07", 4300), json!({"position": 3})));
-    assert!(field(&e).is_some_and(|f| f.contains("position")), "{e}");
+    let e = refused_value(with(repurchase("2022-11-07", 4300), json!({"positon": 3})));
+    assert!(field(&e).is_some_and(|f| f.contains("positon")), "{e}");
 }
 
 #[test]
@@ -75,8 +75,8 @@ fn unknown_field_is_refused_naming_exactly_that_field() {
         json!({"sahres": 4300}),
     ));
     assert_eq!(field(&e), Some("sahres"));
-    let e = refused_value(with(repurchase("2022-11-07", 4300), json!({"position": 3})));
-    assert_eq!(field(&e), Some("position"));
+    let e = refused_value(with(repurchase("2022-11-07", 4300), json!({"positon": 3})));
+    assert_eq!(field(&e), Some("positon"));
 }
 
 #[test]
@@ -534,4 +534,33 @@ fn from_payload_refuses_what_is_not_an_event() {
         let e = Recorded::from_payload(id(1), at, "a".into(), payload, Some(1)).expect_err(payload);
         assert_eq!(e.field.as_deref(), f, "{payload}: {e}");
     }
+}
+
+#[test]
+fn log_output_position_and_hash_are_accepted_and_not_kept() {
+    // `log --format json` adds position and hash; a re-import recomputes them.
+    let line = with(
+        repurchase("2022-11-07", 4300),
+        json!({"position": 3, "hash": "ab"}),
+    );
+    let incoming = parse_line(&line.to_string()).expect("accepted");
+    let payload = incoming.into_recorded(|| id(1), clock(), "t").payload();
+    assert!(
+        !payload.contains("position") && !payload.contains("hash"),
+        "{payload}"
+    );
+}
+
+#[test]
+fn dates_must_be_written_yyyy_mm_dd() {
+    for bad in ["2022-11-7", "2022-1-07", "22-11-07", "2022/11/07"] {
+        let line = json!({"type": "shares_repurchased", "issuer": "02121", "class": "H",
+                          "trade_date": bad, "shares": 4300});
+        let e = parse_line(&line.to_string()).expect_err(bad);
+        assert_eq!(e.field.as_deref(), Some("trade_date"), "{e}");
+    }
+    let line = json!({"type": "repurchased_shares_cancelled", "issuer": "02121", "class": "H",
+                      "date": "2022-11-30", "shares": 1, "trade_dates": ["2022-11-7"]});
+    let e = parse_line(&line.to_string()).expect_err("a bad trade date in a list");
+    assert_eq!(e.field.as_deref(), Some("trade_dates"), "{e}");
 }
