@@ -843,7 +843,7 @@ fn strict_dates(map: &Map<String, Value>) -> Result<(), DecodeError> {
             return Err(DecodeError::field(
                 k,
                 &format!("`{bad}` is not a date written YYYY-MM-DD"),
-                "write it with four-digit year and two-digit month and day, like 2022-11-07",
+                "dates are YYYY-MM-DD: four-digit year, two-digit month and day, like 2022-11-07",
             ));
         }
     }
