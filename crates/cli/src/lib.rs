@@ -60,12 +60,16 @@ const AFTER_HELP: &str = "\
 Examples:
   shareledger demo
   shareledger import examples/ainnovation-2022.jsonl --db ledger.db
+  shareledger record shares-repurchased --help
+  shareledger import-trades examples/trades-executions.csv --issuer 08888 --class ORD
   shareledger balance --issuer 02121 --as-of 2022-11-30
+  shareledger status --issuer 02121
   shareledger return nddr --issuer 02121 --date 2022-11-07
   shareledger return monthly --issuer 02121 --month 2022-11 --format html > monthly.html
   shareledger audit
 
-The ledger file is --db PATH, else $SHARELEDGER_DB, else ./shareledger.db.";
+The ledger file is --db PATH, else $SHARELEDGER_DB, else ./shareledger.db.
+Every command's --help ends with an example.";
 
 /// shareledger: an event-sourced share register for Hong Kong-listed issuers.
 ///
@@ -127,11 +131,12 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Append one event, with flags named after its fields.
-    #[command(
-        after_help = "Example:\n  shareledger record shares-repurchased --issuer 02121 --class H --trade-date 2022-11-07 \\\n    --shares 4300 --currency HKD --highest-price 21.55 --lowest-price 21.35 --total-paid 92569\n\nNested fields: --signatory.name \"Xiao Lei\" --signatory.title \"Joint Company Secretary\", or --signatory '{\"name\": ..., \"title\": ...}'."
-    )]
+    /// Append one event, with flags named after its fields (`record TYPE --help` lists them).
+    #[command(after_help = commands::record::after_help())]
     Record(commands::record::RecordArgs),
+    /// Record buy-backs from a broker's CSV (executions or daily summaries), one event per trade date.
+    #[command(after_help = commands::trades::AFTER_HELP)]
+    ImportTrades(commands::trades::ImportTradesArgs),
     /// List events in log order.
     #[command(
         after_help = "Example:\n  shareledger log --issuer 02121 --format json > backup.jsonl"
@@ -160,8 +165,14 @@ pub enum Command {
         #[command(flatten)]
         format: FormatArg,
     },
+    /// Where an issuer stands: balances, pending cancellations, mandate, moratorium, returns due.
+    #[command(after_help = commands::status::AFTER_HELP)]
+    Status(commands::status::StatusArgs),
     /// Produce a return: the NDDR or the Monthly Return.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  shareledger return nddr --issuer 02121 --date 2022-11-07\n  shareledger return monthly --issuer 02121 --month 2022-11 --format html > monthly.html\n\n`shareledger return nddr --help` and `shareledger return monthly --help` give the options."
+    )]
     Return(commands::returns::ReturnCommand),
     /// Verify the log's integrity, replay it and run every rule check; exit 1 if anything is wrong.
     #[command(
@@ -169,6 +180,9 @@ pub enum Command {
     )]
     Audit(commands::audit::AuditArgs),
     /// Print the log's head (position and hash) to keep elsewhere; `audit --expect` proves it later.
+    #[command(
+        after_help = "Example:\n  shareledger checkpoint >> /secure/ledger-heads.txt\n  shareledger audit --expect \"$(tail -1 /secure/ledger-heads.txt)\""
+    )]
     Checkpoint,
     /// Make a consistent copy of the ledger (safe while others write), and verify it.
     #[command(after_help = "Example:\n  shareledger backup /backups/ledger-2022-11-30.db")]
@@ -177,14 +191,58 @@ pub enum Command {
         file: PathBuf,
     },
     /// Build the example ledger of the seed filings in a temporary store and print both returns.
+    #[command(
+        after_help = "Example:\n  shareledger demo\n  shareledger demo --format html > demo.html"
+    )]
     Demo {
         #[command(flatten)]
         format: FormatArg,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = commands::completions::COMPLETIONS_HELP)]
+    Completions(commands::completions::CompletionsArgs),
+    /// Print the manual page (roff), of the whole program or of one command.
+    #[command(after_help = commands::completions::MAN_HELP)]
+    Man(commands::completions::ManArgs),
+}
+
+/// `record TYPE ... --help`: the fields of that type. (clap would answer
+/// with the generic help of `record`, which cannot know them.)
+fn record_type_help(args: &[std::ffi::OsString]) -> Option<String> {
+    let args: Vec<&str> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_str())
+        .collect::<Option<_>>()?;
+    let mut i = 0;
+    // Global options before the command.
+    while i < args.len() && args[i].starts_with('-') {
+        i += if args[i] == "--db" { 2 } else { 1 };
+    }
+    if args.get(i) != Some(&"record") {
+        return None;
+    }
+    i += 1;
+    while i < args.len() && args[i].starts_with('-') {
+        if args[i] == "--help" || args[i] == "-h" {
+            return None; // `record --help`: clap's, with the list of types
+        }
+        i += if args[i] == "--db" { 2 } else { 1 };
+    }
+    let spec = commands::fields::spec(args.get(i)?)?;
+    args[i + 1..]
+        .iter()
+        .any(|a| *a == "--help" || *a == "-h")
+        .then(|| spec.help())
 }
 
 /// Run the command line; returns the exit status.
 pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    if let Some(help) = record_type_help(&args) {
+        print!("{help}");
+        return ExitCode::SUCCESS;
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -198,5 +256,48 @@ pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode
             eprintln!("error: {}", e.message);
             ExitCode::from(e.code)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_an_example_in_its_help() {
+        fn walk(cmd: &clap::Command, path: &str) {
+            for sub in cmd.get_subcommands() {
+                let p = format!("{path} {}", sub.get_name());
+                let help = sub
+                    .get_after_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                assert!(
+                    help.contains("Example") && help.contains("shareledger "),
+                    "`{p} --help` has no example"
+                );
+                walk(sub, &p);
+            }
+        }
+        walk(&Cli::command(), "shareledger");
+    }
+
+    #[test]
+    fn record_type_help_is_found_after_the_type() {
+        let args = |s: &str| -> Vec<std::ffi::OsString> { s.split(' ').map(Into::into).collect() };
+        assert!(record_type_help(&args("shareledger record shares-repurchased --help")).is_some());
+        assert!(record_type_help(&args(
+            "shareledger --db x.db record shares_repurchased --issuer 1 -h"
+        ))
+        .is_some());
+        assert!(record_type_help(&args("shareledger record --help")).is_none());
+        assert!(record_type_help(&args("shareledger record nope --help")).is_none());
+        assert!(record_type_help(&args("shareledger balance --help")).is_none());
     }
 }

@@ -4,6 +4,8 @@
 
 use chrono::{Days, NaiveDate};
 
+use crate::event::{Event, IssueKind};
+
 /// The first day of the FF305 NDDR layout and of treasury shares (11 June 2024).
 pub fn ff305_start() -> NaiveDate {
     crate::state::treasury_regime_start()
@@ -76,6 +78,38 @@ pub const PRICE_CAP_TRADING_DAYS: usize = 5;
 /// option exercises, warrants, conversions, redemptions) force a return when
 /// they reach 5% of issued shares, alone or together since the last return.
 pub const NDDR_THRESHOLD_PERCENT: u64 = 5;
+
+/// Whether an event forces an NDDR on its own [rule 13.25A(2)], counts
+/// towards the 5% threshold with its shares [13.25A(3)], or is not for the
+/// NDDR at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disclosure {
+    Always,
+    Threshold(u64),
+    Never,
+}
+
+/// How rule 13.25A treats `event`. An option exercise with no `by_director`
+/// is taken as not by a director [assumed]; a redemption counts at the
+/// threshold; cancellations and treasury movements are "any other change".
+pub fn nddr_disclosure(event: &Event) -> Disclosure {
+    match event {
+        Event::SharesIssued(e) => match e.kind {
+            IssueKind::ShareOptionExercise if !e.by_director.unwrap_or(false) => {
+                Disclosure::Threshold(e.shares)
+            }
+            IssueKind::WarrantExercise | IssueKind::Conversion => Disclosure::Threshold(e.shares),
+            _ => Disclosure::Always,
+        },
+        Event::SharesRedeemed(e) => Disclosure::Threshold(e.shares),
+        Event::SharesRepurchased(_)
+        | Event::RepurchasedSharesCancelled(_)
+        | Event::TreasurySharesSold(_)
+        | Event::TreasurySharesTransferred(_)
+        | Event::TreasurySharesCancelled(_) => Disclosure::Always,
+        _ => Disclosure::Never,
+    }
+}
 
 /// Rule 13.25B: the Monthly Return is due on this business day after the month's end.
 pub const MONTHLY_DUE_BUSINESS_DAY: u32 = 5;

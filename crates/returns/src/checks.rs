@@ -1,21 +1,27 @@
 //! Rule checks: the ledger records facts, these judge them (domain.md
 //! section 2, "what can happen but breaks a rule"). Each check is one
 //! function named with its Main Board Rule; each finding names the rule, the
-//! issuer, the effective date concerned and what to do.
+//! issuer, the effective date concerned (a Monthly Return: its month end) and
+//! what to do.
 //!
 //! Deadlines are judged against `now`, which comes in as data. Filing
-//! obligations are judged from the issuer's first recorded filing on: a
-//! ledger started mid-life cannot know how its earlier returns were filed
-//! (docs/decisions.md).
+//! obligations are judged from the date of the issuer's first recorded filing
+//! on, that date included: a ledger started mid-life cannot know how its
+//! earlier returns were filed. The assumptions the checks rely on are listed
+//! in docs/rules.md ("Rule checks").
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use shareledger_core::calendar::BusinessCalendar;
-use shareledger_core::event::{Event, IssueKind, Method, ReturnForm};
+use shareledger_core::event::{
+    Event, IssueKind, Method, Recorded, ResultsAnnouncementScheduled, ReturnForm,
+};
 use shareledger_core::rules::{
-    moratorium_end, BLACKOUT_DAYS, NDDR_THRESHOLD_PERCENT, PRICE_CAP_PERCENT,
-    PRICE_CAP_TRADING_DAYS,
+    moratorium_end, nddr_disclosure, Disclosure, BLACKOUT_DAYS, MORATORIUM_DAYS,
+    NDDR_THRESHOLD_PERCENT, PRICE_CAP_PERCENT, PRICE_CAP_TRADING_DAYS,
 };
 use shareledger_core::state::IssuerState;
 use uuid::Uuid;
@@ -81,7 +87,7 @@ impl Finding {
     }
 }
 
-/// Every rule check of one issuer.
+/// Every rule check of one issuer, in date order.
 pub fn run(
     issuer: &IssuerState,
     calendar: &BusinessCalendar,
@@ -89,11 +95,13 @@ pub fn run(
 ) -> Vec<Finding> {
     let mut f = Vec::new();
     f.extend(repurchase_mandate_10_06_1(issuer));
-    f.extend(moratorium_10_06_3(issuer));
+    f.extend(price_cap_10_06_2_a(issuer, calendar));
     f.extend(blackout_10_06_2_e(issuer));
-    f.extend(price_cap_10_06_2_a(issuer));
+    f.extend(moratorium_10_06_3(issuer));
     f.extend(nddr_deadline_13_25a(issuer, calendar, now));
     f.extend(monthly_deadline_13_25b(issuer, calendar, now));
+    // A stable sort: within a date, the order of the checks above.
+    f.sort_by_key(|x| x.date);
     f
 }
 
@@ -101,18 +109,44 @@ fn fmt_date(d: NaiveDate) -> String {
     crate::dates::format_long_date(d, false)
 }
 
-/// Rule 10.06(1): a repurchase needs a mandate in force, and may not take the
-/// shares repurchased under it beyond the number it authorises. Applies to
-/// issuers whose primary listing is on the Exchange.
+fn fmt_time(t: DateTime<FixedOffset>) -> String {
+    t.with_timezone(&shareledger_core::calendar::hong_kong_offset())
+        .format("%H:%M on %d %B %Y")
+        .to_string()
+}
+
+/// The live repurchases in trade-date order (log order within a day).
+fn repurchases(
+    issuer: &IssuerState,
+) -> Vec<(&Recorded, &shareledger_core::event::SharesRepurchased)> {
+    let mut v: Vec<_> = issuer
+        .live_events()
+        .filter_map(|r| match &r.event {
+            Event::SharesRepurchased(e) => Some((r, e)),
+            _ => None,
+        })
+        .collect();
+    v.sort_by_key(|(_, e)| e.trade_date);
+    v
+}
+
+// ---- 10.06(1): the repurchase mandate ---------------------------------------
+
+/// Rule 10.06(1): a repurchase needs a mandate in force, and the shares
+/// repurchased under a mandate may not exceed the number it authorises
+/// (10.06(1)(c): at most 10% of the issued shares at the resolution). Applies
+/// to issuers whose primary listing is on the Exchange. Every repurchase
+/// counts against the mandate, whatever its method [assumed]; shares bought
+/// before the ledger's history (`repurchased_before_ledger`) count too.
+/// Within a day, repurchases count in log order, so only the one that
+/// crosses the limit, and those after it, are flagged.
 pub fn repurchase_mandate_10_06_1(issuer: &IssuerState) -> Vec<Finding> {
     let mut out = Vec::new();
     if !issuer.primary_listing {
         return out;
     }
-    for r in issuer.live_events() {
-        let Event::SharesRepurchased(e) = &r.event else {
-            continue;
-        };
+    let mut used: HashMap<(&str, NaiveDate), u64> = HashMap::new();
+    for (r, e) in repurchases(issuer) {
         let Some(class) = issuer.class(&e.class) else {
             continue;
         };
@@ -123,7 +157,7 @@ pub fn repurchase_mandate_10_06_1(issuer: &IssuerState) -> Vec<Finding> {
                     &issuer.id,
                     Some(e.trade_date),
                     format!(
-                        "repurchase of {} class {} shares on {} with no repurchase mandate in force: record the mandate (repurchase_mandate_granted) if one was granted",
+                        "repurchase of {} class {} shares on {} with no repurchase mandate in force: record the mandate (repurchase_mandate_granted) if one was granted, else the repurchase needed shareholders' approval",
                         e.shares, e.class, fmt_date(e.trade_date)
                     ),
                 )
@@ -131,20 +165,25 @@ pub fn repurchase_mandate_10_06_1(issuer: &IssuerState) -> Vec<Finding> {
             );
             continue;
         };
-        let (_, used) = class.repurchased_under(m, e.trade_date);
+        let u = used
+            .entry((class.id(), m.resolution_date))
+            .or_insert(m.repurchased_before_ledger.unwrap_or(0));
+        *u += e.shares;
         let authorised = m.authorised_or_default();
-        if used > authorised {
+        if *u > authorised {
             out.push(
                 Finding::error(
                     "10.06(1)",
                     &issuer.id,
                     Some(e.trade_date),
                     format!(
-                        "repurchases under the mandate of {} reach {used} class {} shares by {}, beyond the {authorised} it authorises (by {})",
-                        fmt_date(m.resolution_date),
+                        "the repurchase of {} class {} shares on {} takes the shares repurchased under the mandate of {} to {}, {} beyond the {authorised} it authorises",
+                        e.shares,
                         e.class,
                         fmt_date(e.trade_date),
-                        used - authorised
+                        fmt_date(m.resolution_date),
+                        *u,
+                        *u - authorised
                     ),
                 )
                 .by(r.id),
@@ -154,18 +193,184 @@ pub fn repurchase_mandate_10_06_1(issuer: &IssuerState) -> Vec<Finding> {
     out
 }
 
-/// Rule 10.06(3): no new issue, and no sale or transfer of treasury shares,
-/// within 30 days after a repurchase. Carved out [assumed]: issues under share
-/// schemes (option exercises, share awards), exercises of warrants and
-/// conversions of instruments in issue before the repurchase, and transfers
-/// of treasury shares to share schemes.
+// ---- 10.06(2)(a): the 5% price cap ---------------------------------------------
+
+/// Rule 10.06(2)(a): no on-Exchange repurchase at a price 5% or more above the
+/// average closing price of the 5 preceding trading days. The day's highest
+/// price is compared, exactly (no rounding). The 5 closes are the latest
+/// recorded before the trade date in the trade's currency, and must cover
+/// every business day from the first of them to the trade date; otherwise
+/// the check cannot run: one warning per class, not an error.
+pub fn price_cap_10_06_2_a(issuer: &IssuerState, calendar: &BusinessCalendar) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for class in issuer.classes.values() {
+        let mut not_run: Vec<NaiveDate> = Vec::new();
+        for (r, e) in repurchases(issuer) {
+            if e.class != class.id() || e.method_or_default() != Method::OnExchange {
+                continue;
+            }
+            let Some(p) = e.prices() else {
+                not_run.push(e.trade_date);
+                continue;
+            };
+            let closes: BTreeMap<NaiveDate, Decimal> = class
+                .closing_prices
+                .range(..e.trade_date)
+                .rev()
+                .filter(|(_, m)| m.currency == p.currency)
+                .take(PRICE_CAP_TRADING_DAYS)
+                .map(|(d, m)| (*d, m.amount.0))
+                .collect();
+            let complete = closes.len() == PRICE_CAP_TRADING_DAYS
+                && closes.keys().next().is_some_and(|first| {
+                    first
+                        .iter_days()
+                        .take_while(|d| *d < e.trade_date)
+                        .all(|d| !calendar.is_business_day(d) || closes.contains_key(&d))
+                });
+            if !complete {
+                not_run.push(e.trade_date);
+                continue;
+            }
+            let sum: Decimal = closes.values().copied().sum();
+            let n = Decimal::from(PRICE_CAP_TRADING_DAYS as u64);
+            // highest ≥ average × (100 + 5) / 100, without dividing.
+            let breach = p.highest.0 * n * Decimal::ONE_HUNDRED
+                >= sum * Decimal::from(100 + PRICE_CAP_PERCENT);
+            if breach {
+                let avg = sum / n;
+                let cap = avg * Decimal::from(100 + PRICE_CAP_PERCENT) / Decimal::ONE_HUNDRED;
+                out.push(
+                    Finding::error(
+                        "10.06(2)(a)",
+                        &issuer.id,
+                        Some(e.trade_date),
+                        format!(
+                            "repurchase on {} at up to {} {} is 5% or more above the average close of the 5 preceding trading days ({} {}; 5% above it is {} {})",
+                            fmt_date(e.trade_date),
+                            p.currency,
+                            p.highest,
+                            p.currency,
+                            avg.round_dp(4).normalize(),
+                            p.currency,
+                            cap.round_dp(4).normalize()
+                        ),
+                    )
+                    .by(r.id),
+                );
+            }
+        }
+        if let (Some(first), Some(last)) = (not_run.first(), not_run.last()) {
+            out.push(Finding::warning(
+                "10.06(2)(a)",
+                &issuer.id,
+                Some(*last),
+                format!(
+                    "the 5% price cap check could not run for {} on-Exchange repurchase(s) of class {} ({}{}): record their prices, and the closing prices (closing_price) of the 5 trading days before each",
+                    not_run.len(),
+                    class.id(),
+                    fmt_date(*first),
+                    if first == last { String::new() } else { format!(" to {}", fmt_date(*last)) }
+                ),
+            ));
+        }
+    }
+    out
+}
+
+// ---- 10.06(2)(e): the blackout before results -------------------------------------
+
+/// The results timetables in force: for each period, the latest record in
+/// log order (a later `results_announcement_scheduled` for the same period,
+/// e.g. with the announcement date, replaces the earlier one).
+fn results_in_force(issuer: &IssuerState) -> Vec<&ResultsAnnouncementScheduled> {
+    let mut out: Vec<&ResultsAnnouncementScheduled> = Vec::new();
+    for res in &issuer.results {
+        let key = res.period.trim().to_lowercase();
+        match out
+            .iter_mut()
+            .find(|r| r.period.trim().to_lowercase() == key)
+        {
+            Some(slot) => *slot = res,
+            None => out.push(res),
+        }
+    }
+    out
+}
+
+/// The blackout of a results timetable, both ends included: from 30 days
+/// before the earlier of the board meeting and the publication deadline, to
+/// the announcement date (the rule's period ends *on* the date of the
+/// results announcement); while no announcement is recorded, to the
+/// publication deadline [assumed: results are published by their deadline].
+pub fn blackout_window(res: &ResultsAnnouncementScheduled) -> (NaiveDate, NaiveDate) {
+    let earlier = res.board_meeting_date.min(res.publication_deadline);
+    let start = earlier
+        .checked_sub_days(Days::new(BLACKOUT_DAYS))
+        .unwrap_or(NaiveDate::MIN);
+    (
+        start,
+        res.announcement_date.unwrap_or(res.publication_deadline),
+    )
+}
+
+/// Rule 10.06(2)(e): no repurchase from 30 days before the earlier of the
+/// results board meeting and the publication deadline until the results are
+/// announced (see [`blackout_window`]). Every method counts [assumed].
+pub fn blackout_10_06_2_e(issuer: &IssuerState) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let reps = repurchases(issuer);
+    for res in results_in_force(issuer) {
+        let (start, end) = blackout_window(res);
+        for (r, e) in &reps {
+            if e.trade_date < start || e.trade_date > end {
+                continue;
+            }
+            out.push(
+                Finding::error(
+                    "10.06(2)(e)",
+                    &issuer.id,
+                    Some(e.trade_date),
+                    format!(
+                        "repurchase of {} class {} shares on {} falls in the blackout before the {} results: from {} (30 days before the {} on {}) {}",
+                        e.shares,
+                        e.class,
+                        fmt_date(e.trade_date),
+                        res.period,
+                        fmt_date(start),
+                        if res.board_meeting_date <= res.publication_deadline { "board meeting" } else { "publication deadline" },
+                        fmt_date(res.board_meeting_date.min(res.publication_deadline)),
+                        match res.announcement_date {
+                            Some(a) => format!("to the announcement on {}", fmt_date(a)),
+                            None => format!(
+                                "until the results are announced (no announcement recorded; the deadline is {}: record announcement_date)",
+                                fmt_date(res.publication_deadline)
+                            ),
+                        }
+                    ),
+                )
+                .by(r.id),
+            );
+        }
+    }
+    out
+}
+
+// ---- 10.06(3): no new issue for 30 days after a repurchase -------------------------
+
+/// Rule 10.06(3): no new issue of shares, and no sale or transfer of treasury
+/// shares, for 30 days after a repurchase (any class, any method): an event
+/// dated from the day after a repurchase to its "Up to" date (trade date + 30)
+/// is an error. One dated on the repurchase day itself is a warning: it
+/// breaks the rule only if it came after the repurchase that day, and the
+/// ledger does not know the time of day. Carved out [assumed]: issues under
+/// share schemes (option exercises, share awards), exercises of warrants and
+/// conversions (the ledger assumes those instruments were outstanding before
+/// the repurchase), and transfers of treasury shares to a share scheme.
 pub fn moratorium_10_06_3(issuer: &IssuerState) -> Vec<Finding> {
-    let repurchases: Vec<(NaiveDate, String)> = issuer
-        .live_events()
-        .filter_map(|r| match &r.event {
-            Event::SharesRepurchased(e) => Some((e.trade_date, e.class.clone())),
-            _ => None,
-        })
+    let trade_dates: BTreeSet<NaiveDate> = repurchases(issuer)
+        .iter()
+        .map(|(_, e)| e.trade_date)
         .collect();
     let mut out = Vec::new();
     for r in issuer.live_events() {
@@ -182,12 +387,17 @@ pub fn moratorium_10_06_3(issuer: &IssuerState) -> Vec<Finding> {
                 }
                 (
                     e.date,
-                    format!("issue of {} new shares ({:?})", e.shares, e.kind).to_lowercase(),
+                    format!(
+                        "issue of {} new class {} shares ({})",
+                        e.shares,
+                        e.class,
+                        kind_name(e.kind)
+                    ),
                 )
             }
             Event::TreasurySharesSold(e) => (
                 e.trade_date,
-                format!("sale of {} treasury shares", e.shares),
+                format!("sale of {} class {} treasury shares", e.shares, e.class),
             ),
             Event::TreasurySharesTransferred(e) => {
                 if e.scheme.is_some() {
@@ -195,27 +405,41 @@ pub fn moratorium_10_06_3(issuer: &IssuerState) -> Vec<Finding> {
                 }
                 (
                     e.date,
-                    format!("transfer of {} treasury shares ({})", e.shares, e.purpose),
+                    format!(
+                        "transfer of {} class {} treasury shares ({})",
+                        e.shares, e.class, e.purpose
+                    ),
                 )
             }
             _ => continue,
         };
-        let last = repurchases
-            .iter()
-            .filter(|(t, _)| *t <= date && date <= moratorium_end(*t))
-            .map(|(t, _)| *t)
-            .max();
-        if let Some(t) = last {
+        let from = date
+            .checked_sub_days(Days::new(MORATORIUM_DAYS))
+            .unwrap_or(NaiveDate::MIN);
+        if let Some(t) = trade_dates.range(from..date).next_back() {
             out.push(
                 Finding::error(
                     "10.06(3)",
                     &issuer.id,
                     Some(date),
                     format!(
-                        "{what} on {} is within 30 days after the repurchase of {} (moratorium up to {})",
+                        "{what} on {} is within 30 days after the repurchase of {} (no new issue up to {}): it needed the Exchange's prior approval",
                         fmt_date(date),
-                        fmt_date(t),
-                        fmt_date(moratorium_end(t))
+                        fmt_date(*t),
+                        fmt_date(moratorium_end(*t))
+                    ),
+                )
+                .by(r.id),
+            );
+        } else if trade_dates.contains(&date) {
+            out.push(
+                Finding::warning(
+                    "10.06(3)",
+                    &issuer.id,
+                    Some(date),
+                    format!(
+                        "{what} on {} is on the day of a repurchase: it breaks the 30-day moratorium if it came after the repurchase that day; check the order",
+                        fmt_date(date)
                     ),
                 )
                 .by(r.id),
@@ -225,245 +449,198 @@ pub fn moratorium_10_06_3(issuer: &IssuerState) -> Vec<Finding> {
     out
 }
 
-/// Rule 10.06(2)(e): no repurchase from 30 days before the earlier of the
-/// results board meeting and the publication deadline until the results are
-/// announced (the deadline, while no announcement is recorded).
-pub fn blackout_10_06_2_e(issuer: &IssuerState) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for res in &issuer.results {
-        let earlier = res.board_meeting_date.min(res.publication_deadline);
-        let start = earlier - Days::new(BLACKOUT_DAYS);
-        for r in issuer.live_events() {
-            let Event::SharesRepurchased(e) = &r.event else {
-                continue;
-            };
-            let inside = match res.announcement_date {
-                Some(a) => e.trade_date >= start && e.trade_date < a,
-                None => e.trade_date >= start && e.trade_date <= res.publication_deadline,
-            };
-            if inside {
-                out.push(
-                    Finding::error(
-                        "10.06(2)(e)",
-                        &issuer.id,
-                        Some(e.trade_date),
-                        format!(
-                            "repurchase on {} falls in the blackout before the {} results: from {} {}",
-                            fmt_date(e.trade_date),
-                            res.period,
-                            fmt_date(start),
-                            match res.announcement_date {
-                                Some(a) => format!("until the announcement on {}", fmt_date(a)),
-                                None => format!("until the results are announced (deadline {})", fmt_date(res.publication_deadline)),
-                            }
-                        ),
-                    )
-                    .by(r.id),
-                );
-            }
-        }
-    }
-    out
+/// "scrip dividend": the kind as the log spells it, in words.
+fn kind_name(kind: IssueKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+        .unwrap_or_else(|| format!("{kind:?}"))
 }
 
-/// Rule 10.06(2)(a): no on-Exchange repurchase at a price 5% or more above the
-/// average closing price of the 5 preceding trading days. Without 5 recorded
-/// closing prices the check cannot run: a warning, not an error.
-pub fn price_cap_10_06_2_a(issuer: &IssuerState) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for class in issuer.classes.values() {
-        let mut not_run: Vec<NaiveDate> = Vec::new();
-        for r in issuer.live_events() {
-            let Event::SharesRepurchased(e) = &r.event else {
-                continue;
-            };
-            if e.class != class.id() || e.method_or_default() != Method::OnExchange {
-                continue;
-            }
-            let Some(p) = e.prices() else {
-                not_run.push(e.trade_date);
-                continue;
-            };
-            let closes: Vec<_> = class
-                .closing_prices
-                .range(..e.trade_date)
-                .rev()
-                .take(PRICE_CAP_TRADING_DAYS)
-                .filter(|(_, m)| m.currency == p.currency)
-                .collect();
-            if closes.len() < PRICE_CAP_TRADING_DAYS {
-                not_run.push(e.trade_date);
-                continue;
-            }
-            let avg: Decimal = closes.iter().map(|(_, m)| m.amount.0).sum::<Decimal>()
-                / Decimal::from(PRICE_CAP_TRADING_DAYS as u64);
-            let cap = avg * Decimal::from(100 + PRICE_CAP_PERCENT) / Decimal::from(100);
-            if p.highest.0 >= cap {
-                out.push(
-                    Finding::error(
-                        "10.06(2)(a)",
-                        &issuer.id,
-                        Some(e.trade_date),
-                        format!(
-                            "repurchase on {} at up to {} {} is 5% or more above the average close of the 5 preceding trading days ({} {}; cap {} {})",
-                            fmt_date(e.trade_date),
-                            p.currency,
-                            p.highest,
-                            p.currency,
-                            avg.round_dp(4).normalize(),
-                            p.currency,
-                            cap.round_dp(4).normalize()
-                        ),
-                    )
-                    .by(r.id),
-                );
-            }
-        }
-        if !not_run.is_empty() {
-            out.push(Finding::warning(
-                "10.06(2)(a)",
-                &issuer.id,
-                not_run.last().copied(),
-                format!(
-                    "the 5% price cap check could not run for {} on-Exchange repurchase(s) of class {}: record their prices and the closing prices of the 5 preceding trading days (closing_price)",
-                    not_run.len(),
-                    class.id()
-                ),
-            ));
-        }
-    }
-    out
-}
+// ---- 13.25A: the Next Day Disclosure Return -------------------------------------------
 
-/// Whether an event forces an NDDR on its own [rule 13.25A(2)], rides along
-/// only at the 5% threshold [13.25A(3)], or is not for the NDDR at all.
-enum Disclosure {
-    Always,
-    Threshold(u64),
-    Never,
-}
-
-fn disclosure(event: &Event) -> Disclosure {
-    match event {
-        Event::SharesIssued(e) => match e.kind {
-            IssueKind::ShareOptionExercise if !e.by_director.unwrap_or(false) => {
-                Disclosure::Threshold(e.shares)
-            }
-            IssueKind::WarrantExercise | IssueKind::Conversion => Disclosure::Threshold(e.shares),
-            _ => Disclosure::Always,
-        },
-        Event::SharesRedeemed(e) => Disclosure::Threshold(e.shares),
-        Event::SharesRepurchased(_)
-        | Event::RepurchasedSharesCancelled(_)
-        | Event::TreasurySharesSold(_)
-        | Event::TreasurySharesTransferred(_)
-        | Event::TreasurySharesCancelled(_) => Disclosure::Always,
-        _ => Disclosure::Never,
-    }
-}
-
-/// The date from which filing obligations are judged: the issuer's first
-/// recorded filing (`None`: nothing filed yet, so everything is judged).
-fn judged_from(issuer: &IssuerState) -> Option<NaiveDate> {
+/// The date from which filing obligations are judged, that date included:
+/// the date of the issuer's first recorded filing (`None`: nothing filed yet).
+pub fn judged_from(issuer: &IssuerState) -> Option<NaiveDate> {
     issuer.filings.iter().map(|(_, f)| f.date).min()
 }
 
+/// A filed NDDR and the events it disclosed: those dated after `previous`
+/// (the latest return dated before it among those recorded before it, which
+/// is the return its opening balance came from) up to its `date`.
+struct FiledNddr {
+    id: Uuid,
+    date: NaiveDate,
+    previous: Option<NaiveDate>,
+    submitted: DateTime<FixedOffset>,
+}
+
+impl FiledNddr {
+    fn discloses(&self, date: NaiveDate) -> bool {
+        date <= self.date && self.previous.is_none_or(|p| p < date)
+    }
+}
+
+fn filed_nddrs(issuer: &IssuerState) -> Vec<FiledNddr> {
+    let f = &issuer.filings;
+    f.iter()
+        .enumerate()
+        .filter(|(_, (_, x))| x.form == ReturnForm::Nddr)
+        .map(|(i, (id, x))| FiledNddr {
+            id: *id,
+            date: x.date,
+            previous: f[..i]
+                .iter()
+                .map(|(_, p)| p.date)
+                .filter(|d| *d < x.date)
+                .max(),
+            submitted: x.submitted_at,
+        })
+        .collect()
+}
+
+/// An NDDR that became due: the date of the event that made it due.
+struct Due {
+    date: NaiveDate,
+    event: Uuid,
+    what: String,
+}
+
+/// The dates on which an NDDR became due, from `start` on (inclusive).
+/// Threshold events (non-director option exercises, warrant exercises,
+/// conversions, redemptions) accumulate per class since the last return;
+/// they force a return on the day they reach 5% of the class's issued shares
+/// (excluding treasury) before the first of them, and ride along, with the
+/// count starting again, in a return an always-disclosed event forces (the
+/// NDDR covers every class up to its date).
+fn nddrs_due(issuer: &IssuerState, start: Option<NaiveDate>) -> Vec<Due> {
+    let mut events: Vec<(NaiveDate, &Recorded)> = issuer
+        .live_events()
+        .filter_map(|r| r.event.effective_date().map(|d| (d, r)))
+        .filter(|(d, _)| start.is_none_or(|s| *d >= s))
+        .filter(|(_, r)| !matches!(nddr_disclosure(&r.event), Disclosure::Never))
+        .collect();
+    events.sort_by_key(|(d, _)| *d);
+    let mut returns: Vec<NaiveDate> = issuer.filings.iter().map(|(_, f)| f.date).collect();
+    returns.sort();
+
+    let mut due = Vec::new();
+    // Per class: (shares accumulated, issued shares before the first of them).
+    let mut acc: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    let mut last_return: Option<NaiveDate> = None;
+    let mut i = 0;
+    while i < events.len() {
+        let date = events[i].0;
+        let day: Vec<&Recorded> = events[i..]
+            .iter()
+            .take_while(|(d, _)| *d == date)
+            .map(|(_, r)| *r)
+            .collect();
+        i += day.len();
+        // A return filed with a closing date since disclosed what came before.
+        let lr = returns.iter().filter(|d| **d < date).max().copied();
+        if lr != last_return {
+            acc.clear();
+            last_return = lr;
+        }
+        if let Some(r) = day
+            .iter()
+            .find(|r| matches!(nddr_disclosure(&r.event), Disclosure::Always))
+        {
+            due.push(Due {
+                date,
+                event: r.id,
+                what: r.event.type_name().replace('_', " "),
+            });
+            acc.clear();
+            continue;
+        }
+        for r in day {
+            let Disclosure::Threshold(n) = nddr_disclosure(&r.event) else {
+                continue;
+            };
+            let Some(class) = r.event.class().and_then(|c| issuer.class(c)) else {
+                continue;
+            };
+            let entry = acc.entry(class.id()).or_insert_with(|| {
+                let before = date.pred_opt().unwrap_or(date);
+                let issued = class
+                    .balances_as_of(before)
+                    .map(|b| b.issued_excluding_treasury)
+                    .unwrap_or(0);
+                (0, issued)
+            });
+            entry.0 += n;
+            let (sum, basis) = *entry;
+            if basis > 0
+                && u128::from(sum) * 100 >= u128::from(basis) * u128::from(NDDR_THRESHOLD_PERCENT)
+            {
+                due.push(Due {
+                    date,
+                    event: r.id,
+                    what: format!(
+                        "{sum} class {} shares issued or redeemed by option or warrant exercises, conversions or redemptions since the last return, 5% or more of {basis}",
+                        class.id()
+                    ),
+                });
+                acc.clear();
+                break;
+            }
+        }
+    }
+    due
+}
+
 /// Rules 13.25A and 10.06(4)(a): an NDDR by 08:30 on the business day after
-/// each disclosable event; threshold events once they reach 5% of issued
-/// shares since the last return, or with the next return.
+/// each disclosable event (see `nddrs_due`). An event is disclosed by a
+/// filed NDDR whose date is on or after it and whose opening balance is
+/// before it; the first such NDDR submitted decides whether it was on time.
+/// A filed NDDR later than the deadline is an error dated with the event;
+/// none at all, once the deadline has passed at `now`, too.
 pub fn nddr_deadline_13_25a(
     issuer: &IssuerState,
     calendar: &BusinessCalendar,
     now: DateTime<FixedOffset>,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
-    let start = judged_from(issuer);
-    let mut nddrs: Vec<(NaiveDate, DateTime<FixedOffset>)> = issuer
-        .filings
-        .iter()
-        .filter(|(_, f)| f.form == ReturnForm::Nddr)
-        .map(|(_, f)| (f.date, f.submitted_at))
-        .collect();
-    nddrs.sort();
-    let mut returns: Vec<NaiveDate> = issuer.filings.iter().map(|(_, f)| f.date).collect();
-    returns.sort();
-
-    // Dates on which an NDDR became due, with the event that made it due.
-    let mut due: Vec<(NaiveDate, Uuid, String)> = Vec::new();
-    let mut events: Vec<(NaiveDate, &shareledger_core::Recorded)> = issuer
-        .live_events()
-        .filter_map(|r| r.event.effective_date().map(|d| (d, r)))
-        .collect();
-    events.sort_by_key(|(d, _)| *d);
-    let mut accumulated: u64 = 0;
-    let mut last_reset: Option<NaiveDate> = None;
-    for (date, r) in events {
-        if start.is_some_and(|s| date <= s) {
-            continue;
-        }
-        // A return filed since the last threshold event resets the count.
-        let last_return = returns.iter().filter(|d| **d < date).max().copied();
-        if last_return != last_reset {
-            accumulated = 0;
-            last_reset = last_return;
-        }
-        match disclosure(&r.event) {
-            Disclosure::Always => due.push((date, r.id, r.event.type_name().replace('_', " "))),
-            Disclosure::Threshold(n) => {
-                accumulated += n;
-                let class = r.event.class().and_then(|c| issuer.class(c));
-                let issued = class
-                    .and_then(|c| c.balances_as_of(date.pred_opt().unwrap_or(date)))
-                    .map(|b| b.issued_excluding_treasury)
-                    .unwrap_or(0);
-                if issued > 0 && accumulated * 100 >= issued * NDDR_THRESHOLD_PERCENT {
-                    due.push((
-                        date,
-                        r.id,
-                        format!(
-                            "{} shares issued or redeemed since the last return, reaching 5%",
-                            accumulated
-                        ),
-                    ));
-                    accumulated = 0;
-                }
-            }
-            Disclosure::Never => {}
-        }
-    }
-    due.dedup_by_key(|(d, _, _)| *d);
-    for (date, id, what) in due {
-        let deadline = calendar.nddr_deadline(date);
-        let filing = nddrs.iter().find(|(d, _)| *d >= date);
-        match filing {
-            Some((_, submitted)) if *submitted <= deadline => {}
-            Some((d, submitted)) => out.push(
+    let filed = filed_nddrs(issuer);
+    for due in nddrs_due(issuer, judged_from(issuer)) {
+        let deadline = calendar.nddr_deadline(due.date);
+        let first = filed
+            .iter()
+            .filter(|f| f.discloses(due.date))
+            .min_by_key(|f| f.submitted);
+        match first {
+            Some(f) if f.submitted <= deadline => {}
+            Some(f) => out.push(
                 Finding::error(
                     "13.25A",
                     &issuer.id,
-                    Some(date),
+                    Some(due.date),
                     format!(
-                        "the NDDR for {} ({what}) was due by {} and was submitted at {} (the return of {})",
-                        fmt_date(date),
-                        deadline.format("%H:%M on %d %B %Y"),
-                        submitted.with_timezone(&deadline.timezone()).format("%H:%M on %d %B %Y"),
-                        fmt_date(*d)
+                        "the NDDR for {} ({}) was due by {} and was submitted at {} (the return of {})",
+                        fmt_date(due.date),
+                        due.what,
+                        fmt_time(deadline),
+                        fmt_time(f.submitted),
+                        fmt_date(f.date)
                     ),
                 )
-                .by(id),
+                .by(f.id),
             ),
             None if now > deadline => out.push(
                 Finding::error(
                     "13.25A",
                     &issuer.id,
-                    Some(date),
+                    Some(due.date),
                     format!(
-                        "no NDDR is recorded for {} ({what}); it was due by {}: file it, then record it (return nddr --mark-filed)",
-                        fmt_date(date),
-                        deadline.format("%H:%M on %d %B %Y")
+                        "no NDDR recorded discloses {} ({}); it was due by {}: file it, then record it (return nddr --mark-filed)",
+                        fmt_date(due.date),
+                        due.what,
+                        fmt_time(deadline)
                     ),
                 )
-                .by(id),
+                .by(due.event),
             ),
             None => {}
         }
@@ -471,51 +648,66 @@ pub fn nddr_deadline_13_25a(
     out
 }
 
+// ---- 13.25B: the Monthly Return ---------------------------------------------------------
+
 /// Rule 13.25B: a Monthly Return for every month, by 08:30 on the 5th
 /// business day after the month's end, whether or not anything moved.
+/// Judged for the months ending on or after the first recorded filing's
+/// date; with no filing recorded, for the months ending after the earliest
+/// opening balance. A month whose deadline is not past at `now` is not judged.
 pub fn monthly_deadline_13_25b(
     issuer: &IssuerState,
     calendar: &BusinessCalendar,
     now: DateTime<FixedOffset>,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
-    let Some(start) = judged_from(issuer).or_else(|| {
-        issuer
-            .classes
-            .values()
-            .filter_map(|c| c.opening.as_ref().map(|o| o.date))
-            .min()
-    }) else {
-        return out;
+    let (start, inclusive) = match judged_from(issuer) {
+        Some(d) => (d, true),
+        None => {
+            let Some(o) = issuer
+                .classes
+                .values()
+                .filter_map(|c| c.opening.as_ref().map(|o| o.date))
+                .min()
+            else {
+                return out;
+            };
+            (o, false)
+        }
     };
-    let monthly: Vec<(NaiveDate, DateTime<FixedOffset>)> = issuer
+    let monthly: Vec<(Uuid, NaiveDate, DateTime<FixedOffset>)> = issuer
         .filings
         .iter()
         .filter(|(_, f)| f.form == ReturnForm::Monthly)
-        .map(|(_, f)| (f.date, f.submitted_at))
+        .map(|(id, f)| (*id, f.date, f.submitted_at))
         .collect();
     let (mut y, mut m) = (start.year(), start.month());
-    loop {
-        let Some(end) = month_end(y, m) else { break };
+    while let Some(end) = month_end(y, m) {
         let deadline = calendar.monthly_deadline(y, m);
         if deadline >= now {
             break;
         }
-        // The month containing the start date is judged only if it ends after it.
-        if end > start {
-            match monthly.iter().filter(|(d, _)| *d == end).map(|(_, s)| *s).min() {
-                Some(s) if s <= deadline => {}
-                Some(s) => out.push(Finding::error(
-                    "13.25B",
-                    &issuer.id,
-                    Some(end),
-                    format!(
-                        "the Monthly Return for {} was due by {} and was submitted at {}",
-                        end.format("%B %Y"),
-                        deadline.format("%H:%M on %d %B %Y"),
-                        s.with_timezone(&deadline.timezone()).format("%H:%M on %d %B %Y")
-                    ),
-                )),
+        if end > start || (inclusive && end == start) {
+            let first = monthly
+                .iter()
+                .filter(|(_, d, _)| *d == end)
+                .min_by_key(|(_, _, s)| *s);
+            match first {
+                Some((_, _, s)) if *s <= deadline => {}
+                Some((id, _, s)) => out.push(
+                    Finding::error(
+                        "13.25B",
+                        &issuer.id,
+                        Some(end),
+                        format!(
+                            "the Monthly Return for {} was due by {} and was submitted at {}",
+                            end.format("%B %Y"),
+                            fmt_time(deadline),
+                            fmt_time(*s)
+                        ),
+                    )
+                    .by(*id),
+                ),
                 None => out.push(Finding::error(
                     "13.25B",
                     &issuer.id,
@@ -523,7 +715,7 @@ pub fn monthly_deadline_13_25b(
                     format!(
                         "no Monthly Return is recorded for {}; it was due by {}: file it, then record it (return monthly --mark-filed)",
                         end.format("%B %Y"),
-                        deadline.format("%H:%M on %d %B %Y")
+                        fmt_time(deadline)
                     ),
                 )),
             }

@@ -10,8 +10,8 @@ use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use shareledger_core::event::{Event, IssueKind, Purpose};
 use shareledger_core::rules::monthly_has_treasury_columns;
-use shareledger_core::state::{effect, ClassState, IssuerState};
-use shareledger_core::Money;
+use shareledger_core::state::{effect, ClassState, IssuerState, PendingLine, PendingOrigin};
+use shareledger_core::{Currency, Money};
 
 use crate::common::*;
 use crate::dates::{format_long_date, format_remark_dates, month_end, previous_month_end};
@@ -49,15 +49,24 @@ pub fn monthly(issuer: &IssuerState, req: &MonthlyRequest) -> Result<MonthlyRetu
         let a_prev = class.authorised_as_of(prev_end);
         let a_end = class.authorised_as_of(end);
         let par = class.definition.par_value.clone();
+        // Capital = shares × par value, exactly, without the par value's
+        // trailing zeros ("HKD 0.1" × 2,000,000,000 = "HKD 200000000").
         let cap = |n: Option<u64>| {
-            n.zip(par.clone())
-                .map(|(n, p)| Money::new(p.currency.clone(), Decimal::from(n) * p.amount.0))
+            n.zip(par.clone()).map(|(n, p)| {
+                Money::new(
+                    p.currency.clone(),
+                    (Decimal::from(n) * p.amount.0).normalize(),
+                )
+            })
         };
         if let Some(c) = cap(a_end) {
             let entry = capital
                 .entry(c.currency.to_string())
                 .or_insert_with(|| Money::new(c.currency.clone(), Decimal::ZERO));
-            *entry = Money::new(c.currency.clone(), entry.amount.0 + c.amount.0);
+            *entry = Money::new(
+                c.currency.clone(),
+                (entry.amount.0 + c.amount.0).normalize(),
+            );
         }
         authorised.push(AuthorisedRow {
             class: id.clone(),
@@ -128,9 +137,21 @@ pub fn monthly(issuer: &IssuerState, req: &MonthlyRequest) -> Result<MonthlyRetu
             treasury: tt,
         });
 
-        // Remarks on shares repurchased but not cancelled.
-        let pending = class.pending_lines_as_of(end);
-        if !pending.is_empty() {
+        // Remarks on shares repurchased (or redeemed) but not cancelled.
+        for (origin, verb) in [
+            (PendingOrigin::Repurchase, "Repurchases"),
+            (PendingOrigin::Redemption, "Redemptions"),
+        ] {
+            let pending: Vec<(NaiveDate, u64)> = class
+                .pending
+                .values()
+                .filter(|l| l.origin == origin)
+                .map(|l| (l.trade_date, l.pending_as_of(end)))
+                .filter(|(_, n)| *n > 0)
+                .collect();
+            if pending.is_empty() {
+                continue;
+            }
             let total: u64 = pending.iter().map(|(_, n)| n).sum();
             let dates: Vec<NaiveDate> = pending.iter().map(|(d, _)| *d).collect();
             let what = class.definition.class_of_shares.to_lowercase();
@@ -140,7 +161,7 @@ pub fn monthly(issuer: &IssuerState, req: &MonthlyRequest) -> Result<MonthlyRetu
                 String::new()
             };
             remarks.push(format!(
-                "Repurchases of a total of {} {what}{which} were made on {} but such shares are not yet cancelled as at {}.",
+                "{verb} of a total of {} {what}{which} were made on {} but such shares are not yet cancelled as at {}.",
                 crate::dates::thousands(total),
                 format_remark_dates(&dates),
                 format_long_date(end, false),
@@ -241,7 +262,7 @@ fn movements_of_class(
                 {
                     row.issued_during_month += e.shares as i64;
                     if let (Some(c), Some(p)) = (&e.currency, e.price) {
-                        funds.push(Money::new(c.clone(), p.0 * Decimal::from(e.shares)));
+                        funds.extend(funds_raised(c, p.0, e.shares));
                     }
                     (e.shares, &mut row.exercised)
                 }
@@ -264,13 +285,18 @@ fn movements_of_class(
             end,
         );
         row.issuable_at_close = row.outstanding_closing;
-        row.funds_raised = sum_money(funds, "funds raised")?.into_iter().collect();
+        row.funds_raised = sum_money(funds, "funds raised")?
+            .map(normalized)
+            .into_iter()
+            .collect();
         if moved || row.outstanding_closing > 0 || row.outstanding_preceding > 0 {
             out.share_options.push(row);
         }
     }
 
-    // (B)–(E) from the month's events.
+    // (B)–(E) from the month's events; (E) rows in date order, the shares
+    // still pending cancellation at the close last.
+    let mut other: Vec<OtherMovementRow> = Vec::new();
     let mut instruments: BTreeMap<(u8, String), InstrumentRow> = BTreeMap::new();
     let mut treasury_repurchases: BTreeMap<NaiveDate, u64> = BTreeMap::new();
     for (r, date) in class_events(issuer, id, Some(prev_end), end) {
@@ -306,20 +332,20 @@ fn movements_of_class(
                             }
                         });
                         row.issued_during_month += e.shares as i64;
-                        if let Some(p) = &price {
-                            let funds = Money::new(
-                                p.currency.clone(),
-                                p.amount.0 * Decimal::from(e.shares),
-                            );
+                        if let Some(funds) = price
+                            .as_ref()
+                            .and_then(|p| funds_raised(&p.currency, p.amount.0, e.shares))
+                        {
                             row.funds_raised = sum_money(
                                 row.funds_raised.drain(..).chain([funds]),
                                 "funds raised",
                             )?
+                            .map(normalized)
                             .into_iter()
                             .collect();
                         }
                     }
-                    None => out.other.push(OtherMovementRow {
+                    None => other.push(OtherMovementRow {
                         kind: match (e.kind, &e.description) {
                             (IssueKind::Other, Some(d)) => format!("Other ({d})"),
                             (k, _) => issue_label(k).to_string(),
@@ -334,42 +360,22 @@ fn movements_of_class(
                     }),
                 }
             }
-            Event::RepurchasedSharesCancelled(_) => {
-                let gm = class.mandate_in_force(date).map(|m| m.resolution_date);
-                out.other.push(OtherMovementRow {
-                    kind: if new_era {
-                        FF305_CANCELLED
-                    } else {
-                        "Repurchase of shares"
-                    }
-                    .to_string(),
-                    class: id.to_string(),
-                    date: Some(date),
-                    general_meeting_date: gm,
-                    price: None,
-                    issued_during_month: Some(eff.issued as i64),
-                    treasury_during_month: None,
-                    issuable_at_close: None,
-                });
-            }
             Event::SharesRepurchased(e) if e.purpose_or_default() == Purpose::Treasury => {
                 *treasury_repurchases.entry(date).or_default() += e.shares;
             }
-            Event::SharesRedeemed(e) if e.cancelled_or_default() => {
-                out.other.push(OtherMovementRow {
-                    kind: REDEMPTION.to_string(),
-                    class: id.to_string(),
-                    date: Some(date),
-                    general_meeting_date: None,
-                    price: e.currency.clone().zip(e.price).map(|(c, p)| Money {
-                        currency: c,
-                        amount: p,
-                    }),
-                    issued_during_month: Some(eff.issued as i64),
-                    treasury_during_month: None,
-                    issuable_at_close: None,
-                })
-            }
+            Event::SharesRedeemed(e) if e.cancelled_or_default() => other.push(OtherMovementRow {
+                kind: REDEMPTION.to_string(),
+                class: id.to_string(),
+                date: Some(date),
+                general_meeting_date: None,
+                price: e.currency.clone().zip(e.price).map(|(c, p)| Money {
+                    currency: c,
+                    amount: p,
+                }),
+                issued_during_month: Some(eff.issued as i64),
+                treasury_during_month: None,
+                issuable_at_close: None,
+            }),
             Event::TreasurySharesSold(_)
             | Event::TreasurySharesTransferred(_)
             | Event::TreasurySharesCancelled(_) => {
@@ -380,7 +386,7 @@ fn movements_of_class(
                     }
                     _ => TREASURY_CANCELLED.to_string(),
                 };
-                out.other.push(OtherMovementRow {
+                other.push(OtherMovementRow {
                     kind,
                     class: id.to_string(),
                     date: Some(date),
@@ -395,7 +401,7 @@ fn movements_of_class(
         }
     }
     for (date, shares) in treasury_repurchases {
-        out.other.push(OtherMovementRow {
+        other.push(OtherMovementRow {
             kind: FF305_TREASURY.to_string(),
             class: id.to_string(),
             date: Some(date),
@@ -406,25 +412,79 @@ fn movements_of_class(
             issuable_at_close: None,
         });
     }
-    // Shares repurchased but not yet cancelled at the close: one line, as filed.
-    let pending: u64 = class.pending_lines_as_of(end).iter().map(|(_, n)| n).sum();
-    if pending > 0 {
-        out.other.push(OtherMovementRow {
-            kind: if new_era {
-                FF305_CANCELLED
+    // Cancellations of repurchased (or redeemed) shares in the month: one row
+    // per cancellation date and general meeting, the meeting being that of
+    // the mandate in force when the shares were bought (not when cancelled).
+    let repurchase_label = if new_era {
+        FF305_CANCELLED
+    } else {
+        "Repurchase of shares"
+    };
+    let mandate_of = |line: &PendingLine| match line.origin {
+        PendingOrigin::Repurchase => class
+            .mandate_in_force(line.trade_date)
+            .map(|m| m.resolution_date),
+        PendingOrigin::Redemption => None,
+    };
+    let is_redemption = |line: &PendingLine| line.origin == PendingOrigin::Redemption;
+    let mut cancelled: BTreeMap<(NaiveDate, bool, Option<NaiveDate>), u64> = BTreeMap::new();
+    for line in class.pending.values() {
+        for (date, n) in &line.cancellations {
+            if prev_end < *date && *date <= end {
+                *cancelled
+                    .entry((*date, is_redemption(line), mandate_of(line)))
+                    .or_default() += n;
+            }
+        }
+    }
+    for ((date, redemption, gm), shares) in cancelled {
+        other.push(OtherMovementRow {
+            kind: if redemption {
+                REDEMPTION
             } else {
-                "Repurchase of shares"
+                repurchase_label
+            }
+            .to_string(),
+            class: id.to_string(),
+            date: Some(date),
+            general_meeting_date: gm,
+            price: None,
+            issued_during_month: Some(-(shares as i64)),
+            treasury_during_month: None,
+            issuable_at_close: None,
+        });
+    }
+    // Stable: rows of one date stay in log order.
+    other.sort_by_key(|r| r.date);
+    // Shares repurchased but not yet cancelled at the close: one row per
+    // general meeting (as filed: one line, the meeting of 10 May 2022).
+    let mut pending: BTreeMap<(bool, Option<NaiveDate>), u64> = BTreeMap::new();
+    for line in class.pending.values() {
+        let n = line.pending_as_of(end);
+        if n > 0 {
+            *pending
+                .entry((is_redemption(line), mandate_of(line)))
+                .or_default() += n;
+        }
+    }
+    for ((redemption, gm), shares) in pending {
+        other.push(OtherMovementRow {
+            kind: if redemption {
+                REDEMPTION
+            } else {
+                repurchase_label
             }
             .to_string(),
             class: id.to_string(),
             date: None,
-            general_meeting_date: class.mandate_in_force(end).map(|m| m.resolution_date),
+            general_meeting_date: gm,
             price: None,
             issued_during_month: None,
             treasury_during_month: None,
-            issuable_at_close: Some(-(pending as i64)),
+            issuable_at_close: Some(-(shares as i64)),
         });
     }
+    out.other.extend(other);
     for ((part, _), row) in instruments {
         match part {
             1 => out.warrants.push(row),
@@ -433,6 +493,20 @@ fn movements_of_class(
         }
     }
     Ok(())
+}
+
+/// Price × shares, exactly. `None` beyond a decimal's range (~7.9e28), which
+/// no real issue reaches; the core should refuse such a price (it is then
+/// left out here rather than panicking).
+fn funds_raised(currency: &Currency, price: Decimal, shares: u64) -> Option<Money> {
+    price
+        .checked_mul(Decimal::from(shares))
+        .map(|t| Money::new(currency.clone(), t))
+}
+
+/// Money without trailing zeros: a sum of products of prices and counts.
+fn normalized(m: Money) -> Money {
+    Money::new(m.currency, m.amount.0.normalize())
 }
 
 /// Options outstanding under `scheme` at the end of `date`.

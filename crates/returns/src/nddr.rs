@@ -13,11 +13,11 @@
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use shareledger_core::event::{Event, IssueKind, Purpose, Recorded};
+use shareledger_core::event::{Event, IssueKind, Purpose, Recorded, ReturnForm};
 use shareledger_core::presentation::PercentBasis;
 use shareledger_core::rules::{moratorium_end, NddrLayout};
 use shareledger_core::state::{effect, ClassState, IssuerState};
-use shareledger_core::Money;
+use shareledger_core::{Amount, Currency, Money};
 
 use crate::common::*;
 use crate::document::*;
@@ -34,10 +34,17 @@ pub struct NddrRequest {
     pub layout: Option<NddrLayout>,
 }
 
-/// The latest return filed with a closing date before `date`.
+/// The return this NDDR follows: the latest return (NDDR or Monthly Return)
+/// with a closing date before `date`, among those filed before this NDDR
+/// itself was filed (if it was), so a filed return regenerates as it was even
+/// after later returns are recorded.
 pub fn previous_return(issuer: &IssuerState, date: NaiveDate) -> Option<NaiveDate> {
-    issuer
+    let this_filing = issuer
         .filings
+        .iter()
+        .position(|(_, f)| f.form == ReturnForm::Nddr && f.date == date)
+        .unwrap_or(issuer.filings.len());
+    issuer.filings[..this_filing]
         .iter()
         .map(|(_, f)| f.date)
         .filter(|d| *d < date)
@@ -70,13 +77,14 @@ pub fn nddr(issuer: &IssuerState, req: &NddrRequest) -> Result<Nddr, ReturnError
         let basis = percent_basis(issuer, class, layout, opening_date, &opening);
         let pct = |shares: u64| issuer.presentation.percent(shares, basis);
 
-        let mut lines = Vec::new();
+        let mut drafts: Vec<Draft> = Vec::new();
         let mut pending_rows = Vec::new();
         for (r, date) in &events {
-            if let Some(line) = section_i_line(issuer, layout, r, *date, &pct) {
-                push_merged(&mut lines, line, &pct);
+            if let Some(draft) = section_i_line(issuer, layout, r, *date, &pct) {
+                push_merged(issuer, &mut drafts, draft, &pct);
             }
         }
+        let mut lines: Vec<NddrLine> = drafts.into_iter().map(|d| d.line).collect();
         let pending = class.pending_lines_as_of(req.date);
         match layout {
             NddrLayout::Ff304 => {
@@ -210,6 +218,15 @@ fn percent_basis(
     }
 }
 
+/// A Section I line being built, with what was paid or received for its
+/// shares exactly (currency, amount), so that lines merged from several
+/// events carry the volume-weighted price of their totals, not an average of
+/// rounded averages. `None`: the line has no price, or one of its events had none.
+struct Draft {
+    line: NddrLine,
+    paid: Option<(Currency, Decimal)>,
+}
+
 /// The Section I line of one event, if it has one (repurchases for
 /// cancellation appear through their pending lines instead).
 fn section_i_line(
@@ -218,7 +235,7 @@ fn section_i_line(
     r: &Recorded,
     date: NaiveDate,
     pct: &dyn Fn(u64) -> Option<String>,
-) -> Option<NddrLine> {
+) -> Option<Draft> {
     let eff = effect(&r.event);
     let line = |label: &str, detail: Option<String>, shares: u64, price: Option<Money>| NddrLine {
         label: label.to_string(),
@@ -233,17 +250,38 @@ fn section_i_line(
         discount_premium: None,
         carried_forward: false,
     };
-    Some(match &r.event {
+    // A recorded price per share: shown as recorded; paid = price × shares.
+    let per_share = |currency: &Option<Currency>, price: Option<Amount>, shares: u64| {
+        let price = currency.clone().zip(price).map(|(c, p)| Money {
+            currency: c,
+            amount: p,
+        });
+        // (None if price × shares is beyond a decimal: no weighted price then.)
+        let paid = price.as_ref().and_then(|m| {
+            m.amount
+                .0
+                .checked_mul(Decimal::from(shares))
+                .map(|t| (m.currency.clone(), t))
+        });
+        (price, paid)
+    };
+    // A total for all the shares: the price is its volume-weighted average.
+    let total = |currency: &Currency, total: Decimal, shares: u64| {
+        let price = issuer
+            .presentation
+            .average_price(total, shares)
+            .map(|avg| Money::new(currency.clone(), avg));
+        (price, Some((currency.clone(), total)))
+    };
+    let (line, paid) = match &r.event {
         Event::SharesRepurchased(e) => match e.purpose_or_default() {
             Purpose::Cancellation => return None,
             Purpose::Treasury => {
-                let price = e.prices().and_then(|p| {
-                    issuer
-                        .presentation
-                        .average_price(p.total.0, e.shares)
-                        .map(|avg| Money::new(p.currency, avg))
-                });
-                line(FF305_TREASURY, None, e.shares, price)
+                let (price, paid) = match e.prices() {
+                    Some(p) => total(&p.currency, p.total.0, e.shares),
+                    None => (None, None),
+                };
+                (line(FF305_TREASURY, None, e.shares, price), paid)
             }
         },
         Event::RepurchasedSharesCancelled(e) => {
@@ -251,13 +289,10 @@ fn section_i_line(
                 NddrLayout::Ff304 => FF304_CANCELLED,
                 NddrLayout::Ff305 => FF305_CANCELLED,
             };
-            line(label, None, e.shares, None)
+            (line(label, None, e.shares, None), None)
         }
         Event::SharesIssued(e) => {
-            let price = e.currency.clone().zip(e.price).map(|(c, p)| Money {
-                currency: c,
-                amount: p,
-            });
+            let (price, paid) = per_share(&e.currency, e.price, e.shares);
             let detail = match e.kind {
                 IssueKind::Other => e.description.clone(),
                 _ => e.scheme.clone(),
@@ -270,70 +305,77 @@ fn section_i_line(
                 });
                 l.discount_premium = e.price.and_then(|p| discount_premium(issuer, p.0, prev.0));
             }
-            l
+            (l, paid)
         }
         Event::SharesRedeemed(e) => {
             if !e.cancelled_or_default() {
                 return None;
             }
-            let price = e.currency.clone().zip(e.price).map(|(c, p)| Money {
-                currency: c,
-                amount: p,
-            });
-            line(REDEMPTION, None, e.shares, price)
+            let (price, paid) = per_share(&e.currency, e.price, e.shares);
+            (line(REDEMPTION, None, e.shares, price), paid)
         }
         Event::TreasurySharesSold(e) => {
-            let price = issuer
-                .presentation
-                .average_price(e.total_received.0, e.shares)
-                .map(|avg| Money::new(e.currency.clone(), avg));
-            line(TREASURY_SOLD, None, e.shares, price)
+            let (price, paid) = total(&e.currency, e.total_received.0, e.shares);
+            (line(TREASURY_SOLD, None, e.shares, price), paid)
         }
         Event::TreasurySharesTransferred(e) => {
             let detail = Some(match &e.scheme {
                 Some(s) => format!("{} ({s})", e.purpose),
                 None => e.purpose.clone(),
             });
-            line(TREASURY_TRANSFERRED, detail, e.shares, None)
+            (line(TREASURY_TRANSFERRED, detail, e.shares, None), None)
         }
-        Event::TreasurySharesCancelled(e) => line(TREASURY_CANCELLED, None, e.shares, None),
+        Event::TreasurySharesCancelled(e) => (line(TREASURY_CANCELLED, None, e.shares, None), None),
         _ => return None,
-    })
+    };
+    Some(Draft { line, paid })
 }
 
 /// Add a line, merging it into an earlier one of the same label, detail,
-/// date and previous close (several executions of one day are one line;
-/// prices are volume-weighted, the % recomputed on the merged count).
-fn push_merged(lines: &mut Vec<NddrLine>, line: NddrLine, pct: &dyn Fn(u64) -> Option<String>) {
-    let Some(prev) = lines.iter_mut().find(|l| {
-        l.label == line.label
-            && l.detail == line.detail
-            && l.date == line.date
-            && l.previous_close == line.previous_close
+/// date and previous close (several executions of one day are one line; the
+/// % is recomputed on the merged count). The merged price is the recorded
+/// one when every event had the same, else the volume-weighted average of
+/// the exact totals, presented by the issuer's policy, with its discount or
+/// premium to the previous close.
+fn push_merged(
+    issuer: &IssuerState,
+    drafts: &mut Vec<Draft>,
+    draft: Draft,
+    pct: &dyn Fn(u64) -> Option<String>,
+) {
+    let Some(prev) = drafts.iter_mut().find(|d| {
+        let (a, b) = (&d.line, &draft.line);
+        a.label == b.label
+            && a.detail == b.detail
+            && a.date == b.date
+            && a.previous_close == b.previous_close
     }) else {
-        lines.push(line);
+        drafts.push(draft);
         return;
     };
-    let same_price = prev.price == line.price;
-    prev.price = match (&prev.price, &line.price) {
-        (Some(a), Some(b)) if a.currency == b.currency => {
-            let total =
-                a.amount.0 * Decimal::from(prev.shares) + b.amount.0 * Decimal::from(line.shares);
-            let shares = Decimal::from(prev.shares + line.shares);
-            Some(Money::new(
-                a.currency.clone(),
-                (total / shares).round_dp(4).normalize(),
-            ))
-        }
+    let line = draft.line;
+    let same_price = prev.line.price == line.price;
+    prev.paid = match (prev.paid.take(), draft.paid) {
+        (Some((c, a)), Some((d, b))) if c == d => a.checked_add(b).map(|t| (c, t)),
         _ => None,
     };
-    if !same_price {
-        prev.discount_premium = None;
+    prev.line.shares += line.shares;
+    prev.line.issued_change += line.issued_change;
+    prev.line.treasury_change += line.treasury_change;
+    prev.line.percent = pct(prev.line.shares);
+    if same_price {
+        return;
     }
-    prev.shares += line.shares;
-    prev.issued_change += line.issued_change;
-    prev.treasury_change += line.treasury_change;
-    prev.percent = pct(prev.shares);
+    prev.line.price = prev.paid.as_ref().and_then(|(c, total)| {
+        issuer
+            .presentation
+            .average_price(*total, prev.line.shares)
+            .map(|avg| Money::new(c.clone(), avg))
+    });
+    prev.line.discount_premium = match (&prev.line.price, &prev.line.previous_close) {
+        (Some(p), Some(close)) => discount_premium(issuer, p.amount.0, close.amount.0),
+        _ => None,
+    };
 }
 
 fn section_ii_for(

@@ -173,7 +173,7 @@ fn digits(b: &[u8]) -> Option<u32> {
 }
 
 fn is_leap(y: u32) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+    (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400)
 }
 
 fn valid_ymd(b: &[u8]) -> bool {
@@ -215,6 +215,48 @@ pub fn is_valid_recorded_at(s: &str) -> bool {
         (digits(&b[11..13]), digits(&b[14..16]), digits(&b[17..19]), digits(&b[20..26])),
         (Some(h), Some(mi), Some(sec), Some(_)) if h < 24 && mi < 60 && sec <= 60
     )
+}
+
+/// A [`NewEvent`] whose shape the store has checked ([`NewEvent::validate`]):
+/// what [`crate::WriteTx::append_valid`] takes. The check is the one
+/// [`crate::WriteTx::append`] makes; taking it out of the write lets a caller
+/// run it elsewhere (another thread) while the write goes on, and the type
+/// guarantees it was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidEvent(NewEvent);
+
+impl NewEvent {
+    /// Check the shape of this event as [`crate::WriteTx::append`] would:
+    /// non-empty id, stream and event type, well-formed `recorded_at` and
+    /// `effective_date`, a JSON payload.
+    pub fn validate(self) -> Result<ValidEvent, StoreError> {
+        validate_new_event(&self)?;
+        Ok(ValidEvent(self))
+    }
+}
+
+impl ValidEvent {
+    /// The event.
+    pub fn event(&self) -> &NewEvent {
+        &self.0
+    }
+
+    /// Back to a plain [`NewEvent`].
+    pub fn into_inner(self) -> NewEvent {
+        self.0
+    }
+}
+
+impl AsRef<NewEvent> for NewEvent {
+    fn as_ref(&self) -> &NewEvent {
+        self
+    }
+}
+
+impl AsRef<NewEvent> for ValidEvent {
+    fn as_ref(&self) -> &NewEvent {
+        &self.0
+    }
 }
 
 /// Check the shape of a [`NewEvent`] before anything is written.

@@ -69,6 +69,14 @@ fn put_str(h: &mut Sha256, s: &str) {
 /// The lowercase hex SHA-256 of an event given the previous event's hash (see
 /// the module documentation for the exact encoding).
 pub fn event_hash(prev_hash_hex: &str, f: &EventFields<'_>) -> String {
+    let buf = event_hash_hex(prev_hash_hex, f);
+    let out = String::from_utf8(buf.to_vec()).expect("hex digits are ASCII");
+    debug_assert!(is_hash_hex(&out));
+    out
+}
+
+/// [`event_hash`] as 64 lowercase hex digits in a buffer (no allocation).
+pub(crate) fn event_hash_hex(prev_hash_hex: &str, f: &EventFields<'_>) -> [u8; 64] {
     let mut h = Sha256::new();
     put_str(&mut h, prev_hash_hex);
     h.update(f.position.to_be_bytes());
@@ -89,9 +97,7 @@ pub fn event_hash(prev_hash_hex: &str, f: &EventFields<'_>) -> String {
     put_str(&mut h, f.actor);
     let mut buf = [0u8; 64];
     hex::encode_to_slice(h.finalize(), &mut buf).expect("32 bytes encode to 64 hex digits");
-    let out = String::from_utf8(buf.to_vec()).expect("hex digits are ASCII");
-    debug_assert!(is_hash_hex(&out));
-    out
+    buf
 }
 
 /// Whether `s` looks like a hash this store writes: 64 lowercase hex digits.

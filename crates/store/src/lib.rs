@@ -61,12 +61,20 @@ mod store;
 pub use error::StoreError;
 pub use event::{
     is_valid_date, is_valid_recorded_at, AppendOutcome, ExpectedVersion, NewEvent, StoredEvent,
-    RECORDED_AT_LEN,
+    ValidEvent, RECORDED_AT_LEN,
 };
 pub use hash::{event_hash, is_hash_hex, EventFields, GENESIS_PREV_HASH};
-pub use read::{Events, ReadFilter, DEFAULT_PAGE_SIZE};
+pub use read::{EventRef, Events, ReadFilter, DEFAULT_PAGE_SIZE};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use store::{Store, Verification, WriteTx};
+
+/// SQLite page cache of a connection as opened, KiB: 64 MiB, so bulk imports
+/// with random UUIDs keep the id index in memory (it is only used as touched).
+pub const WRITE_CACHE_KIB: u32 = 64 * 1024;
+
+/// SQLite page cache for connections that only read, KiB
+/// ([`Store::set_cache_size_kib`]): scans touch each page once.
+pub const READ_CACHE_KIB: u32 = 8 * 1024;
 
 /// How long a connection waits for another process's lock before giving up
 /// with [`StoreError::Busy`].

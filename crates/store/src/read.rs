@@ -56,7 +56,7 @@ macro_rules! columns {
     };
 }
 
-const PAGE_ALL: &str = concat!(
+pub(crate) const PAGE_ALL: &str = concat!(
     "SELECT ",
     columns!(),
     " FROM events WHERE position > ?1 AND position <= ?2 ORDER BY position LIMIT ?3"
@@ -68,6 +68,14 @@ const PAGE_STREAM: &str = concat!(
     " FROM events WHERE stream = ?1 AND version > ?2 AND position > ?3 AND position <= ?4 \
      ORDER BY version LIMIT ?5"
 );
+
+/// What [`scan`] reads: everything a replay needs, not the hashes.
+const SCAN_ALL: &str = "SELECT position, stream, version, id, event_type, payload, recorded_at, \
+     actor FROM events WHERE position > ?1 AND position <= ?2 ORDER BY position LIMIT ?3";
+
+const SCAN_STREAM: &str = "SELECT position, stream, version, id, event_type, payload, \
+     recorded_at, actor FROM events WHERE stream = ?1 AND version > ?2 AND position > ?3 \
+     AND position <= ?4 ORDER BY version LIMIT ?5";
 
 const BY_ID: &str = concat!("SELECT ", columns!(), " FROM events WHERE id = ?1");
 
@@ -89,7 +97,7 @@ pub(crate) fn row_to_event(r: &Row<'_>) -> rusqlite::Result<StoredEvent> {
 }
 
 /// Positions are `u64` in Rust and `INTEGER` (i64) in SQLite; clamp bounds.
-fn clamp(p: u64) -> i64 {
+pub(crate) fn clamp(p: u64) -> i64 {
     i64::try_from(p).unwrap_or(i64::MAX)
 }
 
@@ -208,6 +216,130 @@ impl Iterator for Events<'_> {
 }
 
 impl std::iter::FusedIterator for Events<'_> {}
+
+/// One stored event borrowed from the row under the cursor: the columns a
+/// replay needs, without copying them and without the hashes. Valid only
+/// inside the callback of [`crate::Store::scan`] / [`crate::WriteTx::scan`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRef<'a> {
+    /// Gapless global position from 1.
+    pub position: u64,
+    /// Stream name.
+    pub stream: &'a str,
+    /// Per-stream version.
+    pub version: u64,
+    /// Event id.
+    pub id: &'a str,
+    /// Event type.
+    pub event_type: &'a str,
+    /// Canonical JSON text.
+    pub payload: &'a str,
+    /// Fixed-width UTC timestamp.
+    pub recorded_at: &'a str,
+    /// Who recorded it.
+    pub actor: &'a str,
+}
+
+impl<'a> EventRef<'a> {
+    /// Borrow the replay columns of a [`StoredEvent`].
+    pub fn of(ev: &'a StoredEvent) -> EventRef<'a> {
+        EventRef {
+            position: ev.position,
+            stream: &ev.stream,
+            version: ev.version,
+            id: &ev.id,
+            event_type: &ev.event_type,
+            payload: &ev.payload,
+            recorded_at: &ev.recorded_at,
+            actor: &ev.actor,
+        }
+    }
+}
+
+pub(crate) fn text<'r>(r: &'r Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+    r.get_ref(i)?.as_str().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+/// Call `f` on every event matching `filter`, in position order, borrowing
+/// each row in place (see [`EventRef`]). Same paging as [`Events`] (one
+/// bounded query per page, resuming after the last row), so memory stays
+/// flat; but nothing is copied, and the hashes are not read. Stops at the
+/// first error of `f`. Returns the number of events passed to `f`.
+pub(crate) fn scan<E: From<StoreError>>(
+    conn: &Connection,
+    path: &Path,
+    filter: &ReadFilter,
+    page_size: usize,
+    mut f: impl FnMut(EventRef<'_>) -> Result<(), E>,
+) -> Result<u64, E> {
+    assert!(page_size > 0, "page size must be positive");
+    let to = clamp(filter.to_position.unwrap_or(u64::MAX));
+    let limit = i64::try_from(page_size).unwrap_or(i64::MAX);
+    let mut after_position = filter.from_position;
+    let mut after_version = 0u64;
+    let mut n = 0u64;
+    if filter
+        .to_position
+        .is_some_and(|to| to <= filter.from_position)
+    {
+        return Ok(0);
+    }
+    let sql = |e| E::from(StoreError::sqlite(path, e));
+    loop {
+        let mut st = conn
+            .prepare_cached(if filter.stream.is_some() {
+                SCAN_STREAM
+            } else {
+                SCAN_ALL
+            })
+            .map_err(sql)?;
+        let mut rows = match &filter.stream {
+            None => st.query(params![clamp(after_position), to, limit]),
+            Some(stream) => st.query(params![
+                stream,
+                clamp(after_version),
+                clamp(filter.from_position),
+                to,
+                limit
+            ]),
+        }
+        .map_err(sql)?;
+        let mut got = 0usize;
+        while let Some(r) = rows.next().map_err(sql)? {
+            got += 1;
+            let ev = (|| {
+                Ok::<_, rusqlite::Error>(EventRef {
+                    position: r.get(0)?,
+                    stream: text(r, 1)?,
+                    version: r.get(2)?,
+                    id: text(r, 3)?,
+                    event_type: text(r, 4)?,
+                    payload: text(r, 5)?,
+                    recorded_at: text(r, 6)?,
+                    actor: text(r, 7)?,
+                })
+            })()
+            .map_err(sql)?;
+            if let Some(until) = &filter.recorded_until {
+                if ev.recorded_at > until.as_str() {
+                    // recorded_at is non-decreasing: nothing later can match.
+                    return Ok(n);
+                }
+            }
+            after_version = ev.version;
+            if filter.stream.is_none() {
+                after_position = ev.position;
+            }
+            f(ev)?;
+            n += 1;
+        }
+        if got < page_size {
+            return Ok(n);
+        }
+    }
+}
 
 /// Current version of `stream`, 0 when absent.
 pub(crate) fn stream_version(

@@ -30,10 +30,11 @@ use rusqlite::{params, Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::error::{SqlCtx, StoreError};
 use crate::event::{
-    is_valid_recorded_at, validate_new_event, AppendOutcome, ExpectedVersion, NewEvent, StoredEvent,
+    is_valid_recorded_at, validate_new_event, AppendOutcome, ExpectedVersion, NewEvent,
+    StoredEvent, ValidEvent,
 };
-use crate::hash::{event_hash, EventFields, GENESIS_PREV_HASH};
-use crate::read::{self, Events, ReadFilter, DEFAULT_PAGE_SIZE};
+use crate::hash::{event_hash, event_hash_hex, EventFields, GENESIS_PREV_HASH};
+use crate::read::{self, EventRef, Events, ReadFilter, DEFAULT_PAGE_SIZE};
 use crate::schema::{self, OpenMode, MIGRATIONS};
 
 const INSERT: &str = "INSERT INTO events (position, stream, version, id, event_type, \
@@ -115,6 +116,17 @@ impl Store {
         self.page_size = rows;
     }
 
+    /// Cap SQLite's page cache of this connection at `kib` KiB (default
+    /// [`crate::WRITE_CACHE_KIB`], which keeps the id index hot during bulk
+    /// imports). A reader that scans the log touches every page once and
+    /// gains nothing from a big cache: give it [`crate::READ_CACHE_KIB`] so
+    /// its memory stays small however large the ledger.
+    pub fn set_cache_size_kib(&mut self, kib: u32) -> Result<(), StoreError> {
+        self.conn
+            .pragma_update(None, "cache_size", -i64::from(kib.max(1)))
+            .ctx(&self.path)
+    }
+
     /// See [`Store::set_read_page_size`].
     pub fn read_page_size(&self) -> usize {
         self.page_size
@@ -158,6 +170,18 @@ impl Store {
     /// (see [`Events`]).
     pub fn events(&self, filter: &ReadFilter) -> Events<'_> {
         Events::new(&self.conn, &self.path, filter, self.page_size)
+    }
+
+    /// Call `f` on every event matching `filter`, in position order, with
+    /// the row borrowed in place ([`EventRef`]: no copies, no hashes): the
+    /// fast path for replays. Pages like [`Store::events`]; stops at the
+    /// first error of `f`. Returns the number of events passed to `f`.
+    pub fn scan<E: From<StoreError>>(
+        &self,
+        filter: &ReadFilter,
+        f: impl FnMut(EventRef<'_>) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        read::scan(&self.conn, &self.path, filter, self.page_size, f)
     }
 
     /// `(position, hash)` of the last event; `None` for an empty ledger.
@@ -207,7 +231,7 @@ impl Store {
     /// shorter chain: detect that by keeping a checkpoint from
     /// [`Store::head`] elsewhere and checking it with [`Store::hash_at`].
     pub fn verify(&self) -> Result<Verification, StoreError> {
-        verify_chain(self.events(&ReadFilter::default()))
+        verify_chain(&self.conn, &self.path, self.page_size)
     }
 
     /// Copy the ledger to the new file `dest` (created with mode 0600; an
@@ -266,89 +290,133 @@ impl Store {
     }
 }
 
-/// Check the chain invariants over `events` (in position order).
-fn verify_chain(events: Events<'_>) -> Result<Verification, StoreError> {
+/// Check the chain invariants over the whole log, in position order, paging
+/// like [`Events`] but reading each row in place (no copies: a verification
+/// of millions of events allocates almost nothing).
+fn verify_chain(
+    conn: &Connection,
+    path: &Path,
+    page_size: usize,
+) -> Result<Verification, StoreError> {
     let mut ok: u64 = 0;
-    let mut head: Option<(u64, String)> = None;
+    let mut last_position: u64 = 0;
     let mut prev_hash = GENESIS_PREV_HASH.to_string();
     let mut last_at: Option<String> = None;
     let mut versions: HashMap<String, u64> = HashMap::new();
-
-    for ev in events {
-        let ev = ev?;
-        let expected_pos = ok + 1;
-        let problem = if ev.position != expected_pos {
-            Some((
-                expected_pos,
-                format!(
-                    "position {} follows position {}: event {expected_pos} is missing",
-                    ev.position, ok
-                ),
-            ))
-        } else if ev.prev_hash != prev_hash {
-            Some((
-                ev.position,
-                format!(
-                    "prev_hash {} does not equal the hash {} of the previous event",
-                    ev.prev_hash, prev_hash
-                ),
-            ))
-        } else if ev.computed_hash() != ev.hash {
-            Some((
-                ev.position,
-                "stored hash does not match the event's content (altered row)".to_string(),
-            ))
-        } else if !is_valid_recorded_at(&ev.recorded_at) {
-            Some((
-                ev.position,
-                format!("recorded_at {:?} is malformed", ev.recorded_at),
-            ))
-        } else if last_at
-            .as_deref()
-            .is_some_and(|l| ev.recorded_at.as_str() < l)
-        {
-            Some((
-                ev.position,
-                format!(
-                    "recorded_at {} is earlier than the previous event's {}",
-                    ev.recorded_at,
-                    last_at.as_deref().unwrap_or_default()
-                ),
-            ))
-        } else {
-            let current = versions.get(&ev.stream).copied().unwrap_or(0);
-            (ev.version != current + 1).then(|| {
-                (
+    let limit = i64::try_from(page_size).unwrap_or(i64::MAX);
+    let sql = |e| StoreError::sqlite(path, e);
+    loop {
+        let mut st = conn.prepare_cached(read::PAGE_ALL).map_err(sql)?;
+        let mut rows = st
+            .query(params![read::clamp(last_position), i64::MAX, limit])
+            .map_err(sql)?;
+        let mut got = 0usize;
+        while let Some(r) = rows.next().map_err(sql)? {
+            got += 1;
+            let ev = (|| {
+                Ok::<_, rusqlite::Error>((
+                    EventFields {
+                        position: r.get(0)?,
+                        stream: read::text(r, 1)?,
+                        version: r.get(2)?,
+                        id: read::text(r, 3)?,
+                        event_type: read::text(r, 4)?,
+                        schema_version: r.get(5)?,
+                        payload: read::text(r, 6)?,
+                        effective_date: match r.get_ref(7)? {
+                            rusqlite::types::ValueRef::Null => None,
+                            _ => Some(read::text(r, 7)?),
+                        },
+                        recorded_at: read::text(r, 8)?,
+                        actor: read::text(r, 9)?,
+                    },
+                    read::text(r, 10)?,
+                    read::text(r, 11)?,
+                ))
+            })()
+            .map_err(sql)?;
+            let (ev, ev_prev_hash, ev_hash) = ev;
+            let expected_pos = ok + 1;
+            let problem = if ev.position != expected_pos {
+                Some((
+                    expected_pos,
+                    format!(
+                        "position {} follows position {}: event {expected_pos} is missing",
+                        ev.position, ok
+                    ),
+                ))
+            } else if ev_prev_hash != prev_hash {
+                Some((
                     ev.position,
                     format!(
-                        "stream {:?} version {} follows version {current}",
-                        ev.stream, ev.version
+                        "prev_hash {} does not equal the hash {} of the previous event",
+                        ev_prev_hash, prev_hash
                     ),
-                )
-            })
-        };
-        if let Some((at, reason)) = problem {
-            return Ok(Verification {
-                events: ok,
-                head,
-                broken_at: Some(at),
-                reason: Some(reason),
-            });
-        }
-        match versions.get_mut(&ev.stream) {
-            Some(v) => *v = ev.version,
-            None => {
-                versions.insert(ev.stream, ev.version);
+                ))
+            } else if event_hash_hex(ev_prev_hash, &ev)[..] != *ev_hash.as_bytes() {
+                Some((
+                    ev.position,
+                    "stored hash does not match the event's content (altered row)".to_string(),
+                ))
+            } else if !is_valid_recorded_at(ev.recorded_at) {
+                Some((
+                    ev.position,
+                    format!("recorded_at {:?} is malformed", ev.recorded_at),
+                ))
+            } else if last_at.as_deref().is_some_and(|l| ev.recorded_at < l) {
+                Some((
+                    ev.position,
+                    format!(
+                        "recorded_at {} is earlier than the previous event's {}",
+                        ev.recorded_at,
+                        last_at.as_deref().unwrap_or_default()
+                    ),
+                ))
+            } else {
+                let current = versions.get(ev.stream).copied().unwrap_or(0);
+                (ev.version != current + 1).then(|| {
+                    (
+                        ev.position,
+                        format!(
+                            "stream {:?} version {} follows version {current}",
+                            ev.stream, ev.version
+                        ),
+                    )
+                })
+            };
+            if let Some((at, reason)) = problem {
+                return Ok(Verification {
+                    events: ok,
+                    head: (ok > 0).then_some((last_position, prev_hash)),
+                    broken_at: Some(at),
+                    reason: Some(reason),
+                });
+            }
+            match versions.get_mut(ev.stream) {
+                Some(v) => *v = ev.version,
+                None => {
+                    versions.insert(ev.stream.to_string(), ev.version);
+                }
+            }
+            ok += 1;
+            last_position = ev.position;
+            prev_hash.clear();
+            prev_hash.push_str(ev_hash);
+            match &mut last_at {
+                Some(l) => {
+                    l.clear();
+                    l.push_str(ev.recorded_at);
+                }
+                None => last_at = Some(ev.recorded_at.to_string()),
             }
         }
-        ok += 1;
-        prev_hash.clone_from(&ev.hash);
-        head = Some((ev.position, ev.hash));
-        last_at = Some(ev.recorded_at);
+        if got < page_size {
+            break;
+        }
     }
     Ok(Verification {
         events: ok,
-        head,
+        head: (ok > 0).then_some((last_position, prev_hash)),
         broken_at: None,
         reason: None,
     })
@@ -376,6 +444,15 @@ impl WriteTx<'_> {
     /// Stream events inside this transaction (see [`Events`]).
     pub fn events(&self, filter: &ReadFilter) -> Events<'_> {
         Events::new(&self.tx, self.path, filter, self.page_size)
+    }
+
+    /// [`Store::scan`] inside this transaction.
+    pub fn scan<E: From<StoreError>>(
+        &self,
+        filter: &ReadFilter,
+        f: impl FnMut(EventRef<'_>) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        read::scan(&self.tx, self.path, filter, self.page_size, f)
     }
 
     /// `recorded_at` of the last event.
@@ -412,10 +489,29 @@ impl WriteTx<'_> {
         expected: &[(String, ExpectedVersion)],
         events: &[NewEvent],
     ) -> Result<Vec<AppendOutcome>, StoreError> {
-        let path = self.path;
         for ev in events {
             validate_new_event(ev)?;
         }
+        self.append_checked(expected, events)
+    }
+
+    /// [`WriteTx::append`] of events already checked ([`NewEvent::validate`],
+    /// which may have run on another thread): the same checks of `expected`,
+    /// ids and `recorded_at`, the same atomicity, the same outcomes.
+    pub fn append_valid(
+        &mut self,
+        expected: &[(String, ExpectedVersion)],
+        events: &[ValidEvent],
+    ) -> Result<Vec<AppendOutcome>, StoreError> {
+        self.append_checked(expected, events)
+    }
+
+    fn append_checked<E: AsRef<NewEvent>>(
+        &mut self,
+        expected: &[(String, ExpectedVersion)],
+        events: &[E],
+    ) -> Result<Vec<AppendOutcome>, StoreError> {
+        let path = self.path;
         for (stream, exp) in expected {
             let actual = read::stream_version(&self.tx, path, stream)?;
             if !exp.matches(actual) {
@@ -466,10 +562,10 @@ fn duplicate_or_conflict(
     }
 }
 
-fn append_rows(
+fn append_rows<E: AsRef<NewEvent>>(
     conn: &Connection,
     path: &Path,
-    events: &[NewEvent],
+    events: &[E],
 ) -> Result<Vec<AppendOutcome>, StoreError> {
     let (mut last_pos, mut last_hash, stored_latest) = match read::last_event(conn, path)? {
         Some((p, h, t)) => (p, h, Some(t)),
@@ -482,6 +578,7 @@ fn append_rows(
     let mut insert = conn.prepare_cached(INSERT).ctx(path)?;
 
     for ev in events {
+        let ev = ev.as_ref();
         if let Some(latest) = latest_at {
             if ev.recorded_at.as_str() < latest {
                 // A late retry of a stored event is still a duplicate.

@@ -24,12 +24,12 @@ fn expected(n: u64, f: &ReadFilter) -> Vec<u64> {
     reference(n)
         .into_iter()
         .filter(|(p, s)| {
-            f.stream.as_deref().map_or(true, |fs| fs == *s)
+            f.stream.as_deref().is_none_or(|fs| fs == *s)
                 && *p > f.from_position
-                && f.to_position.map_or(true, |t| *p <= t)
+                && f.to_position.is_none_or(|t| *p <= t)
                 && f.recorded_until
                     .as_deref()
-                    .map_or(true, |u| ts(*p).as_str() <= u)
+                    .is_none_or(|u| ts(*p).as_str() <= u)
         })
         .map(|(p, _)| p)
         .collect()

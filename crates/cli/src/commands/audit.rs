@@ -198,19 +198,21 @@ fn check_expected_head(store: &Store, exp: &str) -> Result<Vec<Finding>, CliErro
 }
 
 /// Replay one stream; an event the core refuses is a finding, and is skipped.
+/// (Rows are read in place and decoded by `ledger::Decoder`: the fast path,
+/// see docs/performance.md.)
 fn replay_stream(
     store: &Store,
     stream: &str,
     register: &mut Register,
     findings: &mut Vec<Finding>,
 ) -> Result<(), CliError> {
-    for row in store.events(&ReadFilter::stream(stream)) {
-        let row = row?;
-        let rec: Recorded = match decode(&row) {
+    let mut decoder = ledger::Decoder::new();
+    store.scan(&ReadFilter::stream(stream), |row| -> Result<(), CliError> {
+        let rec: Recorded = match decoder.decode(row) {
             Ok(r) => r,
             Err(e) => {
                 findings.push(Finding::error("replay", stream, None, e.message));
-                continue;
+                return Ok(());
             }
         };
         let date = rec.event.effective_date();
@@ -225,13 +227,23 @@ fn replay_stream(
                 ),
             ));
         }
-    }
+        Ok(())
+    })?;
     Ok(())
 }
 
 /// Regenerate every filed return as the ledger knew it when it was filed,
 /// prove it is the document filed (its digest), and flag a filed return that
 /// the current log contradicts (an amended return is needed).
+///
+/// "The log as it stands now" is every live event now, but only the returns
+/// recorded before this one: a return filed later (typically the Monthly
+/// Return of the month before an NDDR dated early in the next month) changes
+/// where a regenerated NDDR would open, not what the filed one said.
+///
+/// One pass over the issuer's stream: "as known when filed" is the register
+/// just before the `return_filed` row (events refused on replay are skipped,
+/// as `replay_stream` skips and reports them).
 fn verify_filed_returns(
     store: &Store,
     market: &Register,
@@ -239,64 +251,116 @@ fn verify_filed_returns(
     current: &Register,
 ) -> Result<Vec<Finding>, CliError> {
     let mut findings = Vec::new();
-    let filings: Vec<_> = current
-        .issuer(issuer)
-        .map(|s| s.filings.clone())
-        .unwrap_or_default();
-    for (id, filed) in filings {
-        let Some(expected) = &filed.digest else {
-            continue;
+    let Some(state) = current.issuer(issuer) else {
+        return Ok(findings);
+    };
+    let filings = state.filings.clone();
+    if filings.iter().all(|(_, f)| f.digest.is_none()) {
+        return Ok(findings);
+    }
+    let index: std::collections::HashMap<uuid::Uuid, usize> = filings
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _))| (*id, i))
+        .collect();
+    // The log now, with the filings added back one by one in log order.
+    let mut now_register = current.clone();
+    if let Some(s) = now_register.issuers.get_mut(issuer) {
+        s.filings.clear();
+    }
+    let mut then = market.clone();
+    for row in store.events(&ReadFilter::stream(issuer)) {
+        let row = row?;
+        let Ok(rec) = decode(&row) else {
+            continue; // reported by replay_stream
         };
-        let Some(row) = store.find_by_id(&id.to_string())? else {
-            continue;
-        };
-        // As known just before the filing was recorded: every event before it.
-        let mut then = market.clone();
-        ledger::replay_rows(
-            &mut then,
-            store.events(&ReadFilter {
-                stream: Some(issuer.to_string()),
-                to_position: Some(row.position - 1),
-                ..ReadFilter::default()
-            }),
-        )?;
-        let at_filing = super::returns::regenerate_digest(&then, issuer, &filed);
-        let now = super::returns::regenerate_digest(current, issuer, &filed);
-        let rule = match filed.form {
-            shareledger_core::event::ReturnForm::Nddr => "13.25A",
-            shareledger_core::event::ReturnForm::Monthly => "13.25B",
-        };
-        match at_filing {
-            Ok(d) if &d == expected => {}
-            Ok(d) => findings.push(Finding::error(
-                rule,
-                issuer,
-                Some(filed.date),
-                format!("the filed {} of {} (log position {}) does not regenerate as filed: digest {d}, filed {expected}; the log before the filing was changed", filed.layout.as_deref().unwrap_or("return"), filed.date, row.position),
-            )),
-            Err(e) => findings.push(Finding::error(rule, issuer, Some(filed.date), format!("the filed return of {} cannot be regenerated as known when filed: {}", filed.date, e.message))),
+        if let Some(&i) = index.get(&rec.id) {
+            let (_, filed) = &filings[i];
+            if let Some(expected) = &filed.digest {
+                let at_filing = super::returns::regenerate_digest(&then, issuer, filed);
+                let now = super::returns::regenerate_digest(&now_register, issuer, filed);
+                findings.extend(judge_filed(
+                    issuer,
+                    filed,
+                    expected,
+                    row.position,
+                    at_filing,
+                    now,
+                ));
+            }
+            if let Some(s) = now_register.issuers.get_mut(issuer) {
+                s.filings.push(filings[i].clone());
+            }
         }
-        match now {
-            Ok(d) if &d == expected => {}
-            Ok(_) => findings.push(Finding::error(
-                rule,
-                issuer,
-                Some(filed.date),
-                format!("the log as it stands now contradicts the {} filed for {}: later corrections change it; file an amended return", filed.layout.as_deref().unwrap_or("return"), filed.date),
-            )),
-            Err(e) => findings.push(Finding::error(rule, issuer, Some(filed.date), format!("the return filed for {} can no longer be produced from the log ({}): file an amended return", filed.date, e.message))),
-        }
+        let _ = then.execute(rec); // a refusal is reported by replay_stream
     }
     Ok(findings)
 }
 
-/// Findings that the events just appended introduce, printed as warnings.
-pub fn print_new_findings(store: &Store, appended: &[Recorded]) -> Result<(), CliError> {
-    print_findings_of(store, appended, false)
+/// The findings on one filed return from its two regenerations' digests.
+fn judge_filed(
+    issuer: &str,
+    filed: &shareledger_core::event::ReturnFiled,
+    expected: &str,
+    position: u64,
+    at_filing: Result<String, CliError>,
+    now: Result<String, CliError>,
+) -> Vec<Finding> {
+    let rule = match filed.form {
+        shareledger_core::event::ReturnForm::Nddr => "13.25A",
+        shareledger_core::event::ReturnForm::Monthly => "13.25B",
+    };
+    let what = filed.layout.as_deref().unwrap_or("return");
+    let date = Some(filed.date);
+    let mut out = Vec::new();
+    match at_filing {
+        Ok(d) if d == expected => {}
+        Ok(d) => out.push(Finding::error(
+            rule,
+            issuer,
+            date,
+            format!("the filed {what} of {} (log position {position}) does not regenerate as filed: digest {d}, filed {expected}; the log before the filing was changed", filed.date),
+        )),
+        Err(e) => out.push(Finding::error(
+            rule,
+            issuer,
+            date,
+            format!("the filed {what} of {} (log position {position}) cannot be regenerated as known when filed: {}", filed.date, e.message),
+        )),
+    }
+    match now {
+        Ok(d) if d == expected => {}
+        Ok(_) => out.push(Finding::error(
+            rule,
+            issuer,
+            date,
+            format!("the log as it stands now contradicts the {what} filed for {} (log position {position}): later corrections change it; file an amended return", filed.date),
+        )),
+        Err(e) => out.push(Finding::error(
+            rule,
+            issuer,
+            date,
+            format!("the {what} filed for {} (log position {position}) can no longer be produced from the log ({}): file an amended return", filed.date, e.message),
+        )),
+    }
+    out
 }
 
-/// Findings introduced by `events`; with `hypothetical`, the events are not in
-/// the store and are applied in memory first.
+/// How many findings of one rule `import` and `record` print.
+const WARNINGS_PER_RULE: usize = 5;
+
+/// Findings that the events just appended introduce, printed as warnings.
+/// Events without a log position (a dry run) are judged in memory.
+pub fn print_new_findings(store: &Store, appended: &[Recorded]) -> Result<(), CliError> {
+    let hypothetical = appended.iter().any(|r| r.position.is_none());
+    print_findings_of(store, appended, hypothetical)
+}
+
+/// Findings introduced by `events`, printed to standard error as warnings:
+/// the rule checks' findings with the events, less those without them
+/// (so a back-dated event that pushes a later one over a limit is reported
+/// too). With `hypothetical`, the events are not in the store and are
+/// applied in memory; otherwise they are its latest events.
 pub fn print_findings_of(
     store: &Store,
     events: &[Recorded],
@@ -305,32 +369,77 @@ pub fn print_findings_of(
     let mut issuers: Vec<&str> = events.iter().filter_map(|r| r.event.issuer()).collect();
     issuers.sort();
     issuers.dedup();
-    let ids: std::collections::HashSet<_> = events.iter().map(|r| r.id).collect();
+    let now = super::now();
     for issuer in issuers {
-        let mut register = match ledger::load_issuer(store, issuer, None) {
-            Ok(r) => r,
-            Err(_) if hypothetical => Register::new(),
-            Err(e) => return Err(e),
-        };
-        if hypothetical {
-            for r in events.iter().filter(|r| r.event.issuer() == Some(issuer)) {
-                register
-                    .execute(r.clone())
+        let mine: Vec<&Recorded> = events
+            .iter()
+            .filter(|r| r.event.issuer() == Some(issuer))
+            .collect();
+        let (before, after) = if hypothetical {
+            let before = match ledger::load_issuer(store, issuer, None) {
+                Ok(r) => r,
+                Err(_) => {
+                    let mut r = Register::new();
+                    ledger::replay_rows(&mut r, store.events(&ReadFilter::stream(MARKET_STREAM)))?;
+                    r
+                }
+            };
+            let mut after = before.clone();
+            for r in &mine {
+                after
+                    .execute((*r).clone())
                     .map_err(|e| CliError::refused(e.to_string()))?;
             }
-        }
-        let Some(state) = register.issuer(issuer) else {
+            (before, after)
+        } else {
+            let first = mine.iter().filter_map(|r| r.position).min().unwrap_or(1);
+            let mut before = Register::new();
+            ledger::replay_rows(
+                &mut before,
+                store.events(&ReadFilter::stream(MARKET_STREAM)),
+            )?;
+            ledger::replay_rows(
+                &mut before,
+                store.events(&ReadFilter {
+                    stream: Some(issuer.to_string()),
+                    to_position: Some(first.saturating_sub(1)),
+                    ..ReadFilter::default()
+                }),
+            )?;
+            (before, ledger::load_issuer(store, issuer, None)?)
+        };
+        let Some(state) = after.issuer(issuer) else {
             continue;
         };
-        let calendar = super::returns::calendar(&register);
-        for f in checks::run(state, &calendar, super::now()) {
-            if f.event.is_some_and(|e| ids.contains(&e)) {
+        let old: Vec<Finding> = before
+            .issuer(issuer)
+            .map(|s| checks::run(s, &super::returns::calendar(&before), now))
+            .unwrap_or_default();
+        let new: Vec<Finding> = checks::run(state, &super::returns::calendar(&after), now)
+            .into_iter()
+            .filter(|f| !old.contains(f))
+            .collect();
+        // At most a few lines per rule (a history imported at once can miss
+        // years of Monthly Returns); `audit` lists them all.
+        let mut shown: std::collections::BTreeMap<&str, usize> = Default::default();
+        for f in &new {
+            let n = shown.entry(f.rule.as_str()).or_default();
+            *n += 1;
+            if *n <= WARNINGS_PER_RULE {
                 eprintln!(
                     "warning: [{}] {} {}: {}",
                     f.rule,
                     f.issuer,
                     f.date.map(|d| d.to_string()).unwrap_or_default(),
                     f.message
+                );
+            }
+        }
+        for (rule, n) in shown {
+            if n > WARNINGS_PER_RULE {
+                eprintln!(
+                    "warning: [{rule}] {issuer}: {} more finding(s) of this rule: run `shareledger audit --issuer {issuer}` for all",
+                    n - WARNINGS_PER_RULE
                 );
             }
         }

@@ -78,6 +78,7 @@ fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_trim_blocks(true);
     env.set_lstrip_blocks(true);
+    env.set_keep_trailing_newline(true);
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     for (name, source) in TEMPLATES {
         env.add_template(name, source)
@@ -89,6 +90,8 @@ fn environment() -> Environment<'static> {
     env.add_filter("amount", amount);
     env.add_filter("ljust", ljust);
     env.add_filter("rjust", rjust);
+    env.add_filter("amount_diff", amount_diff);
+    env.add_filter("mdcell", mdcell);
     env
 }
 
@@ -184,6 +187,40 @@ fn money(v: Value) -> Result<String, Error> {
         currency.as_str().unwrap_or_default(),
         amount(amt)?
     ))
+}
+
+/// The difference of two money values' amounts, exactly: `a | amount_diff(b)`
+/// is a.amount − b.amount as a decimal string ("1000"); none if either is none.
+fn amount_diff(a: Value, b: Value) -> Result<Value, Error> {
+    if a.is_none() || a.is_undefined() || b.is_none() || b.is_undefined() {
+        return Ok(Value::from(()));
+    }
+    let parse = |v: &Value| -> Result<rust_decimal::Decimal, Error> {
+        let amt = v.get_attr("amount")?;
+        let s = amt
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| amt.to_string());
+        rust_decimal::Decimal::from_str(&s)
+            .map_err(|e| bad(format!("amount_diff: {s} is not a decimal: {e}")))
+    };
+    Ok(Value::from((parse(&a)? - parse(&b)?).to_string()))
+}
+
+/// Text for a Markdown table cell: pipes and angle brackets escaped, line
+/// breaks as spaces.
+fn mdcell(v: Value) -> String {
+    if v.is_none() || v.is_undefined() {
+        return String::new();
+    }
+    let s = v
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| v.to_string());
+    s.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace(['\r', '\n'], " ")
 }
 
 fn ljust(v: Value, width: usize) -> String {

@@ -39,7 +39,7 @@ pub fn ev(n: u64, stream: &str) -> NewEvent {
         event_type: "thing_happened".to_string(),
         schema_version: 1,
         payload: format!(r#"{{"n":{n},"s":"{stream}"}}"#),
-        effective_date: if n % 2 == 0 {
+        effective_date: if n.is_multiple_of(2) {
             Some("2024-03-28".to_string())
         } else {
             None

@@ -1,0 +1,356 @@
+//! The command line's comforts through the binary: `status`, shell
+//! completions, the man page, and an example in every command's --help.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(db: &Path, args: &[&str]) -> Out {
+    let out = Command::new(env!("CARGO_BIN_EXE_shareledger"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("SHARELEDGER_DB")
+        .output()
+        .expect("the binary runs");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn ok(db: &Path, args: &[&str]) -> Out {
+    let out = run(db, args);
+    assert_eq!(out.code, 0, "{args:?}:\n{}\n{}", out.stdout, out.stderr);
+    out
+}
+
+fn ledger() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    let i = "08888";
+    ok(
+        &db,
+        &[
+            "record",
+            "issuer-registered",
+            "--issuer",
+            i,
+            "--name",
+            "Example Harbour Holdings Limited",
+        ],
+    );
+    ok(
+        &db,
+        &[
+            "record",
+            "share-class-defined",
+            "--issuer",
+            i,
+            "--class",
+            "ORD",
+            "--class-of-shares",
+            "Ordinary shares",
+        ],
+    );
+    ok(
+        &db,
+        &[
+            "record",
+            "opening-balance",
+            "--issuer",
+            i,
+            "--class",
+            "ORD",
+            "--date",
+            "2025-05-30",
+            "--issued-shares",
+            "1200000000",
+        ],
+    );
+    ok(
+        &db,
+        &[
+            "record",
+            "repurchase-mandate-granted",
+            "--issuer",
+            i,
+            "--class",
+            "ORD",
+            "--resolution-date",
+            "2025-05-22",
+            "--issued-shares-at-resolution",
+            "1200000000",
+        ],
+    );
+    ok(
+        &db,
+        &[
+            "import-trades",
+            "examples/trades-executions.csv",
+            "--issuer",
+            i,
+            "--class",
+            "ORD",
+        ],
+    );
+    ok(
+        &db,
+        &[
+            "import-trades",
+            "examples/trades-daily.csv",
+            "--issuer",
+            i,
+            "--class",
+            "ORD",
+        ],
+    );
+    (dir, db)
+}
+
+fn status(db: &Path, now: &str) -> serde_json::Value {
+    let out = ok(
+        db,
+        &[
+            "status", "--issuer", "08888", "--now", now, "--format", "json",
+        ],
+    );
+    serde_json::from_str(&out.stdout).unwrap()
+}
+
+#[test]
+fn status_shows_balances_pending_mandate_moratorium_and_returns_due() {
+    let (_dir, db) = ledger();
+    ok(
+        &db,
+        &[
+            "return",
+            "nddr",
+            "--issuer",
+            "08888",
+            "--date",
+            "2025-06-13",
+            "--mark-filed",
+            "--submitted-at",
+            "2025-06-13T19:30:00+08:00",
+        ],
+    );
+
+    let s = status(&db, "2025-06-18T20:00:00+08:00");
+    assert_eq!(s["as_of"], "2025-06-18");
+    let c = &s["classes"][0];
+    assert_eq!(c["class"], "ORD");
+    assert_eq!(c["balances"]["issued_excluding_treasury"], 1_200_000_000u64);
+    assert_eq!(c["balances"]["pending_cancellation"], 2_050_000u64);
+    let pending: Vec<(String, u64)> = c["pending_cancellation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["trade_date"].as_str().unwrap().to_string(),
+                p["shares"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pending,
+        vec![
+            ("2025-06-13".to_string(), 750_000),
+            ("2025-06-16".to_string(), 500_000),
+            ("2025-06-17".to_string(), 420_000),
+            ("2025-06-18".to_string(), 380_000),
+        ]
+    );
+    assert_eq!(c["mandate"]["authorised_shares"], 120_000_000u64);
+    assert_eq!(c["mandate"]["used"], 2_050_000u64);
+    assert_eq!(c["mandate"]["left"], 117_950_000u64);
+    assert_eq!(c["moratorium"]["last_repurchase"], "2025-06-18");
+    assert_eq!(c["moratorium"]["until"], "2025-07-18");
+    assert_eq!(c["moratorium"]["in_force"], true);
+
+    // NDDRs for the days after the last filed one (13 June), then June's Monthly Return.
+    let due: Vec<(String, String, String, bool)> = s["returns_due"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["form"].as_str().unwrap().to_string(),
+                r["date"].as_str().unwrap().to_string(),
+                r["deadline"].as_str().unwrap().to_string(),
+                r["overdue"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let d = |f: &str, date: &str, deadline: &str, overdue: bool| {
+        (
+            f.to_string(),
+            date.to_string(),
+            deadline.to_string(),
+            overdue,
+        )
+    };
+    assert_eq!(
+        due,
+        vec![
+            d("nddr", "2025-06-16", "2025-06-17T08:30:00+08:00", true),
+            d("nddr", "2025-06-17", "2025-06-18T08:30:00+08:00", true),
+            d("nddr", "2025-06-18", "2025-06-19T08:30:00+08:00", false),
+            // The 5th business day after 30 June 2025 (1 July is a holiday).
+            d("monthly", "2025-06-30", "2025-07-08T08:30:00+08:00", false),
+        ]
+    );
+    assert_eq!(s["last_filed"]["nddr"]["date"], "2025-06-13");
+    assert!(s["last_filed"]["monthly"].is_null());
+
+    // After the cancellation and the filings, only the next Monthly Return is due.
+    ok(
+        &db,
+        &[
+            "return",
+            "nddr",
+            "--issuer",
+            "08888",
+            "--date",
+            "2025-06-18",
+            "--mark-filed",
+            "--submitted-at",
+            "2025-06-18T19:30:00+08:00",
+        ],
+    );
+    ok(
+        &db,
+        &[
+            "record",
+            "repurchased-shares-cancelled",
+            "--issuer",
+            "08888",
+            "--class",
+            "ORD",
+            "--date",
+            "2025-06-27",
+            "--shares",
+            "2050000",
+        ],
+    );
+    ok(
+        &db,
+        &[
+            "return",
+            "nddr",
+            "--issuer",
+            "08888",
+            "--date",
+            "2025-06-27",
+            "--mark-filed",
+            "--submitted-at",
+            "2025-06-27T19:30:00+08:00",
+        ],
+    );
+    ok(
+        &db,
+        &[
+            "return",
+            "monthly",
+            "--issuer",
+            "08888",
+            "--month",
+            "2025-06",
+            "--mark-filed",
+            "--submitted-at",
+            "2025-07-02T10:00:00+08:00",
+        ],
+    );
+    let s = status(&db, "2025-07-20");
+    let c = &s["classes"][0];
+    assert_eq!(c["balances"]["issued_excluding_treasury"], 1_197_950_000u64);
+    assert_eq!(c["balances"]["pending_cancellation"], 0);
+    assert_eq!(c["moratorium"]["in_force"], false);
+    let due = s["returns_due"].as_array().unwrap();
+    assert_eq!(due.len(), 1, "{due:?}");
+    assert_eq!(due[0]["form"], "monthly");
+    assert_eq!(due[0]["date"], "2025-07-31");
+
+    // The text for a person.
+    let out = ok(&db, &["status", "--issuer", "08888", "--now", "2025-07-20"]);
+    assert!(
+        out.stdout.contains("mandate of 2025-05-22"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("Monthly 2025-07"), "{}", out.stdout);
+
+    let out = run(&db, &["status", "--issuer", "01111"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let out = run(&db, &["status", "--issuer", "08888", "--now", "soon"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--now"), "{}", out.stderr);
+}
+
+#[test]
+fn completions_and_man_page_are_generated() {
+    let db = Path::new("unused.db");
+    for shell in ["bash", "zsh", "fish"] {
+        let out = ok(db, &["completions", shell]);
+        assert!(out.stdout.contains("import-trades"), "{shell}");
+        if shell != "fish" {
+            assert!(
+                out.stdout.contains("shares-repurchased"),
+                "{shell}: the event types complete"
+            );
+        }
+    }
+    let out = run(db, &["completions", "tcsh"]);
+    assert_eq!(out.code, 2);
+    let out = ok(db, &["man"]);
+    assert!(
+        out.stdout.starts_with(".ie") || out.stdout.contains(".TH shareledger 1"),
+        "{}",
+        &out.stdout[..200.min(out.stdout.len())]
+    );
+    assert!(out.stdout.contains(".TH shareledger 1"));
+    assert!(out.stdout.contains("import\\-trades"));
+    let out = ok(db, &["man", "status"]);
+    assert!(out.stdout.contains(".TH shareledger-status 1"));
+    assert_eq!(run(db, &["man", "nope"]).code, 2);
+    assert!(!db.exists());
+}
+
+#[test]
+fn every_command_has_an_example_in_its_help() {
+    let db = Path::new("unused.db");
+    let top = ok(db, &["--help"]).stdout;
+    assert!(top.contains("Examples:"));
+    let commands: Vec<String> = top
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .filter(|c| c != "help")
+        .collect();
+    assert!(commands.len() >= 13, "{commands:?}");
+    let mut paths: Vec<Vec<String>> = commands.iter().map(|c| vec![c.clone()]).collect();
+    paths.push(vec!["return".into(), "nddr".into()]);
+    paths.push(vec!["return".into(), "monthly".into()]);
+    for p in paths {
+        let mut args: Vec<&str> = p.iter().map(String::as_str).collect();
+        args.push("--help");
+        let out = ok(db, &args);
+        assert!(
+            out.stdout.contains("Example:") || out.stdout.contains("Examples:"),
+            "`shareledger {}` has no example:\n{}",
+            p.join(" "),
+            out.stdout
+        );
+        assert!(out.stdout.contains("shareledger "), "{}", p.join(" "));
+    }
+}

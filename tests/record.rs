@@ -1,0 +1,846 @@
+//! `shareledger record TYPE --field value ...` through the binary: every
+//! event type once, in an order the ledger accepts, on a fresh ledger; dry
+//! runs write nothing; errors name the flag and give an example; exit status
+//! 1 for refused input, 2 for a malformed command line.
+
+use std::path::Path;
+use std::process::Command;
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(db: &Path, args: &[&str]) -> Out {
+    let out = Command::new(env!("CARGO_BIN_EXE_shareledger"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("SHARELEDGER_DB")
+        .output()
+        .expect("the binary runs");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Record and expect success; the event as stored (JSON) is returned.
+fn record(db: &Path, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["record"];
+    all.extend_from_slice(args);
+    let out = run(db, &all);
+    assert_eq!(
+        out.code, 0,
+        "record {args:?} failed:\n{}\n{}",
+        out.stdout, out.stderr
+    );
+    let line = out.stdout.lines().next().expect("the event is printed");
+    serde_json::from_str(line).expect("the event is JSON")
+}
+
+fn event_count(db: &Path) -> usize {
+    let out = run(db, &["log", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out.stdout.lines().count()
+}
+
+const I: &str = "09999";
+
+#[test]
+fn every_event_type_records_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    let db = db.as_path();
+    let mut types = std::collections::BTreeSet::new();
+    let mut rec = |args: &[&str]| {
+        let v = record(db, args);
+        types.insert(v["type"].as_str().unwrap().to_string());
+        assert!(v["position"].as_u64().is_some(), "stored: {v}");
+        assert!(v["hash"].as_str().is_some(), "stored: {v}");
+        v
+    };
+
+    rec(&[
+        "market-closed",
+        "--date",
+        "2024-07-17",
+        "--reason",
+        "Typhoon signal No. 8",
+    ]);
+    let v = rec(&[
+        "issuer-registered",
+        "--issuer",
+        I,
+        "--name",
+        "Example Lantern Holdings Limited",
+        "--description",
+        "(incorporated in the Cayman Islands with limited liability)",
+        "--primary-listing",
+        "true",
+        "--signatory.name",
+        "Chan Tai Man",
+        "--signatory.title",
+        "Company Secretary",
+        "--presentation.percent-decimals",
+        "5",
+        "--presentation.percent-rounding",
+        "half-up",
+        "--presentation.percent-basis",
+        "form_default",
+        "--presentation.percent-on-carried-lines",
+        "false",
+        "--presentation.price-decimals",
+        "4",
+    ]);
+    assert_eq!(v["signatory"]["title"], "Company Secretary");
+    assert_eq!(v["presentation"]["percent_rounding"], "half_up");
+    assert_eq!(v["presentation"]["percent_decimals"], 5);
+    rec(&[
+        "issuer-settings-changed",
+        "--issuer",
+        I,
+        "--note",
+        "new secretary",
+        "--signatory.name",
+        "Lee Siu Ming",
+        "--signatory.title",
+        "Company Secretary",
+    ]);
+    let v = rec(&[
+        "share-class-defined",
+        "--issuer",
+        I,
+        "--class",
+        "ORD",
+        "--class-of-shares",
+        "Ordinary shares",
+        "--listed",
+        "yes",
+        "--stock-code",
+        I,
+        "--multi-counter",
+        "89999:RMB",
+        "--par-value.currency",
+        "HKD",
+        "--par-value.amount",
+        "0.01",
+        "--authorised-shares",
+        "10,000,000,000",
+    ]);
+    assert_eq!(
+        v["par_value"],
+        serde_json::json!({"currency": "HKD", "amount": "0.01"})
+    );
+    assert_eq!(v["multi_counter"][0]["stock_code"], "89999");
+    assert_eq!(v["authorised_shares"], 10_000_000_000u64);
+    rec(&[
+        "opening-balance",
+        "--issuer",
+        I,
+        "--class",
+        "ORD",
+        "--date",
+        "2024-06-28",
+        "--issued-shares",
+        "1000000000",
+        "--treasury-shares",
+        "0",
+    ]);
+    rec(&[
+        "repurchase-mandate-granted",
+        "--issuer",
+        I,
+        "--class",
+        "ORD",
+        "--resolution-date",
+        "2024-06-20",
+        "--issued-shares-at-resolution",
+        "1000000000",
+        "--explanatory-statement-date",
+        "2024-05-20",
+        "--expiry-date",
+        "2025-06-19",
+    ]);
+    rec(&[
+        "share-option-scheme-adopted",
+        "--issuer",
+        I,
+        "--class",
+        "ORD",
+        "--scheme",
+        "2024 Share Option Scheme",
+        "--adoption-date",
+        "2024-06-20",
+        "--general-meeting-date",
+        "2024-06-20",
+        "--outstanding-options",
+        "0",
+    ]);
+    rec(&[
+        "share-options-granted",
+        "--issuer",
+        I,
+        "--scheme",
+        "2024 Share Option Scheme",
+        "--date",
+        "2024-07-02",
+        "--options",
+        "1000000",
+    ]);
+    rec(&[
+        "share-options-lapsed",
+        "--issuer",
+        I,
+        "--scheme",
+        "2024 Share Option Scheme",
+        "--date",
+        "2024-07-03",
+        "--options",
+        "10000",
+    ]);
+    rec(&[
+        "share-options-cancelled",
+        "--issuer",
+        I,
+        "--scheme",
+        "2024 Share Option Scheme",
+        "--date",
+        "2024-07-04",
+        "--options",
+        "10000",
+    ]);
+    rec(&[
+        "results-announcement-scheduled",
+        "--issuer",
+        I,
+        "--period",
+        "2024 interim",
+        "--board-meeting-date",
+        "2024-08-28",
+        "--publication-deadline",
+        "2024-08-31",
+        "--announcement-date",
+        "2024-08-28",
+    ]);
+    let price = rec(&[
+        "closing-price",
+        "--issuer",
+        I,
+        "--class",
+        "ORD",
+        "--date",
+        "2024-07-04",
+        "--currency",
+        "hkd",
+        "--price",
+        "1.20",
+    ]);
+    assert_eq!(price["currency"], "HKD");
+    let v = rec(&[
+        "shares-repurchased",
+        "--issuer",
+        I,
+        "--class",
+        "ORD",
+        "--trade-date",
+        "2024-07-05",
+        "--shares",
+        "100,000",
+        "--method",
+        "on-exchange",
+        "--purpose",
+        "cancellation",
+        "--currency",
+        "HKD",
+        "--highest-price",
+        "1.25",
+        "--lowest-price",
+        "1.20",
+        "--total-paid",
+        "123000",
+    ]);
+    assert_eq!(v["total_paid"], "123000");
+    assert_eq!(v["shares"], 100000);
+    rec(&[
+        "shares-repurchased",
+        "--issuer",
+        I,
+        "--class",
+        "ORD",
+        "--trade-date",
+        "2024-07-08",
+        "--shares",
+        "200000",
+        "--purpose",
+        "treasury",
+        "--currency",
+        "HKD",
+        "--highest-price",
+        "1.26",
+        "--lowest-price",
+        "1.21",
+        "--total-paid",
+        "247000",
+    ]);
+    let v = rec(&[
+        "repurchased-shares-cancelled",
+        "--issuer",
+        I,
+        "--class",
+        "ORD",
+        "--date",
+        "2024-07-10",
+        "--shares",
+        "100000",
+        "--trade-dates",
+        "2024-07-05",
+    ]);
+    assert_eq!(v["trade_dates"], serde_json::json!(["2024-07-05"]));
+    rec(&[
+        "treasury-shares-sold",
+        "--issuer",
+        I,
+        "--class",
+        "ORD",
+        "--trade-date",
+        "2024-08-12",
+        "--shares",
+        "50000",
+        "--currency",
+        "HKD",
+        "--highest-price",
+        "1.30",
+        "--lowest-price",
+        "1.28",
+        "--total-received",
+        "64500",
+    ]);
+    rec(&[
+        "treasury-shares-transferred",
+        "--issuer",
+        I,
+        "--class",
+        "ORD",
+        "--date",
+        "2024-08-13",
+        "--shares",
+        "10000",
+        "--purpose",
+        "share award scheme",
+        "--scheme",
+        "2024 Share Award Scheme",
+    ]);
+    rec(&[
+        "treasury-shares-cancelled",
+        "--issuer",
+        I,
+        "--class",
+        "ORD",
+        "--date",
+        "2024-08-14",
+        "--shares",
+        "10000",
+    ]);
+    rec(&[
+        "shares-issued",
+        "--issuer",
+        I,
+        "--class",
+        "ORD",
+        "--date",
+        "2024-08-15",
+        "--shares",
+        "100000",
+        "--kind",
+        "share_option_exercise",
+        "--scheme",
+        "2024 Share Option Scheme",
+        "--by-director",
+        "true",
+        "--currency",
+        "HKD",
+        "--price",
+        "1.10",
+        "--previous-close",
+        "1.28",
+        "--general-meeting-date",
+        "2024-06-20",
+        "--description",
+        "exercise by a director",
+    ]);
+    rec(&[
+        "shares-redeemed",
+        "--issuer",
+        I,
+        "--class",
+        "ORD",
+        "--date",
+        "2024-08-16",
+        "--shares",
+        "1000",
+        "--currency",
+        "HKD",
+        "--price",
+        "1.00",
+        "--cancelled",
+        "true",
+    ]);
+    rec(&[
+        "authorised-shares-changed",
+        "--issuer",
+        I,
+        "--class",
+        "ORD",
+        "--date",
+        "2024-08-20",
+        "--authorised-shares",
+        "20000000000",
+    ]);
+    rec(&[
+        "return-filed",
+        "--issuer",
+        I,
+        "--form",
+        "nddr",
+        "--date",
+        "2024-07-05",
+        "--submitted-at",
+        "2024-07-05T19:00:00+08:00",
+        "--layout",
+        "FF305",
+    ]);
+    let id = price["id"].as_str().unwrap().to_string();
+    let v = rec(&[
+        "event-voided",
+        "--issuer",
+        I,
+        "--voided-id",
+        &id,
+        "--reason",
+        "wrong counter's price",
+    ]);
+    assert_eq!(v["voided_id"], id.as_str());
+
+    let all: std::collections::BTreeSet<String> = shareledger::core::event::EVENT_TYPES
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+    assert_eq!(types, all, "every event type was recorded once");
+    assert_eq!(event_count(db), 23);
+
+    // The ledger is whole: balances replay from it.
+    let out = run(
+        db,
+        &[
+            "balance",
+            "--issuer",
+            I,
+            "--as-of",
+            "2024-08-31",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let b: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    // 1,000,000,000 − 100,000 cancelled − 200,000 to treasury + 50,000 sold
+    // + 10,000 transferred + 100,000 issued − 1,000 redeemed.
+    assert_eq!(b["classes"][0]["issued_excluding_treasury"], 999_859_000u64);
+    assert_eq!(b["classes"][0]["treasury"], 130_000u64);
+}
+
+fn ledger_with_class(db: &Path) {
+    record(
+        db,
+        &[
+            "issuer-registered",
+            "--issuer",
+            I,
+            "--name",
+            "Example Lantern Holdings Limited",
+        ],
+    );
+    record(
+        db,
+        &[
+            "share-class-defined",
+            "--issuer",
+            I,
+            "--class",
+            "ORD",
+            "--class-of-shares",
+            "Ordinary shares",
+        ],
+    );
+    record(
+        db,
+        &[
+            "opening-balance",
+            "--issuer",
+            I,
+            "--class",
+            "ORD",
+            "--date",
+            "2024-06-28",
+            "--issued-shares",
+            "1000000000",
+        ],
+    );
+}
+
+#[test]
+fn a_dry_run_shows_the_event_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    // Against a ledger that does not exist yet: nothing is created.
+    let out = run(
+        &db,
+        &[
+            "record",
+            "issuer-registered",
+            "--issuer",
+            I,
+            "--name",
+            "X Limited",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("\"type\":\"issuer_registered\""),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stderr.contains("nothing written"), "{}", out.stderr);
+    assert!(!db.exists(), "a dry run creates no ledger file");
+
+    ledger_with_class(&db);
+    let before = event_count(&db);
+    // --dry-run before the type, or among the fields.
+    for args in [
+        vec![
+            "record",
+            "--dry-run",
+            "shares-repurchased",
+            "--issuer",
+            I,
+            "--class",
+            "ORD",
+            "--trade-date",
+            "2024-07-05",
+            "--shares",
+            "100",
+        ],
+        vec![
+            "record",
+            "shares-repurchased",
+            "--issuer",
+            I,
+            "--class",
+            "ORD",
+            "--trade-date",
+            "2024-07-05",
+            "--shares",
+            "100",
+            "--dry-run",
+        ],
+    ] {
+        let out = run(&db, &args);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let v: serde_json::Value =
+            serde_json::from_str(out.stdout.lines().next().unwrap()).unwrap();
+        assert_eq!(v["shares"], 100);
+        assert!(v.get("position").is_none(), "not stored: {v}");
+        // The findings it would raise: no repurchase mandate is in force.
+        assert!(out.stderr.contains("10.06(1)"), "{}", out.stderr);
+        assert!(out.stderr.contains("nothing written"), "{}", out.stderr);
+    }
+    assert_eq!(event_count(&db), before, "a dry run writes nothing");
+}
+
+#[test]
+fn a_recorded_event_prints_its_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    ledger_with_class(&db);
+    let out = run(
+        &db,
+        &[
+            "record",
+            "shares-repurchased",
+            "--issuer",
+            I,
+            "--class",
+            "ORD",
+            "--trade-date",
+            "2024-07-05",
+            "--shares",
+            "100",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("recorded shares_repurchased at log position 4"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("warning: [10.06(1)]"),
+        "no mandate: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn errors_name_the_flag_and_give_an_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    ledger_with_class(&db);
+    let before = event_count(&db);
+    let base = [
+        "record",
+        "shares-repurchased",
+        "--issuer",
+        I,
+        "--class",
+        "ORD",
+    ];
+    let with = |extra: &[&str]| {
+        let mut v: Vec<&str> = base.to_vec();
+        v.extend_from_slice(extra);
+        run(&db, &v)
+    };
+
+    // A misspelt flag: usage (2), a suggestion, and the type's fields.
+    let out = with(&["--trade-dat", "2024-07-05", "--shares", "100"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("unknown flag --trade-dat"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("did you mean --trade-date?"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("--total-paid"),
+        "lists the fields: {}",
+        out.stderr
+    );
+
+    // A missing required flag: usage (2), named with an example.
+    let out = with(&["--shares", "100"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--trade-date 2022-11-07"),
+        "{}",
+        out.stderr
+    );
+
+    // A flag without its value: usage (2).
+    let out = with(&["--trade-date", "2024-07-05", "--shares"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("--shares needs a value, e.g. --shares 4300"),
+        "{}",
+        out.stderr
+    );
+
+    // A value that is not a date: refused (1), the flag, the value and an example.
+    let out = with(&["--trade-date", "2024-13-05", "--shares", "100"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--trade-date `2024-13-05`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("for example --trade-date 2022-11-07"),
+        "{}",
+        out.stderr
+    );
+
+    // Not a number.
+    let out = with(&["--trade-date", "2024-07-05", "--shares", "many"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("--shares `many`"), "{}", out.stderr);
+    assert!(out.stderr.contains("--shares 4300"), "{}", out.stderr);
+
+    // Not one of the words.
+    let out = with(&[
+        "--trade-date",
+        "2024-07-05",
+        "--shares",
+        "100",
+        "--method",
+        "on-market",
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--method `on-market`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("on_exchange, other_exchange"),
+        "{}",
+        out.stderr
+    );
+
+    // The ledger refuses: the flag at fault, with an example.
+    let out = with(&[
+        "--trade-date",
+        "2024-07-05",
+        "--shares",
+        "100",
+        "--currency",
+        "HKD",
+        "--highest-price",
+        "1.25",
+        "--lowest-price",
+        "1.20",
+        "--total-paid",
+        "5",
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("--total-paid `5`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("for example --total-paid"),
+        "{}",
+        out.stderr
+    );
+    let out = run(
+        &db,
+        &[
+            "record",
+            "shares-repurchased",
+            "--issuer",
+            I,
+            "--class",
+            "PREF",
+            "--trade-date",
+            "2024-07-05",
+            "--shares",
+            "100",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("--class `PREF`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("ORD"),
+        "names the classes: {}",
+        out.stderr
+    );
+
+    // A nested field half given: usage (2), the missing subfield named.
+    let out = run(
+        &db,
+        &[
+            "record",
+            "issuer-settings-changed",
+            "--issuer",
+            I,
+            "--signatory.name",
+            "Lee Siu Ming",
+        ],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--signatory.title"), "{}", out.stderr);
+
+    // An unknown type, and no type at all: usage (2), the types listed.
+    let out = run(&db, &["record", "shares-bought"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("shares-repurchased"), "{}", out.stderr);
+    let out = run(&db, &["record"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("repurchased-shares-cancelled"),
+        "{}",
+        out.stderr
+    );
+
+    assert_eq!(event_count(&db), before, "nothing refused was written");
+}
+
+#[test]
+fn help_lists_the_types_and_each_type_lists_its_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    let out = run(&db, &["record", "--help"]);
+    assert_eq!(out.code, 0);
+    for t in shareledger::core::event::EVENT_TYPES {
+        assert!(
+            out.stdout.contains(&t.replace('_', "-")),
+            "record --help lists {t}"
+        );
+    }
+    let out = run(&db, &["record", "issuer-registered", "--help"]);
+    assert_eq!(out.code, 0);
+    for flag in [
+        "--issuer TEXT *",
+        "--signatory.name",
+        "--presentation.percent-decimals",
+        "--primary-listing",
+        "Example:",
+    ] {
+        assert!(out.stdout.contains(flag), "{flag} in:\n{}", out.stdout);
+    }
+    // The help's example is accepted as written.
+    let out = run(&db, &["record", "share_class_defined", "-h"]);
+    assert!(
+        out.stdout.contains("--par-value.currency CUR *"),
+        "{}",
+        out.stdout
+    );
+    assert!(!db.exists());
+}
+
+#[test]
+fn every_types_help_example_is_a_well_formed_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_shareledger"))
+        .parent()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for t in shareledger::core::event::EVENT_TYPES {
+        let help = run(&db, &["record", t, "--help"]).stdout;
+        let example: String = help
+            .split("Example:\n")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{t}: no example"))
+            .lines()
+            .map(|l| l.trim().trim_end_matches('\\').trim_end().to_string())
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(example.starts_with("shareledger record "), "{t}: {example}");
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!("{example} --dry-run"))
+            .env("PATH", &path)
+            .env("SHARELEDGER_DB", &db)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // On an empty ledger most are refused (no such issuer): exit 1, not a usage error.
+        assert_ne!(out.status.code(), Some(2), "{t}: {example}\n{stderr}");
+        if out.status.code() == Some(1) {
+            assert!(
+                stderr.contains("--issuer") || stderr.contains("--voided-id"),
+                "{t}: refused for another reason than the empty ledger: {stderr}"
+            );
+        }
+    }
+    assert!(!db.exists());
+}
