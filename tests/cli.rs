@@ -509,3 +509,30 @@ fn usage_errors_exit_2() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 }
+
+#[test]
+fn log_as_known_at_a_time_is_the_prefix_recorded_by_then() {
+    let f = imported();
+    let lines = |known: Option<&str>| -> Vec<Value> {
+        let mut args = vec!["log", "--format", "json"];
+        if let Some(k) = known {
+            args.extend(["--known-at", k]);
+        }
+        ok(&f.db, &args)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect()
+    };
+    let all = lines(None);
+    assert_eq!(all.len(), 12);
+    // Before the late option exercise was recorded (20 February): 11 events.
+    let before = lines(Some("2023-02-19"));
+    assert_eq!(before.len(), 11);
+    assert_eq!(before[..], all[..11]);
+    // As known at the first evening: the set-up and the 1 February repurchase.
+    let first = lines(Some("2023-02-01T18:30:00+08:00"));
+    assert_eq!(first.len(), 6);
+    assert_eq!(first[5]["trade_date"], "2023-02-01");
+    let bad = run(&f.db, &["log", "--known-at", "yesterday"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+}

@@ -144,6 +144,9 @@ pub enum Command {
     Log {
         #[arg(long)]
         issuer: Option<String>,
+        /// Only what the ledger knew at this time (RFC 3339, or a date: the end of that day).
+        #[arg(long)]
+        known_at: Option<String>,
         #[command(flatten)]
         format: FormatArg,
     },

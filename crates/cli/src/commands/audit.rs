@@ -2,6 +2,8 @@
 //! through the core, regenerate every filed return as known when filed, and
 //! run every rule check. One issuer is held in memory at a time.
 
+use std::io::IsTerminal;
+
 use chrono::{DateTime, FixedOffset};
 use clap::Args;
 use serde::Serialize;
@@ -152,7 +154,22 @@ pub fn audit(
             return Err(CliError::refused(format!("no issuer `{o}` in the ledger")));
         }
     }
+    // Progress by issuer, on a terminal only (the chain check above is one pass).
+    let progress = if streams.len() > 1 && std::io::stderr().is_terminal() {
+        let pb = indicatif::ProgressBar::new(streams.len() as u64);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "auditing [{bar:40}] {pos}/{len} issuers ({eta} left)",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        pb
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     for stream in streams {
+        progress.inc(1);
         let mut register = market.clone();
         replay_stream(store, &stream, &mut register, &mut findings)?;
         let Some(issuer) = register.issuer(&stream) else {
@@ -161,6 +178,7 @@ pub fn audit(
         findings.extend(checks::run(issuer, &calendar, now));
         findings.extend(verify_filed_returns(store, &market, &stream, &register)?);
     }
+    progress.finish_and_clear();
     let ok =
         verification.broken_at.is_none() && findings.iter().all(|f| f.severity != Severity::Error);
     Ok(AuditReport {

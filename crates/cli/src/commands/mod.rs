@@ -43,7 +43,16 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Status(args) => status::run(&cli.db, args),
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
-        Command::Log { issuer, format } => log(&cli.db, issuer.as_deref(), format.format),
+        Command::Log {
+            issuer,
+            known_at,
+            format,
+        } => log(
+            &cli.db,
+            issuer.as_deref(),
+            known_at.as_deref(),
+            format.format,
+        ),
         Command::Balance {
             issuer,
             class,
@@ -284,11 +293,18 @@ fn import(db: &std::path::Path, file: &std::path::Path, dry_run: bool) -> Result
     Ok(())
 }
 
-fn log(db: &std::path::Path, issuer: Option<&str>, format: OutputFormat) -> Result<(), CliError> {
+fn log(
+    db: &std::path::Path,
+    issuer: Option<&str>,
+    known_at: Option<&str>,
+    format: OutputFormat,
+) -> Result<(), CliError> {
     use std::io::Write;
     let store = ledger::open_existing(db)?;
+    let known = known_at.map(ledger::parse_known_at).transpose()?;
     let filter = ReadFilter {
         stream: issuer.map(str::to_string),
+        recorded_until: known.as_ref().map(ledger::store_time),
         ..ReadFilter::default()
     };
     let stdout = std::io::stdout();
