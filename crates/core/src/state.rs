@@ -208,6 +208,9 @@ pub struct ClassState {
     pub totals: Delta,
     /// Pending-cancellation lines by trade date.
     pub pending: BTreeMap<NaiveDate, PendingLine>,
+    /// Trade dates of pending lines not yet wholly cancelled (so oldest-first
+    /// allocation never walks the lines already cancelled).
+    pub open_pending: std::collections::BTreeSet<NaiveDate>,
     /// Authorised/registered shares from each change date on.
     pub authorised_changes: BTreeMap<NaiveDate, u64>,
     /// Mandates in order of resolution date.
@@ -227,6 +230,7 @@ impl ClassState {
             days: BTreeMap::new(),
             totals: Delta::default(),
             pending: BTreeMap::new(),
+            open_pending: std::collections::BTreeSet::new(),
             authorised_changes: BTreeMap::new(),
             mandates: Vec::new(),
             repurchased: BTreeMap::new(),
@@ -277,7 +281,7 @@ impl ClassState {
         Balances {
             issued_excluding_treasury: to_count(o.issued + self.totals.issued),
             treasury: to_count(o.treasury + self.totals.treasury),
-            pending_cancellation: self.pending.values().map(|l| l.remaining()).sum(),
+            pending_cancellation: to_count(self.totals.pending),
         }
     }
 
@@ -472,7 +476,11 @@ impl ClassState {
                 }
                 lines
             }
-            None => self.pending.range(..=date).map(|(_, l)| l).collect(),
+            None => self
+                .open_pending
+                .range(..=date)
+                .map(|d| &self.pending[d])
+                .collect(),
         };
         let mut left = shares;
         let mut allocation = Vec::new();
@@ -1020,7 +1028,7 @@ fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal>
                 treasury_allowed(e.trade_date, "purpose")?;
             }
             class.check_delta(e.trade_date, Delta::of(eff), "shares", "a repurchase")?;
-            let pending_now = class.current().pending_cancellation as i128 + eff.pending;
+            let pending_now = class.totals.pending + eff.pending;
             if pending_now > MAX_SHARES as i128 {
                 return Err(Refusal::new(
                     K::TooManyShares,
@@ -1376,6 +1384,7 @@ fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
                         cancellations: Vec::new(),
                     })
                     .repurchased += e.shares;
+                class.open_pending.insert(e.trade_date);
             }
             let day = class.repurchased.entry(e.trade_date).or_default();
             if e.method_or_default() == Method::OnExchange {
@@ -1395,6 +1404,9 @@ fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
                     .expect("allocated from existing lines");
                 line.cancellations.push((e.date, n));
                 debug_assert!(line.cancelled() <= line.repurchased);
+                if line.remaining() == 0 {
+                    class.open_pending.remove(&trade_date);
+                }
             }
             class.has_movements = true;
             class.add_delta(e.date, Delta::of(eff));
@@ -1426,6 +1438,7 @@ fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
                         cancellations: Vec::new(),
                     })
                     .repurchased += e.shares;
+                class.open_pending.insert(e.date);
             }
         }
         Event::TreasurySharesSold(TreasurySharesSold {
