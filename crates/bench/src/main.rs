@@ -55,10 +55,10 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_value = "100000")]
     events: Vec<usize>,
     /// Events per issuer (the number of issuers is events / this).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, global = true)]
     per_issuer: usize,
     /// Events per `ledger::append` call during the bulk import.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, global = true)]
     batch: usize,
     /// Where to build the stores (default: a new directory under the system temp dir).
     #[arg(long)]
@@ -91,15 +91,19 @@ enum Child {
         mode: Mode,
         #[arg(long)]
         db: PathBuf,
-        /// `now` of the audit (RFC 3339).
+        /// `now` of the audit (RFC 3339; default: now).
         #[arg(long)]
-        now: String,
+        now: Option<String>,
         /// Threads of the replay.
         #[arg(long, default_value_t = 1)]
         threads: usize,
         /// `import` only: events to import (into a new file --db).
         #[arg(long, default_value_t = 100_000)]
         events: usize,
+        /// `import` only: append to an existing --db, from this issuer on
+        /// (the issuers before it are already there).
+        #[arg(long)]
+        from_issuer: Option<usize>,
     },
 }
 
@@ -113,8 +117,10 @@ enum Mode {
     Replay,
     /// Raw SQLite: read every row of the floor table back.
     RawRead,
-    /// Bulk import only (for profiling the import path): `--events` into a new `--db`.
+    /// Bulk import: `--events` generated events into a new `--db`.
     Import,
+    /// Raw SQLite floor of the import: the same rows into the floor table.
+    RawInsert,
 }
 
 fn main() {
@@ -125,11 +131,15 @@ fn main() {
         now,
         threads,
         events,
+        from_issuer,
     }) = &args.child
     {
-        let now = DateTime::parse_from_rfc3339(now).expect("--now is RFC 3339");
-        if *mode == Mode::Import {
-            import_only(db, *events, args.per_issuer, args.batch);
+        let now = now.as_deref().map_or_else(hk_now, |t| {
+            DateTime::parse_from_rfc3339(t).expect("--now is RFC 3339")
+        });
+        if matches!(mode, Mode::Import | Mode::RawInsert) {
+            let raw = *mode == Mode::RawInsert;
+            import_only(db, *events, args.per_issuer, args.batch, *from_issuer, raw);
             return;
         }
         child(*mode, db, now, *threads);
@@ -160,38 +170,98 @@ fn vm_hwm_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// Import `events` generated events into a new ledger at `db`, timing only
-/// `ledger::append` (generation and parsing are done before each batch).
-fn import_only(db: &Path, events: usize, per: usize, batch: usize) {
-    remove_db(db);
+/// Import `events` generated events into a new ledger at `db` (or, with
+/// `from`, append issuers `from..` to an existing one) through
+/// `ledger::append` in batches of `batch` — or, with `raw`, insert the same
+/// payload rows into the raw floor table. Generation and parsing happen
+/// before each batch and are timed apart. Prints one JSON line.
+fn import_only(db: &Path, events: usize, per: usize, batch: usize, from: Option<usize>, raw: bool) {
+    if from.is_none() {
+        remove_db(db);
+    }
     let gen = Generator::new(per.max(gen::MIN_PER_ISSUER));
-    let issuers = (events / per).max(1);
-    let mut store = Store::open(db).expect("open");
-    let mut pending = gen.market_lines();
-    let mut t_append = Duration::ZERO;
+    let first = from.unwrap_or(0);
+    let issuers = first + (events / per).max(1);
+    let mut store = (!raw).then(|| Store::open(db).expect("open"));
+    let mut floor = raw.then(|| {
+        let conn = floor_open(db).expect("open floor");
+        if from.is_none() {
+            conn.execute_batch(FLOOR_SCHEMA).expect("floor schema");
+        }
+        conn
+    });
+    let mut versions = std::collections::HashMap::new();
+    let mut position = 0u64;
+    let mut pending = if from.is_none() {
+        gen.market_lines()
+    } else {
+        Vec::new()
+    };
+    let (mut t_write, mut t_parse) = (Duration::ZERO, Duration::ZERO);
     let mut cpu = 0.0;
+    let mut cpu_main = 0.0;
     let mut n = 0usize;
-    for i in 0..=issuers {
+    let started = Instant::now();
+    let mut batches = 0usize;
+    let progress_every = (events / batch.max(1) / 10).max(1);
+    for i in first..=issuers {
         if i < issuers {
             pending.extend(gen.issuer_lines(i));
         }
         if pending.len() >= batch || (i == issuers && !pending.is_empty()) {
+            let t = Instant::now();
             let lines = parse(&pending);
+            t_parse += t.elapsed();
             pending.clear();
             n += lines.len();
-            let t = Instant::now();
-            let c = cpu_seconds();
-            ledger::append(&mut store, lines, hk_now(), "bench", false).expect("append");
-            cpu += cpu_seconds() - c;
-            t_append += t.elapsed();
+            let now = hk_now();
+            if let Some(store) = &mut store {
+                let t = Instant::now();
+                let c = cpu_seconds();
+                let m = thread_cpu_seconds();
+                let summary = ledger::append(store, lines, now, "bench", false).expect("append");
+                cpu += cpu_seconds() - c;
+                cpu_main += thread_cpu_seconds() - m;
+                t_write += t.elapsed();
+                drop(summary);
+            } else if let Some(conn) = &mut floor {
+                let rows = raw_rows(lines, now, &mut versions);
+                let t = Instant::now();
+                let c = cpu_seconds();
+                raw_insert(conn, &rows, &mut position).expect("raw insert");
+                cpu += cpu_seconds() - c;
+                t_write += t.elapsed();
+            }
+            batches += 1;
+            if batches.is_multiple_of(progress_every) {
+                eprintln!(
+                    "   {} {n} events ({:.0} events/s; {:.0}s elapsed)",
+                    if raw { "raw-inserted" } else { "imported" },
+                    n as f64 / secs(t_write),
+                    secs(started.elapsed())
+                );
+            }
         }
     }
     println!(
-        "{{\"events\":{n},\"seconds\":{},\"events_per_s\":{},\"cpu_us_per_event\":{}}}",
-        secs(t_append),
-        n as f64 / secs(t_append),
-        cpu * 1e6 / n as f64
+        "{{\"events\":{n},\"seconds\":{},\"parse_seconds\":{},\"events_per_s\":{},\"cpu_us_per_event\":{},\"main_thread_cpu_us_per_event\":{},\"vm_hwm_kib\":{}}}",
+        secs(t_write),
+        secs(t_parse),
+        n as f64 / secs(t_write),
+        cpu * 1e6 / n as f64,
+        cpu_main * 1e6 / n as f64,
+        vm_hwm_kib()
     );
+}
+
+/// User + system CPU time of the calling thread so far, seconds.
+fn thread_cpu_seconds() -> f64 {
+    // SAFETY: an all-zero rusage is valid; getrusage fills it in.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_THREAD with a valid out-pointer.
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut u) };
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    t(u.ru_utime) + t(u.ru_stime)
 }
 
 /// User + system CPU time of this process so far, seconds.
@@ -237,7 +307,7 @@ fn child(mode: Mode, db: &Path, now: DateTime<FixedOffset>, threads: usize) {
             (n, "\"ok\":true".to_string())
         }
         Mode::RawRead => (raw_read_all(db), "\"ok\":true".to_string()),
-        Mode::Import => unreachable!("handled by import_only"),
+        Mode::Import | Mode::RawInsert => unreachable!("handled by import_only"),
     };
     let secs = start.elapsed().as_secs_f64();
     println!(
@@ -271,6 +341,18 @@ struct ChildRun {
 }
 
 fn run_child(mode: Mode, db: &Path, now: DateTime<FixedOffset>, threads: usize) -> Res<ChildRun> {
+    run_child_with(mode, db, now, threads, &[])
+}
+
+/// Run `shareledger-bench child --mode MODE ...` (plus `extra` arguments)
+/// and read its JSON line.
+fn run_child_with(
+    mode: Mode,
+    db: &Path,
+    now: DateTime<FixedOffset>,
+    threads: usize,
+    extra: &[String],
+) -> Res<ChildRun> {
     let exe = std::env::current_exe()?;
     let mut child = Command::new(exe)
         .args(["child", "--mode"])
@@ -281,6 +363,7 @@ fn run_child(mode: Mode, db: &Path, now: DateTime<FixedOffset>, threads: usize) 
         .arg(now.to_rfc3339())
         .arg("--threads")
         .arg(threads.to_string())
+        .args(extra)
         .stdout(Stdio::piped())
         .spawn()?;
     let mut out = String::new();
@@ -347,6 +430,8 @@ struct Figures {
     floor_insert_eps: f64,
     import_cpu_us: f64,
     floor_insert_cpu_us: f64,
+    import_peak_mb: f64,
+    import_main_cpu_us: f64,
     append_p50_ms: f64,
     append_p99_ms: f64,
     floor_append_p50_ms: f64,
@@ -623,68 +708,47 @@ fn run_size(args: &Args, root: &Path, target: usize) -> Res<Figures> {
         dir.display()
     );
 
-    // Bulk import through the real path, and the raw-insert floor, batch by
-    // batch from the same generated lines (generation is not timed).
-    let mut store = Store::open(&db)?;
-    let mut floor = floor_open(&floor_db)?;
-    floor.execute_batch(FLOOR_SCHEMA)?;
-    let mut versions = std::collections::HashMap::new();
-    let mut floor_pos = 0u64;
-    let (mut t_append, mut t_parse, mut t_floor) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
-    let mut imported = 0u64;
-    let (mut cpu_append, mut cpu_floor) = (0.0, 0.0);
-    let mut pending: Vec<String> = gen.market_lines();
-    let progress_every = (issuers * per / args.batch.max(1) / 10).max(1);
-    let mut batches = 0usize;
-    let started = Instant::now();
-    for i in 0..=issuers {
-        if i < issuers {
-            pending.extend(gen.issuer_lines(i));
-        }
-        if pending.len() >= args.batch || (i == issuers && !pending.is_empty()) {
-            let t = Instant::now();
-            let lines = parse(&pending);
-            t_parse += t.elapsed();
-            let floor_lines = parse(&pending);
-            pending.clear();
-            let n = lines.len() as u64;
-            let now = hk_now();
-            let t = Instant::now();
-            let c = cpu_seconds();
-            let summary = ledger::append(&mut store, lines, now, "bench", false).map_err(err)?;
-            cpu_append += cpu_seconds() - c;
-            t_append += t.elapsed();
-            assert_eq!(summary.appended.len() as u64, n);
-            drop(summary);
-            imported += n;
-            let rows = raw_rows(floor_lines, now, &mut versions);
-            let t = Instant::now();
-            let c = cpu_seconds();
-            raw_insert(&mut floor, &rows, &mut floor_pos)?;
-            cpu_floor += cpu_seconds() - c;
-            t_floor += t.elapsed();
-            batches += 1;
-            if batches.is_multiple_of(progress_every) {
-                eprintln!(
-                    "   imported {imported} events ({:.0} events/s in append; {:.0}s elapsed)",
-                    imported as f64 / secs(t_append),
-                    secs(started.elapsed())
-                );
-            }
-        }
-    }
-    drop(store);
+    // Bulk import through the real path, then the raw-insert floor of the
+    // same rows, each in a child process of its own (generation and parsing
+    // happen there before each batch and are not timed).
+    let extra = |from_scratch: usize| -> Vec<String> {
+        vec![
+            "--events".into(),
+            from_scratch.to_string(),
+            "--per-issuer".into(),
+            per.to_string(),
+            "--batch".into(),
+            args.batch.to_string(),
+        ]
+    };
+    let imp = run_child_with(Mode::Import, &db, audit_now, 1, &extra(issuers * per))?;
+    let raw = run_child_with(
+        Mode::RawInsert,
+        &floor_db,
+        audit_now,
+        1,
+        &extra(issuers * per),
+    )?;
+    let imported = imp.events;
+    assert_eq!(raw.events, imported, "the floor inserted other rows");
+    let parse_s = imp.json["parse_seconds"].as_f64().unwrap_or(0.0);
     f.events = imported;
-    f.import_eps = imported as f64 / secs(t_append);
-    f.import_with_parse_eps = imported as f64 / secs(t_append + t_parse);
-    f.floor_insert_eps = imported as f64 / secs(t_floor);
-    f.import_cpu_us = cpu_append * 1e6 / imported as f64;
-    f.floor_insert_cpu_us = cpu_floor * 1e6 / imported as f64;
+    f.import_eps = imported as f64 / imp.seconds;
+    f.import_with_parse_eps = imported as f64 / (imp.seconds + parse_s);
+    f.floor_insert_eps = imported as f64 / raw.seconds;
+    f.import_cpu_us = imp.json["cpu_us_per_event"].as_f64().unwrap_or(f64::NAN);
+    f.floor_insert_cpu_us = raw.json["cpu_us_per_event"].as_f64().unwrap_or(f64::NAN);
+    f.import_peak_mb = imp.peak_kib as f64 / 1024.0;
+    f.import_main_cpu_us = imp.json["main_thread_cpu_us_per_event"]
+        .as_f64()
+        .unwrap_or(f64::NAN);
     f.db_mb = file_mb(&db);
     eprintln!(
-        "   import: {:.0} events/s, {:.2} µs CPU/event (with parsing {:.0}/s); raw insert floor {:.0} rows/s, {:.2} µs CPU/row; ledger {:.0} MB",
-        f.import_eps, f.import_cpu_us, f.import_with_parse_eps, f.floor_insert_eps, f.floor_insert_cpu_us, f.db_mb
+        "   import: {:.0} events/s, {:.2} µs CPU/event (with parsing {:.0}/s), peak RSS {:.1} MiB; raw insert floor {:.0} rows/s, {:.2} µs CPU/row; ledger {:.0} MB",
+        f.import_eps, f.import_cpu_us, f.import_with_parse_eps, f.import_peak_mb, f.floor_insert_eps, f.floor_insert_cpu_us, f.db_mb
     );
+
+    let mut floor = floor_open(&floor_db)?;
 
     // Audit, verify, replay and the raw read, each in a child process.
     let repeat = args.repeat.max(1);
@@ -777,6 +841,11 @@ fn run_size(args: &Args, root: &Path, target: usize) -> Res<Figures> {
 
     // Durable single-event appends, and the raw single-row floor.
     let mut store = Store::open(&db)?;
+    let mut floor_pos: u64 =
+        floor.query_row("SELECT coalesce(max(position), 0) FROM events", [], |r| {
+            r.get(0)
+        })?;
+    let mut versions = std::collections::HashMap::new();
     let mut lat = Vec::new();
     let mut floor_lat = Vec::new();
     let grant_date = gen.last_date();
@@ -790,6 +859,14 @@ fn run_size(args: &Args, root: &Path, target: usize) -> Res<Figures> {
         let t = Instant::now();
         ledger::append(&mut store, vec![(1, inc.clone())], now, "bench", false).map_err(err)?;
         lat.push(secs(t.elapsed()) * 1e3);
+        if !versions.contains_key(&issuer) {
+            let v: u64 = floor.query_row(
+                "SELECT coalesce(max(version), 0) FROM events WHERE stream = ?1",
+                [&issuer],
+                |r| r.get(0),
+            )?;
+            versions.insert(issuer.clone(), v);
+        }
         let rows = raw_rows(vec![(1, inc)], now, &mut versions);
         let t = Instant::now();
         raw_insert(&mut floor, &rows, &mut floor_pos)?;
@@ -836,7 +913,7 @@ fn yes(ok: bool) -> &'static str {
     }
 }
 
-fn print_table(all: &[Figures], threads: usize) {
+fn table(all: &[Figures], threads: usize) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
     t.set_header(vec![
@@ -876,6 +953,18 @@ fn print_table(all: &[Figures], threads: usize) {
             &format!("{:.2} µs", f.floor_insert_cpu_us),
             &ratio(f.import_cpu_us, f.floor_insert_cpu_us),
             "",
+            "",
+        );
+        let other = f.import_cpu_us - f.import_main_cpu_us;
+        row(
+            "  of which the writing thread / the deciding thread",
+            &format!("{:.2} / {:.2} µs", f.import_main_cpu_us, other),
+            "",
+            "",
+            &format!(
+                "idle 2 cores: ≈{}",
+                fmt_rate(1e6 / f.import_main_cpu_us.max(other))
+            ),
             "",
         );
         row(
@@ -946,7 +1035,10 @@ fn print_table(all: &[Figures], threads: usize) {
             &format!("{:.2} µs", f.replay_cpu_us),
             &format!("{:.2} µs", f.floor_read_cpu_us),
             &ratio(f.replay_cpu_us, f.floor_read_cpu_us),
-            "",
+            &format!(
+                "{threads} free cores: ≈{}",
+                fmt_rate(threads as f64 * 1e6 / f.replay_cpu_us)
+            ),
             "",
         );
         row(
@@ -1008,7 +1100,7 @@ fn print_table(all: &[Figures], threads: usize) {
             "",
         );
     }
-    println!("{t}");
+    t
 }
 
 fn print_growth(all: &[Figures]) {
@@ -1073,9 +1165,11 @@ fn run(args: &Args) -> Res<()> {
     for &n in &args.events {
         let f = run_size(args, &root, n)?;
         all.push(f);
-        // Print as we go: the large sizes take long.
-        print_table(&all, args.threads);
+        // Show the figures so far as we go (the large sizes take long);
+        // the full table is printed at the end, on standard output.
+        eprintln!("{}", table(&all, args.threads));
     }
+    println!("{}", table(&all, args.threads));
     print_growth(&all);
     Ok(())
 }
