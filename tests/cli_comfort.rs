@@ -354,3 +354,93 @@ fn every_command_has_an_example_in_its_help() {
         assert!(out.stdout.contains("shareledger "), "{}", p.join(" "));
     }
 }
+
+#[test]
+fn status_lets_small_option_exercises_ride_along_as_audit_judges_them() {
+    let (_dir, db) = ledger();
+    let i = "08888";
+    ok(
+        &db,
+        &[
+            "record",
+            "share-option-scheme-adopted",
+            "--issuer",
+            i,
+            "--class",
+            "ORD",
+            "--scheme",
+            "2020 Scheme",
+            "--adoption-date",
+            "2020-06-01",
+            "--outstanding-options",
+            "100000000",
+        ],
+    );
+    // 1,000 shares: far below 5% of 1,200,000,000, so no NDDR of its own.
+    ok(
+        &db,
+        &[
+            "record",
+            "shares-issued",
+            "--issuer",
+            i,
+            "--class",
+            "ORD",
+            "--date",
+            "2025-06-20",
+            "--shares",
+            "1000",
+            "--kind",
+            "share_option_exercise",
+            "--scheme",
+            "2020 Scheme",
+        ],
+    );
+    let s = status(&db, "2025-06-20T20:00:00+08:00");
+    let nddrs: Vec<&serde_json::Value> = s["returns_due"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["form"] == "nddr")
+        .collect();
+    assert!(nddrs.iter().all(|r| r["date"] != "2025-06-20"), "{s:#}");
+    let last = nddrs.last().expect("the repurchases' NDDRs are due");
+    let riders: Vec<&str> = last["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.as_str())
+        .filter(|e| e.contains("below the 5% threshold") && e.contains("2025-06-20"))
+        .collect();
+    assert_eq!(riders.len(), 1, "{last:#}");
+
+    // 70,000,000 more (about 5.8%): now an NDDR of its own on 23 June.
+    ok(
+        &db,
+        &[
+            "record",
+            "shares-issued",
+            "--issuer",
+            i,
+            "--class",
+            "ORD",
+            "--date",
+            "2025-06-23",
+            "--shares",
+            "70000000",
+            "--kind",
+            "share_option_exercise",
+            "--scheme",
+            "2020 Scheme",
+        ],
+    );
+    let s = status(&db, "2025-06-23T20:00:00+08:00");
+    assert!(
+        s["returns_due"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["form"] == "nddr" && r["date"] == "2025-06-23"),
+        "{s:#}"
+    );
+}

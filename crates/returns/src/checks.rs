@@ -484,26 +484,22 @@ impl FiledNddr {
 fn filed_nddrs(issuer: &IssuerState) -> Vec<FiledNddr> {
     let f = &issuer.filings;
     f.iter()
-        .enumerate()
-        .filter(|(_, (_, x))| x.form == ReturnForm::Nddr)
-        .map(|(i, (id, x))| FiledNddr {
+        .filter(|(_, x)| x.form == ReturnForm::Nddr)
+        .map(|(id, x)| FiledNddr {
             id: *id,
             date: x.date,
-            previous: f[..i]
-                .iter()
-                .map(|(_, p)| p.date)
-                .filter(|d| *d < x.date)
-                .max(),
+            previous: crate::nddr::previous_return(issuer, x.date),
             submitted: x.submitted_at,
         })
         .collect()
 }
 
 /// An NDDR that became due: the date of the event that made it due.
-struct Due {
-    date: NaiveDate,
-    event: Uuid,
-    what: String,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    pub date: NaiveDate,
+    pub event: Uuid,
+    pub what: String,
 }
 
 /// The dates on which an NDDR became due, from `start` on (inclusive).
@@ -513,7 +509,7 @@ struct Due {
 /// (excluding treasury) before the first of them, and ride along, with the
 /// count starting again, in a return an always-disclosed event forces (the
 /// NDDR covers every class up to its date).
-fn nddrs_due(issuer: &IssuerState, start: Option<NaiveDate>) -> Vec<Due> {
+pub fn nddrs_due(issuer: &IssuerState, start: Option<NaiveDate>) -> Vec<Due> {
     let mut events: Vec<(NaiveDate, &Recorded)> = issuer
         .live_events()
         .filter_map(|r| r.event.effective_date().map(|d| (d, r)))

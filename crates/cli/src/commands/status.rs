@@ -12,10 +12,9 @@ use clap::Args;
 use serde::Serialize;
 use shareledger_core::calendar::BusinessCalendar;
 use shareledger_core::event::{Event, ReturnForm};
-use shareledger_core::rules::{
-    moratorium_end, nddr_disclosure, Disclosure, NDDR_THRESHOLD_PERCENT,
-};
+use shareledger_core::rules::{moratorium_end, nddr_disclosure, Disclosure};
 use shareledger_core::state::IssuerState;
+use shareledger_returns::checks::{self, judged_from};
 use shareledger_returns::dates::{month_end, thousands};
 
 use crate::ledger::{self, hk};
@@ -270,13 +269,9 @@ pub fn status(
     }
 }
 
-/// The date from which filings are judged: the first recorded filing (a
-/// ledger started mid-life cannot know how its earlier returns were filed).
-fn judged_from(issuer: &IssuerState) -> Option<NaiveDate> {
-    issuer.filings.iter().map(|(_, f)| f.date).min()
-}
-
-/// An NDDR for each date with a disclosable event after the last filed NDDR.
+/// An NDDR for each date on which one became due (as `audit` judges it,
+/// `checks::nddrs_due`) after the last filed NDDR; threshold events below 5%
+/// since then ride along with the last of them.
 fn nddrs_due(
     issuer: &IssuerState,
     calendar: &BusinessCalendar,
@@ -289,74 +284,47 @@ fn nddrs_due(
         .map(|(_, f)| f.date)
         .max();
     let after = judged_from(issuer).max(covered);
-    let mut returns: Vec<NaiveDate> = issuer.filings.iter().map(|(_, f)| f.date).collect();
-    returns.sort();
+    let is_new = |d: NaiveDate| after.is_none_or(|a| d > a);
+    let due_dates: Vec<NaiveDate> = checks::nddrs_due(issuer, judged_from(issuer))
+        .into_iter()
+        .map(|d| d.date)
+        .filter(|d| is_new(*d))
+        .collect();
     let mut events: Vec<(NaiveDate, &Event)> = issuer
         .live_events()
         .filter_map(|r| r.event.effective_date().map(|d| (d, &r.event)))
+        .filter(|(d, e)| is_new(*d) && nddr_disclosure(e) != Disclosure::Never)
         .collect();
     events.sort_by_key(|(d, _)| *d);
 
-    let mut due: Vec<ReturnDue> = Vec::new();
-    let mut riding: Vec<String> = Vec::new();
-    let mut accumulated: u64 = 0;
-    let mut last_reset: Option<NaiveDate> = None;
-    for (date, event) in events {
-        let last_return = returns.iter().filter(|d| **d < date).max().copied();
-        if last_return != last_reset {
-            accumulated = 0;
-            last_reset = last_return;
-        }
-        let forced = match nddr_disclosure(event) {
-            Disclosure::Always => true,
-            Disclosure::Threshold(n) => {
-                accumulated += n;
-                let issued = event
-                    .class()
-                    .and_then(|c| issuer.class(c))
-                    .and_then(|c| c.balances_as_of(date.pred_opt().unwrap_or(date)))
-                    .map(|b| b.issued_excluding_treasury)
-                    .unwrap_or(0);
-                let reached = issued > 0 && accumulated * 100 >= issued * NDDR_THRESHOLD_PERCENT;
-                if reached {
-                    accumulated = 0;
-                }
-                if !reached && after.is_none_or(|a| date > a) {
-                    riding.push(format!("{date} {}", describe(event)));
-                }
-                reached
+    let mut due: Vec<ReturnDue> = due_dates
+        .iter()
+        .map(|&date| {
+            let deadline = calendar.nddr_deadline(date);
+            ReturnDue {
+                form: "nddr",
+                date,
+                deadline: deadline_text(deadline),
+                overdue: now > deadline,
+                events: events
+                    .iter()
+                    .filter(|(d, _)| *d == date)
+                    .map(|(_, e)| describe(e))
+                    .collect(),
+                command: format!(
+                    "shareledger return nddr --issuer {} --date {date} --mark-filed",
+                    issuer.id
+                ),
             }
-            Disclosure::Never => continue,
-        };
-        if after.is_some_and(|a| date <= a) {
-            continue;
-        }
-        if !forced {
-            continue;
-        }
-        match due.last_mut() {
-            Some(d) if d.date == date => d.events.push(describe(event)),
-            _ => {
-                let deadline = calendar.nddr_deadline(date);
-                due.push(ReturnDue {
-                    form: "nddr",
-                    date,
-                    deadline: deadline_text(deadline),
-                    overdue: now > deadline,
-                    events: vec![describe(event)],
-                    command: format!(
-                        "shareledger return nddr --issuer {} --date {date} --mark-filed",
-                        issuer.id
-                    ),
-                });
-            }
-        }
-    }
+        })
+        .collect();
     // Threshold events below 5% ride along with the next NDDR.
     if let Some(last) = due.last_mut() {
-        for r in riding {
-            last.events
-                .push(format!("with it, below the 5% threshold: {r}"));
+        for (date, e) in events.iter().filter(|(d, _)| !due_dates.contains(d)) {
+            last.events.push(format!(
+                "with it, below the 5% threshold: {date} {}",
+                describe(e)
+            ));
         }
     }
     due
