@@ -98,6 +98,32 @@ impl Presentation {
         percent(part, whole, self.percent_decimals, self.percent_rounding)
     }
 
+    /// The change of `value` against `base` in percent (a discount is
+    /// negative), rounded once by this policy; `None` when `base` is zero or
+    /// the figures are beyond exact arithmetic.
+    pub fn percent_change(&self, value: Decimal, base: Decimal) -> Option<String> {
+        if base.is_zero() {
+            return None;
+        }
+        let diff = value.checked_sub(base)?;
+        let strategy = match self.percent_rounding {
+            Rounding::HalfUp => RoundingStrategy::MidpointAwayFromZero,
+            Rounding::Down => RoundingStrategy::ToZero,
+        };
+        let pct = diff
+            .abs()
+            .checked_mul(Decimal::ONE_HUNDRED)?
+            .checked_div(base)?
+            .round_dp_with_strategy(self.percent_decimals.min(MAX_DECIMALS), strategy)
+            .normalize();
+        let text = pct.to_string();
+        Some(if diff.is_sign_negative() && !pct.is_zero() {
+            format!("-{text}")
+        } else {
+            text
+        })
+    }
+
     /// A volume-weighted average price: `total / shares`, to `price_decimals`
     /// places, half-up, trailing zeros dropped.
     pub fn average_price(&self, total: Decimal, shares: u64) -> Option<Decimal> {
@@ -179,6 +205,24 @@ mod tests {
             percent(u64::MAX, 1, 12, Rounding::HalfUp).unwrap(),
             format!("{}00", u64::MAX)
         );
+    }
+
+    #[test]
+    fn percent_change_is_signed_and_rounded_by_policy() {
+        let p = Presentation::default();
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(p.percent_change(d("9"), d("10")).unwrap(), "-10");
+        assert_eq!(p.percent_change(d("10.5"), d("10")).unwrap(), "5");
+        assert_eq!(p.percent_change(d("2"), d("3")).unwrap(), "-33.33333");
+        let down = Presentation {
+            percent_decimals: 2,
+            percent_rounding: Rounding::Down,
+            ..p
+        };
+        assert_eq!(down.percent_change(d("2"), d("3")).unwrap(), "-33.33");
+        assert_eq!(p.percent_change(d("10"), d("10")).unwrap(), "0");
+        assert_eq!(p.percent_change(d("1"), d("0")), None);
+        assert_eq!(p.percent_change(Decimal::MAX, d("1")), None);
     }
 
     #[test]

@@ -180,34 +180,3 @@ pub fn sum_money(
 pub fn signed(after: u64, before: u64) -> i64 {
     after as i64 - before as i64
 }
-
-/// The discount (−) or premium of `price` to `previous_close`, in percent,
-/// presented by the issuer's policy.
-pub fn discount_premium(
-    issuer: &IssuerState,
-    price: Decimal,
-    previous_close: Decimal,
-) -> Option<String> {
-    if previous_close.is_zero() {
-        return None;
-    }
-    let p = issuer.presentation;
-    let diff = price - previous_close;
-    let pct = (diff.abs() * Decimal::from(100) / previous_close).round_dp_with_strategy(
-        p.percent_decimals,
-        match p.percent_rounding {
-            shareledger_core::presentation::Rounding::HalfUp => {
-                rust_decimal::RoundingStrategy::MidpointAwayFromZero
-            }
-            shareledger_core::presentation::Rounding::Down => {
-                rust_decimal::RoundingStrategy::ToZero
-            }
-        },
-    );
-    let text = pct.normalize().to_string();
-    Some(if diff.is_sign_negative() && !pct.is_zero() {
-        format!("-{text}")
-    } else {
-        text
-    })
-}

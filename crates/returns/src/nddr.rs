@@ -303,7 +303,9 @@ fn section_i_line(
                     currency: c.clone(),
                     amount: prev,
                 });
-                l.discount_premium = e.price.and_then(|p| discount_premium(issuer, p.0, prev.0));
+                l.discount_premium = e
+                    .price
+                    .and_then(|p| issuer.presentation.percent_change(p.0, prev.0));
             }
             (l, paid)
         }
@@ -373,7 +375,9 @@ fn push_merged(
             .map(|avg| Money::new(c.clone(), avg))
     });
     prev.line.discount_premium = match (&prev.line.price, &prev.line.previous_close) {
-        (Some(p), Some(close)) => discount_premium(issuer, p.amount.0, close.amount.0),
+        (Some(p), Some(close)) => issuer
+            .presentation
+            .percent_change(p.amount.0, close.amount.0),
         _ => None,
     };
 }
