@@ -10,8 +10,6 @@
 //!   field of any error; [`Recorded`] is an event with its envelope (id,
 //!   recorded_at, actor, note) as it sits in the log.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -948,15 +946,4 @@ pub fn parse_object(mut map: Map<String, Value>) -> Result<Incoming, DecodeError
         note,
         event,
     })
-}
-
-/// A count of events by type, handy for summaries.
-pub fn count_by_type<'a>(
-    events: impl IntoIterator<Item = &'a Event>,
-) -> BTreeMap<&'static str, usize> {
-    let mut counts = BTreeMap::new();
-    for e in events {
-        *counts.entry(e.type_name()).or_insert(0) += 1;
-    }
-    counts
 }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use shareledger_core::event::{Event, IssueKind, Purpose};
 use shareledger_core::rules::monthly_has_treasury_columns;
@@ -533,9 +533,4 @@ fn outstanding_at(issuer: &IssuerState, scheme: &str, initial: u64, date: NaiveD
         };
     }
     n.max(0) as u64
-}
-
-/// The month a date falls in, as (year, month).
-pub fn month_of(date: NaiveDate) -> (i32, u32) {
-    (date.year(), date.month())
 }
