@@ -156,7 +156,8 @@ fn judge(
     Ok(())
 }
 
-/// `(application_id, user_version, has_tables)` as SQLite sees them.
+/// `(application_id, user_version, has_tables)` as SQLite sees them. Call it
+/// inside a transaction so the three reads come from one snapshot.
 fn probe(conn: &Connection, path: &Path) -> Result<(i32, i32, bool), StoreError> {
     let app: i32 = conn
         .pragma_query_value(None, "application_id", |r| r.get(0))
@@ -241,7 +242,15 @@ pub(crate) fn open_connection(
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
         .ctx(path)?;
 
-    let (app, uv, has_tables) = probe(&conn, path)?;
+    // One read transaction, so the three reads see one snapshot: read one by
+    // one, they could straddle another process's first migration and see its
+    // tables but not yet its application_id.
+    let (app, uv, has_tables) = {
+        let snapshot = conn.unchecked_transaction().ctx(path)?;
+        let seen = probe(&snapshot, path)?;
+        snapshot.commit().ctx(path)?;
+        seen
+    };
     judge(path, app, uv, Some(has_tables), known)?;
     if mode == OpenMode::Existing && app != APPLICATION_ID {
         // An empty-but-valid SQLite file: not ours yet, and we never create.
