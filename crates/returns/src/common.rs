@@ -124,14 +124,15 @@ pub fn class_events<'a>(
     })
 }
 
-/// The volume-weighted price of the repurchases for `purpose` on one trade
-/// date, when every one of them has prices in one currency.
-pub fn repurchase_vwap(
+/// What was paid for the repurchases for `purpose` on one trade date:
+/// (currency, exact total, shares), when every one of them has prices in one
+/// currency.
+pub fn repurchase_paid(
     issuer: &IssuerState,
     class: &str,
     trade_date: NaiveDate,
     purpose: Purpose,
-) -> Option<Money> {
+) -> Option<(Currency, Decimal, u64)> {
     let mut shares = 0u64;
     let mut total = Decimal::ZERO;
     let mut currency: Option<Currency> = None;
@@ -148,7 +149,66 @@ pub fn repurchase_vwap(
         }
         currency = Some(p.currency);
         shares += e.shares;
-        total += p.total.0;
+        total = total.checked_add(p.total.0)?;
+    }
+    Some((currency?, total, shares))
+}
+
+/// The volume-weighted price of the repurchases for `purpose` on one trade
+/// date, when every one of them has prices in one currency.
+pub fn repurchase_vwap(
+    issuer: &IssuerState,
+    class: &str,
+    trade_date: NaiveDate,
+    purpose: Purpose,
+) -> Option<Money> {
+    let (currency, total, shares) = repurchase_paid(issuer, class, trade_date, purpose)?;
+    let avg = issuer.presentation.average_price(total, shares)?;
+    Some(Money::new(currency, avg))
+}
+
+/// The volume-weighted repurchase price of the shares cancelled on `date`
+/// (FF305 Part A "shares repurchased and cancelled"): each pending line
+/// contributes its share of what was paid on its trade date, pro rata to the
+/// shares cancelled from it. `None` when any of them was bought without
+/// prices, was a redemption, or currencies differ.
+pub fn cancellation_vwap(
+    issuer: &IssuerState,
+    class: &ClassState,
+    date: NaiveDate,
+) -> Option<Money> {
+    let mut shares = 0u64;
+    let mut total = Decimal::ZERO;
+    let mut currency: Option<Currency> = None;
+    for line in class.pending.values() {
+        let taken: u64 = line
+            .cancellations
+            .iter()
+            .filter(|c| c.0 == date)
+            .map(|c| c.1)
+            .sum();
+        if taken == 0 {
+            continue;
+        }
+        if line.origin != PendingOrigin::Repurchase {
+            return None;
+        }
+        let (c, paid, bought) =
+            repurchase_paid(issuer, class.id(), line.trade_date, Purpose::Cancellation)?;
+        if currency.as_ref().is_some_and(|have| *have != c) || bought == 0 {
+            return None;
+        }
+        currency = Some(c);
+        // Exact when the whole line goes; else pro rata (28 significant
+        // digits, rounded once below to the policy's places).
+        let part = if taken == bought {
+            paid
+        } else {
+            paid.checked_mul(Decimal::from(taken))?
+                .checked_div(Decimal::from(bought))?
+        };
+        total = total.checked_add(part)?;
+        shares += taken;
     }
     let avg = issuer.presentation.average_price(total, shares)?;
     Some(Money::new(currency?, avg))

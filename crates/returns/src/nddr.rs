@@ -108,6 +108,9 @@ pub fn nddr(issuer: &IssuerState, req: &NddrRequest) -> Result<Nddr, ReturnError
                 }
             }
             NddrLayout::Ff305 => {
+                for l in lines.iter_mut().filter(|l| l.label == FF305_CANCELLED) {
+                    l.price = cancellation_vwap(issuer, class, l.date);
+                }
                 for (trade_date, shares) in &pending {
                     pending_rows.push(PendingRow {
                         date: *trade_date,

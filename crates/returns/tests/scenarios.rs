@@ -447,7 +447,9 @@ fn ff305_cancellation_line_percent_and_pending_lines_cleared_oldest_first() {
         js(&s.opening_balance),
         balance_row("2025-06-16", 9_190_417_249, 0)
     );
-    // Part A: the cancellation, issued shares −979,000, % on the opening balance.
+    // Part A: the cancellation, issued shares −979,000, % on the opening
+    // balance, at the volume-weighted price paid for the shares cancelled
+    // (500,422,507.2 / 979,000 = 511.15680... → 4 places).
     assert_eq!(
         js(&s.events),
         json!([nddr_line(
@@ -456,7 +458,7 @@ fn ff305_cancellation_line_percent_and_pending_lines_cleared_oldest_first() {
             979_000,
             -979_000,
             0,
-            json!({"percent": "0.01065"})
+            json!({"percent": "0.01065", "price": hkd("511.1568")})
         )])
     );
     assert_eq!(
@@ -503,6 +505,45 @@ fn ff305_cancellation_across_two_pending_lines_takes_the_oldest_first() {
             {"date": "2025-04-03", "shares": 300_000, "percent": "0.03", "price": null}
         ])
     );
+}
+
+#[test]
+fn ff305_cancellation_price_is_weighted_by_the_shares_taken_from_each_pending_line() {
+    // 1 April: 100,000 for HKD 1,000,000 (10); 2 April: 200,000 for HKD
+    // 2,400,000 (12). Cancelling 250,000 takes all of 1 April and 150,000 of
+    // 2 April: (1,000,000 + 150,000 × 12) / 250,000 = 11.2.
+    let l = round_issuer(json!({}))
+        .opening("2025-03-31", 1_000_000_000, 0)
+        .repurchase_at("2025-04-01", 100_000, ("10", "10", "1000000"), json!({}))
+        .repurchase_at(
+            "2025-04-02",
+            200_000,
+            ("12.5", "11.5", "2400000"),
+            json!({}),
+        )
+        .filed("nddr", "2025-04-02")
+        .cancel("2025-04-10", 250_000);
+    let s = &l.nddr("2025-04-10").section_i[0];
+    assert_eq!(s.events.len(), 1);
+    assert_eq!(js(&s.events[0].price), hkd("11.2"));
+    assert_eq!(
+        js(&s.pending_cancellation),
+        json!([{"date": "2025-04-02", "shares": 50_000, "percent": "0.005", "price": hkd("12")}])
+    );
+
+    // One of the lines drawn from has no prices: the cancellation has none.
+    let l = round_issuer(json!({}))
+        .opening("2025-03-31", 1_000_000_000, 0)
+        .repurchase("2025-04-01", 100_000)
+        .repurchase_at(
+            "2025-04-02",
+            200_000,
+            ("12.5", "11.5", "2400000"),
+            json!({}),
+        )
+        .filed("nddr", "2025-04-02")
+        .cancel("2025-04-10", 250_000);
+    assert_eq!(l.nddr("2025-04-10").section_i[0].events[0].price, None);
 }
 
 #[test]
