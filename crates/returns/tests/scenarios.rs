@@ -509,41 +509,36 @@ fn ff305_cancellation_across_two_pending_lines_takes_the_oldest_first() {
 
 #[test]
 fn ff305_cancellation_price_is_weighted_by_the_shares_taken_from_each_pending_line() {
-    // 1 April: 100,000 for HKD 1,000,000 (10); 2 April: 200,000 for HKD
-    // 2,400,000 (12). Cancelling 250,000 takes all of 1 April and 150,000 of
-    // 2 April: (1,000,000 + 150,000 × 12) / 250,000 = 11.2.
-    let l = round_issuer(json!({}))
-        .opening("2025-03-31", 1_000_000_000, 0)
-        .repurchase_at("2025-04-01", 100_000, ("10", "10", "1000000"), json!({}))
-        .repurchase_at(
+    // 1 April: 100,000 for HKD 1,000,000 (10), or without prices; 2 April:
+    // 200,000 for HKD 2,400,000 (12). Cancelling 250,000 takes all of 1 April
+    // and 150,000 of 2 April.
+    let given = |first_priced: bool| {
+        let l = round_issuer(json!({})).opening("2025-03-31", 1_000_000_000, 0);
+        let l = if first_priced {
+            l.repurchase_at("2025-04-01", 100_000, ("10", "10", "1000000"), json!({}))
+        } else {
+            l.repurchase("2025-04-01", 100_000)
+        };
+        l.repurchase_at(
             "2025-04-02",
             200_000,
             ("12.5", "11.5", "2400000"),
             json!({}),
         )
         .filed("nddr", "2025-04-02")
-        .cancel("2025-04-10", 250_000);
-    let s = &l.nddr("2025-04-10").section_i[0];
+        .cancel("2025-04-10", 250_000)
+        .nddr("2025-04-10")
+    };
+    // (1,000,000 + 150,000 × 12) / 250,000 = 11.2.
+    let s = &given(true).section_i[0];
     assert_eq!(s.events.len(), 1);
     assert_eq!(js(&s.events[0].price), hkd("11.2"));
     assert_eq!(
         js(&s.pending_cancellation),
         json!([{"date": "2025-04-02", "shares": 50_000, "percent": "0.005", "price": hkd("12")}])
     );
-
     // One of the lines drawn from has no prices: the cancellation has none.
-    let l = round_issuer(json!({}))
-        .opening("2025-03-31", 1_000_000_000, 0)
-        .repurchase("2025-04-01", 100_000)
-        .repurchase_at(
-            "2025-04-02",
-            200_000,
-            ("12.5", "11.5", "2400000"),
-            json!({}),
-        )
-        .filed("nddr", "2025-04-02")
-        .cancel("2025-04-10", 250_000);
-    assert_eq!(l.nddr("2025-04-10").section_i[0].events[0].price, None);
+    assert_eq!(given(false).section_i[0].events[0].price, None);
 }
 
 #[test]
