@@ -242,15 +242,8 @@ fn seed_returns_print_and_show_in_chromium() {
         return;
     };
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("seed.db");
-    let db_arg = db.to_str().expect("UTF-8 path");
-    let ledger = Path::new(ROOT).join("examples/ainnovation-2022.jsonl");
-    shareledger(&[
-        "--db",
-        db_arg,
-        "import",
-        ledger.to_str().expect("UTF-8 path"),
-    ]);
+    let db = seed_store(dir.path());
+    let db_arg = db.as_str();
 
     let save = std::env::var_os("SHARELEDGER_SCREENSHOTS").is_some_and(|v| v != "0");
 
@@ -363,4 +356,118 @@ fn seed_returns_print_and_show_in_chromium() {
             page.figures.len()
         );
     }
+}
+
+/// The seed ledger imported into a new store in `dir`; its path.
+fn seed_store(dir: &Path) -> String {
+    let db = dir.join("seed.db");
+    let db_arg = db.to_str().expect("UTF-8 path").to_string();
+    let ledger = Path::new(ROOT).join("examples/ainnovation-2022.jsonl");
+    shareledger(&[
+        "--db",
+        &db_arg,
+        "import",
+        ledger.to_str().expect("UTF-8 path"),
+    ]);
+    db_arg
+}
+
+/// `return ... --format pdf --output FILE` prints the HTML form through the
+/// same browser: an A4 PDF (595 x 842 points), written whole.
+#[test]
+fn format_pdf_writes_an_a4_pdf_of_the_return() {
+    if chromium().is_none() {
+        println!("skipped: chromium not installed (apt-get install -y chromium)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = seed_store(dir.path());
+    for (stem, args) in [
+        (
+            "nddr",
+            &[
+                "return",
+                "nddr",
+                "--issuer",
+                "02121",
+                "--date",
+                "2022-11-07",
+            ][..],
+        ),
+        (
+            "monthly",
+            &[
+                "return", "monthly", "--issuer", "02121", "--month", "2022-11",
+            ][..],
+        ),
+    ] {
+        let pdf = dir.path().join(format!("{stem}.pdf"));
+        let mut a = vec!["--db", db.as_str()];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["--format", "pdf", "--output", pdf.to_str().unwrap()]);
+        let stdout = shareledger(&a);
+        assert!(
+            stdout.is_empty(),
+            "{stem}: with --output nothing goes to stdout"
+        );
+        let bytes = std::fs::read(&pdf).expect("the PDF was written");
+        assert!(bytes.starts_with(b"%PDF-"), "{stem}: not a PDF");
+        assert!(bytes.len() > 10_000, "{stem}: suspiciously small PDF");
+        let text = String::from_utf8_lossy(&bytes);
+        let media = text
+            .split("/MediaBox [")
+            .nth(1)
+            .and_then(|s| s.split(']').next())
+            .expect("a page MediaBox");
+        let dims: Vec<f64> = media
+            .split_whitespace()
+            .map(|n| n.parse().expect("a number"))
+            .collect();
+        assert!(
+            (dims[2] - 595.0).abs() < 1.0 && (dims[3] - 842.0).abs() < 1.0,
+            "{stem}: page is not A4: {media}"
+        );
+    }
+}
+
+/// Without a browser, `--format pdf` fails with a message that says how to
+/// get one, writes no file, and `--mark-filed` records nothing.
+#[test]
+fn format_pdf_without_a_browser_says_how_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = seed_store(dir.path());
+    let pdf = dir.path().join("nddr.pdf");
+    let events_before = shareledger(&["--db", &db, "log", "--format", "json"]);
+    let out = Command::new(BIN)
+        .args([
+            "--db",
+            &db,
+            "return",
+            "nddr",
+            "--issuer",
+            "02121",
+            "--date",
+            "2022-11-07",
+        ])
+        .args([
+            "--format",
+            "pdf",
+            "--output",
+            pdf.to_str().unwrap(),
+            "--mark-filed",
+        ])
+        .env("SHARELEDGER_CHROMIUM", dir.path().join("no-such-browser"))
+        .output()
+        .expect("run shareledger");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("SHARELEDGER_CHROMIUM"), "{err}");
+    assert!(err.contains("apt-get install chromium"), "{err}");
+    assert!(err.contains("--format html"), "{err}");
+    assert!(!pdf.exists(), "no PDF file may be left behind");
+    assert_eq!(
+        shareledger(&["--db", &db, "log", "--format", "json"]),
+        events_before,
+        "nothing is recorded when the PDF cannot be made"
+    );
 }

@@ -8,6 +8,7 @@
 
 pub mod commands;
 pub mod ledger;
+pub mod pdf;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,5 +1,8 @@
 //! `return nddr` and `return monthly`, with `--mark-filed`.
 
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use clap::{Args, Subcommand};
 use sha2::{Digest, Sha256};
@@ -9,12 +12,12 @@ use shareledger_core::rules::NddrLayout;
 use shareledger_core::state::Register;
 use shareledger_returns::monthly::{monthly, MonthlyRequest};
 use shareledger_returns::nddr::{nddr, NddrRequest};
-use shareledger_returns::render::{render, DocKind};
+use shareledger_returns::render::{render, DocKind, Format};
 use shareledger_store::Store;
 
 use super::{default_actor, now};
 use crate::ledger::{self, parse_known_at};
-use crate::{CliError, FormatArg, OutputFormat};
+use crate::{CliError, OutputFormat};
 
 #[derive(Debug, Args)]
 pub struct Common {
@@ -33,14 +36,58 @@ pub struct Common {
     #[arg(long, requires = "mark_filed")]
     pub submitted_at: Option<String>,
     #[command(flatten)]
-    pub format: FormatArg,
+    pub output: ReturnOutput,
+}
+
+/// Output format of a return: the document formats, and PDF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReturnFormat {
+    Text,
+    Json,
+    Html,
+    Md,
+    /// The HTML form printed to PDF by a headless Chromium (needs --output or a redirect).
+    Pdf,
+}
+
+impl From<OutputFormat> for ReturnFormat {
+    fn from(f: OutputFormat) -> Self {
+        match f {
+            OutputFormat::Text => ReturnFormat::Text,
+            OutputFormat::Json => ReturnFormat::Json,
+            OutputFormat::Html => ReturnFormat::Html,
+            OutputFormat::Md => ReturnFormat::Md,
+        }
+    }
+}
+
+impl ReturnFormat {
+    /// The document renderer behind this format (PDF prints the HTML).
+    pub fn renderer(self) -> Format {
+        match self {
+            ReturnFormat::Text => Format::Text,
+            ReturnFormat::Json => Format::Json,
+            ReturnFormat::Html | ReturnFormat::Pdf => Format::Html,
+            ReturnFormat::Md => Format::Markdown,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ReturnOutput {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ReturnFormat,
+    /// Write the return to this file (replaced whole, or not at all) instead of standard output.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ReturnCommand {
     /// The Next Day Disclosure Return whose last event is on --date.
     #[command(
-        after_help = "Example:\n  shareledger return nddr --issuer 02121 --date 2022-11-07\n  shareledger return nddr --issuer 02121 --date 2022-11-07 --format html > nddr.html\n  shareledger return nddr --issuer 02121 --date 2022-11-07 --mark-filed --submitted-at 2022-11-07T19:05:00+08:00"
+        after_help = "Example:\n  shareledger return nddr --issuer 02121 --date 2022-11-07\n  shareledger return nddr --issuer 02121 --date 2022-11-07 --format html > nddr.html\n  shareledger return nddr --issuer 02121 --date 2022-11-07 --format pdf --output nddr.pdf\n  shareledger return nddr --issuer 02121 --date 2022-11-07 --mark-filed --submitted-at 2022-11-07T19:05:00+08:00"
     )]
     Nddr {
         #[command(flatten)]
@@ -73,7 +120,10 @@ impl ReturnCommand {
             known_at: None,
             mark_filed: false,
             submitted_at: None,
-            format: FormatArg { format },
+            output: ReturnOutput {
+                format: format.into(),
+                output: None,
+            },
         }
     }
     pub fn nddr(issuer: &str, date: &str, format: OutputFormat) -> Self {
@@ -184,7 +234,7 @@ pub fn produce(register: &Register, cmd: &ReturnCommand) -> Result<Produced, Cli
                 },
             )?;
             Ok(Produced {
-                text: render(DocKind::Nddr, &doc, common.format.format.into()),
+                text: render(DocKind::Nddr, &doc, common.output.format.renderer()),
                 json: serde_json::to_string(&doc).expect("documents serialize"),
                 form: ReturnForm::Nddr,
                 layout: doc.form.clone(),
@@ -207,7 +257,7 @@ pub fn produce(register: &Register, cmd: &ReturnCommand) -> Result<Produced, Cli
                 },
             )?;
             Ok(Produced {
-                text: render(DocKind::Monthly, &doc, common.format.format.into()),
+                text: render(DocKind::Monthly, &doc, common.output.format.renderer()),
                 json: serde_json::to_string(&doc).expect("documents serialize"),
                 form: ReturnForm::Monthly,
                 layout: doc.form.clone(),
@@ -242,7 +292,27 @@ pub fn run(db: &std::path::Path, cmd: ReturnCommand) -> Result<(), CliError> {
     let store = ledger::open_existing(db)?;
     let register = ledger::load_issuer(&store, &common.issuer, known.as_ref())?;
     let produced = produce(&register, &cmd)?;
-    print!("{}", produced.text);
+    let bytes = match common.output.format {
+        ReturnFormat::Pdf => {
+            if common.output.output.is_none() && std::io::stdout().is_terminal() {
+                return Err(CliError::usage(
+                    "--format pdf writes a binary file: give --output FILE (or redirect standard output)",
+                ));
+            }
+            crate::pdf::print(&produced.text)?
+        }
+        _ => produced.text.clone().into_bytes(),
+    };
+    // The document is complete before anything is written or recorded.
+    match &common.output.output {
+        Some(path) => write_whole(path, &bytes)?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&bytes)
+                .and_then(|()| out.flush())
+                .map_err(|e| CliError::refused(format!("cannot write the return: {e}")))?;
+        }
+    }
     if common.mark_filed {
         drop(store);
         let mut store = Store::open(db)?;
@@ -276,5 +346,25 @@ pub fn run(db: &std::path::Path, cmd: ReturnCommand) -> Result<(), CliError> {
             digest(&produced.json)
         );
     }
+    Ok(())
+}
+
+/// Write `bytes` to `path` whole or not at all: a temporary file beside it,
+/// synced, then renamed over it.
+fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    let fail = |e: std::io::Error| {
+        CliError::refused(format!(
+            "cannot write {}: {e}; check the directory exists and is writable",
+            path.display()
+        ))
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    tmp.write_all(bytes).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    tmp.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
 }
