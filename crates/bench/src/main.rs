@@ -34,7 +34,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Table};
 use rusqlite::{params, Connection};
-use shareledger_cli::commands::audit::audit;
+use shareledger_cli::commands::audit::audit_with_threads;
 use shareledger_cli::commands::returns::{produce, ReturnCommand};
 use shareledger_cli::ledger::{self, Lines};
 use shareledger_cli::OutputFormat;
@@ -109,7 +109,7 @@ enum Child {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Mode {
-    /// `commands::audit::audit(&store, None, None, now)`.
+    /// `commands::audit::audit_with_threads(&store, None, None, now, threads)`.
     Audit,
     /// `Store::verify` alone (the chain check of the audit).
     Verify,
@@ -279,7 +279,7 @@ fn child(mode: Mode, db: &Path, now: DateTime<FixedOffset>, threads: usize) {
     let (events, extra) = match mode {
         Mode::Audit => {
             let store = ledger::open_existing(db).expect("open");
-            let report = audit(&store, None, None, now).expect("audit runs");
+            let report = audit_with_threads(&store, None, None, now, threads).expect("audit runs");
             let errors = report
                 .findings
                 .iter()
@@ -795,7 +795,7 @@ fn run_size(args: &Args, root: &Path, target: usize) -> Res<Figures> {
     if !args.skip_audit {
         let m = measure(Mode::Verify, &db, 1)?;
         f.verify_eps = Some(m.eps);
-        let m = measure(Mode::Audit, &db, 1)?;
+        let m = measure(Mode::Audit, &db, args.threads)?;
         f.audit_eps = Some(m.eps);
         f.audit_cpu_us = Some(m.cpu_us);
         f.audit_peak_mb = Some(m.peak_mb);
@@ -994,7 +994,7 @@ fn table(all: &[Figures], threads: usize) -> Table {
         if let Some(a) = f.audit_eps {
             let (n, e) = f.audit_findings.unwrap_or_default();
             row(
-                &format!("audit, whole ({n} findings, {e} errors), events/s"),
+                &format!("audit, whole ({n} findings, {e} errors, {threads} threads), events/s"),
                 &fmt_rate(a),
                 &fmt_rate(f.floor_read_eps),
                 &ratio(a, f.floor_read_eps),

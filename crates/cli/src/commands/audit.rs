@@ -112,14 +112,41 @@ fn print_text(report: &AuditReport) {
     );
 }
 
-/// Run the whole audit.
+/// Run the whole audit, on one thread per core: the chain is verified on its
+/// own connection while the issuers are replayed and checked, each issuer
+/// whole by one thread (so memory stays that of one issuer per thread).
+/// Findings come out in a fixed order whatever the threads: the chain, the
+/// checkpoint, the market stream, then each issuer in stream order.
 pub fn audit(
     store: &Store,
     only: Option<&str>,
     expect: Option<&str>,
     now: DateTime<FixedOffset>,
 ) -> Result<AuditReport, CliError> {
-    let verification = store.verify()?;
+    audit_with_threads(store, only, expect, now, ledger::default_threads())
+}
+
+/// [`audit`] on `threads` threads (1: everything in turn on the caller's).
+pub fn audit_with_threads(
+    store: &Store,
+    only: Option<&str>,
+    expect: Option<&str>,
+    now: DateTime<FixedOffset>,
+    threads: usize,
+) -> Result<AuditReport, CliError> {
+    let path = store.path().to_path_buf();
+    let (verification, issuer_findings) = std::thread::scope(|s| {
+        let verifier = (threads > 1).then(|| {
+            s.spawn(move || -> Result<_, CliError> { Ok(ledger::open_existing(&path)?.verify()?) })
+        });
+        let issuers = audit_issuers(store, only, now, threads);
+        let verification = match verifier {
+            Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            None => store.verify().map_err(CliError::from),
+        };
+        (verification, issuers)
+    });
+    let verification = verification?;
     let mut findings = Vec::new();
     let chain = match verification.broken_at {
         None => Chain::Intact("intact"),
@@ -139,8 +166,27 @@ pub fn audit(
     if let Some(exp) = expect {
         findings.extend(check_expected_head(store, exp)?);
     }
+    findings.extend(issuer_findings?);
+    let ok =
+        verification.broken_at.is_none() && findings.iter().all(|f| f.severity != Severity::Error);
+    Ok(AuditReport {
+        ok,
+        events: verification.events,
+        chain,
+        findings,
+    })
+}
 
-    // The market calendar first, then one issuer at a time.
+/// Replay the market calendar, then every issuer (or `only`) on top of it,
+/// up to `threads` at a time, with the rule checks and the filed-return
+/// proofs of each; the findings in stream order.
+fn audit_issuers(
+    store: &Store,
+    only: Option<&str>,
+    now: DateTime<FixedOffset>,
+    threads: usize,
+) -> Result<Vec<Finding>, CliError> {
+    let mut findings = Vec::new();
     let mut market = Register::new();
     replay_stream(store, MARKET_STREAM, &mut market, &mut findings)?;
     let calendar = super::returns::calendar(&market);
@@ -154,7 +200,7 @@ pub fn audit(
             return Err(CliError::refused(format!("no issuer `{o}` in the ledger")));
         }
     }
-    // Progress by issuer, on a terminal only (the chain check above is one pass).
+    // Progress by issuer, on a terminal only (the chain check runs alongside).
     let progress = if streams.len() > 1 && std::io::stderr().is_terminal() {
         let pb = indicatif::ProgressBar::new(streams.len() as u64);
         pb.set_style(
@@ -168,25 +214,20 @@ pub fn audit(
     } else {
         indicatif::ProgressBar::hidden()
     };
-    for stream in streams {
-        progress.inc(1);
+    let per_issuer = ledger::for_each_stream(store, &streams, threads, |store, stream| {
+        let mut found = Vec::new();
         let mut register = market.clone();
-        replay_stream(store, &stream, &mut register, &mut findings)?;
-        let Some(issuer) = register.issuer(&stream) else {
-            continue;
-        };
-        findings.extend(checks::run(issuer, &calendar, now));
-        findings.extend(verify_filed_returns(store, &market, &stream, &register)?);
-    }
+        replay_stream(store, stream, &mut register, &mut found)?;
+        if let Some(issuer) = register.issuer(stream) {
+            found.extend(checks::run(issuer, &calendar, now));
+            found.extend(verify_filed_returns(store, &market, stream, &register)?);
+        }
+        progress.inc(1);
+        Ok(found)
+    })?;
     progress.finish_and_clear();
-    let ok =
-        verification.broken_at.is_none() && findings.iter().all(|f| f.severity != Severity::Error);
-    Ok(AuditReport {
-        ok,
-        events: verification.events,
-        chain,
-        findings,
-    })
+    findings.extend(per_issuer.into_iter().flatten());
+    Ok(findings)
 }
 
 fn check_expected_head(store: &Store, exp: &str) -> Result<Vec<Finding>, CliError> {
@@ -463,4 +504,73 @@ pub fn print_findings_of(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::{read_lines, SEED_LEDGER};
+
+    fn at(t: &str) -> DateTime<FixedOffset> {
+        DateTime::parse_from_rfc3339(t).expect("valid time")
+    }
+
+    /// The seed ledger under three issuer ids, one after the other, so the
+    /// audit has several streams and findings to put in order.
+    fn three_issuers() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("l.db")).expect("open");
+        for (i, id) in ["02121", "09001", "09002"].into_iter().enumerate() {
+            let text = SEED_LEDGER.replace("\"02121\"", &format!("\"{id}\""));
+            // Drop the explicit ids (each copy's events are new ones) and
+            // recorded_at (each copy is recorded after the one before).
+            let lines: String = text
+                .lines()
+                .map(|l| {
+                    let mut v: serde_json::Value = match serde_json::from_str(l) {
+                        Ok(v) => v,
+                        Err(_) => return format!("{l}\n"),
+                    };
+                    if let Some(o) = v.as_object_mut() {
+                        o.remove("id");
+                        o.remove("recorded_at");
+                    }
+                    format!("{v}\n")
+                })
+                .collect();
+            let lines = read_lines(lines.as_bytes()).expect("parses");
+            let now = at(&format!("2023-01-0{}T10:00:00+08:00", i + 1));
+            ledger::append(&mut store, lines, now, "t", false).expect("appends");
+        }
+        (dir, store)
+    }
+
+    #[test]
+    fn the_report_is_the_same_on_any_number_of_threads() {
+        let (_dir, store) = three_issuers();
+        let now = at("2026-01-01T10:00:00+08:00");
+        let one = audit_with_threads(&store, None, None, now, 1).expect("audits");
+        assert_eq!(one.events, store.count().expect("count"));
+        // Judged in 2026, each issuer owes the Monthly Returns from December
+        // 2022 on: errors, in every issuer's stream.
+        assert!(!one.ok);
+        for id in ["02121", "09001", "09002"] {
+            assert!(
+                one.findings
+                    .iter()
+                    .any(|f| f.issuer == id && f.rule == "13.25B" && f.severity == Severity::Error),
+                "{id}"
+            );
+        }
+        let json = |r: &AuditReport| serde_json::to_string(r).expect("serializes");
+        for threads in [2, 3, 8] {
+            let many = audit_with_threads(&store, None, None, now, threads).expect("audits");
+            assert_eq!(json(&many), json(&one), "{threads} threads");
+        }
+        // One issuer only: its findings, the whole chain.
+        let only = audit_with_threads(&store, Some("09001"), None, now, 2).expect("audits");
+        assert_eq!(only.events, one.events);
+        assert!(!only.findings.is_empty());
+        assert!(only.findings.iter().all(|f| f.issuer == "09001"));
+    }
 }
