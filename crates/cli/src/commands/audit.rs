@@ -112,6 +112,9 @@ fn print_text(report: &AuditReport) {
     );
 }
 
+/// Page cache of the chain verifier's own connection, in KiB.
+const VERIFY_CACHE_KIB: u32 = 4096;
+
 /// Run the whole audit, on one thread per core: the chain is verified on its
 /// own connection while the issuers are replayed and checked, each issuer
 /// whole by one thread (so memory stays that of one issuer per thread).
@@ -137,7 +140,13 @@ pub fn audit_with_threads(
     let path = store.path().to_path_buf();
     let (verification, issuer_findings) = std::thread::scope(|s| {
         let verifier = (threads > 1).then(|| {
-            s.spawn(move || -> Result<_, CliError> { Ok(ledger::open_existing(&path)?.verify()?) })
+            s.spawn(move || -> Result<_, CliError> {
+                // One sequential pass: each page is read once, so a small
+                // cache loses nothing and keeps the audit's memory down.
+                let mut own = ledger::open_existing(&path)?;
+                own.set_cache_size_kib(VERIFY_CACHE_KIB)?;
+                Ok(own.verify()?)
+            })
         });
         let issuers = audit_issuers(store, only, now, threads);
         let verification = match verifier {
