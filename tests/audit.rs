@@ -640,6 +640,38 @@ fn a_correction_after_filing_is_flagged_against_the_log_now_but_the_return_regen
 }
 
 #[test]
+fn a_digest_of_another_document_version_is_not_called_wrong_but_said_unprovable() {
+    // Two filings with a digest that no document has: one of this build's
+    // document version (absent = 1) is an error; one of another version is
+    // a warning that this build cannot prove it.
+    let wrong = "0".repeat(64);
+    let with = |version: Option<u32>| {
+        let mut f = nddr_that_evening("2023-06-01");
+        f["digest"] = json!(wrong);
+        f["layout"] = json!("FF304");
+        if let Some(v) = version {
+            f["document_version"] = json!(v);
+        }
+        ledger(&[priced_repurchase("2023-06-01", 1000, "10.2"), f])
+    };
+    for version in [None, Some(1)] {
+        let a = with(version).audit("2023-06-02T12:00:00+08:00");
+        a.assert_errors(&[("13.25A", "2023-06-01"), ("13.25A", "2023-06-01")]);
+        let m = a.message_of("13.25A", "2023-06-01");
+        assert!(m.contains("does not regenerate as filed"), "{m}");
+    }
+    let a = with(Some(7)).audit("2023-06-02T12:00:00+08:00");
+    assert!(a.errors().is_empty(), "{:#}", a.report);
+    assert_eq!((a.code, &a.report["ok"]), (0, &json!(true)));
+    assert!(a.warnings().contains(&e("13.25A", "2023-06-01")));
+    let m = a.message_of("13.25A", "2023-06-01");
+    assert!(
+        m.contains("document version 7") && m.contains("cannot prove"),
+        "{m}"
+    );
+}
+
+#[test]
 fn voiding_the_only_event_of_a_filed_return_is_flagged_too() {
     let l = ledger(&[priced_repurchase("2023-06-01", 1000, "10.2")]);
     l.ok(&[

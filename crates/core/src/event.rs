@@ -413,6 +413,10 @@ pub struct ReturnFiled {
     /// The layout filed ("FF304", "FF305", "FF301"), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layout: Option<String>,
+    /// The version of the JSON document `digest` was taken of (absent: 1).
+    /// A build producing another version cannot reproduce that digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_version: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,10 +1,19 @@
 //! The returns as typed documents. Their JSON (serde) is the public contract
 //! of interchange.md section 3; renderers read these and nothing else.
+//!
+//! A filed return keeps the digest of its JSON (`return_filed.digest`), with
+//! [`DOCUMENT_VERSION`]. Any change to what a document holds or how it is
+//! serialized (a field added, a figure computed otherwise) must raise that
+//! version, so that an audit by a later build says it cannot reproduce an
+//! older digest instead of calling the filing wrong.
 
 use chrono::NaiveDate;
 use serde::Serialize;
 use shareledger_core::event::Signatory;
 use shareledger_core::Money;
+
+/// The version of the documents' JSON this build produces: see the module docs.
+pub const DOCUMENT_VERSION: u32 = 1;
 
 /// Which issuer a document is for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -10,6 +10,7 @@ use serde::Serialize;
 use shareledger_core::event::{Recorded, MARKET_STREAM};
 use shareledger_core::state::Register;
 use shareledger_returns::checks::{self, Finding, Severity};
+use shareledger_returns::document::DOCUMENT_VERSION;
 use shareledger_store::{ReadFilter, Store};
 
 use crate::ledger::{self, decode};
@@ -381,6 +382,18 @@ fn judge_filed(
     let what = filed.layout.as_deref().unwrap_or("return");
     let date = Some(filed.date);
     let mut out = Vec::new();
+    let version = filed.document_version.unwrap_or(1);
+    if version != DOCUMENT_VERSION {
+        // Another build's document: its digest cannot be reproduced here,
+        // which proves nothing either way. Say so; never call it wrong.
+        out.push(Finding::warning(
+            rule,
+            issuer,
+            date,
+            format!("the filed {what} of {} (log position {position}) was digested as document version {version}; this build produces version {DOCUMENT_VERSION} and cannot prove it: audit with a build that produces version {version}", filed.date),
+        ));
+        return out;
+    }
     match at_filing {
         Ok(d) if d == expected => {}
         Ok(d) => out.push(Finding::error(

@@ -861,6 +861,12 @@ pub const SPECS: &[EventSpec] = &[
                 "9f86d081884c7d65"
             ),
             opt("layout", Kind::Text, "FF304, FF305 or FF301", "FF304"),
+            opt(
+                "document_version",
+                Kind::Count,
+                "version of the document the digest is of (default 1)",
+                "1"
+            ),
         ],
         example_extra: &[],
     },

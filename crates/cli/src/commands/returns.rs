@@ -323,6 +323,7 @@ pub fn run(db: &std::path::Path, cmd: ReturnCommand) -> Result<(), CliError> {
             submitted_at: submitted_at.unwrap_or_else(now),
             digest: Some(digest(&produced.json)),
             layout: Some(produced.layout.clone()),
+            document_version: Some(shareledger_returns::document::DOCUMENT_VERSION),
         });
         let incoming = Incoming {
             id: None,
