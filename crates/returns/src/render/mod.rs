@@ -67,6 +67,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("nddr.html", include_str!("../../templates/nddr.html")),
     ("monthly.html", include_str!("../../templates/monthly.html")),
     ("balance.html", include_str!("../../templates/balance.html")),
+    ("macros.html", include_str!("../../templates/macros.html")),
     ("form.css", include_str!("../../templates/form.css")),
     (
         "confirmations.txt",
