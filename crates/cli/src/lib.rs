@@ -112,6 +112,21 @@ impl From<OutputFormat> for shareledger_returns::render::Format {
     }
 }
 
+/// Output format of listings and reports (`log`, `audit`, `status`): read
+/// at a terminal or by programs, never filed, so no HTML or Markdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportFormatArg {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ReportFormat,
+}
+
 #[derive(Debug, Args)]
 pub struct FormatArg {
     /// Output format.
@@ -149,7 +164,7 @@ pub enum Command {
         #[arg(long)]
         known_at: Option<String>,
         #[command(flatten)]
-        format: FormatArg,
+        format: ReportFormatArg,
     },
     /// Balances of each class as of a date, as known at a time.
     #[command(
@@ -290,6 +305,41 @@ mod tests {
             }
         }
         walk(&Cli::command(), "shareledger");
+    }
+
+    #[test]
+    fn each_command_takes_the_formats_it_can_print_and_refuses_the_rest() {
+        let parse = |s: &str| Cli::try_parse_from(s.split(' '));
+        // Documents and balances: all four (returns also pdf).
+        for f in ["text", "json", "html", "md"] {
+            assert!(parse(&format!("shareledger balance --issuer 1 --format {f}")).is_ok());
+            assert!(parse(&format!("shareledger demo --format {f}")).is_ok());
+            assert!(parse(&format!(
+                "shareledger return nddr --issuer 1 --date 2024-01-02 --format {f}"
+            ))
+            .is_ok());
+        }
+        assert!(
+            parse("shareledger return monthly --issuer 1 --month 2024-01 --format pdf").is_ok()
+        );
+        assert!(parse("shareledger balance --issuer 1 --format pdf").is_err());
+        // Listings and reports: text and JSON only; never a silent fallback.
+        for cmd in ["log", "audit", "status --issuer 1"] {
+            for f in ["text", "json"] {
+                assert!(
+                    parse(&format!("shareledger {cmd} --format {f}")).is_ok(),
+                    "{cmd} {f}"
+                );
+            }
+            for f in ["html", "md", "pdf"] {
+                let e = parse(&format!("shareledger {cmd} --format {f}")).expect_err(cmd);
+                assert_eq!(e.kind(), clap::error::ErrorKind::InvalidValue, "{cmd} {f}");
+                assert!(
+                    e.to_string().contains("[possible values: text, json]"),
+                    "{e}"
+                );
+            }
+        }
     }
 
     #[test]

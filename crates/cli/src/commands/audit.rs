@@ -14,7 +14,7 @@ use shareledger_returns::document::DOCUMENT_VERSION;
 use shareledger_store::{ReadFilter, Store};
 
 use crate::ledger::{self, decode};
-use crate::{CliError, FormatArg, OutputFormat};
+use crate::{CliError, ReportFormat, ReportFormatArg};
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -28,7 +28,7 @@ pub struct AuditArgs {
     #[arg(long)]
     pub now: Option<String>,
     #[command(flatten)]
-    pub format: FormatArg,
+    pub format: ReportFormatArg,
 }
 
 #[derive(Debug, Serialize)]
@@ -54,11 +54,11 @@ pub fn run(db: &std::path::Path, args: AuditArgs) -> Result<(), CliError> {
     };
     let report = audit(&store, args.issuer.as_deref(), args.expect.as_deref(), now)?;
     match args.format.format {
-        OutputFormat::Json => println!(
+        ReportFormat::Json => println!(
             "{}",
             serde_json::to_string_pretty(&report).expect("serializes")
         ),
-        _ => print_text(&report),
+        ReportFormat::Text => print_text(&report),
     }
     if report.ok {
         Ok(())

@@ -17,7 +17,7 @@ use shareledger_returns::render::{render, DocKind};
 use shareledger_store::{ReadFilter, Store, StoredEvent};
 
 use crate::ledger::{self, hk, Lines};
-use crate::{Cli, CliError, Command, OutputFormat};
+use crate::{Cli, CliError, Command, OutputFormat, ReportFormat};
 
 /// The clock and the user: the only impure inputs, read here at the edge.
 pub fn now() -> DateTime<FixedOffset> {
@@ -297,7 +297,7 @@ fn log(
     db: &std::path::Path,
     issuer: Option<&str>,
     known_at: Option<&str>,
-    format: OutputFormat,
+    format: ReportFormat,
 ) -> Result<(), CliError> {
     use std::io::Write;
     let store = ledger::open_existing(db)?;
@@ -312,8 +312,8 @@ fn log(
     for row in store.events(&filter) {
         let row = row?;
         let written = match format {
-            OutputFormat::Json => writeln!(out, "{}", stored_json(&row)?),
-            _ => {
+            ReportFormat::Json => writeln!(out, "{}", stored_json(&row)?),
+            ReportFormat::Text => {
                 let rec = ledger::decode(&row)?;
                 writeln!(
                     out,

@@ -18,13 +18,7 @@ use shareledger_returns::checks::{self, judged_from};
 use shareledger_returns::dates::{month_end, thousands};
 
 use crate::ledger::{self, hk};
-use crate::CliError;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum StatusFormat {
-    Text,
-    Json,
-}
+use crate::{CliError, ReportFormat, ReportFormatArg};
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -35,8 +29,8 @@ pub struct StatusArgs {
     /// Everything recorded counts, as in `audit --now`.
     #[arg(long)]
     pub now: Option<String>,
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: StatusFormat,
+    #[command(flatten)]
+    pub format: ReportFormatArg,
 }
 
 pub const AFTER_HELP: &str = "\
@@ -153,12 +147,12 @@ pub fn run(db: &std::path::Path, args: StatusArgs) -> Result<(), CliError> {
     let issuer = register.issuer(&args.issuer).expect("loaded");
     let calendar = super::returns::calendar(&register);
     let status = status(issuer, &calendar, now);
-    match args.format {
-        StatusFormat::Json => println!(
+    match args.format.format {
+        ReportFormat::Json => println!(
             "{}",
             serde_json::to_string_pretty(&status).expect("serializes")
         ),
-        StatusFormat::Text => print!("{}", text(&status)),
+        ReportFormat::Text => print!("{}", text(&status)),
     }
     Ok(())
 }
