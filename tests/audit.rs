@@ -5,62 +5,25 @@
 //! clean one; `import` and `record` still write rule-breaking events and
 //! print what they introduce as warnings.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+mod common;
 
+use std::process::Output;
+
+use common::{text, Ledger};
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_shareledger");
 const ISSUER: &str = "02121";
 const CLASS: &str = "H";
 
 // ---- the ledger under test ------------------------------------------------------------
 
-struct Ledger {
-    _dir: tempfile::TempDir,
-    db: PathBuf,
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
+// `Ledger` (tests/common) runs the binary on a fresh `--db`; what audit.rs adds to it:
 impl Ledger {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = dir.path().join("ledger.db");
-        Ledger { _dir: dir, db }
-    }
-
     /// A ledger holding `lines`.
     fn with(lines: &[Value]) -> Self {
         let l = Ledger::new();
         l.import(lines);
         l
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.run_with_input(args, None)
-    }
-
-    fn run_with_input(&self, args: &[&str], input: Option<&str>) -> Output {
-        let mut cmd = Command::new(BIN);
-        cmd.arg("--db")
-            .arg(&self.db)
-            .args(args)
-            .env_remove("SHARELEDGER_DB")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("the binary runs");
-        {
-            let mut stdin = child.stdin.take().expect("stdin");
-            if let Some(s) = input {
-                stdin.write_all(s.as_bytes()).expect("write stdin");
-            }
-        }
-        child.wait_with_output().expect("the binary finishes")
     }
 
     /// Import `lines`, which must be accepted; the output (warnings on stderr).
@@ -73,18 +36,6 @@ impl Ledger {
             text(&out.stderr)
         );
         out
-    }
-
-    /// Run a command that must succeed; its standard output.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed ({:?}): {}",
-            out.status.code(),
-            text(&out.stderr)
-        );
-        text(&out.stdout)
     }
 
     fn audit(&self, now: &str) -> Audit {

@@ -11,13 +11,14 @@
 //! `SHARELEDGER_SCREENSHOTS=1 cargo test --test browser` also writes the two
 //! screenshots to docs/screenshots/ (nddr-2022-11-07.png, monthly-2022-11.png).
 
+mod common;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_shareledger");
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+use common::{ok, seed_ledger, shareledger, ROOT};
 
 /// How long one Chromium run may take before the test gives up on it.
 const CHROMIUM_TIMEOUT: Duration = Duration::from_secs(45);
@@ -43,22 +44,6 @@ fn chromium() -> Option<PathBuf> {
         }
     }
     None
-}
-
-/// Run the built `shareledger` with `args`; it must succeed.
-fn shareledger(args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .args(args)
-        .env_remove("SHARELEDGER_DB")
-        .output()
-        .expect("run shareledger");
-    assert!(
-        out.status.success(),
-        "shareledger {args:?} failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
 /// Run Chromium headless on `page` with `action` flags, killing it after
@@ -241,9 +226,7 @@ fn seed_returns_print_and_show_in_chromium() {
         println!("skipped: chromium not installed (apt-get install -y chromium)");
         return;
     };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = seed_store(dir.path());
-    let db_arg = db.as_str();
+    let (dir, db) = seed_ledger();
 
     let save = std::env::var_os("SHARELEDGER_SCREENSHOTS").is_some_and(|v| v != "0");
 
@@ -251,9 +234,7 @@ fn seed_returns_print_and_show_in_chromium() {
     // (PDF, screenshot and DOM of each).
     let mut jobs = Vec::new();
     for page in PAGES {
-        let mut args = vec!["--db", db_arg];
-        args.extend_from_slice(page.args);
-        let html = shareledger(&args);
+        let html = ok(&db, page.args);
         for banned in ["http://", "https://", "src=", "<script"] {
             assert!(
                 !html.contains(banned),
@@ -358,20 +339,6 @@ fn seed_returns_print_and_show_in_chromium() {
     }
 }
 
-/// The seed ledger imported into a new store in `dir`; its path.
-fn seed_store(dir: &Path) -> String {
-    let db = dir.join("seed.db");
-    let db_arg = db.to_str().expect("UTF-8 path").to_string();
-    let ledger = Path::new(ROOT).join("examples/ainnovation-2022.jsonl");
-    shareledger(&[
-        "--db",
-        &db_arg,
-        "import",
-        ledger.to_str().expect("UTF-8 path"),
-    ]);
-    db_arg
-}
-
 /// `return ... --format pdf --output FILE` prints the HTML form through the
 /// same browser: an A4 PDF (595 x 842 points), written whole.
 #[test]
@@ -380,8 +347,7 @@ fn format_pdf_writes_an_a4_pdf_of_the_return() {
         println!("skipped: chromium not installed (apt-get install -y chromium)");
         return;
     }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = seed_store(dir.path());
+    let (dir, db) = seed_ledger();
     for (stem, args) in [
         (
             "nddr",
@@ -402,10 +368,9 @@ fn format_pdf_writes_an_a4_pdf_of_the_return() {
         ),
     ] {
         let pdf = dir.path().join(format!("{stem}.pdf"));
-        let mut a = vec!["--db", db.as_str()];
-        a.extend_from_slice(args);
+        let mut a = args.to_vec();
         a.extend_from_slice(&["--format", "pdf", "--output", pdf.to_str().unwrap()]);
-        let stdout = shareledger(&a);
+        let stdout = ok(&db, &a);
         assert!(
             stdout.is_empty(),
             "{stem}: with --output nothing goes to stdout"
@@ -434,14 +399,11 @@ fn format_pdf_writes_an_a4_pdf_of_the_return() {
 /// get one, writes no file, and `--mark-filed` records nothing.
 #[test]
 fn format_pdf_without_a_browser_says_how_and_writes_nothing() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = seed_store(dir.path());
+    let (dir, db) = seed_ledger();
     let pdf = dir.path().join("nddr.pdf");
-    let events_before = shareledger(&["--db", &db, "log", "--format", "json"]);
-    let out = Command::new(BIN)
+    let events_before = ok(&db, &["log", "--format", "json"]);
+    let out = shareledger(&db)
         .args([
-            "--db",
-            &db,
             "return",
             "nddr",
             "--issuer",
@@ -466,7 +428,7 @@ fn format_pdf_without_a_browser_says_how_and_writes_nothing() {
     assert!(err.contains("--format html"), "{err}");
     assert!(!pdf.exists(), "no PDF file may be left behind");
     assert_eq!(
-        shareledger(&["--db", &db, "log", "--format", "json"]),
+        ok(&db, &["log", "--format", "json"]),
         events_before,
         "nothing is recorded when the PDF cannot be made"
     );

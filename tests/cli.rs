@@ -2,41 +2,12 @@
 //! and as known at), audit, a refused import that writes nothing,
 //! idempotent re-import, tampering detected, usage errors.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use common::{ok, run, stderr, stdout};
 use serde_json::{json, Value};
-
-const BIN: &str = env!("CARGO_BIN_EXE_shareledger");
-
-fn run(db: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("SHARELEDGER_DB")
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).expect("UTF-8 output")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).expect("UTF-8 output")
-}
-
-fn ok(db: &Path, args: &[&str]) -> String {
-    let out = run(db, args);
-    assert!(
-        out.status.success(),
-        "shareledger {args:?} failed ({}):\n{}",
-        out.status,
-        stderr(&out)
-    );
-    stdout(&out)
-}
 
 fn json_of(db: &Path, args: &[&str]) -> Value {
     serde_json::from_str(&ok(db, args)).expect("one JSON document")

@@ -1,96 +1,19 @@
 //! The command line's comforts through the binary: `status`, shell
 //! completions, the man page, and an example in every command's --help.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use common::{capture, capture_ok, record_harbour_holdings};
 
-fn run(db: &Path, args: &[&str]) -> Out {
-    let out = Command::new(env!("CARGO_BIN_EXE_shareledger"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("SHARELEDGER_DB")
-        .output()
-        .expect("the binary runs");
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn ok(db: &Path, args: &[&str]) -> Out {
-    let out = run(db, args);
-    assert_eq!(out.code, 0, "{args:?}:\n{}\n{}", out.stdout, out.stderr);
-    out
-}
-
+/// The issuer of the broker CSV examples, with both example files imported.
 fn ledger() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("ledger.db");
     let i = "08888";
-    ok(
-        &db,
-        &[
-            "record",
-            "issuer-registered",
-            "--issuer",
-            i,
-            "--name",
-            "Example Harbour Holdings Limited",
-        ],
-    );
-    ok(
-        &db,
-        &[
-            "record",
-            "share-class-defined",
-            "--issuer",
-            i,
-            "--class",
-            "ORD",
-            "--class-of-shares",
-            "Ordinary shares",
-        ],
-    );
-    ok(
-        &db,
-        &[
-            "record",
-            "opening-balance",
-            "--issuer",
-            i,
-            "--class",
-            "ORD",
-            "--date",
-            "2025-05-30",
-            "--issued-shares",
-            "1200000000",
-        ],
-    );
-    ok(
-        &db,
-        &[
-            "record",
-            "repurchase-mandate-granted",
-            "--issuer",
-            i,
-            "--class",
-            "ORD",
-            "--resolution-date",
-            "2025-05-22",
-            "--issued-shares-at-resolution",
-            "1200000000",
-        ],
-    );
-    ok(
+    record_harbour_holdings(&db);
+    capture_ok(
         &db,
         &[
             "import-trades",
@@ -101,7 +24,7 @@ fn ledger() -> (tempfile::TempDir, PathBuf) {
             "ORD",
         ],
     );
-    ok(
+    capture_ok(
         &db,
         &[
             "import-trades",
@@ -116,7 +39,7 @@ fn ledger() -> (tempfile::TempDir, PathBuf) {
 }
 
 fn status(db: &Path, now: &str) -> serde_json::Value {
-    let out = ok(
+    let out = capture_ok(
         db,
         &[
             "status", "--issuer", "08888", "--now", now, "--format", "json",
@@ -128,7 +51,7 @@ fn status(db: &Path, now: &str) -> serde_json::Value {
 #[test]
 fn status_shows_balances_pending_mandate_moratorium_and_returns_due() {
     let (_dir, db) = ledger();
-    ok(
+    capture_ok(
         &db,
         &[
             "return",
@@ -212,7 +135,7 @@ fn status_shows_balances_pending_mandate_moratorium_and_returns_due() {
     assert!(s["last_filed"]["monthly"].is_null());
 
     // After the cancellation and the filings, only the next Monthly Return is due.
-    ok(
+    capture_ok(
         &db,
         &[
             "return",
@@ -226,7 +149,7 @@ fn status_shows_balances_pending_mandate_moratorium_and_returns_due() {
             "2025-06-18T19:30:00+08:00",
         ],
     );
-    ok(
+    capture_ok(
         &db,
         &[
             "record",
@@ -241,7 +164,7 @@ fn status_shows_balances_pending_mandate_moratorium_and_returns_due() {
             "2050000",
         ],
     );
-    ok(
+    capture_ok(
         &db,
         &[
             "return",
@@ -255,7 +178,7 @@ fn status_shows_balances_pending_mandate_moratorium_and_returns_due() {
             "2025-06-27T19:30:00+08:00",
         ],
     );
-    ok(
+    capture_ok(
         &db,
         &[
             "return",
@@ -280,7 +203,7 @@ fn status_shows_balances_pending_mandate_moratorium_and_returns_due() {
     assert_eq!(due[0]["date"], "2025-07-31");
 
     // The text for a person.
-    let out = ok(&db, &["status", "--issuer", "08888", "--now", "2025-07-20"]);
+    let out = capture_ok(&db, &["status", "--issuer", "08888", "--now", "2025-07-20"]);
     assert!(
         out.stdout.contains("mandate of 2025-05-22"),
         "{}",
@@ -288,9 +211,9 @@ fn status_shows_balances_pending_mandate_moratorium_and_returns_due() {
     );
     assert!(out.stdout.contains("Monthly 2025-07"), "{}", out.stdout);
 
-    let out = run(&db, &["status", "--issuer", "01111"]);
+    let out = capture(&db, &["status", "--issuer", "01111"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
-    let out = run(&db, &["status", "--issuer", "08888", "--now", "soon"]);
+    let out = capture(&db, &["status", "--issuer", "08888", "--now", "soon"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("--now"), "{}", out.stderr);
 }
@@ -299,7 +222,7 @@ fn status_shows_balances_pending_mandate_moratorium_and_returns_due() {
 fn completions_and_man_page_are_generated() {
     let db = Path::new("unused.db");
     for shell in ["bash", "zsh", "fish"] {
-        let out = ok(db, &["completions", shell]);
+        let out = capture_ok(db, &["completions", shell]);
         assert!(out.stdout.contains("import-trades"), "{shell}");
         if shell != "fish" {
             assert!(
@@ -308,9 +231,9 @@ fn completions_and_man_page_are_generated() {
             );
         }
     }
-    let out = run(db, &["completions", "tcsh"]);
+    let out = capture(db, &["completions", "tcsh"]);
     assert_eq!(out.code, 2);
-    let out = ok(db, &["man"]);
+    let out = capture_ok(db, &["man"]);
     assert!(
         out.stdout.starts_with(".ie") || out.stdout.contains(".TH shareledger 1"),
         "{}",
@@ -318,16 +241,16 @@ fn completions_and_man_page_are_generated() {
     );
     assert!(out.stdout.contains(".TH shareledger 1"));
     assert!(out.stdout.contains("import\\-trades"));
-    let out = ok(db, &["man", "status"]);
+    let out = capture_ok(db, &["man", "status"]);
     assert!(out.stdout.contains(".TH shareledger-status 1"));
-    assert_eq!(run(db, &["man", "nope"]).code, 2);
+    assert_eq!(capture(db, &["man", "nope"]).code, 2);
     assert!(!db.exists());
 }
 
 #[test]
 fn every_command_has_an_example_in_its_help() {
     let db = Path::new("unused.db");
-    let top = ok(db, &["--help"]).stdout;
+    let top = capture_ok(db, &["--help"]).stdout;
     assert!(top.contains("Examples:"));
     let commands: Vec<String> = top
         .lines()
@@ -344,7 +267,7 @@ fn every_command_has_an_example_in_its_help() {
     for p in paths {
         let mut args: Vec<&str> = p.iter().map(String::as_str).collect();
         args.push("--help");
-        let out = ok(db, &args);
+        let out = capture_ok(db, &args);
         assert!(
             out.stdout.contains("Example:") || out.stdout.contains("Examples:"),
             "`shareledger {}` has no example:\n{}",
@@ -359,7 +282,7 @@ fn every_command_has_an_example_in_its_help() {
 fn status_lets_small_option_exercises_ride_along_as_audit_judges_them() {
     let (_dir, db) = ledger();
     let i = "08888";
-    ok(
+    capture_ok(
         &db,
         &[
             "record",
@@ -377,7 +300,7 @@ fn status_lets_small_option_exercises_ride_along_as_audit_judges_them() {
         ],
     );
     // 1,000 shares: far below 5% of 1,200,000,000, so no NDDR of its own.
-    ok(
+    capture_ok(
         &db,
         &[
             "record",
@@ -415,7 +338,7 @@ fn status_lets_small_option_exercises_ride_along_as_audit_judges_them() {
     assert_eq!(riders.len(), 1, "{last:#}");
 
     // 70,000,000 more (about 5.8%): now an NDDR of its own on 23 June.
-    ok(
+    capture_ok(
         &db,
         &[
             "record",

@@ -16,15 +16,17 @@
 //! event"). `ledger::append` now defaults `recorded_at` to the later of the
 //! clock and the latest stored time, inside the transaction.
 
+mod common;
+
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Stdio};
 
+use common::{shareledger, succeeded};
 use serde_json::Value;
 use shareledger_store::{ReadFilter, Store};
 
-const BIN: &str = env!("CARGO_BIN_EXE_shareledger");
 const ISSUER: &str = "07777";
 const OPENING: u64 = 10_000_000;
 /// The audit judges deadlines as at the opening date: none has passed, so a
@@ -35,27 +37,6 @@ const IMPORTERS: usize = 4;
 const EVENTS_PER_IMPORT: usize = 200;
 const RECORDERS: usize = 2;
 const RECORDS_EACH: usize = 10;
-
-fn shareledger(db: &Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.arg("--db").arg(db).env_remove("SHARELEDGER_DB");
-    c
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn ok(out: Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
 
 fn seed(db: &Path, dir: &Path) {
     let seed = format!(
@@ -72,7 +53,7 @@ fn seed(db: &Path, dir: &Path) {
     );
     let f = dir.join("seed.jsonl");
     std::fs::write(&f, seed).unwrap();
-    ok(
+    succeeded(
         shareledger(db).arg("import").arg(&f).output().unwrap(),
         "seed import",
     );
@@ -173,7 +154,7 @@ fn spawn_recorder(
                 cmd.args(["--recorded-at", t]);
             }
             let out = cmd.output().unwrap();
-            ok(out, &format!("recorder {r}, event {k}"));
+            succeeded(out, &format!("recorder {r}, event {k}"));
             if treasury {
                 added.treasury += shares;
             } else {
@@ -224,7 +205,7 @@ fn concurrent_writers(at: Option<&'static str>) {
     let recorders: Vec<_> = (0..RECORDERS).map(|r| spawn_recorder(&db, r, at)).collect();
     let importers: Vec<Child> = files.iter().map(|f| spawn_import(&db, f)).collect();
     for (w, child) in importers.into_iter().enumerate() {
-        ok(child.wait_with_output().unwrap(), &format!("importer {w}"));
+        succeeded(child.wait_with_output().unwrap(), &format!("importer {w}"));
     }
     for r in recorders {
         let (added, ids) = r.join().expect("recorder thread");
@@ -262,7 +243,7 @@ fn concurrent_writers(at: Option<&'static str>) {
         .args(["--format", "json"])
         .output()
         .unwrap();
-    let balance: Value = serde_json::from_str(&ok(out, "balance")).unwrap();
+    let balance: Value = serde_json::from_str(&succeeded(out, "balance")).unwrap();
     let class = &balance["classes"][0];
     assert_eq!(class["class"], "O");
     assert_eq!(
@@ -290,7 +271,8 @@ fn concurrent_writers(at: Option<&'static str>) {
         .args(["--format", "json"])
         .output()
         .unwrap();
-    let first: Value = serde_json::from_str(&ok(out, "balance as of the first day")).unwrap();
+    let first: Value =
+        serde_json::from_str(&succeeded(out, "balance as of the first day")).unwrap();
     let rec_first: u64 = (0..RECORDERS).map(|r| 7 + (r * 100) as u64).sum();
     // Day 0: importers' k = 0 (cancellation) and recorders' k = 0 (treasury).
     assert_eq!(
@@ -304,7 +286,7 @@ fn concurrent_writers(at: Option<&'static str>) {
         .args(["audit", "--format", "json", "--now", AUDIT_NOW])
         .output()
         .unwrap();
-    let audit: Value = serde_json::from_str(&ok(out, "audit")).unwrap();
+    let audit: Value = serde_json::from_str(&succeeded(out, "audit")).unwrap();
     assert_eq!(audit["chain"], "intact", "{audit}");
     assert_eq!(audit["ok"], true, "{audit}");
     assert_eq!(audit["events"], 3 + writes as u64);

@@ -32,15 +32,17 @@
 //! repurchase lines small: the core sums every pending line for each
 //! repurchase, so a line a day for 100,000 days would be quadratic.)
 
+mod common;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{shareledger, text};
 use serde_json::Value;
 use shareledger_store::Store;
 
-const BIN: &str = env!("CARGO_BIN_EXE_shareledger");
 const ISSUER: &str = "09999";
 /// Events in the big import.
 const N: u64 = 100_000;
@@ -48,16 +50,6 @@ const PER_DAY_PAIRS: u64 = 499;
 /// The audit judges deadlines as at the opening date, so none has passed
 /// and a consistent ledger audits clean: we test integrity, not filing.
 const AUDIT_NOW: &str = "2025-01-02";
-
-fn shareledger(db: &Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.arg("--db").arg(db).env_remove("SHARELEDGER_DB");
-    c
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// `2025-01-02` plus `day` days (within 2025).
 fn date(day: u64) -> String {

@@ -2,100 +2,22 @@
 //! docs/broker-csv.md: both layouts, exact totals, per-day aggregation, bad
 //! rows refused with row and column and nothing written, re-imports.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(db: &Path, args: &[&str]) -> Out {
-    let out = Command::new(env!("CARGO_BIN_EXE_shareledger"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("SHARELEDGER_DB")
-        .output()
-        .expect("the binary runs");
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn ok(db: &Path, args: &[&str]) -> Out {
-    let out = run(db, args);
-    assert_eq!(out.code, 0, "{args:?}:\n{}\n{}", out.stdout, out.stderr);
-    out
-}
+use common::{capture, capture_ok, record_harbour_holdings};
 
 /// A ledger with issuer 08888, class ORD and a mandate.
 fn ledger() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("ledger.db");
-    ok(
-        &db,
-        &[
-            "record",
-            "issuer-registered",
-            "--issuer",
-            "08888",
-            "--name",
-            "Example Harbour Holdings Limited",
-        ],
-    );
-    ok(
-        &db,
-        &[
-            "record",
-            "share-class-defined",
-            "--issuer",
-            "08888",
-            "--class",
-            "ORD",
-            "--class-of-shares",
-            "Ordinary shares",
-        ],
-    );
-    ok(
-        &db,
-        &[
-            "record",
-            "opening-balance",
-            "--issuer",
-            "08888",
-            "--class",
-            "ORD",
-            "--date",
-            "2025-05-30",
-            "--issued-shares",
-            "1200000000",
-        ],
-    );
-    ok(
-        &db,
-        &[
-            "record",
-            "repurchase-mandate-granted",
-            "--issuer",
-            "08888",
-            "--class",
-            "ORD",
-            "--resolution-date",
-            "2025-05-22",
-            "--issued-shares-at-resolution",
-            "1200000000",
-        ],
-    );
+    record_harbour_holdings(&db);
     (dir, db)
 }
 
 fn repurchases(db: &Path) -> Vec<serde_json::Value> {
-    let out = ok(db, &["log", "--issuer", "08888", "--format", "json"]);
+    let out = capture_ok(db, &["log", "--issuer", "08888", "--format", "json"]);
     out.stdout
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
@@ -106,7 +28,7 @@ fn repurchases(db: &Path) -> Vec<serde_json::Value> {
 #[test]
 fn executions_become_one_event_per_day_with_the_exact_total() {
     let (_dir, db) = ledger();
-    let out = ok(
+    let out = capture_ok(
         &db,
         &[
             "import-trades",
@@ -137,7 +59,7 @@ fn executions_become_one_event_per_day_with_the_exact_total() {
     assert_eq!(e["purpose"], "cancellation");
 
     // Importing the same file again records nothing twice.
-    let out = ok(
+    let out = capture_ok(
         &db,
         &[
             "import-trades",
@@ -156,7 +78,7 @@ fn executions_become_one_event_per_day_with_the_exact_total() {
 fn daily_summaries_become_one_event_per_row() {
     let (_dir, db) = ledger();
     // A dry run shows the events and writes nothing.
-    let out = ok(
+    let out = capture_ok(
         &db,
         &[
             "import-trades",
@@ -174,7 +96,7 @@ fn daily_summaries_become_one_event_per_row() {
     assert!(out.stderr.contains("nothing written"), "{}", out.stderr);
     assert!(repurchases(&db).is_empty());
 
-    let out = ok(
+    let out = capture_ok(
         &db,
         &[
             "import-trades",
@@ -231,13 +153,13 @@ fn rows_of_one_day_are_split_by_purpose_and_defaults_come_from_flags() {
     .unwrap();
     let csv = csv.to_str().unwrap();
     // An unknown column is refused, naming it, unless ignored.
-    let out = run(
+    let out = capture(
         &db,
         &["import-trades", csv, "--issuer", "08888", "--class", "ORD"],
     );
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("column E `Broker`"), "{}", out.stderr);
-    ok(
+    capture_ok(
         &db,
         &[
             "import-trades",
@@ -302,7 +224,7 @@ fn a_bad_row_is_refused_with_row_and_column_and_nothing_is_written() {
     for (i, (csv, expected)) in cases.iter().enumerate() {
         let path = dir.path().join(format!("bad{i}.csv"));
         std::fs::write(&path, csv).unwrap();
-        let out = run(
+        let out = capture(
             &db,
             &[
                 "import-trades",
@@ -322,7 +244,7 @@ fn a_bad_row_is_refused_with_row_and_column_and_nothing_is_written() {
         assert!(repurchases(&db).is_empty(), "case {i}: nothing written");
     }
     // Flags are checked by clap: usage (2).
-    let out = run(
+    let out = capture(
         &db,
         &[
             "import-trades",

@@ -3,35 +3,18 @@
 //! runs write nothing; errors name the flag and give an example; exit status
 //! 1 for refused input, 2 for a malformed command line.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(db: &Path, args: &[&str]) -> Out {
-    let out = Command::new(env!("CARGO_BIN_EXE_shareledger"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("SHARELEDGER_DB")
-        .output()
-        .expect("the binary runs");
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+use common::capture;
 
 /// Record and expect success; the event as stored (JSON) is returned.
 fn record(db: &Path, args: &[&str]) -> serde_json::Value {
     let mut all = vec!["record"];
     all.extend_from_slice(args);
-    let out = run(db, &all);
+    let out = capture(db, &all);
     assert_eq!(
         out.code, 0,
         "record {args:?} failed:\n{}\n{}",
@@ -42,7 +25,7 @@ fn record(db: &Path, args: &[&str]) -> serde_json::Value {
 }
 
 fn event_count(db: &Path) -> usize {
-    let out = run(db, &["log", "--format", "json"]);
+    let out = capture(db, &["log", "--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     out.stdout.lines().count()
 }
@@ -432,7 +415,7 @@ fn every_event_type_records_through_the_binary() {
     assert_eq!(event_count(db), 23);
 
     // The ledger is whole: balances replay from it.
-    let out = run(
+    let out = capture(
         db,
         &[
             "balance",
@@ -496,7 +479,7 @@ fn a_dry_run_shows_the_event_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("ledger.db");
     // Against a ledger that does not exist yet: nothing is created.
-    let out = run(
+    let out = capture(
         &db,
         &[
             "record",
@@ -548,7 +531,7 @@ fn a_dry_run_shows_the_event_and_writes_nothing() {
             "--dry-run",
         ],
     ] {
-        let out = run(&db, &args);
+        let out = capture(&db, &args);
         assert_eq!(out.code, 0, "{}", out.stderr);
         let v: serde_json::Value =
             serde_json::from_str(out.stdout.lines().next().unwrap()).unwrap();
@@ -566,7 +549,7 @@ fn a_recorded_event_prints_its_findings() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("ledger.db");
     ledger_with_class(&db);
-    let out = run(
+    let out = capture(
         &db,
         &[
             "record",
@@ -612,7 +595,7 @@ fn errors_name_the_flag_and_give_an_example() {
     let with = |extra: &[&str]| {
         let mut v: Vec<&str> = base.to_vec();
         v.extend_from_slice(extra);
-        run(&db, &v)
+        capture(&db, &v)
     };
 
     // A misspelt flag: usage (2), a suggestion, and the type's fields.
@@ -716,7 +699,7 @@ fn errors_name_the_flag_and_give_an_example() {
         "{}",
         out.stderr
     );
-    let out = run(
+    let out = capture(
         &db,
         &[
             "record",
@@ -740,7 +723,7 @@ fn errors_name_the_flag_and_give_an_example() {
     );
 
     // A nested field half given: usage (2), the missing subfield named.
-    let out = run(
+    let out = capture(
         &db,
         &[
             "record",
@@ -755,10 +738,10 @@ fn errors_name_the_flag_and_give_an_example() {
     assert!(out.stderr.contains("--signatory.title"), "{}", out.stderr);
 
     // An unknown type, and no type at all: usage (2), the types listed.
-    let out = run(&db, &["record", "shares-bought"]);
+    let out = capture(&db, &["record", "shares-bought"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("shares-repurchased"), "{}", out.stderr);
-    let out = run(&db, &["record"]);
+    let out = capture(&db, &["record"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
         out.stderr.contains("repurchased-shares-cancelled"),
@@ -773,7 +756,7 @@ fn errors_name_the_flag_and_give_an_example() {
 fn help_lists_the_types_and_each_type_lists_its_fields() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("ledger.db");
-    let out = run(&db, &["record", "--help"]);
+    let out = capture(&db, &["record", "--help"]);
     assert_eq!(out.code, 0);
     for t in shareledger::core::event::EVENT_TYPES {
         assert!(
@@ -781,7 +764,7 @@ fn help_lists_the_types_and_each_type_lists_its_fields() {
             "record --help lists {t}"
         );
     }
-    let out = run(&db, &["record", "issuer-registered", "--help"]);
+    let out = capture(&db, &["record", "issuer-registered", "--help"]);
     assert_eq!(out.code, 0);
     for flag in [
         "--issuer TEXT *",
@@ -793,7 +776,7 @@ fn help_lists_the_types_and_each_type_lists_its_fields() {
         assert!(out.stdout.contains(flag), "{flag} in:\n{}", out.stdout);
     }
     // The help's example is accepted as written.
-    let out = run(&db, &["record", "share_class_defined", "-h"]);
+    let out = capture(&db, &["record", "share_class_defined", "-h"]);
     assert!(
         out.stdout.contains("--par-value.currency CUR *"),
         "{}",
@@ -815,7 +798,7 @@ fn every_types_help_example_is_a_well_formed_command() {
         std::env::var("PATH").unwrap_or_default()
     );
     for t in shareledger::core::event::EVENT_TYPES {
-        let help = run(&db, &["record", t, "--help"]).stdout;
+        let help = capture(&db, &["record", t, "--help"]).stdout;
         let example: String = help
             .split("Example:\n")
             .nth(1)

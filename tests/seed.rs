@@ -4,45 +4,13 @@
 //! Qingdao AInnovation (02121) is checked against `--format json`, and the
 //! text rendering against the filed captions.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::Path;
+use std::process::Command;
+
+use common::{ok, run, seed_ledger, BIN};
 use serde_json::{json, Value};
-
-const BIN: &str = env!("CARGO_BIN_EXE_shareledger");
-
-fn example() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ainnovation-2022.jsonl")
-}
-
-fn run(db: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("SHARELEDGER_DB")
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(db: &Path, args: &[&str]) -> String {
-    let out = run(db, args);
-    assert!(
-        out.status.success(),
-        "shareledger {args:?} failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
-}
-
-/// A ledger with the example imported.
-fn seed_ledger() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("seed.db");
-    ok(&db, &["import", example().to_str().expect("UTF-8 path")]);
-    (dir, db)
-}
 
 fn nddr_json(db: &Path) -> Value {
     let out = ok(

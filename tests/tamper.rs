@@ -9,41 +9,21 @@
 //! with SQLite directly, after dropping the append-only triggers
 //! (`events_no_update`, `events_no_delete`: crates/store/src/schema.rs).
 
+mod common;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use common::{shareledger, succeeded, text};
 use serde_json::Value;
 use shareledger_store::{event_hash, ReadFilter, Store, GENESIS_PREV_HASH};
 
-const BIN: &str = env!("CARGO_BIN_EXE_shareledger");
 const ISSUER: &str = "06666";
 /// Deadlines are judged as at the opening date: a consistent ledger audits
 /// clean, so exit 1 below is the tampering and nothing else.
 const AUDIT_NOW: &str = "2025-01-02";
 /// Events in the test ledger.
 const EVENTS: u64 = 13;
-
-fn shareledger(db: &Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.arg("--db").arg(db).env_remove("SHARELEDGER_DB");
-    c
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn ok(out: Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\n{}\n{}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
 
 /// Issuer, class, opening balance and ten repurchases of 100 + k shares.
 fn ledger_lines() -> String {
@@ -70,7 +50,7 @@ impl Ledger {
         let db = dir.path().join("ledger.db");
         let f = dir.path().join("events.jsonl");
         std::fs::write(&f, ledger_lines()).unwrap();
-        ok(
+        succeeded(
             shareledger(&db).arg("import").arg(&f).output().unwrap(),
             "import",
         );
@@ -85,7 +65,7 @@ impl Ledger {
     }
 
     fn checkpoint(&self) -> String {
-        let out = ok(
+        let out = succeeded(
             shareledger(&self.db).arg("checkpoint").output().unwrap(),
             "checkpoint",
         );
@@ -337,7 +317,7 @@ fn backup_while_writers_run_is_a_verified_consistent_copy() {
                 let mut n = 0u64;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) && n < 200 {
                     let shares = (1 + n).to_string();
-                    ok(
+                    succeeded(
                         shareledger(&db)
                             .args(["record", "shares-repurchased", "--issuer", ISSUER])
                             .args(["--class", "O", "--trade-date", "2025-02-03"])
@@ -361,7 +341,7 @@ fn backup_while_writers_run_is_a_verified_consistent_copy() {
     for i in 0..4 {
         std::thread::sleep(std::time::Duration::from_millis(150));
         let copy = l.dir.path().join(format!("backup-{i}.db"));
-        let out = ok(
+        let out = succeeded(
             shareledger(&l.db)
                 .arg("backup")
                 .arg(&copy)
