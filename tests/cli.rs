@@ -507,3 +507,45 @@ fn log_as_known_at_a_time_is_the_prefix_recorded_by_then() {
     let bad = run(&f.db, &["log", "--known-at", "yesterday"]);
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
 }
+
+/// `return ... --output FILE` writes exactly what standard output would get;
+/// a file that cannot be written is an error naming it, nothing is left
+/// behind, and `--mark-filed` records nothing.
+#[test]
+fn return_output_writes_the_whole_return_or_nothing() {
+    let (dir, db) = common::seed_ledger();
+    let args = [
+        "return", "monthly", "--issuer", "02121", "--month", "2022-11",
+    ];
+    let printed = ok(&db, &args);
+    let file = dir.path().join("monthly.txt");
+    let mut with_output = args.to_vec();
+    with_output.extend(["--output", file.to_str().unwrap()]);
+    assert_eq!(ok(&db, &with_output), "", "nothing on stdout with --output");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), printed);
+
+    let log_before = ok(&db, &["log", "--format", "json"]);
+    let nowhere = dir.path().join("no-such-dir").join("nddr.txt");
+    let out = run(
+        &db,
+        &[
+            "return",
+            "nddr",
+            "--issuer",
+            "02121",
+            "--date",
+            "2022-11-07",
+            "--output",
+            nowhere.to_str().unwrap(),
+            "--mark-filed",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("cannot write") && err.contains("no-such-dir"),
+        "{err}"
+    );
+    assert!(!nowhere.exists());
+    assert_eq!(ok(&db, &["log", "--format", "json"]), log_before);
+}
