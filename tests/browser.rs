@@ -4,19 +4,21 @@
 //! A4 at 96 dpi), and read back as the browser's DOM, which must carry the
 //! filed forms' key figures.
 //!
-//! Chromium is found at /usr/bin/chromium or as `chromium` /
-//! `chromium-browser` on PATH (CI installs Debian's `chromium`). Without it
-//! the test prints "skipped: chromium not installed" and passes.
+//! Chromium is found and run as `--format pdf` finds and runs it
+//! (`shareledger_cli::pdf`: `$SHARELEDGER_CHROMIUM`, /usr/bin/chromium, or on
+//! PATH; CI installs Debian's `chromium`). Without it the test prints
+//! "skipped: chromium not installed" and passes.
 //!
 //! `SHARELEDGER_SCREENSHOTS=1 cargo test --test browser` also writes the two
 //! screenshots to docs/screenshots/ (nddr-2022-11-07.png, monthly-2022-11.png).
 
 mod common;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
+
+use shareledger_cli::pdf::{find_browser, run_headless};
 
 use common::{ok, seed_ledger, shareledger, ROOT};
 
@@ -29,82 +31,19 @@ const HEIGHT: u32 = 1123;
 
 const SEED_REMARKS: &str = "Repurchases of a total of 11,891,200 ordinary shares were made on 30, 31 May, 1, 2, 13, 14, 20, 21, 22, 23, 24, 28, 30 June, 6, 7, 8, 14, 21, 29 July, 30 September, 4, 7, 8, 9, 10, 11 and 18 November 2022 but such shares are not yet cancelled as at 30 November 2022.";
 
+/// The browser `--format pdf` would use (`shareledger_cli::pdf::find_browser`).
 fn chromium() -> Option<PathBuf> {
-    let fixed = Path::new("/usr/bin/chromium");
-    if fixed.is_file() {
-        return Some(fixed.to_path_buf());
-    }
-    let path = std::env::var_os("PATH")?;
-    for dir in std::env::split_paths(&path) {
-        for name in ["chromium", "chromium-browser"] {
-            let candidate = dir.join(name);
-            if candidate.is_file() {
-                return Some(candidate);
-            }
-        }
-    }
-    None
+    find_browser().filter(|p| p.is_file())
 }
 
-/// Run Chromium headless on `page` with `action` flags, killing it after
-/// [`CHROMIUM_TIMEOUT`]. Each run has its own new, empty profile.
+/// Run Chromium headless on `page` with `action` flags, as `--format pdf`
+/// does (`shareledger_cli::pdf::run_headless`), killed after
+/// [`CHROMIUM_TIMEOUT`]; A4-sized window. Each run has its own new profile.
 fn run_chromium(chromium: &Path, profile: &Path, page: &Path, action: &[String]) -> Output {
-    let mut child = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-extensions",
-            "--hide-scrollbars",
-            "--no-pdf-header-footer",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("--window-size={WIDTH},{HEIGHT}"))
-        .args(action)
-        .arg(format!("file://{}", page.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start chromium");
-    // Drain the pipes on threads so a chatty Chromium never blocks on them.
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let out_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = stdout.read_to_end(&mut v);
-        v
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = stderr.read_to_end(&mut v);
-        v
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for chromium") {
-            break status;
-        }
-        if start.elapsed() > CHROMIUM_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "chromium {action:?} on {} took longer than {CHROMIUM_TIMEOUT:?}",
-                page.display()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    Output {
-        status,
-        stdout: out_reader.join().expect("stdout reader"),
-        stderr: err_reader.join().expect("stderr reader"),
-    }
+    let mut flags = vec![format!("--window-size={WIDTH},{HEIGHT}")];
+    flags.extend_from_slice(action);
+    run_headless(chromium, profile, page, &flags, CHROMIUM_TIMEOUT)
+        .unwrap_or_else(|e| panic!("chromium {action:?} on {}: {e}", page.display()))
 }
 
 /// Width and height of a PNG, from its IHDR chunk.
@@ -432,4 +371,33 @@ fn format_pdf_without_a_browser_says_how_and_writes_nothing() {
         events_before,
         "nothing is recorded when the PDF cannot be made"
     );
+}
+
+/// A browser that runs but prints no PDF (here `/bin/false`): an error that
+/// names it, no file, nothing recorded.
+#[test]
+fn format_pdf_with_a_browser_that_fails_writes_nothing() {
+    let (dir, db) = seed_ledger();
+    let pdf = dir.path().join("nddr.pdf");
+    let events_before = ok(&db, &["log", "--format", "json"]);
+    let out = shareledger(&db)
+        .args([
+            "return",
+            "nddr",
+            "--issuer",
+            "02121",
+            "--date",
+            "2022-11-07",
+        ])
+        .args(["--format", "pdf", "--output", pdf.to_str().unwrap()])
+        .arg("--mark-filed")
+        .env("SHARELEDGER_CHROMIUM", "/bin/false")
+        .output()
+        .expect("run shareledger");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/bin/false did not print the PDF"), "{err}");
+    assert!(err.contains("--format html"), "{err}");
+    assert!(!pdf.exists());
+    assert_eq!(ok(&db, &["log", "--format", "json"]), events_before);
 }

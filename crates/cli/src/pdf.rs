@@ -8,10 +8,12 @@
 //! fails with a message saying how to get one, and nothing is written or
 //! recorded. Each run has its own empty profile in a temporary directory,
 //! is killed after [`TIMEOUT`], and its output must start with `%PDF-`.
+//! [`find_browser`] and [`run_headless`] are also what `tests/browser.rs`
+//! checks the forms with, so the test and the command drive one browser one way.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::CliError;
@@ -67,63 +69,96 @@ pub fn print(html: &str) -> Result<Vec<u8>, CliError> {
     std::fs::write(&page, html)
         .map_err(|e| CliError::refused(format!("cannot write {}: {e}", page.display())))?;
 
-    let mut child = Command::new(&browser)
+    let profile = dir.path().join("profile");
+    let action = [format!("--print-to-pdf={}", out.display())];
+    let output = run_headless(&browser, &profile, &page, &action, TIMEOUT).map_err(|e| {
+        CliError::refused(format!(
+            "{e}; nothing was written: use --format html and print the page from a browser"
+        ))
+    })?;
+    let status = output.status;
+    let log = String::from_utf8_lossy(&output.stderr).into_owned();
+    let pdf = std::fs::read(&out).unwrap_or_default();
+    if !status.success() || !pdf.starts_with(b"%PDF-") {
+        let tail: String = log.lines().rev().take(5).collect::<Vec<_>>().join("\n");
+        return Err(CliError::refused(format!(
+            "{} did not print the PDF ({status}); nothing was written: use --format html and \
+             print the page from a browser{}",
+            browser.display(),
+            if tail.is_empty() {
+                String::new()
+            } else {
+                format!(". Its last words:\n{tail}")
+            }
+        )));
+    }
+    Ok(pdf)
+}
+
+/// Run `browser` headless on the local file `page` with the `action` flags
+/// (`--print-to-pdf=FILE`, `--screenshot=FILE`, `--dump-dom`...), a new
+/// profile in `profile`, and no network features; killed after `timeout`.
+/// Its exit status and what it printed, or why it could not run.
+pub fn run_headless(
+    browser: &Path,
+    profile: &Path,
+    page: &Path,
+    action: &[String],
+    timeout: Duration,
+) -> Result<Output, String> {
+    let mut child = Command::new(browser)
         .args([
             "--headless",
             // Our own page only: no scripts, no network, no external assets.
             "--no-sandbox",
             "--disable-gpu",
+            "--disable-quic",
             "--no-first-run",
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
             "--disable-extensions",
+            "--hide-scrollbars",
             "--no-pdf-header-footer",
         ])
-        .arg(format!(
-            "--user-data-dir={}",
-            dir.path().join("profile").display()
-        ))
-        .arg(format!("--print-to-pdf={}", out.display()))
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(action)
         .arg(format!("file://{}", page.display()))
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| no_browser(&format!("{} could not be started ({e})", browser.display())))?;
-    // Drain stderr on a thread so a chatty browser never blocks on the pipe.
-    let mut stderr = child.stderr.take().expect("stderr is piped");
-    let reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = stderr.read_to_end(&mut v);
-        v
-    });
+        .map_err(|e| format!("{} could not be started ({e})", browser.display()))?;
+    // Drain the pipes on threads so a chatty browser never blocks on them.
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = r.read_to_end(&mut v);
+            v
+        })
+    };
+    let out_reader = drain(Box::new(child.stdout.take().expect("stdout is piped")));
+    let err_reader = drain(Box::new(child.stderr.take().expect("stderr is piped")));
     let start = Instant::now();
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
-            Ok(None) if start.elapsed() > TIMEOUT => {
+            Ok(None) if start.elapsed() > timeout => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(CliError::refused(format!(
-                    "{} did not finish printing the PDF within {} s; nothing was written: \
-                     use --format html and print the page from a browser",
+                return Err(format!(
+                    "{} did not finish within {} s",
                     browser.display(),
-                    TIMEOUT.as_secs()
-                )));
+                    timeout.as_secs()
+                ));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(25)),
-            Err(e) => return Err(CliError::refused(format!("waiting for the browser: {e}"))),
+            Err(e) => return Err(format!("waiting for {}: {e}", browser.display())),
         }
     };
-    let log = String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned();
-    let pdf = std::fs::read(&out).unwrap_or_default();
-    if !status.success() || !pdf.starts_with(b"%PDF-") {
-        let tail: String = log.lines().rev().take(5).collect::<Vec<_>>().join("\n");
-        return Err(CliError::refused(format!(
-            "{} did not print the PDF ({status}); nothing was written. Its last words:\n{tail}",
-            browser.display()
-        )));
-    }
-    Ok(pdf)
+    Ok(Output {
+        status,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    })
 }
