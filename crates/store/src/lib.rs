@@ -51,6 +51,8 @@
 
 #![warn(missing_docs)]
 
+pub mod conformance;
+mod engine;
 mod error;
 mod event;
 mod hash;
@@ -58,6 +60,7 @@ mod read;
 mod schema;
 mod store;
 
+pub use engine::{EventRead, EventStore, EventTx, RowIter};
 pub use error::StoreError;
 pub use event::{
     is_valid_date, is_valid_recorded_at, AppendOutcome, ExpectedVersion, NewEvent, StoredEvent,

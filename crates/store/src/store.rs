@@ -28,6 +28,7 @@ use std::time::Instant;
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{params, Connection, OpenFlags, Transaction, TransactionBehavior};
 
+use crate::engine::{EventRead, EventStore, EventTx, RowIter};
 use crate::error::{SqlCtx, StoreError};
 use crate::event::{
     is_valid_recorded_at, validate_new_event, AppendOutcome, ExpectedVersion, NewEvent,
@@ -647,3 +648,118 @@ fn append_rows<E: AsRef<NewEvent>>(
     }
     Ok(outcomes)
 }
+
+macro_rules! sqlite_reads {
+    () => {
+        fn scan<E: From<StoreError>>(
+            &self,
+            filter: &ReadFilter,
+            f: impl FnMut(EventRef<'_>) -> Result<(), E>,
+        ) -> Result<u64, E> {
+            read::scan(self.conn_ref(), self.path_ref(), filter, self.page_size, f)
+        }
+        fn events(&self, filter: &ReadFilter) -> RowIter<'_> {
+            Box::new(Events::new(
+                self.conn_ref(),
+                self.path_ref(),
+                filter,
+                self.page_size,
+            ))
+        }
+        fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+            read::stream_version(self.conn_ref(), self.path_ref(), stream)
+        }
+        fn find_by_id(&self, id: &str) -> Result<Option<StoredEvent>, StoreError> {
+            read::find_by_id(self.conn_ref(), self.path_ref(), id)
+        }
+        fn head(&self) -> Result<Option<(u64, String)>, StoreError> {
+            Ok(read::last_event(self.conn_ref(), self.path_ref())?.map(|(p, h, _)| (p, h)))
+        }
+        fn last_recorded_at(&self) -> Result<Option<String>, StoreError> {
+            Ok(read::last_event(self.conn_ref(), self.path_ref())?.map(|(_, _, t)| t))
+        }
+        fn count(&self) -> Result<u64, StoreError> {
+            read::count(self.conn_ref(), self.path_ref())
+        }
+    };
+}
+
+impl Store {
+    fn path_ref(&self) -> &Path {
+        &self.path
+    }
+    fn conn_ref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl WriteTx<'_> {
+    fn path_ref(&self) -> &Path {
+        self.path
+    }
+    fn conn_ref(&self) -> &Connection {
+        &self.tx
+    }
+}
+
+impl EventRead for Store {
+    sqlite_reads!();
+}
+
+impl EventRead for WriteTx<'_> {
+    sqlite_reads!();
+}
+
+impl EventTx for WriteTx<'_> {
+    fn append(
+        &mut self,
+        expected: &[(String, ExpectedVersion)],
+        events: &[NewEvent],
+    ) -> Result<Vec<AppendOutcome>, StoreError> {
+        WriteTx::append(self, expected, events)
+    }
+    fn append_valid(
+        &mut self,
+        expected: &[(String, ExpectedVersion)],
+        events: &[ValidEvent],
+    ) -> Result<Vec<AppendOutcome>, StoreError> {
+        WriteTx::append_valid(self, expected, events)
+    }
+}
+
+impl EventStore for Store {
+    type Tx<'t> = WriteTx<'t>;
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+    fn write<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&mut WriteTx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        Store::write(self, f)
+    }
+    fn streams(&self) -> Result<Vec<String>, StoreError> {
+        Store::streams(self)
+    }
+    fn hash_at(&self, position: u64) -> Result<Option<String>, StoreError> {
+        Store::hash_at(self, position)
+    }
+    fn verify(&self) -> Result<Verification, StoreError> {
+        Store::verify(self)
+    }
+    fn reader(&self) -> Result<Store, StoreError> {
+        let mut s = Store::open_existing(&self.path)?;
+        s.page_size = self.page_size;
+        Ok(s)
+    }
+    fn sequential_reader(&self) -> Result<Store, StoreError> {
+        let mut s = self.reader()?;
+        // One pass: each page is read once, so a small cache loses nothing.
+        s.set_cache_size_kib(SEQUENTIAL_CACHE_KIB)?;
+        Ok(s)
+    }
+}
+
+/// Page cache of a connection that reads the log once from end to end, KiB.
+const SEQUENTIAL_CACHE_KIB: u32 = 4096;

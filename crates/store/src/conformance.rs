@@ -1,0 +1,424 @@
+//! The conformance suite of [`EventStore`]: what every backend must pass
+//! before the application layer may use it. Each check is a function that
+//! takes a [`Harness`] (fresh empty ledgers, and the backend's own way of
+//! tampering with its rows behind the store's back) and panics on the first
+//! broken promise; [`run_all`] runs them all. The SQLite backend runs it in
+//! `crates/store/tests/conformance.rs`; every new backend adds one such file.
+//!
+//! It is compiled into the library (it is small) so that backends in other
+//! crates can run it; it is test code: it panics, it never returns an error.
+
+#![allow(clippy::missing_panics_doc)]
+
+use crate::engine::{EventRead, EventStore, EventTx};
+use crate::error::StoreError;
+use crate::event::{AppendOutcome, ExpectedVersion, NewEvent};
+use crate::read::ReadFilter;
+
+/// What a backend gives the suite.
+pub trait Harness {
+    /// The backend.
+    type Store: EventStore;
+    /// A new, empty ledger.
+    fn fresh(&mut self) -> Self::Store;
+    /// Change the `actor` of the row at `position` behind the store's back
+    /// (append-only guards lifted as an attacker would).
+    fn change_row(&mut self, store: &Self::Store, position: u64);
+    /// Delete the row at `position` behind the store's back.
+    fn delete_row(&mut self, store: &Self::Store, position: u64);
+}
+
+/// Run every check of the suite.
+pub fn run_all<H: Harness>(h: &mut H) {
+    append_and_read(h);
+    filters(h);
+    version_conflicts(h);
+    idempotent_ids(h);
+    recorded_at_never_backwards(h);
+    failed_transaction_writes_nothing(h);
+    chain_finds_changed_row(h);
+    chain_finds_deleted_row(h);
+    checkpoint_finds_cut_tail(h);
+    streaming_reads(h);
+    readers_see_commits(h);
+}
+
+/// A fixed-width timestamp `n` seconds after 2024-01-01T00:00:00Z.
+pub fn ts(n: u64) -> String {
+    format!(
+        "2024-01-01T{:02}:{:02}:{:02}.000000Z",
+        (n / 3600) % 24,
+        (n / 60) % 60,
+        n % 60
+    )
+}
+
+/// Event number `n` of `stream`, recorded at `ts(n)`.
+pub fn ev(n: u64, stream: &str) -> NewEvent {
+    NewEvent {
+        id: format!("00000000-0000-4000-8000-{n:012}"),
+        stream: stream.to_string(),
+        event_type: "thing_happened".to_string(),
+        schema_version: 1,
+        payload: format!(r#"{{"n":{n},"s":"{stream}"}}"#),
+        effective_date: (n % 2 == 0).then(|| "2024-03-28".to_string()),
+        recorded_at: ts(n),
+        actor: "tester".to_string(),
+    }
+}
+
+fn append<S: EventStore>(
+    s: &mut S,
+    expected: &[(String, ExpectedVersion)],
+    events: &[NewEvent],
+) -> Result<Vec<AppendOutcome>, StoreError> {
+    s.write(|tx| tx.append(expected, events))
+}
+
+fn fill<S: EventStore>(s: &mut S, n: u64, streams: &[&str]) {
+    let events: Vec<NewEvent> = (1..=n)
+        .map(|i| ev(i, streams[(i as usize - 1) % streams.len()]))
+        .collect();
+    append(s, &[], &events).expect("appends");
+}
+
+fn all<S: EventStore>(s: &S, filter: &ReadFilter) -> Vec<crate::StoredEvent> {
+    s.events(filter).collect::<Result<_, _>>().expect("reads")
+}
+
+/// Appended events read back whole, in order, with gapless positions and
+/// per-stream versions; `scan` sees the same rows as `events`.
+pub fn append_and_read<H: Harness>(h: &mut H) {
+    let mut s = h.fresh();
+    assert_eq!(s.count().unwrap(), 0);
+    assert_eq!(s.head().unwrap(), None);
+    let events: Vec<NewEvent> = (1..=7).map(|i| ev(i, ["a", "b"][i as usize % 2])).collect();
+    let out = append(&mut s, &[], &events).expect("appends");
+    assert_eq!(out.len(), 7);
+    for (i, o) in out.iter().enumerate() {
+        assert_eq!(o.position(), i as u64 + 1);
+        assert!(matches!(o, AppendOutcome::Appended { .. }));
+    }
+    let rows = all(&s, &ReadFilter::default());
+    assert_eq!(rows.len(), 7);
+    for (i, (row, new)) in rows.iter().zip(&events).enumerate() {
+        assert_eq!(row.position, i as u64 + 1);
+        assert_eq!(row.id, new.id);
+        assert_eq!(row.stream, new.stream);
+        assert_eq!(row.payload, new.payload);
+        assert_eq!(row.effective_date, new.effective_date);
+        assert_eq!(row.recorded_at, new.recorded_at);
+        assert_eq!(row.actor, new.actor);
+        assert_eq!(
+            row.hash,
+            row.computed_hash(),
+            "hash of position {}",
+            row.position
+        );
+        if i > 0 {
+            assert_eq!(row.prev_hash, rows[i - 1].hash);
+        }
+    }
+    let versions: Vec<u64> = rows
+        .iter()
+        .filter(|r| r.stream == "a")
+        .map(|r| r.version)
+        .collect();
+    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(s.stream_version("b").unwrap(), 4);
+    assert_eq!(s.stream_version("none").unwrap(), 0);
+    assert_eq!(s.streams().unwrap(), vec!["a".to_string(), "b".to_string()]);
+    assert_eq!(s.count().unwrap(), 7);
+    assert_eq!(s.head().unwrap(), Some((7, rows[6].hash.clone())));
+    assert_eq!(s.hash_at(3).unwrap(), Some(rows[2].hash.clone()));
+    assert_eq!(s.hash_at(8).unwrap(), None);
+    assert_eq!(s.last_recorded_at().unwrap(), Some(ts(7)));
+    let found = s.find_by_id(&events[4].id).unwrap().expect("found");
+    assert_eq!(found, rows[4]);
+    let mut scanned = Vec::new();
+    let n = s
+        .scan(&ReadFilter::default(), |r| -> Result<(), StoreError> {
+            scanned.push((
+                r.position,
+                r.stream.to_string(),
+                r.version,
+                r.id.to_string(),
+                r.payload.to_string(),
+            ));
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(n, 7);
+    let expected: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.position,
+                r.stream.clone(),
+                r.version,
+                r.id.clone(),
+                r.payload.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(scanned, expected);
+    assert!(s.verify().unwrap().is_intact());
+}
+
+/// Stream, position and recorded-until filters, on `events` and `scan` alike.
+pub fn filters<H: Harness>(h: &mut H) {
+    let mut s = h.fresh();
+    fill(&mut s, 30, &["a", "b", "c"]);
+    let cases = [
+        (
+            ReadFilter::stream("b"),
+            (1..=30).filter(|i| i % 3 == 2).collect::<Vec<u64>>(),
+        ),
+        (
+            ReadFilter {
+                from_position: 10,
+                to_position: Some(14),
+                ..ReadFilter::default()
+            },
+            (11..=14).collect(),
+        ),
+        (
+            ReadFilter {
+                recorded_until: Some(ts(5)),
+                ..ReadFilter::default()
+            },
+            (1..=5).collect(),
+        ),
+        (
+            ReadFilter {
+                stream: Some("a".into()),
+                from_position: 4,
+                to_position: Some(25),
+                recorded_until: Some(ts(19)),
+            },
+            vec![7, 10, 13, 16, 19],
+        ),
+        (
+            ReadFilter {
+                from_position: 30,
+                ..ReadFilter::default()
+            },
+            vec![],
+        ),
+    ];
+    for (filter, want) in cases {
+        let got: Vec<u64> = all(&s, &filter).iter().map(|r| r.position).collect();
+        assert_eq!(got, want, "events {filter:?}");
+        let mut scanned = Vec::new();
+        s.scan(&filter, |r| -> Result<(), StoreError> {
+            scanned.push(r.position);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(scanned, want, "scan {filter:?}");
+    }
+}
+
+/// A stale expected version is refused with expected and actual, and the
+/// whole batch is left unwritten.
+pub fn version_conflicts<H: Harness>(h: &mut H) {
+    let mut s = h.fresh();
+    fill(&mut s, 4, &["a", "b"]);
+    let head = s.head().unwrap();
+    let e = append(
+        &mut s,
+        &[("a".into(), ExpectedVersion::Exact(1))],
+        &[ev(5, "a")],
+    )
+    .unwrap_err();
+    match e {
+        StoreError::VersionConflict {
+            stream,
+            expected,
+            actual,
+        } => {
+            assert_eq!(stream, "a");
+            assert_eq!(expected, ExpectedVersion::Exact(1));
+            assert_eq!(actual, 2);
+        }
+        other => panic!("expected a version conflict, got {other:?}"),
+    }
+    let e = append(
+        &mut s,
+        &[("b".into(), ExpectedVersion::NoStream)],
+        &[ev(5, "b")],
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, StoreError::VersionConflict { actual: 2, .. }),
+        "{e:?}"
+    );
+    assert_eq!(s.head().unwrap(), head, "nothing written");
+    let ok = append(
+        &mut s,
+        &[
+            ("a".into(), ExpectedVersion::Exact(2)),
+            ("new".into(), ExpectedVersion::NoStream),
+        ],
+        &[ev(5, "a"), ev(6, "new")],
+    )
+    .expect("right versions append");
+    assert_eq!(
+        ok.iter().map(|o| o.position()).collect::<Vec<_>>(),
+        vec![5, 6]
+    );
+}
+
+/// The same id with the same content is a no-op; with other content it is
+/// refused, naming the stored position, and the batch is not written.
+pub fn idempotent_ids<H: Harness>(h: &mut H) {
+    let mut s = h.fresh();
+    fill(&mut s, 3, &["a"]);
+    let again = append(&mut s, &[], &[ev(2, "a")]).expect("a retry is fine");
+    assert_eq!(again, vec![AppendOutcome::Duplicate { position: 2 }]);
+    assert_eq!(s.count().unwrap(), 3);
+    let mut changed = ev(2, "a");
+    changed.payload = r#"{"n":999}"#.into();
+    changed.recorded_at = ts(10);
+    let e = append(&mut s, &[], &[ev(4, "a"), changed]).unwrap_err();
+    assert!(
+        matches!(e, StoreError::IdConflict { position: 2, .. }),
+        "{e:?}"
+    );
+    assert_eq!(s.count().unwrap(), 3, "the batch is not written");
+    // A duplicate within one batch.
+    let out = append(&mut s, &[], &[ev(4, "a"), ev(4, "a")]).expect("appends");
+    assert_eq!(
+        out,
+        vec![
+            AppendOutcome::Appended {
+                position: 4,
+                version: 4
+            },
+            AppendOutcome::Duplicate { position: 4 }
+        ]
+    );
+}
+
+/// `recorded_at` earlier than the latest stored event is refused.
+pub fn recorded_at_never_backwards<H: Harness>(h: &mut H) {
+    let mut s = h.fresh();
+    fill(&mut s, 5, &["a"]);
+    let mut early = ev(6, "a");
+    early.recorded_at = ts(3);
+    let e = append(&mut s, &[], &[early]).unwrap_err();
+    assert!(matches!(e, StoreError::RecordedAtBackwards { .. }), "{e:?}");
+    assert_eq!(s.count().unwrap(), 5);
+    let mut same = ev(6, "a");
+    same.recorded_at = ts(5);
+    append(&mut s, &[], &[same]).expect("the same time as the latest is fine");
+}
+
+/// A transaction whose closure fails leaves nothing behind, even after a
+/// successful append inside it.
+pub fn failed_transaction_writes_nothing<H: Harness>(h: &mut H) {
+    let mut s = h.fresh();
+    fill(&mut s, 2, &["a"]);
+    let r: Result<(), StoreError> = s.write(|tx| {
+        tx.append(&[], &[ev(3, "a"), ev(4, "b")])?;
+        assert_eq!(tx.count()?, 4, "the transaction sees its own rows");
+        assert_eq!(tx.stream_version("b")?, 1);
+        Err(StoreError::invalid(
+            "x",
+            "field",
+            "value",
+            "the caller gave up",
+        ))
+    });
+    assert!(r.is_err());
+    assert_eq!(s.count().unwrap(), 2);
+    assert_eq!(s.stream_version("b").unwrap(), 0);
+    fill_more(&mut s, 3..=3);
+    assert!(s.verify().unwrap().is_intact());
+}
+
+fn fill_more<S: EventStore>(s: &mut S, range: std::ops::RangeInclusive<u64>) {
+    let events: Vec<NewEvent> = range.map(|i| ev(i, "a")).collect();
+    append(s, &[], &events).expect("appends");
+}
+
+/// A row changed behind the store's back breaks the chain at its position.
+pub fn chain_finds_changed_row<H: Harness>(h: &mut H) {
+    let mut s = h.fresh();
+    fill(&mut s, 10, &["a", "b"]);
+    h.change_row(&s, 6);
+    let v = s.verify().unwrap();
+    assert_eq!(v.broken_at, Some(6), "{v:?}");
+    assert_eq!(v.events, 5);
+}
+
+/// A row deleted from the middle breaks the chain where it was.
+pub fn chain_finds_deleted_row<H: Harness>(h: &mut H) {
+    let mut s = h.fresh();
+    fill(&mut s, 10, &["a", "b"]);
+    h.delete_row(&s, 4);
+    let v = s.verify().unwrap();
+    assert_eq!(v.broken_at, Some(4), "{v:?}");
+}
+
+/// Cutting the newest rows leaves a valid shorter chain: only a checkpoint
+/// kept elsewhere (`head`, then `hash_at`) shows it.
+pub fn checkpoint_finds_cut_tail<H: Harness>(h: &mut H) {
+    let mut s = h.fresh();
+    fill(&mut s, 6, &["a"]);
+    let (pos, hash) = s.head().unwrap().expect("head");
+    assert_eq!(s.hash_at(pos).unwrap(), Some(hash));
+    h.delete_row(&s, 6);
+    assert!(
+        s.verify().unwrap().is_intact(),
+        "a cut tail verifies on its own"
+    );
+    assert_eq!(
+        s.hash_at(pos).unwrap(),
+        None,
+        "the checkpoint's position is gone"
+    );
+}
+
+/// Reads page through the log instead of loading it: a reader that has
+/// started still sees rows committed after its first page, and a scan of
+/// many rows keeps nothing of them.
+pub fn streaming_reads<H: Harness>(h: &mut H) {
+    let mut s = h.fresh();
+    let n = 2_500;
+    fill(&mut s, n, &["a", "b", "c", "d"]);
+    let mut writer = s.reader().expect("second connection");
+    let mut it = s.events(&ReadFilter::default());
+    let first = it.next().expect("a row").expect("reads");
+    assert_eq!(first.position, 1);
+    let more: Vec<NewEvent> = (n + 1..=n + 10).map(|i| ev(i, "a")).collect();
+    append(&mut writer, &[], &more).expect("appends while a reader is open");
+    let rest: Vec<u64> = it.map(|r| r.expect("reads").position).collect();
+    assert_eq!(
+        rest.last(),
+        Some(&(n + 10)),
+        "later pages see later commits"
+    );
+    assert_eq!(rest.len() as u64, n + 9);
+    let mut total = 0u64;
+    let count = s
+        .scan(&ReadFilter::default(), |r| -> Result<(), StoreError> {
+            total += r.payload.len() as u64;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(count, n + 10);
+    assert!(total > 0);
+}
+
+/// A reader on another connection sees what was committed, not what is in
+/// an open transaction.
+pub fn readers_see_commits<H: Harness>(h: &mut H) {
+    let mut s = h.fresh();
+    fill(&mut s, 3, &["a"]);
+    let r = s.reader().expect("reader");
+    assert_eq!(r.count().unwrap(), 3);
+    fill_more(&mut s, 4..=5);
+    assert_eq!(r.count().unwrap(), 5);
+    assert_eq!(r.head().unwrap(), s.head().unwrap());
+}

@@ -1,0 +1,125 @@
+//! [`EventStore`] and [`EventTx`]: what every storage engine of shareledger
+//! provides, so the application layer (`shareledger-ledger`) is written once
+//! for all of them. [`crate::Store`] (SQLite) is the first backend; a new
+//! backend passes [`crate::conformance`] before anything else uses it.
+//!
+//! The contract, whatever the engine:
+//!
+//! * one totally ordered log: positions `1, 2, 3, …` with no gap, assigned
+//!   in commit order, so a reader following `position > cursor` never skips
+//!   an event;
+//! * per-stream versions `1, 2, 3, …`, checked against the caller's
+//!   [`ExpectedVersion`] inside the write transaction
+//!   ([`StoreError::VersionConflict`] carries expected and actual);
+//! * idempotent ids: the same id with the same content is
+//!   [`AppendOutcome::Duplicate`], with other content [`StoreError::IdConflict`];
+//! * `recorded_at` never goes backwards along the log;
+//! * the hash chain of [`crate::event_hash`], computed in Rust by the same
+//!   function on every engine, so a ledger has the same hashes wherever it
+//!   is kept, and [`EventStore::verify`] finds the first changed or missing
+//!   row;
+//! * a write transaction is all or nothing.
+//!
+//! Reads stream: [`EventStore::scan`] hands each row over in place (no copy,
+//! no hashes: the replay's fast path) and [`EventStore::events`] yields owned
+//! rows page by page. Neither holds the log in memory.
+
+use crate::error::StoreError;
+use crate::event::{AppendOutcome, ExpectedVersion, NewEvent, StoredEvent, ValidEvent};
+use crate::read::{EventRef, ReadFilter};
+use crate::store::Verification;
+
+/// A boxed stream of owned rows in position order (see [`EventStore::events`]).
+pub type RowIter<'a> = Box<dyn Iterator<Item = Result<StoredEvent, StoreError>> + 'a>;
+
+/// Reads available both on an open store and inside a write transaction.
+pub trait EventRead {
+    /// Call `f` on every event matching `filter`, in position order, with the
+    /// row borrowed in place; stops at the first error of `f`. Returns the
+    /// number of events passed to `f`.
+    fn scan<E: From<StoreError>>(
+        &self,
+        filter: &ReadFilter,
+        f: impl FnMut(EventRef<'_>) -> Result<(), E>,
+    ) -> Result<u64, E>;
+
+    /// Owned rows matching `filter`, in position order, hashes included,
+    /// read a page at a time. Yields `Err` at most once, then ends.
+    fn events(&self, filter: &ReadFilter) -> RowIter<'_>;
+
+    /// Current version of `stream`; 0 when it has no events.
+    fn stream_version(&self, stream: &str) -> Result<u64, StoreError>;
+
+    /// The event with this id.
+    fn find_by_id(&self, id: &str) -> Result<Option<StoredEvent>, StoreError>;
+
+    /// `(position, hash)` of the last event; `None` for an empty ledger.
+    fn head(&self) -> Result<Option<(u64, String)>, StoreError>;
+
+    /// `recorded_at` of the last event.
+    fn last_recorded_at(&self) -> Result<Option<String>, StoreError>;
+
+    /// Number of stored events.
+    fn count(&self) -> Result<u64, StoreError>;
+}
+
+/// One open write transaction: everything read through it stays as read
+/// until it commits (the engine holds the ledger's single write lock).
+pub trait EventTx: EventRead {
+    /// Append a batch atomically: every event is stored (or found to be a
+    /// duplicate), or nothing is, even if the caller goes on to commit.
+    /// `expected` is checked per stream first. Outcomes are in the order of
+    /// `events`.
+    fn append(
+        &mut self,
+        expected: &[(String, ExpectedVersion)],
+        events: &[NewEvent],
+    ) -> Result<Vec<AppendOutcome>, StoreError>;
+
+    /// [`EventTx::append`] of events already validated (perhaps on another
+    /// thread): same checks, same atomicity, same outcomes.
+    fn append_valid(
+        &mut self,
+        expected: &[(String, ExpectedVersion)],
+        events: &[ValidEvent],
+    ) -> Result<Vec<AppendOutcome>, StoreError>;
+}
+
+/// One open ledger on some engine.
+pub trait EventStore: EventRead + Send + Sized {
+    /// The engine's write transaction.
+    type Tx<'t>: EventTx
+    where
+        Self: 't;
+
+    /// Where the ledger is, for messages: a file path, or a URL without its
+    /// password.
+    fn location(&self) -> String;
+
+    /// Run `f` inside one write transaction; commit if it returns `Ok`, roll
+    /// back otherwise (and on panic). Writers are serialised: whatever `f`
+    /// reads cannot change before it commits.
+    fn write<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&mut Self::Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E>;
+
+    /// Distinct stream names, sorted bytewise.
+    fn streams(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Hash of the event at `position` (to check a kept checkpoint).
+    fn hash_at(&self, position: u64) -> Result<Option<String>, StoreError>;
+
+    /// Verify the whole chain in position order, streaming; stops at the
+    /// first break.
+    fn verify(&self) -> Result<Verification, StoreError>;
+
+    /// Another connection to the same ledger, for a reader on another thread.
+    fn reader(&self) -> Result<Self, StoreError>;
+
+    /// A reader that scans the whole log once (the chain check beside the
+    /// replay): engines may give it a small cache. Defaults to [`Self::reader`].
+    fn sequential_reader(&self) -> Result<Self, StoreError> {
+        self.reader()
+    }
+}
