@@ -61,7 +61,7 @@ pub fn ev(n: u64, stream: &str) -> NewEvent {
         event_type: "thing_happened".to_string(),
         schema_version: 1,
         payload: format!(r#"{{"n":{n},"s":"{stream}"}}"#),
-        effective_date: (n % 2 == 0).then(|| "2024-03-28".to_string()),
+        effective_date: n.is_multiple_of(2).then(|| "2024-03-28".to_string()),
         recorded_at: ts(n),
         actor: "tester".to_string(),
     }
@@ -411,8 +411,7 @@ pub fn streaming_reads<H: Harness>(h: &mut H) {
     assert!(total > 0);
 }
 
-/// A reader on another connection sees what was committed, not what is in
-/// an open transaction.
+/// A reader on another connection sees what was committed since it opened.
 pub fn readers_see_commits<H: Harness>(h: &mut H) {
     let mut s = h.fresh();
     fill(&mut s, 3, &["a"]);
