@@ -9,10 +9,11 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
-use shareledger_cli::commands::{read_lines, SEED_LEDGER};
-use shareledger_cli::ledger;
 use shareledger_core::event::{parse_line, Recorded};
 use shareledger_core::state::Register;
+use shareledger_ledger::import::jsonl::read_lines;
+use shareledger_ledger::SEED_LEDGER;
+use shareledger_ledger::{self as ledger, AppendOptions};
 use shareledger_returns::monthly::{monthly, MonthlyRequest};
 use shareledger_returns::nddr::{nddr, NddrRequest};
 use shareledger_store::Store;
@@ -54,8 +55,15 @@ impl Fixture {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("fuzz.db")).unwrap();
         let lines = read_lines(SEED_LEDGER.as_bytes()).unwrap();
-        ledger::append(&mut store, lines, now(), "fuzz", false).unwrap();
-        let register = ledger::load_issuer(&store, "02121", None).unwrap();
+        ledger::append::append(
+            &mut store,
+            lines,
+            now(),
+            "fuzz",
+            AppendOptions::dry_run(false),
+        )
+        .unwrap();
+        let register = ledger::replay::load_issuer(&store, "02121", None).unwrap();
         Fixture {
             _dir: dir,
             store,
@@ -72,7 +80,13 @@ fn import_lines(f: &mut Fixture, data: &[u8]) {
     if lines.is_empty() || lines.len() > 64 {
         return;
     }
-    let _ = ledger::append(&mut f.store, lines.clone(), now(), "fuzz", true);
+    let _ = ledger::append::append(
+        &mut f.store,
+        lines.clone(),
+        now(),
+        "fuzz",
+        AppendOptions::dry_run(true),
+    );
     let mut register = f.register.clone();
     let mut touched: Vec<(String, NaiveDate)> = Vec::new();
     for (_, incoming) in lines {
@@ -85,7 +99,7 @@ fn import_lines(f: &mut Fixture, data: &[u8]) {
             }
         }
     }
-    let calendar = shareledger_cli::commands::returns::calendar(&register);
+    let calendar = shareledger_ledger::returns::calendar(&register);
     let mut checked: Vec<String> = Vec::new();
     for (id, date) in touched {
         let Some(issuer) = register.issuer(&id) else {

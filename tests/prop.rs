@@ -28,9 +28,9 @@ use std::path::Path;
 use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate};
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use shareledger_cli::ledger;
 use shareledger_core::event::{parse_line, Recorded};
 use shareledger_core::state::{IssuerState, Register};
+use shareledger_ledger::{self as ledger, AppendOptions};
 use shareledger_returns::monthly::{monthly, MonthlyRequest};
 use shareledger_returns::nddr::{nddr, NddrRequest};
 use shareledger_store::Store;
@@ -496,8 +496,14 @@ fn store_in_batches(store: &mut Store, g: &Generated, cuts: &[usize]) {
     bounds.dedup();
     for w in bounds.windows(2) {
         let (a, b) = (w[0], w[1]);
-        let summary = ledger::append(store, lines_of(&g.lines[a..b], a + 1), now(), ACTOR, false)
-            .unwrap_or_else(|e| panic!("batch {a}..{b} refused: {}", e.message));
+        let summary = ledger::append::append(
+            store,
+            lines_of(&g.lines[a..b], a + 1),
+            now(),
+            ACTOR,
+            AppendOptions::dry_run(false),
+        )
+        .unwrap_or_else(|e| panic!("batch {a}..{b} refused: {}", e));
         assert_eq!(summary.appended.len(), b - a);
         assert_eq!(summary.first_position, Some(a as u64 + 1));
     }
@@ -595,8 +601,8 @@ proptest! {
         prop_assert!(store.verify().unwrap().is_intact());
         drop(store);
         let store = Store::open_existing(&dir.path().join("l.db")).unwrap();
-        let loaded = ledger::load_issuer(&store, ISSUER, None)
-            .unwrap_or_else(|e| panic!("replay failed: {}", e.message));
+        let loaded = ledger::replay::load_issuer(&store, ISSUER, None)
+            .unwrap_or_else(|e| panic!("replay failed: {}", e));
 
         let (l, f) = (issuer(&loaded), issuer(&folded));
         let (lc, fc) = (&l.classes[CLASS], &f.classes[CLASS]);
@@ -969,8 +975,8 @@ proptest! {
         // At least the issuer, class and opening balance are stored.
         let at = 3 + split.index(g.lines.len() - 2);
         let at = at.min(g.lines.len());
-        ledger::append(&mut store, lines_of(&g.lines[..at], 1), now(), ACTOR, false)
-            .unwrap_or_else(|e| panic!("valid prefix refused: {}", e.message));
+        ledger::append::append(&mut store, lines_of(&g.lines[..at], 1), now(), ACTOR, AppendOptions::dry_run(false))
+            .unwrap_or_else(|e| panic!("valid prefix refused: {}", e));
         let count = store.count().unwrap();
 
         let state = g.state();
@@ -980,16 +986,19 @@ proptest! {
         batch.push((bad_line, incoming(&bad)));
 
         let before = files(&db);
-        let result = ledger::append(&mut store, batch, now(), ACTOR, dry_run);
+        let result = ledger::append::append(&mut store, batch, now(), ACTOR, AppendOptions::dry_run(dry_run));
         let after = files(&db);
         let err = match result {
             Ok(s) => panic!("{kind:?} accepted ({} appended): {bad}", s.appended.len()),
             Err(e) => e,
         };
-        prop_assert_eq!(err.code, 1);
         prop_assert!(
-            err.message.starts_with(&format!("line {bad_line}: ")),
-            "{:?}: the refusal does not name line {}: {}", kind, bad_line, err.message
+            matches!(err, ledger::LedgerError::Rejected(_)),
+            "{:?}: not a refusal of the input: {:?}", kind, err
+        );
+        prop_assert!(
+            err.to_string().starts_with(&format!("line {bad_line}: ")),
+            "{:?}: the refusal does not name line {}: {}", kind, bad_line, err
         );
         prop_assert!(before.0 == after.0, "{:?}: the database file changed", kind);
         prop_assert!(before.1 == after.1, "{:?}: the WAL changed", kind);

@@ -11,8 +11,9 @@ use std::sync::{Mutex, OnceLock};
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
 use libfuzzer_sys::fuzz_target;
-use shareledger_cli::commands::{read_lines, SEED_LEDGER};
-use shareledger_cli::ledger;
+use shareledger_ledger::import::jsonl::read_lines;
+use shareledger_ledger::SEED_LEDGER;
+use shareledger_ledger::{self as ledger, AppendOptions};
 use shareledger_core::state::Register;
 use shareledger_returns::monthly::{monthly, MonthlyRequest};
 use shareledger_returns::nddr::{nddr, NddrRequest};
@@ -35,8 +36,8 @@ fn fixture() -> &'static Mutex<Fixture> {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("fuzz.db")).unwrap();
         let lines = read_lines(SEED_LEDGER.as_bytes()).unwrap();
-        ledger::append(&mut store, lines, now(), "fuzz", false).unwrap();
-        let register = ledger::load_issuer(&store, "02121", None).unwrap();
+        ledger::append::append(&mut store, lines, now(), "fuzz", AppendOptions::dry_run(false)).unwrap();
+        let register = ledger::replay::load_issuer(&store, "02121", None).unwrap();
         Mutex::new(Fixture {
             _dir: dir,
             store,
@@ -54,7 +55,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut f = fixture().lock().unwrap_or_else(|p| p.into_inner());
     // (1) The import path, writing nothing.
-    let _ = ledger::append(&mut f.store, lines.clone(), now(), "fuzz", true);
+    let _ = ledger::append::append(&mut f.store, lines.clone(), now(), "fuzz", AppendOptions::dry_run(true));
 
     // (2) In memory, then the projections.
     let mut register = f.register.clone();
@@ -69,7 +70,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    let calendar = shareledger_cli::commands::returns::calendar(&register);
+    let calendar = shareledger_ledger::returns::calendar(&register);
     let mut checked: Vec<String> = Vec::new();
     for (id, date) in touched {
         let Some(issuer) = register.issuer(&id) else {

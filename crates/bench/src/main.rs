@@ -34,11 +34,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Table};
 use rusqlite::{params, Connection};
-use shareledger_cli::commands::audit::audit_with_threads;
-use shareledger_cli::commands::returns::{produce, ReturnCommand};
-use shareledger_cli::ledger::{self, Lines};
-use shareledger_cli::OutputFormat;
 use shareledger_core::event::{parse_line, Incoming, SCHEMA_VERSION};
+use shareledger_ledger::returns::{produce, ReturnKind, ReturnRequest};
+use shareledger_ledger::{self as ledger, AppendOptions, AuditOptions, LedgerError, Lines};
 use shareledger_store::Store;
 use uuid::Uuid;
 
@@ -153,8 +151,15 @@ fn main() {
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
-fn err(e: shareledger_cli::CliError) -> Box<dyn std::error::Error> {
-    e.message.into()
+fn err(e: LedgerError) -> Box<dyn std::error::Error> {
+    e.to_string().into()
+}
+
+/// A reader of the ledger file, with the small page cache of readers.
+fn open_existing(db: &Path) -> Result<Store, LedgerError> {
+    let mut store = Store::open_existing(db)?;
+    store.set_cache_size_kib(shareledger_store::READ_CACHE_KIB)?;
+    Ok(store)
 }
 
 /// Peak resident set of this process (VmHWM), in KiB.
@@ -219,7 +224,14 @@ fn import_only(db: &Path, events: usize, per: usize, batch: usize, from: Option<
                 let t = Instant::now();
                 let c = cpu_seconds();
                 let m = thread_cpu_seconds();
-                let summary = ledger::append(store, lines, now, "bench", false).expect("append");
+                let summary = ledger::append::append(
+                    store,
+                    lines,
+                    now,
+                    "bench",
+                    AppendOptions::dry_run(false),
+                )
+                .expect("append");
                 cpu += cpu_seconds() - c;
                 cpu_main += thread_cpu_seconds() - m;
                 t_write += t.elapsed();
@@ -278,8 +290,13 @@ fn child(mode: Mode, db: &Path, now: DateTime<FixedOffset>, threads: usize) {
     let start = Instant::now();
     let (events, extra) = match mode {
         Mode::Audit => {
-            let store = ledger::open_existing(db).expect("open");
-            let report = audit_with_threads(&store, None, None, now, threads).expect("audit runs");
+            let store = open_existing(db).expect("open");
+            let options = AuditOptions {
+                threads,
+                ..AuditOptions::default()
+            };
+            let report =
+                ledger::audit::audit(&store, &options, now, &|_, _| {}).expect("audit runs");
             let errors = report
                 .findings
                 .iter()
@@ -296,14 +313,14 @@ fn child(mode: Mode, db: &Path, now: DateTime<FixedOffset>, threads: usize) {
             )
         }
         Mode::Verify => {
-            let store = ledger::open_existing(db).expect("open");
+            let store = open_existing(db).expect("open");
             let v = store.verify().expect("verify runs");
             assert!(v.is_intact(), "chain broken: {v:?}");
             (v.events, "\"ok\":true".to_string())
         }
         Mode::Replay => {
-            let store = ledger::open_existing(db).expect("open");
-            let n = ledger::replay_all(&store, threads).expect("replays");
+            let store = open_existing(db).expect("open");
+            let n = ledger::replay::replay_all(&store, threads).expect("replays");
             (n, "\"ok\":true".to_string())
         }
         Mode::RawRead => (raw_read_all(db), "\"ok\":true".to_string()),
@@ -499,7 +516,7 @@ fn raw_rows(
     now: DateTime<FixedOffset>,
     versions: &mut std::collections::HashMap<String, u64>,
 ) -> Vec<RawRow> {
-    let recorded_at = ledger::store_time(&now);
+    let recorded_at = ledger::time::store_time(&now);
     lines
         .into_iter()
         .map(|(_, inc)| {
@@ -636,18 +653,23 @@ fn hk_now() -> DateTime<FixedOffset> {
 /// command makes them (`ledger::load_issuer` + `returns::produce`): (ms, ms).
 fn one_return_pair(store: &Store, issuer: &str, date: NaiveDate, month: &str) -> Res<(f64, f64)> {
     let t = Instant::now();
-    let register = ledger::load_issuer(store, issuer, None).map_err(err)?;
-    let cmd = ReturnCommand::nddr(issuer, &date.to_string(), OutputFormat::Json);
-    let doc = produce(&register, &cmd).map_err(err)?;
+    let register = ledger::replay::load_issuer(store, issuer, None).map_err(err)?;
+    let req = ReturnRequest {
+        issuer: issuer.to_string(),
+        kind: ReturnKind::Nddr { date, form: None },
+        submitted: None,
+    };
+    let doc = produce(&register, &req).map_err(err)?;
     std::hint::black_box(&doc.json);
     let a = secs(t.elapsed()) * 1e3;
     let t = Instant::now();
-    let register = ledger::load_issuer(store, issuer, None).map_err(err)?;
-    let cmd = ReturnCommand::Monthly {
-        common: ReturnCommand::common(issuer, None, OutputFormat::Json),
-        month: month.to_string(),
+    let register = ledger::replay::load_issuer(store, issuer, None).map_err(err)?;
+    let req = ReturnRequest {
+        issuer: issuer.to_string(),
+        kind: ReturnKind::monthly(month).map_err(err)?,
+        submitted: None,
     };
-    let doc = produce(&register, &cmd).map_err(err)?;
+    let doc = produce(&register, &req).map_err(err)?;
     std::hint::black_box(&doc.json);
     Ok((a, secs(t.elapsed()) * 1e3))
 }
@@ -663,8 +685,8 @@ fn time_returns(
     month: (i32, u32),
     runs: usize,
 ) -> Res<[f64; 4]> {
-    let big = ledger::open_existing(big).map_err(err)?;
-    let alone = ledger::open_existing(alone).map_err(err)?;
+    let big = open_existing(big).map_err(err)?;
+    let alone = open_existing(alone).map_err(err)?;
     let month = format!("{}-{:02}", month.0, month.1);
     let mut v: [Vec<f64>; 4] = Default::default();
     for i in 0..=runs {
@@ -811,7 +833,14 @@ fn run_size(args: &Args, root: &Path, target: usize) -> Res<Figures> {
         let mut alone = Store::open(&alone_db)?;
         let mut lines = gen.market_lines();
         lines.extend(gen.issuer_lines(0));
-        ledger::append(&mut alone, parse(&lines), hk_now(), "bench", false).map_err(err)?;
+        ledger::append::append(
+            &mut alone,
+            parse(&lines),
+            hk_now(),
+            "bench",
+            AppendOptions::dry_run(false),
+        )
+        .map_err(err)?;
     }
     let [nddr, monthly, nddr_alone, monthly_alone] = time_returns(
         &db,
@@ -857,7 +886,14 @@ fn run_size(args: &Args, root: &Path, target: usize) -> Res<Figures> {
         let inc: Incoming = parse_line(&line).expect("parses");
         let now = hk_now();
         let t = Instant::now();
-        ledger::append(&mut store, vec![(1, inc.clone())], now, "bench", false).map_err(err)?;
+        ledger::append::append(
+            &mut store,
+            vec![(1, inc.clone())],
+            now,
+            "bench",
+            AppendOptions::dry_run(false),
+        )
+        .map_err(err)?;
         lat.push(secs(t.elapsed()) * 1e3);
         if !versions.contains_key(&issuer) {
             let v: u64 = floor.query_row(

@@ -3,18 +3,20 @@
 //! The command line: clap commands that read input, call the core, the store
 //! and the returns, and print. Nothing clever lives here.
 //!
-//! * [`ledger`]: store ↔ core glue (decode, replay, atomic append).
+//! The ledger's operations live in `shareledger-ledger`; this crate holds
+//! the clap definitions, printing, progress bars, PDF and completions.
+//!
 //! * `commands`: one function per command.
+//! * [`pdf`]: `--format pdf` through a headless Chromium.
 
 pub mod commands;
-pub mod ledger;
 pub mod pdf;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use shareledger_store::StoreError;
+use shareledger_ledger::LedgerError;
 
 /// An error for the user: what, where, how to fix; and the exit status.
 #[derive(Debug)]
@@ -39,9 +41,23 @@ impl CliError {
     }
 }
 
-impl From<StoreError> for CliError {
-    fn from(e: StoreError) -> Self {
-        CliError::refused(e.to_string())
+impl From<LedgerError> for CliError {
+    fn from(e: LedgerError) -> Self {
+        match e {
+            // A request parameter is a flag here: name it as one.
+            LedgerError::Invalid {
+                param,
+                value,
+                message,
+            } => CliError::usage(format!("--{} `{value}` {message}", param.replace('_', "-"))),
+            e => CliError::refused(e.to_string()),
+        }
+    }
+}
+
+impl From<shareledger_ledger::StoreError> for CliError {
+    fn from(e: shareledger_ledger::StoreError) -> Self {
+        CliError::from(LedgerError::from(e))
     }
 }
 
@@ -248,7 +264,7 @@ fn record_type_help(args: &[std::ffi::OsString]) -> Option<String> {
         }
         i += if args[i] == "--db" { 2 } else { 1 };
     }
-    let spec = commands::fields::spec(args.get(i)?)?;
+    let spec = shareledger_ledger::fields::spec(args.get(i)?)?;
     args[i + 1..]
         .iter()
         .any(|a| *a == "--help" || *a == "-h")

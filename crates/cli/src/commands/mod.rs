@@ -2,22 +2,26 @@
 
 pub mod audit;
 pub mod completions;
-pub mod fields;
 pub mod record;
 pub mod returns;
 pub mod status;
 pub mod trades;
 
-use std::io::{BufRead, IsTerminal, Read};
+use std::io::{IsTerminal, Read};
 
 use chrono::{DateTime, FixedOffset, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
-use shareledger_core::event::{parse_line, Recorded};
+use shareledger_ledger::import::jsonl::read_lines_with;
+use shareledger_ledger::log::stored_json;
+use shareledger_ledger::time::{hk, parse_time, store_time};
+use shareledger_ledger::{decode::decode, AppendOptions, Ledger, ReadFilter, Store};
 use shareledger_returns::render::{render, DocKind};
-use shareledger_store::{ReadFilter, Store, StoredEvent};
 
-use crate::ledger::{self, hk, Lines};
 use crate::{Cli, CliError, Command, OutputFormat, ReportFormat};
+
+pub use shareledger_ledger::import::jsonl::read_lines;
+pub use shareledger_ledger::log::recorded_json;
+pub use shareledger_ledger::SEED_LEDGER;
 
 /// The clock and the user: the only impure inputs, read here at the edge.
 pub fn now() -> DateTime<FixedOffset> {
@@ -60,18 +64,16 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             known_at,
             format,
         } => {
-            let store = ledger::open_existing(&cli.db)?;
+            let ledger = Ledger::open_existing(&cli.db)?;
             let known = known_at
                 .as_deref()
-                .map(ledger::parse_known_at)
+                .map(|t| parse_time("known_at", t))
                 .transpose()?;
-            let register = ledger::load_issuer(&store, &issuer, known.as_ref())?;
-            let state = register.issuer(&issuer).expect("loaded");
-            let doc = shareledger_returns::balance::balance(
-                state,
+            let doc = ledger.balance(
+                &issuer,
                 class.as_deref(),
                 as_of.unwrap_or_else(today),
-                known.map(|t| hk(&t).to_rfc3339()),
+                known.as_ref(),
             )?;
             print!("{}", render(DocKind::Balance, &doc, format.format.into()));
             Ok(())
@@ -79,8 +81,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Return(cmd) => returns::run(&cli.db, cmd),
         Command::Audit(args) => audit::run(&cli.db, args),
         Command::Checkpoint => {
-            let store = ledger::open_existing(&cli.db)?;
-            match store.head()? {
+            let ledger = Ledger::open_existing(&cli.db)?;
+            match ledger.checkpoint()? {
                 Some((position, hash)) => {
                     println!("{position}:{hash}");
                     eprintln!("Keep this line somewhere the ledger's users cannot change; `shareledger audit --expect {position}:{hash}` proves the log still holds it.");
@@ -92,8 +94,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             }
         }
         Command::Backup { file } => {
-            let store = ledger::open_existing(&cli.db)?;
-            let v = store.backup_to(&file)?;
+            let ledger = Ledger::open_existing(&cli.db)?;
+            let v = ledger.backup_to(&file)?;
             println!(
                 "backed up {} events to {} (chain verified{})",
                 v.events,
@@ -106,32 +108,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Demo { format } => demo(format.format),
     }
-}
-
-/// Read JSON lines from a file or standard input: (line number, event), or
-/// the first bad line's error.
-pub fn read_lines(reader: impl BufRead) -> Result<Lines, CliError> {
-    read_lines_with(reader, &ProgressBar::hidden())
-}
-
-/// As [`read_lines`], advancing `progress` by the bytes read.
-pub fn read_lines_with(reader: impl BufRead, progress: &ProgressBar) -> Result<Lines, CliError> {
-    let mut lines = Vec::new();
-    for (i, line) in reader.lines().enumerate() {
-        let n = i + 1;
-        let line = line.map_err(|e| CliError::refused(format!("line {n}: cannot be read: {e}")))?;
-        progress.inc(line.len() as u64 + 1);
-        let t = line.trim();
-        if t.is_empty() || t.starts_with('#') {
-            continue;
-        }
-        let incoming = parse_line(t).map_err(|e| {
-            progress.abandon();
-            CliError::refused(format!("line {n}: {e}"))
-        })?;
-        lines.push((n, incoming));
-    }
-    Ok(lines)
 }
 
 /// Files at least this large get a progress bar on `import` (when standard
@@ -181,54 +157,19 @@ pub fn spinner(show: bool, message: String) -> ProgressBar {
     pb
 }
 
-/// Open the store to append to. A dry run against a ledger file that does
+/// Open the ledger to append to. A dry run against a ledger file that does
 /// not exist yet uses an empty scratch store, so that it creates nothing;
-/// keep the returned directory alive as long as the store.
+/// keep the returned directory alive as long as the ledger.
 pub fn open_for_append(
     db: &std::path::Path,
     dry_run: bool,
-) -> Result<(Store, Option<tempfile::TempDir>), CliError> {
+) -> Result<(Ledger<Store>, Option<tempfile::TempDir>), CliError> {
     if dry_run && !db.exists() {
         let dir = tempfile::tempdir()?;
-        let store = Store::open(&dir.path().join("dry-run.db"))?;
-        return Ok((store, Some(dir)));
+        let ledger = Ledger::open(&dir.path().join("dry-run.db"))?;
+        return Ok((ledger, Some(dir)));
     }
-    Ok((Store::open(db)?, None))
-}
-
-/// A stored event as `log --format json` prints it: the import format plus
-/// `position`, `id`, `recorded_at`, `actor` and `hash`.
-pub fn stored_json(row: &StoredEvent) -> Result<serde_json::Value, CliError> {
-    let rec = ledger::decode(row)?;
-    let mut v: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&row.payload)
-        .map_err(|e| CliError::refused(format!("position {}: {e}", row.position)))?;
-    v.insert("position".into(), row.position.into());
-    v.insert("id".into(), row.id.clone().into());
-    v.insert(
-        "recorded_at".into(),
-        hk(&rec.recorded_at).to_rfc3339().into(),
-    );
-    v.insert("actor".into(), row.actor.clone().into());
-    v.insert("hash".into(), row.hash.clone().into());
-    Ok(serde_json::Value::Object(v))
-}
-
-/// An event not (yet) stored, as [`stored_json`] would print it.
-pub fn recorded_json(rec: &Recorded) -> serde_json::Value {
-    let mut v: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(&rec.payload()).expect("payload is JSON");
-    if let Some(p) = rec.position {
-        v.insert("position".into(), p.into());
-    }
-    v.insert("id".into(), rec.id.to_string().into());
-    v.insert(
-        "recorded_at".into(),
-        hk(&rec.recorded_at)
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
-            .into(),
-    );
-    v.insert("actor".into(), rec.actor.clone().into());
-    serde_json::Value::Object(v)
+    Ok((Ledger::open(db)?, None))
 }
 
 /// One JSON value on standard output: indented for a person at a terminal,
@@ -247,7 +188,7 @@ fn import(db: &std::path::Path, file: &std::path::Path, dry_run: bool) -> Result
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s)?;
         progress.finish_and_clear();
-        read_lines(s.as_bytes())?
+        read_lines(s.as_bytes()).map_err(CliError::from)?
     } else {
         let f = std::fs::File::open(file).map_err(|e| {
             CliError::refused(format!(
@@ -257,13 +198,16 @@ fn import(db: &std::path::Path, file: &std::path::Path, dry_run: bool) -> Result
         })?;
         let len = f.metadata().ok().map(|m| m.len());
         let progress = byte_progress(len);
-        let lines = read_lines_with(std::io::BufReader::new(f), &progress)?;
+        let lines = read_lines_with(std::io::BufReader::new(f), |n| progress.inc(n));
+        if lines.is_err() {
+            progress.abandon();
+        }
         progress.finish_and_clear();
-        lines
+        lines?
     };
     let large = std::fs::metadata(file).is_ok_and(|m| m.len() >= PROGRESS_MIN_BYTES)
         || lines.len() >= 5_000;
-    let (mut store, _scratch) = open_for_append(db, dry_run)?;
+    let (mut ledger, _scratch) = open_for_append(db, dry_run)?;
     let progress = spinner(
         large,
         format!(
@@ -271,7 +215,15 @@ fn import(db: &std::path::Path, file: &std::path::Path, dry_run: bool) -> Result
             lines.len()
         ),
     );
-    let summary = ledger::append(&mut store, lines, now(), &default_actor(), dry_run);
+    let summary = ledger.append(
+        lines,
+        now(),
+        &default_actor(),
+        AppendOptions {
+            dry_run,
+            pipeline: None,
+        },
+    );
     progress.finish_and_clear();
     let summary = summary?;
     let verb = if dry_run { "would import" } else { "imported" };
@@ -285,11 +237,7 @@ fn import(db: &std::path::Path, file: &std::path::Path, dry_run: bool) -> Result
         },
         db.display()
     );
-    if dry_run {
-        audit::print_findings_of(&store, &summary.appended, true)?;
-    } else {
-        audit::print_new_findings(&store, &summary.appended)?;
-    }
+    audit::print_findings(&ledger, &summary.appended, dry_run)?;
     Ok(())
 }
 
@@ -300,21 +248,21 @@ fn log(
     format: ReportFormat,
 ) -> Result<(), CliError> {
     use std::io::Write;
-    let store = ledger::open_existing(db)?;
-    let known = known_at.map(ledger::parse_known_at).transpose()?;
+    let ledger = Ledger::open_existing(db)?;
+    let known = known_at.map(|t| parse_time("known_at", t)).transpose()?;
     let filter = ReadFilter {
         stream: issuer.map(str::to_string),
-        recorded_until: known.as_ref().map(ledger::store_time),
+        recorded_until: known.as_ref().map(store_time),
         ..ReadFilter::default()
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    for row in store.events(&filter) {
+    for row in ledger.events(&filter) {
         let row = row?;
         let written = match format {
             ReportFormat::Json => writeln!(out, "{}", stored_json(&row)?),
             ReportFormat::Text => {
-                let rec = ledger::decode(&row)?;
+                let rec = decode(&row)?;
                 writeln!(
                     out,
                     "{:>8}  {}  {:<8} {:<32} {}  {}",
@@ -335,21 +283,18 @@ fn log(
     Ok(())
 }
 
-/// The seed ledger, embedded so the demo runs anywhere.
-pub const SEED_LEDGER: &str = include_str!("../../../../examples/ainnovation-2022.jsonl");
-
 fn demo(format: OutputFormat) -> Result<(), CliError> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("demo.db");
-    let mut store = Store::open(&db)?;
+    let mut ledger = Ledger::open(&db)?;
     let lines = read_lines(SEED_LEDGER.as_bytes())?;
-    let summary = ledger::append(&mut store, lines, now(), "demo", false)?;
+    let summary = ledger.append(lines, now(), "demo", AppendOptions::default())?;
     eprintln!(
         "demo: built the example ledger of the seed filings ({} events) in {}",
         summary.appended.len(),
         db.display()
     );
-    drop(store);
+    drop(ledger);
     for cmd in [
         returns::ReturnCommand::nddr("02121", "2022-11-07", format),
         returns::ReturnCommand::monthly("02121", "2022-11", "2022-12-02", format),

@@ -2,7 +2,7 @@
 //! fields (kebab-case), e.g. `record shares-repurchased --trade-date 2022-11-07`.
 //! Nested fields are dotted: `--signatory.name`, `--par-value.amount`.
 //!
-//! The flags of each type come from [`super::fields`] (checked against the
+//! The flags of each type come from `shareledger_ledger::fields` (checked against the
 //! core by its tests). Exit status: 2 for a malformed command line (unknown
 //! type or flag, a missing required flag, a flag without its value); 1 for a
 //! value the core cannot read or an event the ledger refuses.
@@ -15,9 +15,11 @@ use clap::Args;
 use serde_json::{Map, Value};
 use shareledger_core::event::parse_object;
 
-use super::fields::{self, EventSpec, Field, Kind, ENVELOPE};
+use shareledger_ledger::fields::{self, EventSpec, Field, Kind, ENVELOPE};
+use shareledger_ledger::log::{recorded_json, stored_json};
+use shareledger_ledger::AppendOptions;
+
 use super::{default_actor, now};
-use crate::ledger;
 use crate::CliError;
 
 #[derive(Debug, Args)]
@@ -470,26 +472,32 @@ pub fn run(db: &std::path::Path, args: RecordArgs) -> Result<(), CliError> {
             e.hint,
         ))
     })?;
-    let (mut store, _scratch) = super::open_for_append(db, dry_run)?;
-    let summary = ledger::append(
-        &mut store,
-        vec![(1, incoming)],
-        now(),
-        &default_actor(),
-        dry_run,
-    )
-    .map_err(|e| CliError {
-        message: flagged(spec, &e.message, &raw),
-        code: e.code,
-    })?;
+    let (mut ledger, _scratch) = super::open_for_append(db, dry_run)?;
+    let summary = ledger
+        .append(
+            vec![(1, incoming)],
+            now(),
+            &default_actor(),
+            AppendOptions {
+                dry_run,
+                pipeline: None,
+            },
+        )
+        .map_err(|e| {
+            let e = CliError::from(e);
+            CliError {
+                message: flagged(spec, &e.message, &raw),
+                code: e.code,
+            }
+        })?;
     for rec in &summary.appended {
         let stored = match rec.position {
-            Some(_) => store.find_by_id(&rec.id.to_string())?,
+            Some(_) => ledger.find_by_id(&rec.id.to_string())?,
             None => None,
         };
         let v = match &stored {
-            Some(row) => super::stored_json(row)?,
-            None => super::recorded_json(rec),
+            Some(row) => stored_json(row)?,
+            None => recorded_json(rec),
         };
         super::print_json_line(&v);
         match rec.position {
@@ -508,11 +516,7 @@ pub fn run(db: &std::path::Path, args: RecordArgs) -> Result<(), CliError> {
     if summary.duplicates > 0 {
         eprintln!("already recorded (same id and content): nothing written");
     }
-    if dry_run {
-        super::audit::print_findings_of(&store, &summary.appended, true)?;
-    } else {
-        super::audit::print_new_findings(&store, &summary.appended)?;
-    }
+    super::audit::print_findings(&ledger, &summary.appended, dry_run)?;
     Ok(())
 }
 

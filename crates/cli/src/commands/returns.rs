@@ -5,18 +5,11 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use clap::{Args, Subcommand};
-use sha2::{Digest, Sha256};
-use shareledger_core::calendar::BusinessCalendar;
-use shareledger_core::event::{Event, Incoming, ReturnFiled, ReturnForm};
-use shareledger_core::rules::NddrLayout;
-use shareledger_core::state::Register;
-use shareledger_returns::monthly::{monthly, MonthlyRequest};
-use shareledger_returns::nddr::{nddr, NddrRequest};
-use shareledger_returns::render::{render, DocKind, Format};
-use shareledger_store::Store;
+use shareledger_ledger::time::{parse_instant, parse_time};
+use shareledger_ledger::{Ledger, Produced, ReturnKind, ReturnRequest};
+use shareledger_returns::render::Format;
 
 use super::{default_actor, now};
-use crate::ledger::{self, parse_known_at};
 use crate::{CliError, OutputFormat};
 
 #[derive(Debug, Args)]
@@ -141,211 +134,88 @@ impl ReturnCommand {
     }
 }
 
-/// Parse "YYYY-MM".
-pub fn parse_month(s: &str) -> Result<(i32, u32), CliError> {
-    let bad = || {
-        CliError::usage(format!(
-            "--month `{s}` is not a month: write it as YYYY-MM, like 2022-11"
+impl ReturnCommand {
+    /// The ledger's request for this command, and its common options.
+    pub fn request(&self) -> Result<(ReturnRequest, &Common), CliError> {
+        let (kind, common) = match self {
+            ReturnCommand::Nddr { common, date, form } => {
+                (ReturnKind::nddr(*date, form.as_deref())?, common)
+            }
+            ReturnCommand::Monthly { common, month } => (ReturnKind::monthly(month)?, common),
+        };
+        Ok((
+            ReturnRequest {
+                issuer: common.issuer.clone(),
+                kind,
+                submitted: common.submitted,
+            },
+            common,
         ))
-    };
-    let (y, m) = s.split_once('-').ok_or_else(bad)?;
-    let (y, m): (i32, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-    if !(1..=12).contains(&m) || y.to_string().len() != 4 {
-        return Err(bad());
-    }
-    Ok((y, m))
-}
-
-/// The business-day calendar with the market closures the register knows.
-pub fn calendar(register: &Register) -> BusinessCalendar {
-    let mut cal = BusinessCalendar::new();
-    for d in register.market_closures.keys() {
-        cal.add_market_closure(*d);
-    }
-    cal
-}
-
-/// A produced return: its JSON, rendering, and what `--mark-filed` records.
-pub struct Produced {
-    pub text: String,
-    pub json: String,
-    pub form: ReturnForm,
-    pub layout: String,
-    pub date: NaiveDate,
-}
-
-/// SHA-256 of a document's JSON without its `date_submitted` (which the
-/// filer may set by hand): what `return_filed` keeps and `audit` compares.
-pub fn digest(json: &str) -> String {
-    let mut v: serde_json::Value = serde_json::from_str(json).expect("documents are JSON");
-    if let Some(map) = v.as_object_mut() {
-        map.remove("date_submitted");
-    }
-    hex::encode(Sha256::digest(
-        serde_json::to_string(&v).expect("serializes").as_bytes(),
-    ))
-}
-
-/// Regenerate the return a `return_filed` event records, from `register`, and
-/// give its digest.
-pub fn regenerate_digest(
-    register: &Register,
-    issuer: &str,
-    filed: &ReturnFiled,
-) -> Result<String, CliError> {
-    let common = ReturnCommand::common(issuer, None, OutputFormat::Json);
-    let cmd = match filed.form {
-        ReturnForm::Nddr => ReturnCommand::Nddr {
-            common,
-            date: filed.date,
-            form: filed.layout.clone(),
-        },
-        ReturnForm::Monthly => ReturnCommand::Monthly {
-            common,
-            month: filed.date.format("%Y-%m").to_string(),
-        },
-    };
-    if register.issuer(issuer).is_none() {
-        return Err(CliError::refused(format!(
-            "issuer {issuer} was not registered then"
-        )));
-    }
-    Ok(digest(&produce(register, &cmd)?.json))
-}
-
-/// Build the return of `cmd` from `register` (already replayed as known at the chosen time).
-pub fn produce(register: &Register, cmd: &ReturnCommand) -> Result<Produced, CliError> {
-    match cmd {
-        ReturnCommand::Nddr { common, date, form } => {
-            let issuer = register.issuer(&common.issuer).expect("loaded");
-            let layout = form
-                .as_deref()
-                .map(|f| {
-                    NddrLayout::parse(f)
-                        .ok_or_else(|| CliError::usage(format!("--form `{f}`: use FF304 or FF305")))
-                })
-                .transpose()?;
-            let doc = nddr(
-                issuer,
-                &NddrRequest {
-                    date: *date,
-                    submitted: common.submitted,
-                    layout,
-                },
-            )?;
-            Ok(Produced {
-                text: render(DocKind::Nddr, &doc, common.output.format.renderer()),
-                json: serde_json::to_string(&doc).expect("documents serialize"),
-                form: ReturnForm::Nddr,
-                layout: doc.form.clone(),
-                date: *date,
-            })
-        }
-        ReturnCommand::Monthly { common, month } => {
-            let (year, m) = parse_month(month)?;
-            let issuer = register.issuer(&common.issuer).expect("loaded");
-            let end = shareledger_returns::dates::month_end(year, m).expect("valid month");
-            let submitted = common
-                .submitted
-                .unwrap_or_else(|| calendar(register).next_business_day(end));
-            let doc = monthly(
-                issuer,
-                &MonthlyRequest {
-                    year,
-                    month: m,
-                    submitted,
-                },
-            )?;
-            Ok(Produced {
-                text: render(DocKind::Monthly, &doc, common.output.format.renderer()),
-                json: serde_json::to_string(&doc).expect("documents serialize"),
-                form: ReturnForm::Monthly,
-                layout: doc.form.clone(),
-                date: end,
-            })
-        }
     }
 }
 
 pub fn run(db: &std::path::Path, cmd: ReturnCommand) -> Result<(), CliError> {
-    let common = match &cmd {
-        ReturnCommand::Nddr { common, .. } | ReturnCommand::Monthly { common, .. } => common,
-    };
-    let known: Option<DateTime<FixedOffset>> =
-        common.known_at.as_deref().map(parse_known_at).transpose()?;
+    let (req, common) = cmd.request()?;
+    let known: Option<DateTime<FixedOffset>> = common
+        .known_at
+        .as_deref()
+        .map(|t| parse_time("known_at", t))
+        .transpose()?;
     let submitted_at = common
         .submitted_at
         .as_deref()
-        .map(|s| {
-            DateTime::parse_from_rfc3339(s).map_err(|_| {
-                CliError::usage(format!(
-                    "--submitted-at `{s}` is not an RFC 3339 time like 2022-11-07T19:05:00+08:00"
-                ))
-            })
-        })
+        .map(|s| parse_instant("submitted_at", s))
         .transpose()?;
     if common.mark_filed && known.is_some() {
         return Err(CliError::usage(
             "--mark-filed files the return as the ledger stands now: drop --known-at",
         ));
     }
-    let store = ledger::open_existing(db)?;
-    let register = ledger::load_issuer(&store, &common.issuer, known.as_ref())?;
-    let produced = produce(&register, &cmd)?;
-    let bytes = match common.output.format {
-        ReturnFormat::Pdf => {
-            if common.output.output.is_none() && std::io::stdout().is_terminal() {
-                return Err(CliError::usage(
-                    "--format pdf writes a binary file: give --output FILE (or redirect standard output)",
-                ));
-            }
-            crate::pdf::print(&produced.text)?
-        }
-        _ => produced.text.clone().into_bytes(),
-    };
-    // The document is complete before anything is written or recorded.
-    match &common.output.output {
-        Some(path) => write_whole(path, &bytes)?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(&bytes)
-                .and_then(|()| out.flush())
-                .map_err(|e| CliError::refused(format!("cannot write the return: {e}")))?;
-        }
+    let format = common.output.format;
+    if format == ReturnFormat::Pdf
+        && common.output.output.is_none()
+        && std::io::stdout().is_terminal()
+    {
+        return Err(CliError::usage(
+            "--format pdf writes a binary file: give --output FILE (or redirect standard output)",
+        ));
     }
-    if common.mark_filed {
-        drop(store);
-        let mut store = Store::open(db)?;
-        let event = Event::ReturnFiled(ReturnFiled {
-            issuer: common.issuer.clone(),
-            form: produced.form,
-            date: produced.date,
-            submitted_at: submitted_at.unwrap_or_else(now),
-            digest: Some(digest(&produced.json)),
-            layout: Some(produced.layout.clone()),
-            document_version: Some(shareledger_returns::document::DOCUMENT_VERSION),
-        });
-        let incoming = Incoming {
-            id: None,
-            recorded_at: None,
-            actor: None,
-            note: None,
-            event,
+    // The whole return is rendered (PDF included) and delivered before
+    // anything is recorded; with --mark-filed, the document and its digest
+    // are taken inside the transaction that records the filing, which
+    // commits only once the return is delivered.
+    let deliver = |produced: &Produced| -> Result<(), CliError> {
+        let text = produced.render(format.renderer());
+        let bytes = match format {
+            ReturnFormat::Pdf => crate::pdf::print(&text)?,
+            _ => text.into_bytes(),
         };
-        let summary = ledger::append(
-            &mut store,
-            vec![(0, incoming)],
+        match &common.output.output {
+            Some(path) => write_whole(path, &bytes),
+            None => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(&bytes)
+                    .and_then(|()| out.flush())
+                    .map_err(|e| CliError::refused(format!("cannot write the return: {e}")))
+            }
+        }
+    };
+    if common.mark_filed {
+        let mut ledger = Ledger::open(db)?;
+        let filed = ledger.mark_filed_with(
+            &req,
+            submitted_at.unwrap_or_else(now),
             now(),
             &default_actor(),
-            false,
+            deliver,
         )?;
         eprintln!(
             "recorded return_filed for the {} of {} at log position {} (digest {})",
-            produced.layout,
-            produced.date,
-            summary.first_position.unwrap_or_default(),
-            digest(&produced.json)
+            filed.produced.layout, filed.produced.date, filed.position, filed.digest
         );
+    } else {
+        let ledger = Ledger::open_existing(db)?;
+        deliver(&ledger.produce(&req, known.as_ref())?)?;
     }
     Ok(())
 }

@@ -1,0 +1,280 @@
+//! # shareledger-ledger: the application layer
+//!
+//! One API for every front end — the command line, the web server, the
+//! benchmark — over any storage engine ([`shareledger_store::EventStore`]):
+//! [`Ledger`] appends, loads, produces and files returns, audits, reports
+//! status, checkpoints and copies, each with a typed result and a typed
+//! [`LedgerError`] that a front end maps to its own terms (an exit status, an
+//! HTTP status). Nothing here prints, reads a terminal, parses a flag or
+//! reads the clock: `now` and the actor come in as arguments, and progress
+//! goes to a callback.
+//!
+//! Module map:
+//! * [`append`]: the atomic append (decide every line, append all or none);
+//! * [`decode`]: stored rows into recorded events (a fast path and the
+//!   canonical decoder);
+//! * [`replay`]: registers from the log (one issuer, every stream on threads);
+//! * [`returns`]: produce a return, its digest, file it in one transaction;
+//! * [`audit`]: the chain, replay, filed-return proofs, rule checks; the
+//!   findings new events introduce;
+//! * [`status`]: where an issuer stands and which returns are due;
+//! * [`log`]: stored events as `log --format json` prints them;
+//! * [`import`]: JSON lines and broker CSV files;
+//! * [`fields`]: the fields of every event type, for forms and flags;
+//! * [`time`]: the store's times, Hong Kong time, time parameters;
+//! * [`error`]: [`LedgerError`] and [`Rejection`].
+
+#![warn(missing_docs)]
+
+pub mod append;
+pub mod audit;
+pub mod decode;
+pub mod error;
+#[allow(missing_docs)]
+pub mod fields;
+#[allow(missing_docs)]
+pub mod import;
+pub mod log;
+pub mod replay;
+pub mod returns;
+#[allow(missing_docs)]
+pub mod status;
+pub mod time;
+
+use std::path::Path;
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use shareledger_core::event::{Recorded, MARKET_STREAM};
+use shareledger_core::state::Register;
+use shareledger_returns::checks::Finding;
+use shareledger_store::RowIter;
+
+pub use append::{AppendOptions, AppendSummary, Lines};
+pub use audit::{AuditOptions, AuditReport, Chain};
+pub use error::{LedgerError, Rejection, Result};
+pub use returns::{Filed, Produced, ReturnKind, ReturnRequest};
+pub use status::Status;
+
+/// The storage types a front end names (to open a ledger, to filter the
+/// log); front ends use them through this crate, never the store directly.
+pub use shareledger_store::{
+    EventStore, ReadFilter, Store, StoreError, StoredEvent, Verification, READ_CACHE_KIB,
+};
+
+/// The seed ledger (built only from the two real filings in
+/// `shared/seeds`), embedded so the demo and the tests run anywhere.
+pub const SEED_LEDGER: &str = include_str!("../../../examples/ainnovation-2022.jsonl");
+
+/// How many threads work on streams by default: one per core.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// One ledger on some engine.
+#[derive(Debug)]
+pub struct Ledger<S: EventStore> {
+    store: S,
+}
+
+impl<S: EventStore> Ledger<S> {
+    /// The ledger kept in `store`.
+    pub fn new(store: S) -> Self {
+        Ledger { store }
+    }
+
+    /// The store, for reads the ledger does not wrap.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The store back.
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    /// Where the ledger is (a path, or a URL without its password).
+    pub fn location(&self) -> String {
+        self.store.location()
+    }
+
+    /// Decide every line against the register as stored and append them
+    /// all in one transaction, or none ([`append::append`]).
+    pub fn append(
+        &mut self,
+        lines: Lines,
+        now: DateTime<FixedOffset>,
+        actor: &str,
+        options: AppendOptions,
+    ) -> Result<AppendSummary> {
+        append::append(&mut self.store, lines, now, actor, options)
+    }
+
+    /// The register of one issuer (and the market calendar) as known at
+    /// `known_at` (default: everything recorded).
+    pub fn load_issuer(
+        &self,
+        issuer: &str,
+        known_at: Option<&DateTime<FixedOffset>>,
+    ) -> Result<Register> {
+        replay::load_issuer(&self.store, issuer, known_at)
+    }
+
+    /// The issuers in the ledger, sorted.
+    pub fn issuers(&self) -> Result<Vec<String>> {
+        Ok(self
+            .store
+            .streams()?
+            .into_iter()
+            .filter(|s| s != MARKET_STREAM)
+            .collect())
+    }
+
+    /// Balances of `issuer`'s classes (or `class`) as of `as_of`, as known at
+    /// `known_at`.
+    pub fn balance(
+        &self,
+        issuer: &str,
+        class: Option<&str>,
+        as_of: NaiveDate,
+        known_at: Option<&DateTime<FixedOffset>>,
+    ) -> Result<shareledger_returns::document::BalanceReport> {
+        let register = self.load_issuer(issuer, known_at)?;
+        let state = register
+            .issuer(issuer)
+            .ok_or_else(|| LedgerError::NotFound(format!("no issuer `{issuer}`")))?;
+        Ok(shareledger_returns::balance::balance(
+            state,
+            class,
+            as_of,
+            known_at.map(|t| time::hk(t).to_rfc3339()),
+        )?)
+    }
+
+    /// The return of `req`, as known at `known_at`.
+    pub fn produce(
+        &self,
+        req: &ReturnRequest,
+        known_at: Option<&DateTime<FixedOffset>>,
+    ) -> Result<Produced> {
+        let register = self.load_issuer(&req.issuer, known_at)?;
+        returns::produce(&register, req)
+    }
+
+    /// File the return of `req` as the ledger stands now: the document and
+    /// its digest are taken inside the write transaction that appends the
+    /// `return_filed` ([`returns::mark_filed`]).
+    pub fn mark_filed(
+        &mut self,
+        req: &ReturnRequest,
+        submitted_at: DateTime<FixedOffset>,
+        now: DateTime<FixedOffset>,
+        actor: &str,
+    ) -> Result<Filed> {
+        returns::mark_filed(&mut self.store, req, submitted_at, now, actor)
+    }
+
+    /// [`Ledger::mark_filed`], handing the return to `deliver` before the
+    /// filing commits ([`returns::mark_filed_with`]): a failed delivery
+    /// records nothing.
+    pub fn mark_filed_with<E: From<LedgerError> + From<StoreError>>(
+        &mut self,
+        req: &ReturnRequest,
+        submitted_at: DateTime<FixedOffset>,
+        now: DateTime<FixedOffset>,
+        actor: &str,
+        deliver: impl FnOnce(&Produced) -> std::result::Result<(), E>,
+    ) -> std::result::Result<Filed, E> {
+        returns::mark_filed_with(&mut self.store, req, submitted_at, now, actor, deliver)
+    }
+
+    /// The audit ([`audit::audit`]); `progress(done, total)` per issuer.
+    pub fn audit(
+        &self,
+        options: &AuditOptions<'_>,
+        now: DateTime<FixedOffset>,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<AuditReport> {
+        audit::audit(&self.store, options, now, progress)
+    }
+
+    /// Where `issuer` stands at `now`, and which returns are due.
+    pub fn status(&self, issuer: &str, now: DateTime<FixedOffset>) -> Result<Status> {
+        let register = self.load_issuer(issuer, None)?;
+        let state = register
+            .issuer(issuer)
+            .ok_or_else(|| LedgerError::NotFound(format!("no issuer `{issuer}`")))?;
+        Ok(status::status(state, &returns::calendar(&register), now))
+    }
+
+    /// Findings that `events` introduce ([`audit::findings_introduced`]).
+    pub fn findings_introduced(
+        &self,
+        events: &[Recorded],
+        hypothetical: bool,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Vec<Finding>> {
+        audit::findings_introduced(&self.store, events, hypothetical, now)
+    }
+
+    /// The stored event with this id.
+    pub fn find_by_id(&self, id: &str) -> Result<Option<StoredEvent>> {
+        Ok(self.store.find_by_id(id)?)
+    }
+
+    /// Stored events matching `filter`, in log order, streamed.
+    pub fn events(&self, filter: &ReadFilter) -> RowIter<'_> {
+        self.store.events(filter)
+    }
+
+    /// Verify the whole chain; a broken chain is an error naming the first
+    /// position that does not verify.
+    pub fn verify(&self) -> Result<Verification> {
+        let v = self.store.verify()?;
+        match v.broken_at {
+            Some(position) => Err(LedgerError::BrokenChain {
+                position,
+                reason: v.reason,
+            }),
+            None => Ok(v),
+        }
+    }
+
+    /// The head to keep elsewhere, `(position, hash)`, once the whole chain
+    /// has verified (a checkpoint never vouches for a broken log); `None`
+    /// for an empty ledger.
+    pub fn checkpoint(&self) -> Result<Option<(u64, String)>> {
+        Ok(self.verify()?.head)
+    }
+}
+
+impl Ledger<Store> {
+    /// Open an existing SQLite ledger to read (a missing file is an error;
+    /// a reader's small page cache).
+    pub fn open_existing(path: &Path) -> Result<Self> {
+        let mut store = Store::open_existing(path)?;
+        store.set_cache_size_kib(shareledger_store::READ_CACHE_KIB)?;
+        Ok(Ledger::new(store))
+    }
+
+    /// Open (or create) a SQLite ledger to write.
+    pub fn open(path: &Path) -> Result<Self> {
+        Ok(Ledger::new(Store::open(path)?))
+    }
+
+    /// A consistent copy of the SQLite ledger to the new file `dest`, made
+    /// only after the source chain has verified, and verified again in the
+    /// copy. A broken source is refused and nothing is written.
+    pub fn backup_to(&self, dest: &Path) -> Result<Verification> {
+        self.verify()?;
+        let v = self.store.backup_to(dest)?;
+        if let Some(position) = v.broken_at {
+            // Never leave a copy that does not verify where a backup should be.
+            let _ = std::fs::remove_file(dest);
+            return Err(LedgerError::BrokenChain {
+                position,
+                reason: v.reason,
+            });
+        }
+        Ok(v)
+    }
+}

@@ -1,0 +1,315 @@
+//! The returns as the ledger produces and files them: [`produce`] builds the
+//! document of a [`ReturnRequest`] from a register; [`digest`] is what a
+//! `return_filed` keeps and the audit proves; [`mark_filed`] takes the
+//! register, the document and its digest inside the same write transaction
+//! as the `return_filed` it appends, so no other writer can slip an event in
+//! between (the digest is always that of the log the filing follows).
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use shareledger_core::calendar::BusinessCalendar;
+use shareledger_core::event::{Event, Incoming, ReturnFiled, ReturnForm, MARKET_STREAM};
+use shareledger_core::rules::NddrLayout;
+use shareledger_core::state::Register;
+use shareledger_returns::document::DOCUMENT_VERSION;
+use shareledger_returns::monthly::{monthly, MonthlyRequest};
+use shareledger_returns::nddr::{nddr, NddrRequest};
+use shareledger_returns::render::{render, DocKind, Format};
+use shareledger_store::{EventRead, EventStore, ReadFilter, StoreError};
+
+use crate::append::{append_in, AppendOptions};
+use crate::decode::Decoder;
+use crate::error::LedgerError;
+use crate::time::parse_month;
+
+/// Which return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReturnKind {
+    /// The NDDR whose last event is on `date`, on `form` (default: by date).
+    Nddr {
+        /// The closing balance date.
+        date: NaiveDate,
+        /// FF304 or FF305; `None`: the form in force on `date`.
+        form: Option<NddrLayout>,
+    },
+    /// The Monthly Return for a month.
+    Monthly {
+        /// The year.
+        year: i32,
+        /// The month, 1–12.
+        month: u32,
+    },
+}
+
+impl ReturnKind {
+    /// An NDDR request from the API's parameters (`form` as text).
+    pub fn nddr(date: NaiveDate, form: Option<&str>) -> Result<Self, LedgerError> {
+        let form = form
+            .map(|f| {
+                NddrLayout::parse(f).ok_or_else(|| {
+                    LedgerError::invalid("form", f, "is not a form: use FF304 or FF305")
+                })
+            })
+            .transpose()?;
+        Ok(ReturnKind::Nddr { date, form })
+    }
+
+    /// A Monthly Return request from `YYYY-MM`.
+    pub fn monthly(month: &str) -> Result<Self, LedgerError> {
+        let (year, month) = parse_month(month)?;
+        Ok(ReturnKind::Monthly { year, month })
+    }
+}
+
+/// A return to produce for an issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnRequest {
+    /// The issuer's id.
+    pub issuer: String,
+    /// Which return.
+    pub kind: ReturnKind,
+    /// The Date Submitted printed on the form (default: for a Monthly
+    /// Return the first business day after the month; for an NDDR none).
+    pub submitted: Option<NaiveDate>,
+}
+
+/// A produced document.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Document {
+    /// A Next Day Disclosure Return.
+    Nddr(shareledger_returns::document::Nddr),
+    /// A Monthly Return.
+    Monthly(shareledger_returns::document::MonthlyReturn),
+}
+
+/// A produced return: the document, its JSON, and what a filing records.
+#[derive(Debug, Clone)]
+pub struct Produced {
+    /// The typed document.
+    pub document: Document,
+    /// Its JSON (the digest is taken of this).
+    pub json: String,
+    /// NDDR or Monthly Return.
+    pub form: ReturnForm,
+    /// The form's name: FF304, FF305, FF301.
+    pub layout: String,
+    /// The date a filing records: the NDDR's date, the month's last day.
+    pub date: NaiveDate,
+}
+
+impl Produced {
+    /// The document rendered as `format` (JSON: indented, as `--format json`).
+    pub fn render(&self, format: Format) -> String {
+        match &self.document {
+            Document::Nddr(d) => render(DocKind::Nddr, d, format),
+            Document::Monthly(d) => render(DocKind::Monthly, d, format),
+        }
+    }
+
+    /// The digest a `return_filed` of this document keeps.
+    pub fn digest(&self) -> String {
+        digest(&self.json)
+    }
+}
+
+/// The business-day calendar with the market closures the register knows.
+pub fn calendar(register: &Register) -> BusinessCalendar {
+    let mut cal = BusinessCalendar::new();
+    for d in register.market_closures.keys() {
+        cal.add_market_closure(*d);
+    }
+    cal
+}
+
+/// SHA-256 of a document's JSON without its `date_submitted` (which the
+/// filer may set by hand): what `return_filed` keeps and `audit` compares.
+pub fn digest(json: &str) -> String {
+    let stripped = match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(mut v) => {
+            if let Some(map) = v.as_object_mut() {
+                map.remove("date_submitted");
+            }
+            serde_json::to_string(&v).unwrap_or_else(|_| json.to_string())
+        }
+        // Not JSON: digest the text as it is (never a document of ours).
+        Err(_) => json.to_string(),
+    };
+    hex::encode(Sha256::digest(stripped.as_bytes()))
+}
+
+/// Build the return of `req` from `register` (already replayed as known at
+/// the chosen time).
+pub fn produce(register: &Register, req: &ReturnRequest) -> Result<Produced, LedgerError> {
+    let issuer = register.issuer(&req.issuer).ok_or_else(|| {
+        LedgerError::NotFound(format!("no issuer `{}` in the ledger", req.issuer))
+    })?;
+    match &req.kind {
+        ReturnKind::Nddr { date, form } => {
+            let doc = nddr(
+                issuer,
+                &NddrRequest {
+                    date: *date,
+                    submitted: req.submitted,
+                    layout: *form,
+                },
+            )?;
+            Ok(Produced {
+                json: to_json(&doc)?,
+                form: ReturnForm::Nddr,
+                layout: doc.form.clone(),
+                date: *date,
+                document: Document::Nddr(doc),
+            })
+        }
+        ReturnKind::Monthly { year, month } => {
+            let end = shareledger_returns::dates::month_end(*year, *month).ok_or_else(|| {
+                LedgerError::invalid("month", &format!("{year}-{month:02}"), "does not exist")
+            })?;
+            let submitted = req
+                .submitted
+                .unwrap_or_else(|| calendar(register).next_business_day(end));
+            let doc = monthly(
+                issuer,
+                &MonthlyRequest {
+                    year: *year,
+                    month: *month,
+                    submitted,
+                },
+            )?;
+            Ok(Produced {
+                json: to_json(&doc)?,
+                form: ReturnForm::Monthly,
+                layout: doc.form.clone(),
+                date: end,
+                document: Document::Monthly(doc),
+            })
+        }
+    }
+}
+
+/// A document's JSON; an error, never a panic, should it ever fail.
+fn to_json<T: Serialize>(doc: &T) -> Result<String, LedgerError> {
+    serde_json::to_string(doc).map_err(|e| {
+        LedgerError::Inconsistent(format!("a document cannot be written as JSON: {e}"))
+    })
+}
+
+/// The request that regenerates the return a `return_filed` records.
+pub fn request_of(issuer: &str, filed: &ReturnFiled) -> Result<ReturnRequest, LedgerError> {
+    use chrono::Datelike;
+    let kind = match filed.form {
+        ReturnForm::Nddr => ReturnKind::nddr(filed.date, filed.layout.as_deref())?,
+        ReturnForm::Monthly => ReturnKind::Monthly {
+            year: filed.date.year(),
+            month: filed.date.month(),
+        },
+    };
+    Ok(ReturnRequest {
+        issuer: issuer.to_string(),
+        kind,
+        submitted: None,
+    })
+}
+
+/// Regenerate the return a `return_filed` event records, from `register`,
+/// and give its digest.
+pub fn regenerate_digest(
+    register: &Register,
+    issuer: &str,
+    filed: &ReturnFiled,
+) -> Result<String, LedgerError> {
+    if register.issuer(issuer).is_none() {
+        return Err(LedgerError::NotFound(format!(
+            "issuer {issuer} was not registered then"
+        )));
+    }
+    Ok(produce(register, &request_of(issuer, filed)?)?.digest())
+}
+
+/// What [`mark_filed`] did.
+#[derive(Debug, Clone)]
+pub struct Filed {
+    /// The return as filed.
+    pub produced: Produced,
+    /// Its digest, as recorded.
+    pub digest: String,
+    /// Log position of the `return_filed` event.
+    pub position: u64,
+}
+
+/// File the return of `req` as the ledger stands now: inside one write
+/// transaction, replay the issuer, produce the return, take its digest and
+/// append the `return_filed` event. `submitted_at` is when it was submitted.
+pub fn mark_filed<S: EventStore>(
+    store: &mut S,
+    req: &ReturnRequest,
+    submitted_at: DateTime<FixedOffset>,
+    now: DateTime<FixedOffset>,
+    actor: &str,
+) -> Result<Filed, LedgerError> {
+    mark_filed_with(store, req, submitted_at, now, actor, |_| Ok(()))
+}
+
+/// [`mark_filed`], handing the return to `deliver` (print it, write it,
+/// send it) after the filing is appended and before it commits: if
+/// `deliver` fails, the filing is rolled back and nothing is recorded; if
+/// it succeeds, what it delivered is exactly what was filed.
+pub fn mark_filed_with<S, E>(
+    store: &mut S,
+    req: &ReturnRequest,
+    submitted_at: DateTime<FixedOffset>,
+    now: DateTime<FixedOffset>,
+    actor: &str,
+    deliver: impl FnOnce(&Produced) -> Result<(), E>,
+) -> Result<Filed, E>
+where
+    S: EventStore,
+    E: From<LedgerError> + From<StoreError>,
+{
+    store.write(|tx| {
+        let mut register = Register::new();
+        for stream in [MARKET_STREAM, req.issuer.as_str()] {
+            let mut decoder = Decoder::new();
+            tx.scan(&ReadFilter::stream(stream), |row| {
+                decoder.replay(&mut register, row)
+            })
+            .map_err(E::from)?;
+        }
+        let produced = produce(&register, req)?;
+        let digest = produced.digest();
+        let event = Event::ReturnFiled(ReturnFiled {
+            issuer: req.issuer.clone(),
+            form: produced.form,
+            date: produced.date,
+            submitted_at,
+            digest: Some(digest.clone()),
+            layout: Some(produced.layout.clone()),
+            document_version: Some(DOCUMENT_VERSION),
+        });
+        let incoming = Incoming {
+            id: None,
+            recorded_at: None,
+            actor: None,
+            note: None,
+            event,
+        };
+        let summary = append_in(
+            tx,
+            vec![(1, incoming)],
+            now,
+            actor,
+            AppendOptions::default(),
+        )?;
+        let position = summary
+            .first_position
+            .ok_or_else(|| LedgerError::Inconsistent("the filing was not appended".into()))?;
+        deliver(&produced)?;
+        Ok(Filed {
+            produced,
+            digest,
+            position,
+        })
+    })
+}

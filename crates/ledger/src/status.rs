@@ -1,0 +1,321 @@
+//! The status of an issuer: where it stands today, per
+//! class (balances, what awaits cancellation, the mandate used and left, the
+//! moratorium), and which returns are due next with their deadlines.
+//!
+//! Deadlines follow the rule checks of `shareledger_returns::checks` (an
+//! NDDR by 08:30 on the business day after each disclosable event not yet
+//! covered by a filed NDDR; a Monthly Return by 08:30 on the 5th business
+//! day after each month's end), so `status` and `audit` agree.
+
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
+use serde::Serialize;
+use shareledger_core::calendar::BusinessCalendar;
+use shareledger_core::event::{Event, ReturnForm};
+use shareledger_core::rules::{moratorium_end, nddr_disclosure, Disclosure};
+use shareledger_core::state::IssuerState;
+use shareledger_returns::checks::{self, judged_from};
+use shareledger_returns::dates::{month_end, thousands};
+
+use crate::time::hk;
+
+#[derive(Debug, Serialize)]
+pub struct IssuerRef {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Balances {
+    pub issued_excluding_treasury: u64,
+    pub treasury: u64,
+    pub total: u64,
+    pub pending_cancellation: u64,
+    pub authorised: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PendingLine {
+    pub trade_date: NaiveDate,
+    pub shares: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MandateStatus {
+    pub resolution_date: NaiveDate,
+    pub expiry_date: Option<NaiveDate>,
+    pub authorised_shares: u64,
+    /// Repurchased under it (by any method, those before the ledger included).
+    pub used: u64,
+    pub left: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Moratorium {
+    pub last_repurchase: NaiveDate,
+    /// The last day of the moratorium (rule 10.06(3)).
+    pub until: NaiveDate,
+    pub in_force: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ClassStatus {
+    pub class: String,
+    pub class_of_shares: String,
+    pub opening_balance_date: Option<NaiveDate>,
+    /// Null before the opening balance date.
+    pub balances: Option<Balances>,
+    pub pending_cancellation: Vec<PendingLine>,
+    /// Null: no mandate in force.
+    pub mandate: Option<MandateStatus>,
+    /// Null: no repurchase recorded.
+    pub moratorium: Option<Moratorium>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReturnDue {
+    /// "nddr" or "monthly".
+    pub form: &'static str,
+    /// An NDDR: the event date; a Monthly Return: the month's last day.
+    pub date: NaiveDate,
+    pub deadline: String,
+    pub overdue: bool,
+    /// What makes it due.
+    pub events: Vec<String>,
+    /// The command that produces (and files) it.
+    pub command: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Filed {
+    pub date: NaiveDate,
+    pub submitted_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LastFiled {
+    pub nddr: Option<Filed>,
+    pub monthly: Option<Filed>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub issuer: IssuerRef,
+    pub as_of: NaiveDate,
+    pub now: String,
+    pub classes: Vec<ClassStatus>,
+    pub returns_due: Vec<ReturnDue>,
+    pub last_filed: LastFiled,
+}
+
+fn describe(event: &Event) -> String {
+    let what = event.type_name().replace('_', " ");
+    let shares = match event {
+        Event::SharesRepurchased(e) => Some(e.shares),
+        Event::RepurchasedSharesCancelled(e) => Some(e.shares),
+        Event::SharesIssued(e) => Some(e.shares),
+        Event::SharesRedeemed(e) => Some(e.shares),
+        Event::TreasurySharesSold(e) => Some(e.shares),
+        Event::TreasurySharesTransferred(e) => Some(e.shares),
+        Event::TreasurySharesCancelled(e) => Some(e.shares),
+        _ => None,
+    };
+    match (shares, event.class()) {
+        (Some(n), Some(c)) => format!("{what}: {} class {c} shares", thousands(n)),
+        _ => what,
+    }
+}
+
+fn deadline_text(t: DateTime<FixedOffset>) -> String {
+    t.to_rfc3339()
+}
+
+/// The status of `issuer` at `now`.
+pub fn status(
+    issuer: &IssuerState,
+    calendar: &BusinessCalendar,
+    now: DateTime<FixedOffset>,
+) -> Status {
+    let today = hk(&now).date_naive();
+    let mut classes = Vec::new();
+    for class in issuer.classes.values() {
+        let balances = class.balances_as_of(today).map(|b| Balances {
+            issued_excluding_treasury: b.issued_excluding_treasury,
+            treasury: b.treasury,
+            total: b.total(),
+            pending_cancellation: b.pending_cancellation,
+            authorised: class.authorised_as_of(today),
+        });
+        let pending = class
+            .pending_lines_as_of(today)
+            .into_iter()
+            .map(|(trade_date, shares)| PendingLine { trade_date, shares })
+            .collect();
+        let mandate = class.mandate_in_force(today).map(|m| {
+            let (_, used) = class.repurchased_under(m, today);
+            let authorised = m.authorised_or_default();
+            MandateStatus {
+                resolution_date: m.resolution_date,
+                expiry_date: m.expiry_date,
+                authorised_shares: authorised,
+                used,
+                left: authorised.saturating_sub(used),
+            }
+        });
+        let moratorium = class
+            .repurchased
+            .range(..=today)
+            .next_back()
+            .map(|(d, _)| Moratorium {
+                last_repurchase: *d,
+                until: moratorium_end(*d),
+                in_force: today <= moratorium_end(*d),
+            });
+        classes.push(ClassStatus {
+            class: class.id().to_string(),
+            class_of_shares: class.definition.class_of_shares.clone(),
+            opening_balance_date: class.opening.as_ref().map(|o| o.date),
+            balances,
+            pending_cancellation: pending,
+            mandate,
+            moratorium,
+        });
+    }
+
+    let filed = |form: ReturnForm| {
+        issuer
+            .filings
+            .iter()
+            .filter(|(_, f)| f.form == form)
+            .max_by_key(|(_, f)| (f.date, f.submitted_at))
+            .map(|(_, f)| Filed {
+                date: f.date,
+                submitted_at: hk(&f.submitted_at).to_rfc3339(),
+            })
+    };
+    let last_filed = LastFiled {
+        nddr: filed(ReturnForm::Nddr),
+        monthly: filed(ReturnForm::Monthly),
+    };
+
+    let mut returns_due = nddrs_due(issuer, calendar, now);
+    returns_due.extend(monthlies_due(issuer, calendar, now, today));
+
+    Status {
+        issuer: IssuerRef {
+            id: issuer.id.clone(),
+            name: issuer.name.clone(),
+        },
+        as_of: today,
+        now: hk(&now).to_rfc3339(),
+        classes,
+        returns_due,
+        last_filed,
+    }
+}
+
+/// An NDDR for each date on which one became due (as `audit` judges it,
+/// `checks::nddrs_due`) after the last filed NDDR; threshold events below 5%
+/// since then ride along with the last of them.
+fn nddrs_due(
+    issuer: &IssuerState,
+    calendar: &BusinessCalendar,
+    now: DateTime<FixedOffset>,
+) -> Vec<ReturnDue> {
+    let covered = issuer
+        .filings
+        .iter()
+        .filter(|(_, f)| f.form == ReturnForm::Nddr)
+        .map(|(_, f)| f.date)
+        .max();
+    let after = judged_from(issuer).max(covered);
+    let is_new = |d: NaiveDate| after.is_none_or(|a| d > a);
+    let due_dates: Vec<NaiveDate> = checks::nddrs_due(issuer, judged_from(issuer))
+        .into_iter()
+        .map(|d| d.date)
+        .filter(|d| is_new(*d))
+        .collect();
+    let mut events: Vec<(NaiveDate, &Event)> = issuer
+        .live_events()
+        .filter_map(|r| r.event.effective_date().map(|d| (d, &r.event)))
+        .filter(|(d, e)| is_new(*d) && nddr_disclosure(e) != Disclosure::Never)
+        .collect();
+    events.sort_by_key(|(d, _)| *d);
+
+    let mut due: Vec<ReturnDue> = due_dates
+        .iter()
+        .map(|&date| {
+            let deadline = calendar.nddr_deadline(date);
+            ReturnDue {
+                form: "nddr",
+                date,
+                deadline: deadline_text(deadline),
+                overdue: now > deadline,
+                events: events
+                    .iter()
+                    .filter(|(d, _)| *d == date)
+                    .map(|(_, e)| describe(e))
+                    .collect(),
+                command: format!(
+                    "shareledger return nddr --issuer {} --date {date} --mark-filed",
+                    issuer.id
+                ),
+            }
+        })
+        .collect();
+    // Threshold events below 5% ride along with the next NDDR.
+    if let Some(last) = due.last_mut() {
+        for (date, e) in events.iter().filter(|(d, _)| !due_dates.contains(d)) {
+            last.events.push(format!(
+                "with it, below the 5% threshold: {date} {}",
+                describe(e)
+            ));
+        }
+    }
+    due
+}
+
+/// Every Monthly Return not filed, from the first judged month through the
+/// current month (whose deadline is still ahead).
+fn monthlies_due(
+    issuer: &IssuerState,
+    calendar: &BusinessCalendar,
+    now: DateTime<FixedOffset>,
+    today: NaiveDate,
+) -> Vec<ReturnDue> {
+    let mut out = Vec::new();
+    let Some(start) = judged_from(issuer).or_else(|| {
+        issuer
+            .classes
+            .values()
+            .filter_map(|c| c.opening.as_ref().map(|o| o.date))
+            .min()
+    }) else {
+        return out;
+    };
+    let filed: Vec<NaiveDate> = issuer
+        .filings
+        .iter()
+        .filter(|(_, f)| f.form == ReturnForm::Monthly)
+        .map(|(_, f)| f.date)
+        .collect();
+    let (mut y, mut m) = (start.year(), start.month());
+    while (y, m) <= (today.year(), today.month()) {
+        let Some(end) = month_end(y, m) else { break };
+        if end > start && !filed.contains(&end) {
+            let deadline = calendar.monthly_deadline(y, m);
+            out.push(ReturnDue {
+                form: "monthly",
+                date: end,
+                deadline: deadline_text(deadline),
+                overdue: now > deadline,
+                events: vec![format!("the month of {}", end.format("%B %Y"))],
+                command: format!(
+                    "shareledger return monthly --issuer {} --month {y}-{m:02} --mark-filed",
+                    issuer.id
+                ),
+            });
+        }
+        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    }
+    out
+}
