@@ -367,3 +367,128 @@ fn status_lets_small_option_exercises_ride_along_as_audit_judges_them() {
         "{s:#}"
     );
 }
+
+/// `status` without `--issuer`: every issuer, the one with an overdue
+/// return first, then the one whose return is due, then the one with
+/// nothing due; as JSON (one status document each) and as text.
+#[test]
+fn status_of_every_issuer_puts_the_most_urgent_first() {
+    let (_dir, db) = ledger();
+    // A second issuer that owes nothing yet (history opens on the day
+    // judged), and a third whose repurchase of 2025-07-18 awaits its NDDR.
+    for (id, name) in [
+        ("00001", "Quiet Holdings Limited"),
+        ("09999", "Busy Limited"),
+    ] {
+        capture_ok(
+            &db,
+            &[
+                "record",
+                "issuer-registered",
+                "--issuer",
+                id,
+                "--name",
+                name,
+            ],
+        );
+        capture_ok(
+            &db,
+            &[
+                "record",
+                "share-class-defined",
+                "--issuer",
+                id,
+                "--class",
+                "ORD",
+                "--class-of-shares",
+                "Ordinary shares",
+            ],
+        );
+        capture_ok(
+            &db,
+            &[
+                "record",
+                "opening-balance",
+                "--issuer",
+                id,
+                "--class",
+                "ORD",
+                "--date",
+                "2025-07-16",
+                "--issued-shares",
+                "1000000",
+            ],
+        );
+    }
+    capture_ok(
+        &db,
+        &[
+            "record",
+            "shares-issued",
+            "--issuer",
+            "09999",
+            "--class",
+            "ORD",
+            "--date",
+            "2025-07-18",
+            "--shares",
+            "100000",
+            "--kind",
+            "placing",
+        ],
+    );
+    let out = capture_ok(
+        &db,
+        &[
+            "status",
+            "--now",
+            "2025-07-18T20:00:00+08:00",
+            "--format",
+            "json",
+        ],
+    );
+    let all: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let ids: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["issuer"]["id"].as_str().unwrap())
+        .collect();
+    // 08888 owes its June Monthly Return (overdue on 8 July); 09999 owes
+    // the NDDR of its placing (due 08:30 the next business day); 00001
+    // owes only July's Monthly Return, due in August.
+    assert_eq!(ids, vec!["08888", "09999", "00001"], "{}", out.stdout);
+    assert!(all[0]["returns_due"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["overdue"] == true));
+    let due = |i: usize| -> Vec<(String, bool)> {
+        all[i]["returns_due"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["form"].as_str().unwrap().to_string(),
+                    r["overdue"] == true,
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        due(1),
+        vec![("nddr".into(), false), ("monthly".into(), false)]
+    );
+    assert_eq!(due(2), vec![("monthly".into(), false)]);
+
+    let out = capture_ok(&db, &["status", "--now", "2025-07-18T20:00:00+08:00"]);
+    let text = &out.stdout;
+    let pos = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s} not in {text}"));
+    assert!(
+        pos("08888") < pos("09999") && pos("09999") < pos("00001"),
+        "{text}"
+    );
+    assert!(text.contains("OVERDUE"), "{text}");
+    assert!(text.contains("NDDR     2025-07-18"), "{text}");
+}

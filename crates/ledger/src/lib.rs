@@ -206,6 +206,27 @@ impl<S: EventStore> Ledger<S> {
         Ok(status::status(state, &returns::calendar(&register), now))
     }
 
+    /// Every issuer's status at `now` (a registrar's morning view), most
+    /// urgent first: issuers with an overdue return (earliest deadline
+    /// first), then those with a return due (earliest deadline first), then
+    /// the rest by id. Issuers are replayed on `threads` threads.
+    pub fn status_all(&self, now: DateTime<FixedOffset>, threads: usize) -> Result<Vec<Status>> {
+        let mut market = Register::new();
+        replay::replay_filter(&mut market, &self.store, &ReadFilter::stream(MARKET_STREAM))?;
+        let calendar = returns::calendar(&market);
+        let issuers = self.issuers()?;
+        let all = replay::for_each_stream(&self.store, &issuers, threads, |store, issuer| {
+            let mut register = market.clone();
+            replay::replay_filter(&mut register, store, &ReadFilter::stream(issuer))?;
+            Ok(register
+                .issuer(issuer)
+                .map(|state| status::status(state, &calendar, now)))
+        })?;
+        let mut all: Vec<Status> = all.into_iter().flatten().collect();
+        all.sort_by_cached_key(status::urgency);
+        Ok(all)
+    }
+
     /// Findings that `events` introduce ([`audit::findings_introduced`]).
     pub fn findings_introduced(
         &self,

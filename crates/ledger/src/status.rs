@@ -319,3 +319,22 @@ fn monthlies_due(
     }
     out
 }
+
+/// How urgent an issuer's status is, for sorting a registrar's view (lower
+/// first): an overdue return, then a return due, then nothing due; within
+/// each, the earliest deadline first, then the issuer's id.
+pub fn urgency(s: &Status) -> (u8, Option<DateTime<FixedOffset>>, String) {
+    let deadline = |r: &ReturnDue| DateTime::parse_from_rfc3339(&r.deadline).ok();
+    let overdue = s
+        .returns_due
+        .iter()
+        .filter(|r| r.overdue)
+        .filter_map(deadline)
+        .min();
+    let due = s.returns_due.iter().filter_map(deadline).min();
+    match (overdue, due) {
+        (Some(d), _) => (0, Some(d), s.issuer.id.clone()),
+        (None, Some(d)) => (1, Some(d), s.issuer.id.clone()),
+        (None, None) => (2, None, s.issuer.id.clone()),
+    }
+}

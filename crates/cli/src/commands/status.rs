@@ -6,15 +6,16 @@ use chrono::DateTime;
 use clap::Args;
 use shareledger_ledger::status::{Filed, Status};
 use shareledger_ledger::time::parse_time;
-use shareledger_ledger::Ledger;
+use shareledger_ledger::{default_threads, Ledger};
 use shareledger_returns::dates::thousands;
 
 use crate::{CliError, ReportFormat, ReportFormatArg};
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    /// The issuer; without it, every issuer, most urgent first (a registrar's morning view).
     #[arg(long)]
-    pub issuer: String,
+    pub issuer: Option<String>,
     /// Judge as at this time: its date gives the balances, and deadlines are
     /// overdue after it (RFC 3339, or a date: the end of that day; default now).
     /// Everything recorded counts, as in `audit --now`.
@@ -26,6 +27,7 @@ pub struct StatusArgs {
 
 pub const AFTER_HELP: &str = "\
 Examples:
+  shareledger status
   shareledger status --issuer 02121
   shareledger status --issuer 02121 --now 2022-11-07T18:00:00+08:00
   shareledger status --issuer 02121 --format json
@@ -34,7 +36,8 @@ Per class: the balances today, the shares awaiting cancellation (per trade date)
 repurchase mandate used and left, and the moratorium after the last repurchase (no new
 issue and no sale or transfer of treasury shares until then, rule 10.06(3)). Then the
 returns due: an NDDR for each day with a disclosable event not yet covered by a filed
-NDDR, and the Monthly Returns not yet filed, each with its deadline.";
+NDDR, and the Monthly Returns not yet filed, each with its deadline.
+Without --issuer: every issuer's returns due, one line each, overdue first, then due soonest.";
 
 pub fn run(db: &std::path::Path, args: StatusArgs) -> Result<(), CliError> {
     let now = match args.now.as_deref() {
@@ -42,7 +45,18 @@ pub fn run(db: &std::path::Path, args: StatusArgs) -> Result<(), CliError> {
         None => super::now(),
     };
     let ledger = Ledger::open_existing(db)?;
-    let status = ledger.status(&args.issuer, now)?;
+    let Some(issuer) = args.issuer.as_deref() else {
+        let all = ledger.status_all(now, default_threads())?;
+        match args.format.format {
+            ReportFormat::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(&all).expect("serializes")
+            ),
+            ReportFormat::Text => print!("{}", overview(&all)),
+        }
+        return Ok(());
+    };
+    let status = ledger.status(issuer, now)?;
     match args.format.format {
         ReportFormat::Json => println!(
             "{}",
@@ -162,5 +176,36 @@ pub fn text(s: &Status) -> String {
         filed(&s.last_filed.nddr),
         filed(&s.last_filed.monthly)
     ));
+    out
+}
+
+/// Every issuer's returns due, one line each, most urgent first.
+pub fn overview(all: &[Status]) -> String {
+    let Some(first) = all.first() else {
+        return "the ledger has no issuers yet\n".to_string();
+    };
+    let mut out = format!(
+        "{} issuer{} — status at {} Hong Kong time, most urgent first\n\n",
+        all.len(),
+        if all.len() == 1 { "" } else { "s" },
+        long(&first.now)
+    );
+    for s in all {
+        let head = format!("{:<8} {}", s.issuer.id, s.issuer.name);
+        if s.returns_due.is_empty() {
+            out.push_str(&format!("{head}\n    nothing due\n"));
+            continue;
+        }
+        out.push_str(&format!("{head}\n"));
+        for r in &s.returns_due {
+            out.push_str(&format!(
+                "    {:<8} {:<8} {}  deadline {}\n",
+                if r.overdue { "OVERDUE" } else { "due" },
+                if r.form == "nddr" { "NDDR" } else { "Monthly" },
+                r.date,
+                long(&r.deadline)
+            ));
+        }
+    }
     out
 }
