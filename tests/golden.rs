@@ -167,6 +167,7 @@ const CASES: &[(&str, &[&str])] = &[
             "--mark-filed",
             "--submitted-at",
             "2022-11-07T19:05:00+08:00",
+            "--out-of-order",
         ],
     ),
     (

@@ -52,7 +52,7 @@ use shareledger_store::RowIter;
 pub use append::{AppendOptions, AppendSummary, Lines};
 pub use audit::{AuditOptions, AuditReport, Chain};
 pub use error::{LedgerError, Rejection, Result};
-pub use returns::{Filed, Produced, ReturnKind, ReturnRequest};
+pub use returns::{Filed, FilingOptions, Produced, ReturnKind, ReturnRequest};
 pub use status::Status;
 
 /// The storage types a front end names (to open a ledger, to filter the
@@ -182,9 +182,18 @@ impl<S: EventStore> Ledger<S> {
         submitted_at: DateTime<FixedOffset>,
         now: DateTime<FixedOffset>,
         actor: &str,
+        options: returns::FilingOptions,
         deliver: impl FnOnce(&Produced) -> std::result::Result<(), E>,
     ) -> std::result::Result<Filed, E> {
-        returns::mark_filed_with(&mut self.store, req, submitted_at, now, actor, deliver)
+        returns::mark_filed_with(
+            &mut self.store,
+            req,
+            submitted_at,
+            now,
+            actor,
+            options,
+            deliver,
+        )
     }
 
     /// The audit ([`audit::audit`]); `progress(done, total)` per issuer.

@@ -21,7 +21,7 @@ use shareledger_store::{EventRead, EventStore, ReadFilter, StoreError};
 use crate::append::{append_in, AppendOptions};
 use crate::decode::Decoder;
 use crate::error::LedgerError;
-use crate::time::parse_month;
+use crate::time::{hk, parse_month};
 
 /// Which return.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,6 +228,15 @@ pub fn regenerate_digest(
     Ok(produce(register, &request_of(issuer, filed)?)?.digest())
 }
 
+/// How to file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FilingOptions {
+    /// File even though a return of the same form dated later is already
+    /// filed (a return submitted late): by default that is refused, since
+    /// filing out of order is usually a mistake in the date.
+    pub out_of_order: bool,
+}
+
 /// What [`mark_filed`] did.
 #[derive(Debug, Clone)]
 pub struct Filed {
@@ -241,7 +250,9 @@ pub struct Filed {
 
 /// File the return of `req` as the ledger stands now: inside one write
 /// transaction, replay the issuer, produce the return, take its digest and
-/// append the `return_filed` event. `submitted_at` is when it was submitted.
+/// append the `return_filed` event. `submitted_at` is when it was submitted;
+/// the form's Date Submitted is its date in Hong Kong unless `req.submitted`
+/// says otherwise.
 pub fn mark_filed<S: EventStore>(
     store: &mut S,
     req: &ReturnRequest,
@@ -249,7 +260,15 @@ pub fn mark_filed<S: EventStore>(
     now: DateTime<FixedOffset>,
     actor: &str,
 ) -> Result<Filed, LedgerError> {
-    mark_filed_with(store, req, submitted_at, now, actor, |_| Ok(()))
+    mark_filed_with(
+        store,
+        req,
+        submitted_at,
+        now,
+        actor,
+        FilingOptions::default(),
+        |_| Ok(()),
+    )
 }
 
 /// [`mark_filed`], handing the return to `deliver` (print it, write it,
@@ -262,12 +281,20 @@ pub fn mark_filed_with<S, E>(
     submitted_at: DateTime<FixedOffset>,
     now: DateTime<FixedOffset>,
     actor: &str,
+    options: FilingOptions,
     deliver: impl FnOnce(&Produced) -> Result<(), E>,
 ) -> Result<Filed, E>
 where
     S: EventStore,
     E: From<LedgerError> + From<StoreError>,
 {
+    // The form's Date Submitted is the day it is submitted (Hong Kong),
+    // unless the filer says otherwise.
+    let mut req = req.clone();
+    if req.submitted.is_none() {
+        req.submitted = Some(hk(&submitted_at).date_naive());
+    }
+    let req = &req;
     store.write(|tx| {
         let mut register = Register::new();
         for stream in [MARKET_STREAM, req.issuer.as_str()] {
@@ -278,6 +305,9 @@ where
             .map_err(E::from)?;
         }
         let produced = produce(&register, req)?;
+        if !options.out_of_order {
+            check_in_order(&register, &req.issuer, &produced)?;
+        }
         let digest = produced.digest();
         let event = Event::ReturnFiled(ReturnFiled {
             issuer: req.issuer.clone(),
@@ -312,4 +342,50 @@ where
             position,
         })
     })
+}
+
+/// Refuse to file a return when a return of the same form dated later is
+/// already filed, naming those filings.
+fn check_in_order(
+    register: &Register,
+    issuer: &str,
+    produced: &Produced,
+) -> Result<(), LedgerError> {
+    let Some(state) = register.issuer(issuer) else {
+        return Ok(());
+    };
+    let later: Vec<String> = state
+        .filings
+        .iter()
+        .filter(|(_, f)| f.form == produced.form && f.date > produced.date)
+        .map(|(id, f)| {
+            let position = state
+                .history
+                .iter()
+                .find(|r| r.id == *id)
+                .and_then(|r| r.position)
+                .map(|p| format!(" (log position {p})"))
+                .unwrap_or_default();
+            format!("{}{position}", f.date)
+        })
+        .collect();
+    if later.is_empty() {
+        return Ok(());
+    }
+    let what = match produced.form {
+        ReturnForm::Nddr => "NDDR",
+        ReturnForm::Monthly => "Monthly Return",
+    };
+    Err(LedgerError::from(crate::error::Rejection::field(
+        None,
+        "date",
+        "out_of_order",
+        format!(
+            "the {what} of {} would be filed after the {what}{} of {} already filed",
+            produced.date,
+            if later.len() == 1 { "" } else { "s" },
+            later.join(", ")
+        ),
+        "check the date; if this return really was submitted late, file it with the out-of-order option",
+    )))
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use clap::{Args, Subcommand};
 use shareledger_ledger::time::{parse_instant, parse_time};
-use shareledger_ledger::{Ledger, Produced, ReturnKind, ReturnRequest};
+use shareledger_ledger::{FilingOptions, Ledger, Produced, ReturnKind, ReturnRequest};
 use shareledger_returns::render::Format;
 
 use super::{default_actor, now};
@@ -25,9 +25,12 @@ pub struct Common {
     /// Record a `return_filed` event for the document produced (with its digest).
     #[arg(long)]
     pub mark_filed: bool,
-    /// With --mark-filed: when it was submitted (RFC 3339; default now).
+    /// With --mark-filed: when it was submitted (RFC 3339; default now). The form's Date Submitted is its date in Hong Kong unless --submitted says otherwise.
     #[arg(long, requires = "mark_filed")]
     pub submitted_at: Option<String>,
+    /// With --mark-filed: file it although a later return of the same form is already filed (a return submitted late).
+    #[arg(long, requires = "mark_filed")]
+    pub out_of_order: bool,
     #[command(flatten)]
     pub output: ReturnOutput,
 }
@@ -113,6 +116,7 @@ impl ReturnCommand {
             known_at: None,
             mark_filed: false,
             submitted_at: None,
+            out_of_order: false,
             output: ReturnOutput {
                 format: format.into(),
                 output: None,
@@ -202,13 +206,28 @@ pub fn run(db: &std::path::Path, cmd: ReturnCommand) -> Result<(), CliError> {
     };
     if common.mark_filed {
         let mut ledger = Ledger::open(db)?;
-        let filed = ledger.mark_filed_with(
-            &req,
-            submitted_at.unwrap_or_else(now),
-            now(),
-            &default_actor(),
-            deliver,
-        )?;
+        let filed = ledger
+            .mark_filed_with(
+                &req,
+                submitted_at.unwrap_or_else(now),
+                now(),
+                &default_actor(),
+                FilingOptions {
+                    out_of_order: common.out_of_order,
+                },
+                deliver,
+            )
+            .map_err(
+                |e| match e.message.contains("with the out-of-order option") {
+                    true => CliError {
+                        message: e
+                            .message
+                            .replace("with the out-of-order option", "with --out-of-order"),
+                        code: e.code,
+                    },
+                    false => e,
+                },
+            )?;
         eprintln!(
             "recorded return_filed for the {} of {} at log position {} (digest {})",
             filed.produced.layout, filed.produced.date, filed.position, filed.digest
