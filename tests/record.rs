@@ -827,3 +827,116 @@ fn every_types_help_example_is_a_well_formed_command() {
     }
     assert!(!db.exists());
 }
+
+/// `log` prints each event's position and the end of its id (the random
+/// part of a UUIDv7), and `record event-voided --voided-id` takes either
+/// (`@POSITION` or a unique end or start of an id) as well as the whole id; a reference that is not one event of
+/// the issuer is refused and nothing is written.
+#[test]
+fn events_are_voided_by_position_or_id_prefix_as_log_prints_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    common::record_harbour_holdings(&db);
+    let buy = |date: &str| {
+        common::capture_ok(
+            &db,
+            &[
+                "record",
+                "shares-repurchased",
+                "--issuer",
+                "08888",
+                "--class",
+                "ORD",
+                "--trade-date",
+                date,
+                "--shares",
+                "1000",
+                "--currency",
+                "HKD",
+                "--highest-price",
+                "3.1",
+                "--lowest-price",
+                "3.0",
+                "--total-paid",
+                "3050",
+            ],
+        )
+    };
+    buy("2025-06-13");
+    buy("2025-06-16");
+    let log = common::capture_ok(&db, &["log", "--issuer", "08888"]).stdout;
+    let rows: Vec<(u64, String)> = log
+        .lines()
+        .filter(|l| l.contains("shares_repurchased"))
+        .map(|l| {
+            let mut w = l.split_whitespace();
+            (
+                w.next().unwrap().parse().unwrap(),
+                w.next().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), 2, "{log}");
+    let json = common::capture_ok(&db, &["log", "--issuer", "08888", "--format", "json"]).stdout;
+    for (position, prefix) in &rows {
+        assert_eq!(prefix.len(), 8, "{log}");
+        let line = json
+            .lines()
+            .find(|l| l.contains(&format!("\"position\":{position},")))
+            .unwrap();
+        assert!(line.contains(&format!("{prefix}\",")), "{line}");
+    }
+    let void = |reference: &str| {
+        common::capture(
+            &db,
+            &[
+                "record",
+                "event-voided",
+                "--issuer",
+                "08888",
+                "--voided-id",
+                reference,
+                "--reason",
+                "entered twice",
+            ],
+        )
+    };
+    let count = || {
+        common::capture_ok(&db, &["log", "--format", "json"])
+            .stdout
+            .lines()
+            .count()
+    };
+    let before = count();
+    // Not an event of this issuer, not a position at all, no such prefix.
+    for (bad, says) in [
+        ("@999", "no event at log position 999"),
+        ("@x", "not a log position"),
+        ("ffffffff", "no event of 08888"),
+        ("zz", "neither an event id"),
+    ] {
+        let out = void(bad);
+        assert_eq!(out.code, 1, "{bad}: {}", out.stderr);
+        assert!(out.stderr.contains(says), "{bad}: {}", out.stderr);
+    }
+    assert_eq!(count(), before, "nothing written");
+    // By position, then by prefix.
+    let out = void(&format!("@{}", rows[0].0));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = void(&rows[1].1);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let balance = common::capture_ok(
+        &db,
+        &[
+            "balance",
+            "--issuer",
+            "08888",
+            "--as-of",
+            "2025-06-30",
+            "--format",
+            "json",
+        ],
+    );
+    let b: serde_json::Value = serde_json::from_str(&balance.stdout).unwrap();
+    assert_eq!(b["classes"][0]["pending_cancellation"], 0, "both voided");
+}

@@ -878,7 +878,7 @@ pub const SPECS: &[EventSpec] = &[
             req(
                 "voided_id",
                 Kind::Uuid,
-                "the id of the event to void",
+                "the id of the event to void (or its last 8 characters, or @POSITION, as `log` prints them)",
                 "3f2b8c1e-5d4a-4e8f-9a6b-1c2d3e4f5a6b"
             ),
             req(

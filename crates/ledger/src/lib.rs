@@ -251,6 +251,92 @@ impl<S: EventStore> Ledger<S> {
         Ok(self.store.find_by_id(id)?)
     }
 
+    /// The event a person refers to: `@N` (its log position), a whole id, or
+    /// the first or last characters of an id (at least 4; `log` prints the
+    /// last 8) that only one event of `stream` (an issuer, or the market
+    /// calendar) has. (Ids drawn by the ledger are UUIDv7, whose first
+    /// characters are a timestamp shared by every event recorded in the same
+    /// minute: their last characters are random.)
+    pub fn resolve_event(&self, stream: &str, reference: &str) -> Result<uuid::Uuid> {
+        let reference = reference.trim();
+        if let Ok(id) = uuid::Uuid::parse_str(reference) {
+            return Ok(id);
+        }
+        let bad = |message: String, hint: &str| {
+            LedgerError::from(Rejection::field(
+                None,
+                "voided_id",
+                "event_reference",
+                message,
+                hint,
+            ))
+        };
+        if let Some(p) = reference.strip_prefix('@') {
+            let position: u64 = p.parse().map_err(|_| {
+                bad(
+                    format!("`{reference}` is not a log position"),
+                    "write @ and the position `log` prints, like @15",
+                )
+            })?;
+            let row = self
+                .store
+                .events(&ReadFilter {
+                    from_position: position.saturating_sub(1),
+                    to_position: Some(position),
+                    ..ReadFilter::default()
+                })
+                .next()
+                .transpose()?
+                .ok_or_else(|| {
+                    LedgerError::NotFound(format!("no event at log position {position}"))
+                })?;
+            if row.stream != stream {
+                return Err(bad(
+                    format!(
+                        "the event at log position {position} is a {} of {}, not of {stream}",
+                        row.event_type, row.stream
+                    ),
+                    "check the position with `shareledger log`",
+                ));
+            }
+            return uuid::Uuid::parse_str(&row.id).map_err(|_| {
+                LedgerError::Inconsistent(format!(
+                    "log position {position}: stored id is not a UUID"
+                ))
+            });
+        }
+        let prefix = reference.to_ascii_lowercase();
+        if prefix.len() < 4 || !prefix.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(bad(
+                format!("`{reference}` is neither an event id, the start of one, nor a log position"),
+                "give the id (or its last 8 characters) or @POSITION as `shareledger log` prints them",
+            ));
+        }
+        let mut found: Vec<(u64, String)> = Vec::new();
+        self.store
+            .scan(&ReadFilter::stream(stream), |row| -> Result<()> {
+                if row.id.starts_with(&prefix) || row.id.ends_with(&prefix) {
+                    found.push((row.position, row.id.to_string()));
+                }
+                Ok(())
+            })?;
+        match found.as_slice() {
+            [(_, id)] => uuid::Uuid::parse_str(id)
+                .map_err(|_| LedgerError::Inconsistent(format!("stored id {id:?} is not a UUID"))),
+            [] => Err(LedgerError::NotFound(format!(
+                "no event of {stream} has an id starting or ending with `{reference}`"
+            ))),
+            many => Err(bad(
+                format!(
+                    "{} events of {stream} have ids starting or ending with `{reference}` (log positions {})",
+                    many.len(),
+                    many.iter().map(|(p, _)| p.to_string()).collect::<Vec<_>>().join(", ")
+                ),
+                "give more characters of the id, or @POSITION",
+            )),
+        }
+    }
+
     /// Stored events matching `filter`, in log order, streamed.
     pub fn events(&self, filter: &ReadFilter) -> RowIter<'_> {
         self.store.events(filter)

@@ -265,8 +265,12 @@ fn log(
                 let rec = decode(&row)?;
                 writeln!(
                     out,
-                    "{:>8}  {}  {:<8} {:<32} {}  {}",
+                    "{:>8}  {}  {}  {:<8} {:<32} {}  {}",
                     row.position,
+                    // The random end of the id (UUIDv7 ids begin with the time).
+                    row.id
+                        .get(row.id.len().saturating_sub(8)..)
+                        .unwrap_or(&row.id),
                     hk(&rec.recorded_at).format("%Y-%m-%d %H:%M:%S%:z"),
                     row.stream,
                     row.event_type,

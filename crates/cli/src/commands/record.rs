@@ -17,7 +17,7 @@ use shareledger_core::event::parse_object;
 
 use shareledger_ledger::fields::{self, EventSpec, Field, Kind, ENVELOPE};
 use shareledger_ledger::log::{recorded_json, stored_json};
-use shareledger_ledger::AppendOptions;
+use shareledger_ledger::{AppendOptions, Ledger};
 
 use super::{default_actor, now};
 use crate::CliError;
@@ -423,6 +423,55 @@ pub fn flagged(spec: &EventSpec, message: &str, raw: &BTreeMap<String, String>) 
     format!("{before}{flag}{given}{after} (for example {example})")
 }
 
+/// `--voided-id @15` or `--voided-id 3f2b8c1e`: the id of the event the
+/// person means (by log position, or by the start of its id as `log` prints
+/// it), looked up in the issuer's stream (the market calendar's without
+/// `--issuer`). A whole id is left as it is.
+fn resolve_references(
+    db: &std::path::Path,
+    spec: &EventSpec,
+    mut fields: Vec<String>,
+) -> Result<Vec<String>, CliError> {
+    if spec.name != "event_voided" {
+        return Ok(fields);
+    }
+    let value_of = |fields: &[String], flag: &str| -> Option<(usize, String)> {
+        fields.iter().enumerate().find_map(|(i, a)| {
+            if a == flag {
+                fields.get(i + 1).map(|v| (i + 1, v.clone()))
+            } else {
+                a.strip_prefix(&format!("{flag}="))
+                    .map(|v| (i, v.to_string()))
+            }
+        })
+    };
+    let Some((at, reference)) = value_of(&fields, "--voided-id") else {
+        return Ok(fields);
+    };
+    if uuid::Uuid::parse_str(reference.trim()).is_ok() {
+        return Ok(fields);
+    }
+    let stream = value_of(&fields, "--issuer")
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| shareledger_core::event::MARKET_STREAM.to_string());
+    let db = value_of(&fields, "--db").map_or_else(|| db.to_path_buf(), |(_, v)| v.into());
+    let id = Ledger::open_existing(&db)?
+        .resolve_event(&stream, &reference)
+        .map_err(|e| {
+            let e = CliError::from(e);
+            CliError {
+                message: e.message.replace("field `voided_id`", "--voided-id"),
+                code: e.code,
+            }
+        })?;
+    fields[at] = if fields[at].starts_with("--voided-id=") {
+        format!("--voided-id={id}")
+    } else {
+        id.to_string()
+    };
+    Ok(fields)
+}
+
 pub fn run(db: &std::path::Path, args: RecordArgs) -> Result<(), CliError> {
     let Some(event_type) = args.event_type.as_deref() else {
         return Err(CliError::usage(format!(
@@ -436,11 +485,12 @@ pub fn run(db: &std::path::Path, args: RecordArgs) -> Result<(), CliError> {
             fields::types_help()
         ))
     })?;
+    let fields = resolve_references(db, spec, args.fields)?;
     let Flags {
         object: map,
         raw,
         extras,
-    } = fields_to_object(spec, &args.fields)?;
+    } = fields_to_object(spec, &fields)?;
     if extras.help {
         print!("{}", spec.help());
         return Ok(());
