@@ -538,6 +538,8 @@ fn return_output_writes_the_whole_return_or_nothing() {
             "--output",
             nowhere.to_str().unwrap(),
             "--mark-filed",
+            // The seed has later NDDRs filed: this one is filed late.
+            "--out-of-order",
         ],
     );
     assert_eq!(out.status.code(), Some(1));

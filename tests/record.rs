@@ -940,3 +940,142 @@ fn events_are_voided_by_position_or_id_prefix_as_log_prints_them() {
     let b: serde_json::Value = serde_json::from_str(&balance.stdout).unwrap();
     assert_eq!(b["classes"][0]["pending_cancellation"], 0, "both voided");
 }
+
+/// The double-entry rule (interchange.md section 1): an event equal in
+/// every field but the envelope to a live event of the issuer is refused,
+/// naming where the first is, and nothing is written — whether recorded
+/// twice, imported twice, or twice in one file — unless the line or the
+/// command allows it; a voided event does not count.
+#[test]
+fn double_entries_are_refused_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    common::record_harbour_holdings(&db);
+    let count = || {
+        common::capture_ok(&db, &["log", "--format", "json"])
+            .stdout
+            .lines()
+            .count()
+    };
+    let buy = [
+        "record",
+        "shares-repurchased",
+        "--issuer",
+        "08888",
+        "--class",
+        "ORD",
+        "--trade-date",
+        "2025-06-13",
+        "--shares",
+        "200000",
+        "--currency",
+        "HKD",
+        "--highest-price",
+        "3.1",
+        "--lowest-price",
+        "3.0",
+        "--total-paid",
+        "610000",
+    ];
+    common::capture_ok(&db, &buy);
+    let first = count();
+    let out = common::capture(&db, &buy);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("already recorded at log position {first}")),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--allow-duplicate"), "{}", out.stderr);
+    assert_eq!(count(), first, "nothing written");
+    let mut again = buy.to_vec();
+    again.push("--allow-duplicate");
+    common::capture_ok(&db, &again);
+    assert_eq!(count(), first + 1);
+
+    // A file imported twice: its first line is refused the second time.
+    let file = dir.path().join("day.jsonl");
+    let line = |shares: u64, extra: &str| {
+        format!(
+            r#"{{"type": "shares_repurchased", "issuer": "08888", "class": "ORD", "trade_date": "2025-06-16", "shares": {shares}, "currency": "HKD", "highest_price": "3.1", "lowest_price": "3.0", "total_paid": "{}"{extra}}}"#,
+            shares * 3
+        )
+    };
+    std::fs::write(&file, format!("{}\n{}\n", line(1000, ""), line(2000, ""))).unwrap();
+    let path = file.to_str().unwrap();
+    common::capture_ok(&db, &["import", path]);
+    let n = count();
+    let out = common::capture(&db, &["import", path]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("line 1: shares_repurchased:"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("already recorded at log position {}", n - 1)),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(count(), n, "nothing written");
+    // Twice in one file.
+    std::fs::write(&file, format!("{}\n{}\n", line(5, ""), line(5, ""))).unwrap();
+    let out = common::capture(&db, &["import", path]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("line 2: shares_repurchased:"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("on line 1 of this input"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(count(), n, "nothing written");
+    // The line says it is meant.
+    std::fs::write(
+        &file,
+        format!(
+            "{}\n{}\n",
+            line(5, ""),
+            line(5, r#", "allow_duplicate": true"#)
+        ),
+    )
+    .unwrap();
+    common::capture_ok(&db, &["import", path]);
+    assert_eq!(count(), n + 2);
+    // A voided event no longer counts: void, then record the same again.
+    let log = common::capture_ok(&db, &["log", "--issuer", "08888", "--format", "json"]).stdout;
+    let last: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    let id = last["id"].as_str().unwrap();
+    std::fs::write(
+        &file,
+        format!(
+            "{{\"type\": \"event_voided\", \"issuer\": \"08888\", \"voided_id\": \"{id}\", \"reason\": \"one too many\"}}\n{}\n",
+            line(5, "")
+        ),
+    )
+    .unwrap();
+    let out = common::capture(&db, &["import", path]);
+    assert_eq!(
+        out.code, 1,
+        "the first of the two 5-share lines is still live: {}",
+        out.stderr
+    );
+    // Voiding both live copies, then recording one, is fine.
+    let first5 =
+        serde_json::from_str::<serde_json::Value>(log.lines().rev().nth(1).unwrap()).unwrap();
+    std::fs::write(
+        &file,
+        format!(
+            "{{\"type\": \"event_voided\", \"issuer\": \"08888\", \"voided_id\": \"{id}\", \"reason\": \"one too many\"}}\n{{\"type\": \"event_voided\", \"issuer\": \"08888\", \"voided_id\": \"{}\", \"reason\": \"re-recorded\"}}\n{}\n",
+            first5["id"].as_str().unwrap(),
+            line(5, "")
+        ),
+    )
+    .unwrap();
+    common::capture_ok(&db, &["import", path]);
+}

@@ -50,6 +50,15 @@ impl From<LedgerError> for CliError {
                 value,
                 message,
             } => CliError::usage(format!("--{} `{value}` {message}", param.replace('_', "-"))),
+            // The options the ledger names in words are flags here.
+            LedgerError::Rejected(mut r) => {
+                if r.kind == "double_entry" {
+                    r.hint = Some(
+                        "if both are real (two identical purchases on one day), give --allow-duplicate (or mark the line \"allow_duplicate\": true); if the input was already imported, there is nothing to do".into(),
+                    );
+                }
+                CliError::refused(r.to_string())
+            }
             e => CliError::refused(e.to_string()),
         }
     }
@@ -162,6 +171,9 @@ pub enum Command {
         /// Check every line without writing anything.
         #[arg(long)]
         dry_run: bool,
+        /// Let through events equal to one already recorded (a line can also say "allow_duplicate": true).
+        #[arg(long)]
+        allow_duplicate: bool,
     },
     /// Append one event, with flags named after its fields (`record TYPE --help` lists them).
     #[command(after_help = commands::record::after_help())]

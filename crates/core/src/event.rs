@@ -710,6 +710,10 @@ pub struct Incoming {
     pub recorded_at: Option<DateTime<FixedOffset>>,
     pub actor: Option<String>,
     pub note: Option<String>,
+    /// The line says an identical live event is meant (two identical
+    /// purchases on one day): the double-entry rule lets it through. Read
+    /// at the door, never stored.
+    pub allow_duplicate: bool,
     pub event: Event,
 }
 
@@ -942,12 +946,24 @@ pub fn parse_object(mut map: Map<String, Value>) -> Result<Incoming, DecodeError
     strict_dates(&map)?;
     let actor = text(&mut map, "actor")?;
     let note = text(&mut map, "note")?;
+    let allow_duplicate = match map.remove("allow_duplicate") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => b,
+        Some(_) => {
+            return Err(DecodeError::field(
+                "allow_duplicate",
+                "must be true or false",
+                "write \"allow_duplicate\": true on a line that repeats a real event",
+            ))
+        }
+    };
     let event = decode_body(&type_name, Value::Object(map))?;
     Ok(Incoming {
         id,
         recorded_at,
         actor,
         note,
+        allow_duplicate,
         event,
     })
 }

@@ -39,6 +39,10 @@ impl AppendSummary {
 pub struct AppendOptions {
     /// Decide every line, write nothing.
     pub dry_run: bool,
+    /// Let through events equal to a live event of the same issuer (the
+    /// double-entry rule, interchange.md section 1), for the whole input; a
+    /// line may also say `"allow_duplicate": true` for itself.
+    pub allow_duplicate: bool,
     /// Decide on a second thread while this one appends (`None`: by batch
     /// size and cores). Either way the outcome is the same.
     pub pipeline: Option<bool>,
@@ -49,7 +53,7 @@ impl AppendOptions {
     pub fn dry_run(dry_run: bool) -> Self {
         AppendOptions {
             dry_run,
-            pipeline: None,
+            ..AppendOptions::default()
         }
     }
 }
@@ -87,7 +91,11 @@ pub fn append_in<T: EventTx>(
     actor: &str,
     options: AppendOptions,
 ) -> Result<AppendSummary, LedgerError> {
-    let AppendOptions { dry_run, pipeline } = options;
+    let AppendOptions {
+        dry_run,
+        allow_duplicate,
+        pipeline,
+    } = options;
     {
         let last = tx.last_recorded_at()?;
         // The clock was read before the write lock was taken: a writer that
@@ -146,6 +154,8 @@ pub fn append_in<T: EventTx>(
             last,
             now,
             actor,
+            allow_duplicate,
+            entries: HashMap::new(),
         };
 
         let pipelined = !dry_run
@@ -241,9 +251,102 @@ struct Decider<'a> {
     last: Option<String>,
     now: DateTime<FixedOffset>,
     actor: &'a str,
+    /// The double-entry rule is off for the whole input.
+    allow_duplicate: bool,
+    /// Per issuer, the live events by the digest of their content (every
+    /// field but the envelope): built from the register the first time an
+    /// issuer's line comes, then kept current line by line.
+    entries: HashMap<String, HashMap<EntryKey, Vec<(Origin, Uuid)>>>,
+}
+
+/// The digest of an event's content: 128 bits of two SipHash keys over its
+/// canonical JSON without the envelope.
+type EntryKey = (u64, u64);
+
+/// Where an equal event is.
+#[derive(Debug, Clone, Copy)]
+enum Origin {
+    /// Stored at this log position.
+    Stored(Option<u64>),
+    /// On this line of the input.
+    Line(usize),
+}
+
+fn entry_key(content: &str) -> EntryKey {
+    use std::hash::{Hash, Hasher};
+    let half = |salt: u8| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        salt.hash(&mut h);
+        content.hash(&mut h);
+        h.finish()
+    };
+    (half(0), half(1))
 }
 
 impl Decider<'_> {
+    /// The double-entry rule: refuse `rec` (content `content`) when a live
+    /// event of its issuer has the same content, unless allowed; then
+    /// remember it (and forget an event it voids).
+    fn double_entry(
+        &mut self,
+        line: usize,
+        rec: &Recorded,
+        content: &str,
+        allowed: bool,
+    ) -> Result<(), LedgerError> {
+        let Some(issuer) = rec.event.issuer() else {
+            return Ok(());
+        };
+        let register = &self.register;
+        let entries = self.entries.entry(issuer.to_string()).or_insert_with(|| {
+            let mut entries: HashMap<EntryKey, Vec<(Origin, Uuid)>> = HashMap::new();
+            if let Some(state) = register.issuer(issuer) {
+                for r in state.live_events() {
+                    entries
+                        .entry(entry_key(&r.event.to_value().to_string()))
+                        .or_default()
+                        .push((Origin::Stored(r.position), r.id));
+                }
+            }
+            entries
+        });
+        if let shareledger_core::event::Event::EventVoided(v) = &rec.event {
+            entries.retain(|_, same| {
+                same.retain(|(_, id)| *id != v.voided_id);
+                !same.is_empty()
+            });
+            return Ok(());
+        }
+        let key = entry_key(content);
+        if let Some((origin, _)) = entries.get(&key).and_then(|same| same.first()) {
+            if !allowed {
+                let where_ = match origin {
+                    Origin::Stored(Some(p)) => format!("at log position {p}"),
+                    Origin::Stored(None) => "in the ledger".to_string(),
+                    Origin::Line(l) => format!("on line {l} of this input"),
+                };
+                return Err(Rejection {
+                    line: Some(line),
+                    event_type: Some(rec.event.type_name().to_string()),
+                    field: None,
+                    kind: "double_entry".into(),
+                    message: format!(
+                        "the same event (every field equal, apart from id, time, actor and note) is already recorded {where_}: a double entry would be counted twice"
+                    ),
+                    hint: Some(
+                        "if both are real (two identical purchases on one day), mark this line \"allow_duplicate\": true or allow duplicates for the whole input; if the input was already imported, there is nothing to do".into(),
+                    ),
+                }
+                .into());
+            }
+        }
+        entries
+            .entry(key)
+            .or_default()
+            .push((Origin::Line(line), rec.id));
+        Ok(())
+    }
+
     /// Decide every line, passing the new events to `sink` in order, in
     /// chunks (`sink` returns false to stop early: the store failed, and
     /// only a refused line can still change the error reported).
@@ -263,13 +366,27 @@ impl Decider<'_> {
             ..AppendSummary::default()
         };
         let mut sinking = true;
-        for ((line, incoming), stored) in lines.into_iter().zip(self.stored) {
+        let stored_ids = std::mem::take(&mut self.stored);
+        for ((line, incoming), stored) in lines.into_iter().zip(stored_ids) {
             // Drawn ids are UUIDv7 (time-ordered, 74 random bits): each lands
             // at the end of the id index instead of on a random page of it
             // (v4), which at millions of events made every batch rewrite a
             // page of the index per event.
+            let allowed = self.allow_duplicate || incoming.allow_duplicate;
             let rec = incoming.into_recorded(Uuid::now_v7, self.now, self.actor);
-            let payload = rec.payload();
+            // The content (no envelope) for the double-entry rule, and the
+            // payload stored (the content with the note): what
+            // `Recorded::payload` gives, serialised once.
+            let mut value = rec.event.to_value();
+            let content = value.to_string();
+            let payload = match (&rec.note, &mut value) {
+                (Some(note), serde_json::Value::Object(map)) => {
+                    map.insert("note".into(), serde_json::Value::String(note.clone()));
+                    value.to_string()
+                }
+                _ => content.clone(),
+            };
+            debug_assert_eq!(payload, rec.payload());
             let stream = rec.event.stream().to_string();
             // Only a given id can be a retry; an id drawn now is new.
             if let Some(stored) = stored {
@@ -347,6 +464,7 @@ impl Decider<'_> {
                 }
             }
             self.last = Some(recorded_at.clone());
+            self.double_entry(line, &rec, &content, allowed)?;
             self.register
                 .execute(rec.clone())
                 .map_err(|r| Rejection::refused(Some(line), rec.event.type_name(), r))?;
@@ -508,8 +626,8 @@ mod tests {
                 now,
                 "t",
                 AppendOptions {
-                    dry_run: false,
                     pipeline: Some(pipeline),
+                    ..AppendOptions::default()
                 },
             )
             .expect("first");
@@ -521,8 +639,8 @@ mod tests {
                 now,
                 "t",
                 AppendOptions {
-                    dry_run: false,
                     pipeline: Some(pipeline),
+                    ..AppendOptions::default()
                 },
             )
             .expect("second");
@@ -560,8 +678,8 @@ mod tests {
                 now,
                 "t",
                 AppendOptions {
-                    dry_run: false,
                     pipeline: Some(pipeline),
+                    ..AppendOptions::default()
                 },
             )
             .expect_err("refused");

@@ -323,6 +323,7 @@ where
             recorded_at: None,
             actor: None,
             note: None,
+            allow_duplicate: false,
             event,
         };
         let summary = append_in(

@@ -41,7 +41,11 @@ pub fn today() -> chrono::NaiveDate {
 
 pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        Command::Import { file, dry_run } => import(&cli.db, &file, dry_run),
+        Command::Import {
+            file,
+            dry_run,
+            allow_duplicate,
+        } => import(&cli.db, &file, dry_run, allow_duplicate),
         Command::Record(args) => record::run(&cli.db, args),
         Command::ImportTrades(args) => trades::run(&cli.db, args),
         Command::Status(args) => status::run(&cli.db, args),
@@ -182,7 +186,12 @@ pub fn print_json_line(v: &serde_json::Value) {
     }
 }
 
-fn import(db: &std::path::Path, file: &std::path::Path, dry_run: bool) -> Result<(), CliError> {
+fn import(
+    db: &std::path::Path,
+    file: &std::path::Path,
+    dry_run: bool,
+    allow_duplicate: bool,
+) -> Result<(), CliError> {
     let lines = if file.as_os_str() == "-" {
         let progress = byte_progress(None);
         let mut s = String::new();
@@ -221,6 +230,7 @@ fn import(db: &std::path::Path, file: &std::path::Path, dry_run: bool) -> Result
         &default_actor(),
         AppendOptions {
             dry_run,
+            allow_duplicate,
             pipeline: None,
         },
     );

@@ -30,6 +30,9 @@ pub struct RecordArgs {
     /// Show the event and its findings without writing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Record it even though an equal event of the issuer is already recorded (two identical purchases on one day).
+    #[arg(long)]
+    pub allow_duplicate: bool,
     /// The fields: --field-name value (nested: --signatory.name value). `record TYPE --help` lists them.
     #[arg(
         trailing_var_arg = true,
@@ -76,6 +79,7 @@ pub fn after_help() -> String {
 #[derive(Debug, Default)]
 pub struct Extras {
     pub dry_run: bool,
+    pub allow_duplicate: bool,
     pub db: Option<std::path::PathBuf>,
     pub help: bool,
 }
@@ -181,6 +185,10 @@ pub fn fields_to_object(spec: &EventSpec, args: &[String]) -> Result<Flags, CliE
         }
         if arg == "--dry-run" {
             extras.dry_run = true;
+            continue;
+        }
+        if arg == "--allow-duplicate" {
+            extras.allow_duplicate = true;
             continue;
         }
         let Some(body) = arg.strip_prefix("--") else {
@@ -530,6 +538,7 @@ pub fn run(db: &std::path::Path, args: RecordArgs) -> Result<(), CliError> {
             &default_actor(),
             AppendOptions {
                 dry_run,
+                allow_duplicate: args.allow_duplicate || extras.allow_duplicate,
                 pipeline: None,
             },
         )

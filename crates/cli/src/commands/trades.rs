@@ -57,6 +57,9 @@ pub struct ImportTradesArgs {
     /// Check every row and show the events without writing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Record a day's repurchases even though an equal one is already recorded (from another file).
+    #[arg(long)]
+    pub allow_duplicate: bool,
     /// Output: a table, or the events as JSON lines.
     #[arg(long, value_enum, default_value = "text")]
     pub format: TradesFormat,
@@ -164,6 +167,7 @@ pub fn run(db: &Path, args: ImportTradesArgs) -> Result<(), CliError> {
         .collect();
     let options = AppendOptions {
         dry_run: args.dry_run,
+        allow_duplicate: args.allow_duplicate,
         pipeline: None,
     };
     let summary = ledger

@@ -478,6 +478,7 @@ pub fn events(
                 recorded_at: None,
                 actor: None,
                 note: Some(note),
+                allow_duplicate: false,
                 event,
             },
         ));
