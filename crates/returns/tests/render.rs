@@ -910,3 +910,192 @@ fn every_ff305_caption_of_the_spec_is_listed_here() {
     }
     assert_eq!(count, FF305_NOTES.len(), "every note of the spec is listed");
 }
+
+// ---- long labels: text columns stay in line, notes are printed -------------------
+
+/// The example ledger of long labels and large figures (July 2024).
+const HARBOUR: &str = include_str!("../../../examples/harbour-lantern-2024.jsonl");
+
+fn harbour_monthly() -> MonthlyReturn {
+    let reg = register(HARBOUR);
+    monthly(
+        issuer(&reg, "06789"),
+        &MonthlyRequest {
+            year: 2024,
+            month: 7,
+            submitted: d("2024-08-01"),
+        },
+    )
+    .expect("the July 2024 Monthly Return")
+}
+
+fn harbour_nddr() -> Nddr {
+    let reg = register(HARBOUR);
+    nddr(
+        issuer(&reg, "06789"),
+        &NddrRequest {
+            date: d("2024-07-12"),
+            submitted: None,
+            layout: None,
+        },
+    )
+    .expect("the FF305 NDDR of 12 July 2024")
+}
+
+/// Characters `from..to` of a line (by character, padded with spaces).
+fn columns(line: &str, from: usize, to: usize) -> String {
+    let chars: Vec<char> = line
+        .chars()
+        .chain(std::iter::repeat(' '))
+        .take(to)
+        .collect();
+    chars[from..to].iter().collect()
+}
+
+#[test]
+fn monthly_text_part_iii_e_wraps_a_long_label_and_keeps_its_columns() {
+    let doc = harbour_monthly();
+    let long = "Transfer of treasury shares (share award scheme: 2024 Share Award Scheme)";
+    assert!(doc.movements.other.iter().any(|r| r.kind == long));
+    let text = render(DocKind::Monthly, &doc, Format::Text);
+    let lines: Vec<&str> = text.lines().collect();
+    let header = lines
+        .iter()
+        .position(|l| l.starts_with("Type of Issue"))
+        .expect("the (E) header");
+    // The column edges, from the header's captions.
+    let end_of = |caption: &str| {
+        let h = lines[header];
+        h[..h.find(caption).expect("a caption")].chars().count() + caption.chars().count()
+    };
+    let start_of = |caption: &str| {
+        let h = lines[header];
+        h[..h.find(caption).expect("a caption")].chars().count()
+    };
+    let price_end = end_of("At price (if applicable)");
+    let date_at = start_of("Issue and allotment date");
+    let gm_at = start_of("General Meeting approval date");
+    let issued_end = end_of("No. of new shares issued during the month (E)");
+    let treasury_end = end_of("Treasury shares during the month");
+    let issuable_end = end_of("No. of new shares which may be issued as at close of the month");
+    let mut rows = 0;
+    let mut wrapped = 0;
+    for line in lines[header + 1..]
+        .iter()
+        .take_while(|l| !l.trim().is_empty())
+    {
+        if !line.starts_with(char::is_numeric) {
+            // A continuation of the label above: nothing beyond the label column.
+            assert!(line.starts_with("    "), "`{line}`");
+            assert!(
+                line.trim_end().chars().count() <= price_end - 26,
+                "`{line}`"
+            );
+            wrapped += 1;
+            continue;
+        }
+        rows += 1;
+        // The label never reaches the price column.
+        assert_eq!(
+            columns(line, price_end - 26, price_end - 24).trim(),
+            "",
+            "`{line}`"
+        );
+        for (at, what) in [(date_at, "date"), (gm_at, "general meeting date")] {
+            let cell = columns(line, at, at + 24);
+            assert!(
+                cell.trim().is_empty()
+                    || (cell.starts_with(char::is_numeric) && cell.contains(" 2024")),
+                "{what} out of its column: `{line}`"
+            );
+        }
+        for end in [issued_end, treasury_end, issuable_end] {
+            let cell = columns(line, end - 12, end + 1);
+            assert!(
+                cell.trim().is_empty()
+                    || (cell.ends_with(' ') && cell[..cell.len() - 1].ends_with(char::is_numeric)),
+                "figure not right-aligned at column {end}: `{line}`"
+            );
+        }
+    }
+    assert_eq!(rows, doc.movements.other.len());
+    assert!(wrapped >= 1, "the long label wraps:\n{text}");
+    assert!(text.contains("    Share Award Scheme)"), "{text}");
+}
+
+#[test]
+fn ff305_text_wraps_long_labels_and_keeps_the_figures_in_their_columns() {
+    let doc = harbour_nddr();
+    let text = render(DocKind::Nddr, &doc, Format::Text);
+    let lines: Vec<&str> = text.lines().collect();
+    let header = lines
+        .iter()
+        .position(|l| l.starts_with("[1] "))
+        .expect("Part A's column numbers");
+    let h = lines[header];
+    let ends: Vec<usize> = ["[2]", "[3]", "[4]", "[5]", "[6]"]
+        .iter()
+        .map(|c| h.find(c).expect("a column") + c.len())
+        .collect();
+    // Part A's label column: 16 for [2]'s figures and 2 between columns.
+    let label_width = ends[0] - 16 - 2;
+    let mut seen_wrap = false;
+    for line in lines[header + 1..].iter().take_while(|l| !l.is_empty()) {
+        if line.starts_with("    ") {
+            // A wrapped label or a date line: inside the label column.
+            assert!(line.chars().count() <= label_width, "`{line}`");
+            seen_wrap |= !line.trim_start().starts_with("Date of changes");
+            continue;
+        }
+        // Every figure right of the label column ends on a column's edge.
+        let tail = columns(line, label_width, line.chars().count());
+        let mut pos = label_width;
+        for token in tail.split(' ') {
+            let end = pos + token.chars().count();
+            if !token.is_empty()
+                && token != "HKD"
+                && !(token.ends_with(char::is_numeric)
+                    && tail[pos - label_width + token.len()..].starts_with(" %"))
+            {
+                assert!(
+                    ends.contains(&end),
+                    "`{token}` ends at {end}, not on a column edge {ends:?}: `{line}`"
+                );
+            }
+            pos = end + 1;
+        }
+    }
+    assert!(seen_wrap, "a long label wraps:\n{text}");
+    assert!(text.contains("7). Transfer of treasury shares: share award scheme (2024"));
+}
+
+#[test]
+fn monthly_text_and_html_print_the_notes_they_refer_to() {
+    for doc in [seed_monthly(), treasury_monthly(), harbour_monthly()] {
+        for format in [Format::Text, Format::Html, Format::Markdown] {
+            let out = render(DocKind::Monthly, &doc, format);
+            let read = as_read(format, &out);
+            // The form refers to Notes 1, 2, 3 (and 5, 6 in Part III (E)).
+            for note in [
+                "SEHK refers to Stock Exchange of Hong Kong.",
+                "Items (i) to (viii) are suggested forms of confirmation which may be amended to meet individual cases.",
+                "\"Identical\" means in this context:",
+                "If there is insufficient space, please submit additional document.",
+                "In the context of repurchase of shares:",
+                "\"issue and allotment date\" should be construed as \"cancellation date\"",
+                "In the context of redemption of shares:",
+                "\"issue and allotment date\" should be construed as \"redemption date\"",
+            ] {
+                assert!(
+                    read.contains(note),
+                    "Monthly Return for {} ({}) lacks the note `{note}`",
+                    doc.month_ended,
+                    name(format)
+                );
+            }
+            assert!(
+                read.find("Notes").expect("notes") > read.find("Submitted by:").expect("sign-off")
+            );
+        }
+    }
+}

@@ -306,10 +306,16 @@ fn wrap_hanging(text: &str, first: usize, rest: usize) -> Vec<String> {
     lines
 }
 
-/// `label | wrap(width)`: the lines of the label, each at most `width`
-/// characters.
-fn wrap(v: Value, width: usize) -> Vec<String> {
-    wrap_text(&plain(&v), width)
+/// `label | wrap(width, hang)`: the lines of the label, each at most `width`
+/// characters; lines after the first are indented by `hang` (default 0)
+/// spaces, within the same width.
+fn wrap(v: Value, width: usize, hang: Option<usize>) -> Vec<String> {
+    let hang = hang.unwrap_or(0).min(width.saturating_sub(1));
+    let mut lines = wrap_hanging(&plain(&v), width, width - hang);
+    for l in lines.iter_mut().skip(1) {
+        *l = format!("{:hang$}{l}", "");
+    }
+    lines
 }
 
 /// `cells(values, widths, align, hang)`: one row of a text table. Each value
@@ -390,6 +396,10 @@ mod tests {
         assert_eq!(wrap_text("short", 30), ["short"]);
         assert_eq!(wrap_text("", 30), [""]);
         assert_eq!(wrap_text("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(
+            wrap(Value::from("1). Transfer of treasury shares"), 16, Some(4)),
+            ["1). Transfer of", "    treasury", "    shares"]
+        );
     }
 
     #[test]
