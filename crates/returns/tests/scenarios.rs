@@ -1896,8 +1896,11 @@ fn a_filed_nddr_keeps_its_opening_after_a_later_monthly_return_is_filed() {
 
 // ---- Part III (E): lines of one date in the order the events happened ---------------
 
-/// (type, date, issued, treasury) of each Part III (E) row.
-fn part_e(doc: &MonthlyReturn) -> Vec<(String, Option<NaiveDate>, Option<i64>, Option<i64>)> {
+/// (type, date, issued, treasury) of a Part III (E) row.
+type PartERow = (String, Option<NaiveDate>, Option<i64>, Option<i64>);
+
+/// The Part III (E) rows of a Monthly Return.
+fn part_e(doc: &MonthlyReturn) -> Vec<PartERow> {
     doc.movements
         .other
         .iter()
