@@ -207,7 +207,7 @@ fn no_table_cell_of_an_html_form_overflows_in_chromium() {
     let example = Path::new(ROOT).join("examples/harbour-lantern-2024.jsonl");
     ok(&long_db, &["import", example.to_str().expect("UTF-8 path")]);
 
-    let pages: [(&str, &Path, &[&str], Option<&str>); 4] = [
+    let pages: [(&str, &Path, &[&str], Option<&str>); 5] = [
         (
             "seed-nddr",
             &seed_db,
@@ -249,6 +249,15 @@ fn no_table_cell_of_an_html_form_overflows_in_chromium() {
                 "return", "monthly", "--issuer", "06789", "--month", "2024-07",
             ],
             Some("monthly-2024-07.png"),
+        ),
+        (
+            // "30 September 2024": the longest dates in Part III (E).
+            "monthly-long-dates",
+            &long_db,
+            &[
+                "return", "monthly", "--issuer", "06789", "--month", "2024-09",
+            ],
+            None,
         ),
     ];
     let mut failures = Vec::new();

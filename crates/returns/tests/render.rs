@@ -1100,3 +1100,45 @@ fn monthly_text_and_html_print_the_notes_they_refer_to() {
         }
     }
 }
+
+#[test]
+fn name_of_issuer_brackets_a_description_typed_without_brackets_in_json_and_every_form() {
+    // Typed "incorporated in the Cayman Islands with limited liability".
+    let want =
+        "Harbour Lantern Holdings Limited (incorporated in the Cayman Islands with limited liability)";
+    let nddr_doc = harbour_nddr();
+    let monthly_doc = harbour_monthly();
+    assert_eq!(nddr_doc.issuer.name, want);
+    assert_eq!(monthly_doc.issuer.name, want);
+    for format in FORMATS {
+        for (what, out) in [
+            ("NDDR", render(DocKind::Nddr, &nddr_doc, format)),
+            (
+                "Monthly Return",
+                render(DocKind::Monthly, &monthly_doc, format),
+            ),
+        ] {
+            if format == Format::Json {
+                let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+                assert_eq!(v["issuer"]["name"], want, "{what}");
+                continue;
+            }
+            assert!(
+                out.contains(want),
+                "{what} ({}) names the issuer `{want}`",
+                name(format)
+            );
+            assert!(
+                !out.contains("(("),
+                "{what} ({}): doubled brackets",
+                name(format)
+            );
+        }
+    }
+    // Typed with its brackets (the seed): kept as typed, never doubled.
+    let seed = seed_nddr();
+    assert!(seed.issuer.name.ends_with(
+        "Co., Ltd (a joint stock company incorporated in the People's Republic of China with limited liability)"
+    ));
+    assert!(!seed.issuer.name.contains("(("));
+}
