@@ -13,8 +13,45 @@ use crate::ReturnError;
 pub fn issuer_ref(issuer: &IssuerState) -> IssuerRef {
     IssuerRef {
         id: issuer.id.clone(),
-        name: issuer.full_name(),
+        name: name_of_issuer(&issuer.name, issuer.description.as_deref()),
     }
+}
+
+/// "Name of Issuer" as the filed forms print it: the name, then the
+/// description in brackets ("Baozun Inc. (A company controlled through
+/// weighted voting rights and incorporated in the Cayman Islands with limited
+/// liability)"). A description the user already bracketed whole is not
+/// bracketed again; one that merely starts and ends with brackets of its own
+/// ("(a) listed; (b) registered") is.
+pub fn name_of_issuer(name: &str, description: Option<&str>) -> String {
+    let name = name.trim();
+    match description.map(str::trim).filter(|d| !d.is_empty()) {
+        None => name.to_string(),
+        Some(d) if bracketed_whole(d) => format!("{name} {d}"),
+        Some(d) => format!("{name} ({d})"),
+    }
+}
+
+/// Whether `s` is one bracketed group: it opens with "(" and that bracket
+/// closes at the very end.
+fn bracketed_whole(s: &str) -> bool {
+    if !s.starts_with('(') || !s.ends_with(')') {
+        return false;
+    }
+    let mut depth = 0usize;
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return i + c.len_utf8() == s.len();
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 pub fn class_info(class: &ClassState) -> ClassInfo {
@@ -25,6 +62,7 @@ pub fn class_info(class: &ClassState) -> ClassInfo {
         listed: d.listed_or_default(),
         stock_code: d.stock_code.clone(),
         description: d.description.clone(),
+        multi_counter: d.multi_counter.clone().unwrap_or_default(),
     }
 }
 
@@ -239,4 +277,46 @@ pub fn sum_money(
 /// Signed difference of two share counts, as the forms print a change.
 pub fn signed(after: u64, before: u64) -> i64 {
     after as i64 - before as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_of_issuer;
+
+    #[test]
+    fn the_description_is_bracketed_once() {
+        assert_eq!(
+            name_of_issuer(
+                "Baozun Inc.",
+                Some("A company controlled through weighted voting rights and incorporated in the Cayman Islands with limited liability")
+            ),
+            "Baozun Inc. (A company controlled through weighted voting rights and incorporated in the Cayman Islands with limited liability)"
+        );
+        assert_eq!(
+            name_of_issuer(
+                "Placing Limited",
+                Some("incorporated in Bermuda with limited liability")
+            ),
+            "Placing Limited (incorporated in Bermuda with limited liability)"
+        );
+        // Typed with its brackets: kept as typed.
+        assert_eq!(
+            name_of_issuer(
+                "Qingdao AInnovation Technology Group Co., Ltd",
+                Some("(a joint stock company incorporated in the People's Republic of China with limited liability)")
+            ),
+            "Qingdao AInnovation Technology Group Co., Ltd (a joint stock company incorporated in the People's Republic of China with limited liability)"
+        );
+        // Brackets of its own at both ends are not one group: bracketed.
+        assert_eq!(
+            name_of_issuer("X Ltd", Some("(a) listed; (b) registered")),
+            "X Ltd ((a) listed; (b) registered)"
+        );
+        assert_eq!(
+            name_of_issuer("X Ltd", Some("(unbalanced")),
+            "X Ltd ((unbalanced)"
+        );
+        assert_eq!(name_of_issuer("X Ltd", Some("  ")), "X Ltd");
+        assert_eq!(name_of_issuer("X Ltd", None), "X Ltd");
+    }
 }

@@ -9,17 +9,23 @@
 
 use chrono::NaiveDate;
 use serde::Serialize;
-use shareledger_core::event::Signatory;
+use shareledger_core::event::{MultiCounter, Signatory};
 use shareledger_core::Money;
 
 /// The version of the documents' JSON this build produces: see the module docs.
-pub const DOCUMENT_VERSION: u32 = 1;
+///
+/// 2: the issuer's name brackets its description ("Name (Description)"),
+/// a class carries its multi-counter stock codes, and Part III(E) rows of one
+/// date are in log order.
+pub const DOCUMENT_VERSION: u32 = 2;
 
 /// Which issuer a document is for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IssuerRef {
     pub id: String,
-    /// The name with its legal description, as the forms print it.
+    /// The name with its legal description in brackets, as the filed forms
+    /// print it: "Baozun Inc. (A company controlled through weighted voting
+    /// rights ...)".
     pub name: String,
 }
 
@@ -31,6 +37,10 @@ pub struct ClassInfo {
     pub listed: bool,
     pub stock_code: Option<String>,
     pub description: Option<String>,
+    /// Further trading counters of the class (FF305: a "Multi-counter stock
+    /// code" row each). Left out of the JSON when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub multi_counter: Vec<MultiCounter>,
 }
 
 /// The three balances of a class on a date.

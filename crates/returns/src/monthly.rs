@@ -294,12 +294,16 @@ fn movements_of_class(
         }
     }
 
-    // (B)–(E) from the month's events; (E) rows in date order, the shares
-    // still pending cancellation at the close last.
-    let mut other: Vec<OtherMovementRow> = Vec::new();
+    // (B)–(E) from the month's events. (E) rows are in date order and, within
+    // a date, in the order the events happened (log order): each row keeps
+    // the log position of the first event it stands for. The shares still
+    // pending cancellation at the close come last.
+    let mut other: Vec<(usize, OtherMovementRow)> = Vec::new();
     let mut instruments: BTreeMap<(u8, String), InstrumentRow> = BTreeMap::new();
-    let mut treasury_repurchases: BTreeMap<NaiveDate, u64> = BTreeMap::new();
-    for (r, date) in class_events(issuer, id, Some(prev_end), end) {
+    let mut treasury_repurchases: BTreeMap<NaiveDate, (usize, u64)> = BTreeMap::new();
+    // The first cancellation event of each date in the month, by log position.
+    let mut cancellation_seen: BTreeMap<NaiveDate, usize> = BTreeMap::new();
+    for (seq, (r, date)) in class_events(issuer, id, Some(prev_end), end).enumerate() {
         let eff = effect(&r.event);
         match &r.event {
             Event::SharesIssued(e) => {
@@ -345,76 +349,95 @@ fn movements_of_class(
                             .collect();
                         }
                     }
-                    None => other.push(OtherMovementRow {
-                        kind: match (e.kind, &e.description) {
-                            (IssueKind::Other, Some(d)) => format!("Other ({d})"),
-                            (k, _) => issue_label(k).to_string(),
+                    None => other.push((
+                        seq,
+                        OtherMovementRow {
+                            kind: match (e.kind, &e.description) {
+                                (IssueKind::Other, Some(d)) => format!("Other ({d})"),
+                                (k, _) => issue_label(k).to_string(),
+                            },
+                            class: id.to_string(),
+                            date: Some(date),
+                            general_meeting_date: e.general_meeting_date,
+                            price,
+                            issued_during_month: Some(e.shares as i64),
+                            treasury_during_month: None,
+                            issuable_at_close: None,
                         },
-                        class: id.to_string(),
-                        date: Some(date),
-                        general_meeting_date: e.general_meeting_date,
-                        price,
-                        issued_during_month: Some(e.shares as i64),
-                        treasury_during_month: None,
-                        issuable_at_close: None,
-                    }),
+                    )),
                 }
             }
             Event::SharesRepurchased(e) if e.purpose_or_default() == Purpose::Treasury => {
-                *treasury_repurchases.entry(date).or_default() += e.shares;
+                treasury_repurchases.entry(date).or_insert((seq, 0)).1 += e.shares;
             }
-            Event::SharesRedeemed(e) if e.cancelled_or_default() => other.push(OtherMovementRow {
-                kind: REDEMPTION.to_string(),
-                class: id.to_string(),
-                date: Some(date),
-                general_meeting_date: None,
-                price: e.currency.clone().zip(e.price).map(|(c, p)| Money {
-                    currency: c,
-                    amount: p,
-                }),
-                issued_during_month: Some(eff.issued as i64),
-                treasury_during_month: None,
-                issuable_at_close: None,
-            }),
+            Event::RepurchasedSharesCancelled(_) => {
+                cancellation_seen.entry(date).or_insert(seq);
+            }
+            Event::SharesRedeemed(e) if e.cancelled_or_default() => other.push((
+                seq,
+                OtherMovementRow {
+                    kind: REDEMPTION.to_string(),
+                    class: id.to_string(),
+                    date: Some(date),
+                    general_meeting_date: None,
+                    price: e.currency.clone().zip(e.price).map(|(c, p)| Money {
+                        currency: c,
+                        amount: p,
+                    }),
+                    issued_during_month: Some(eff.issued as i64),
+                    treasury_during_month: None,
+                    issuable_at_close: None,
+                },
+            )),
             Event::TreasurySharesSold(_)
             | Event::TreasurySharesTransferred(_)
             | Event::TreasurySharesCancelled(_) => {
                 let kind = match &r.event {
                     Event::TreasurySharesSold(_) => TREASURY_SOLD.to_string(),
-                    Event::TreasurySharesTransferred(t) => {
-                        format!("{TREASURY_TRANSFERRED} ({})", t.purpose)
-                    }
+                    Event::TreasurySharesTransferred(t) => match &t.scheme {
+                        Some(scheme) => {
+                            format!("{TREASURY_TRANSFERRED} ({}: {scheme})", t.purpose)
+                        }
+                        None => format!("{TREASURY_TRANSFERRED} ({})", t.purpose),
+                    },
                     _ => TREASURY_CANCELLED.to_string(),
                 };
-                other.push(OtherMovementRow {
-                    kind,
-                    class: id.to_string(),
-                    date: Some(date),
-                    general_meeting_date: None,
-                    price: None,
-                    issued_during_month: Some(eff.issued as i64).filter(|n| *n != 0),
-                    treasury_during_month: Some(eff.treasury as i64),
-                    issuable_at_close: None,
-                });
+                other.push((
+                    seq,
+                    OtherMovementRow {
+                        kind,
+                        class: id.to_string(),
+                        date: Some(date),
+                        general_meeting_date: None,
+                        price: None,
+                        issued_during_month: Some(eff.issued as i64).filter(|n| *n != 0),
+                        treasury_during_month: Some(eff.treasury as i64),
+                        issuable_at_close: None,
+                    },
+                ));
             }
             _ => {}
         }
     }
-    for (date, shares) in treasury_repurchases {
-        other.push(OtherMovementRow {
-            kind: FF305_TREASURY.to_string(),
-            class: id.to_string(),
-            date: Some(date),
-            general_meeting_date: class.mandate_in_force(date).map(|m| m.resolution_date),
-            price: None,
-            issued_during_month: Some(-(shares as i64)),
-            treasury_during_month: Some(shares as i64),
-            issuable_at_close: None,
-        });
+    for (date, (seq, shares)) in treasury_repurchases {
+        other.push((
+            seq,
+            OtherMovementRow {
+                kind: FF305_TREASURY.to_string(),
+                class: id.to_string(),
+                date: Some(date),
+                general_meeting_date: class.mandate_in_force(date).map(|m| m.resolution_date),
+                price: None,
+                issued_during_month: Some(-(shares as i64)),
+                treasury_during_month: Some(shares as i64),
+                issuable_at_close: None,
+            },
+        ));
     }
     // Cancellations of repurchased (or redeemed) shares in the month: one row
     // per cancellation date and general meeting, the meeting being that of
-    // the mandate in force when the shares were bought (not when cancelled).
+    // the mandate in force when the shares were bought (not when cancelled);
+    // in the log where that date's first cancellation was recorded.
     let repurchase_label = if new_era {
         FF305_CANCELLED
     } else {
@@ -438,24 +461,32 @@ fn movements_of_class(
         }
     }
     for ((date, redemption, gm), shares) in cancelled {
-        other.push(OtherMovementRow {
-            kind: if redemption {
-                REDEMPTION
-            } else {
-                repurchase_label
-            }
-            .to_string(),
-            class: id.to_string(),
-            date: Some(date),
-            general_meeting_date: gm,
-            price: None,
-            issued_during_month: Some(-(shares as i64)),
-            treasury_during_month: None,
-            issuable_at_close: None,
-        });
+        // A cancellation is always an event of its date; `usize::MAX` only
+        // if the state and the log ever disagreed (then: last of the date).
+        let seq = cancellation_seen.get(&date).copied().unwrap_or(usize::MAX);
+        other.push((
+            seq,
+            OtherMovementRow {
+                kind: if redemption {
+                    REDEMPTION
+                } else {
+                    repurchase_label
+                }
+                .to_string(),
+                class: id.to_string(),
+                date: Some(date),
+                general_meeting_date: gm,
+                price: None,
+                issued_during_month: Some(-(shares as i64)),
+                treasury_during_month: None,
+                issuable_at_close: None,
+            },
+        ));
     }
-    // Stable: rows of one date stay in log order.
-    other.sort_by_key(|r| r.date);
+    // Date order; within a date, log order (stable: rows of one event keep
+    // the order they were made in).
+    other.sort_by_key(|(seq, r)| (r.date, *seq));
+    let mut other: Vec<OtherMovementRow> = other.into_iter().map(|(_, r)| r).collect();
     // Shares repurchased but not yet cancelled at the close: one row per
     // general meeting (as filed: one line, the meeting of 10 May 2022).
     let mut pending: BTreeMap<(bool, Option<NaiveDate>), u64> = BTreeMap::new();

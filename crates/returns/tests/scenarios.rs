@@ -1893,3 +1893,118 @@ fn a_filed_nddr_keeps_its_opening_after_a_later_monthly_return_is_filed() {
     let next = l.nddr("2025-02-05");
     assert_eq!(next.previous_return, Some(d("2025-02-01")));
 }
+
+// ---- Part III (E): lines of one date in the order the events happened ---------------
+
+/// (type, date, issued, treasury) of a Part III (E) row.
+type PartERow = (String, Option<NaiveDate>, Option<i64>, Option<i64>);
+
+/// The Part III (E) rows of a Monthly Return.
+fn part_e(doc: &MonthlyReturn) -> Vec<PartERow> {
+    doc.movements
+        .other
+        .iter()
+        .map(|r| {
+            (
+                r.kind.clone(),
+                r.date,
+                r.issued_during_month,
+                r.treasury_during_month,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn part_iii_e_keeps_the_log_order_of_issues_and_cancellations_within_a_date() {
+    // Given shares repurchased in March, then on 20 March a cancellation
+    // recorded before a placing, and on 25 March a placing recorded before a
+    // cancellation.
+    let l = round_issuer(json!({}))
+        .opening("2023-02-28", 1_000_000_000, 0)
+        .mandate("2023-01-10", 1_000_000_000, json!({}))
+        .repurchase_10("2023-03-01", 300_000)
+        .cancel("2023-03-20", 100_000)
+        .issue(
+            "2023-03-20",
+            5_000_000,
+            "placing",
+            json!({"currency": "HKD", "price": "9"}),
+        )
+        .issue(
+            "2023-03-25",
+            2_000_000,
+            "placing",
+            json!({"currency": "HKD", "price": "9.5"}),
+        )
+        .cancel("2023-03-25", 200_000);
+    // When the Monthly Return for March is produced,
+    let doc = l.monthly(2023, 3);
+    // then each date's lines are in log order, whatever their kind.
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        part_e(&doc),
+        [
+            (
+                s("Repurchase of shares"),
+                Some(d("2023-03-20")),
+                Some(-100_000),
+                None
+            ),
+            (s("Placing"), Some(d("2023-03-20")), Some(5_000_000), None),
+            (s("Placing"), Some(d("2023-03-25")), Some(2_000_000), None),
+            (
+                s("Repurchase of shares"),
+                Some(d("2023-03-25")),
+                Some(-200_000),
+                None
+            ),
+        ]
+    );
+}
+
+#[test]
+fn part_iii_e_treasury_era_rows_of_one_date_follow_the_log() {
+    // Given, on one July 2024 day: a cancellation, then a repurchase into
+    // treasury, then a transfer of treasury shares to a share award scheme,
+    // then a placing.
+    let l = round_issuer(json!({}))
+        .opening("2024-06-30", 990_000_000, 10_000_000)
+        .mandate("2024-05-20", 990_000_000, json!({}))
+        .repurchase_10("2024-07-02", 400_000)
+        .cancel("2024-07-10", 400_000)
+        .repurchase_at(
+            "2024-07-10",
+            100_000,
+            ("10", "10", "1000000"),
+            json!({"purpose": "treasury"}),
+        )
+        .class_event(
+            "treasury_shares_transferred",
+            json!({"date": "2024-07-10", "shares": 50_000, "purpose": "share award scheme",
+                   "scheme": "2024 Share Award Scheme"}),
+        )
+        .issue(
+            "2024-07-10",
+            1_000_000,
+            "placing",
+            json!({"currency": "HKD", "price": "9"}),
+        );
+    let doc = l.monthly(2024, 7);
+    let s = |x: &str| x.to_string();
+    let day = Some(d("2024-07-10"));
+    assert_eq!(
+        part_e(&doc),
+        [
+            (s(FF305_CANCELLED), day, Some(-400_000), None),
+            (s(FF305_TREASURY), day, Some(-100_000), Some(100_000)),
+            (
+                s("Transfer of treasury shares (share award scheme: 2024 Share Award Scheme)"),
+                day,
+                Some(50_000),
+                Some(-50_000)
+            ),
+            (s("Placing"), day, Some(1_000_000), None),
+        ]
+    );
+}

@@ -59,6 +59,9 @@ impl DocKind {
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("nddr.txt", include_str!("../../templates/nddr.txt")),
+    ("ff305.txt", include_str!("../../templates/ff305.txt")),
+    ("ff305.md", include_str!("../../templates/ff305.md")),
+    ("ff305.html", include_str!("../../templates/ff305.html")),
     ("monthly.txt", include_str!("../../templates/monthly.txt")),
     ("balance.txt", include_str!("../../templates/balance.txt")),
     ("nddr.md", include_str!("../../templates/nddr.md")),
@@ -93,6 +96,8 @@ fn environment() -> Environment<'static> {
     env.add_filter("rjust", rjust);
     env.add_filter("amount_diff", amount_diff);
     env.add_filter("mdcell", mdcell);
+    env.add_filter("wrap", wrap);
+    env.add_function("cells", cells);
     env
 }
 
@@ -112,11 +117,19 @@ pub fn render<T: Serialize>(kind: DocKind, doc: &T, format: Format) -> String {
                 Format::Json => unreachable!(),
             };
             let env = environment();
-            let name = format!("{}.{ext}", kind.stem());
+            let doc = Value::from_serialize(doc);
+            // The NDDR has two forms: FF304 (`nddr.*`) and FF305 (`ff305.*`),
+            // whose wording and layout differ throughout.
+            let ff305 = kind == DocKind::Nddr
+                && doc
+                    .get_attr("form")
+                    .is_ok_and(|f| f.as_str() == Some("FF305"));
+            let stem = if ff305 { "ff305" } else { kind.stem() };
+            let name = format!("{stem}.{ext}");
             let tmpl = env
                 .get_template(&name)
                 .expect("every document has every template");
-            tmpl.render(minijinja::context! { doc => Value::from_serialize(doc) })
+            tmpl.render(minijinja::context! { doc => doc })
                 .unwrap_or_else(|e| panic!("template {name} failed on a valid document: {e:#}"))
         }
     }
@@ -240,4 +253,187 @@ fn rjust(v: Value, width: usize) -> String {
         v.to_string()
     };
     format!("{s:>width$}")
+}
+
+fn plain(v: &Value) -> String {
+    if v.is_none() || v.is_undefined() {
+        String::new()
+    } else {
+        v.as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string())
+    }
+}
+
+/// Break `text` at spaces into lines of at most `width` characters (a word
+/// longer than `width` is cut), so a long label stays inside its column.
+fn wrap_text(text: &str, width: usize) -> Vec<String> {
+    wrap_hanging(text, width, width)
+}
+
+/// As [`wrap_text`], the first line at most `first` characters, the others
+/// at most `rest`.
+fn wrap_hanging(text: &str, first: usize, rest: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    let width = |lines: &Vec<String>| if lines.is_empty() { first } else { rest }.max(1);
+    for word in text.split_whitespace() {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let w = width(&lines);
+            let used = line.chars().count();
+            if used > 0 && used + 1 + word.len() <= w {
+                line.push(' ');
+                line.extend(word.iter());
+                break;
+            }
+            if used > 0 {
+                lines.push(std::mem::take(&mut line));
+                continue;
+            }
+            if word.len() <= w {
+                line.extend(word.iter());
+                break;
+            }
+            let tail = word.split_off(w);
+            lines.push(word.iter().collect());
+            word = tail;
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// `label | wrap(width, hang)`: the lines of the label, each at most `width`
+/// characters; lines after the first are indented by `hang` (default 0)
+/// spaces, within the same width.
+fn wrap(v: Value, width: usize, hang: Option<usize>) -> Vec<String> {
+    let hang = hang.unwrap_or(0).min(width.saturating_sub(1));
+    let mut lines = wrap_hanging(&plain(&v), width, width - hang);
+    for l in lines.iter_mut().skip(1) {
+        *l = format!("{:hang$}{l}", "");
+    }
+    lines
+}
+
+/// `cells(values, widths, align, hang)`: one row of a text table. Each value
+/// is wrapped inside its column's width (`align`: one letter a column, `l` or
+/// `r`), columns are two spaces apart, and the row takes as many lines as its
+/// longest cell; trailing spaces are trimmed. `hang` (default 0) indents the
+/// first column's continuation lines, so a wrapped "1). label" reads under
+/// its label.
+fn cells(
+    values: Vec<Value>,
+    widths: Vec<usize>,
+    align: &str,
+    hang: Option<usize>,
+) -> Result<String, Error> {
+    if values.len() != widths.len() || align.chars().count() != widths.len() {
+        return Err(bad(format!(
+            "cells: {} values, {} widths and {} alignments",
+            values.len(),
+            widths.len(),
+            align.chars().count()
+        )));
+    }
+    let hang = hang.unwrap_or(0);
+    let columns: Vec<Vec<String>> = values
+        .iter()
+        .zip(&widths)
+        .enumerate()
+        .map(|(i, (v, w))| {
+            if i > 0 || hang == 0 || hang >= *w {
+                return wrap_text(&plain(v), *w);
+            }
+            // The first line at full width, the rest indented by `hang`.
+            let mut lines = wrap_hanging(&plain(v), *w, *w - hang);
+            for l in lines.iter_mut().skip(1) {
+                *l = format!("{:hang$}{l}", "");
+            }
+            lines
+        })
+        .collect();
+    let height = columns.iter().map(Vec::len).max().unwrap_or(1);
+    let mut out = Vec::with_capacity(height);
+    for i in 0..height {
+        let mut line = String::new();
+        for (c, ((col, w), a)) in columns.iter().zip(&widths).zip(align.chars()).enumerate() {
+            if c > 0 {
+                line.push_str("  ");
+            }
+            let text = col.get(i).map(String::as_str).unwrap_or("");
+            if a == 'r' {
+                line.push_str(&format!("{text:>w$}"));
+            } else {
+                line.push_str(&format!("{text:<w$}"));
+            }
+        }
+        out.push(line.trim_end().to_string());
+    }
+    Ok(out.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_keeps_every_line_inside_the_width() {
+        let label = "Transfer of treasury shares: share award scheme (2024 Share Award Scheme)";
+        let lines = wrap_text(label, 30);
+        assert_eq!(
+            lines,
+            [
+                "Transfer of treasury shares:",
+                "share award scheme (2024 Share",
+                "Award Scheme)"
+            ]
+        );
+        assert!(lines.iter().all(|l| l.chars().count() <= 30));
+        assert_eq!(lines.join(" "), label);
+        assert_eq!(wrap_text("short", 30), ["short"]);
+        assert_eq!(wrap_text("", 30), [""]);
+        assert_eq!(wrap_text("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(
+            wrap(Value::from("1). Transfer of treasury shares"), 16, Some(4)),
+            ["1). Transfer of", "    treasury", "    shares"]
+        );
+    }
+
+    #[test]
+    fn cells_align_and_wrap_each_column() {
+        let row = cells(
+            vec![
+                Value::from("Transfer of treasury shares: share award scheme"),
+                Value::from("1,000"),
+                Value::from(()),
+            ],
+            vec![20, 8, 4],
+            "lrr",
+            None,
+        )
+        .expect("a row");
+        assert_eq!(
+            row,
+            "Transfer of treasury     1,000\nshares: share award\nscheme"
+        );
+        assert!(cells(vec![Value::from("a")], vec![1, 2], "ll", None).is_err());
+        // A hanging indent for the first column's continuation lines.
+        let row = cells(
+            vec![
+                Value::from("1). Transfer of treasury shares: share award"),
+                Value::from("1,000"),
+            ],
+            vec![20, 6],
+            "lr",
+            Some(4),
+        )
+        .expect("a row");
+        assert_eq!(
+            row,
+            "1). Transfer of        1,000\n    treasury shares:\n    share award"
+        );
+    }
 }
