@@ -159,6 +159,8 @@ fn spawn_import(db: &Path, file: &Path) -> Child {
     shareledger(db)
         .arg("import")
         .arg(file)
+        // The generated days repeat identical awards and buy-backs on purpose.
+        .arg("--allow-duplicate")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -327,7 +329,11 @@ fn killed_import_is_all_or_nothing_and_rerun_completes() {
     );
 
     // The re-run completes ...
-    let out = shareledger(&db).arg("import").arg(&file).output().unwrap();
+    let out = shareledger(&db)
+        .args(["import", "--allow-duplicate"])
+        .arg(&file)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     if kills.iter().all(|k| k.count == BEFORE) {
         assert!(
@@ -338,7 +344,11 @@ fn killed_import_is_all_or_nothing_and_rerun_completes() {
     }
     assert_eq!(check_ledger(&db), BEFORE + N);
     // ... and once everything is in, another is a no-op (the ids match).
-    let out = shareledger(&db).arg("import").arg(&file).output().unwrap();
+    let out = shareledger(&db)
+        .args(["import", "--allow-duplicate"])
+        .arg(&file)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains(&format!("imported 0 events ({N} already present")),

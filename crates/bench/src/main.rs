@@ -654,21 +654,13 @@ fn hk_now() -> DateTime<FixedOffset> {
 fn one_return_pair(store: &Store, issuer: &str, date: NaiveDate, month: &str) -> Res<(f64, f64)> {
     let t = Instant::now();
     let register = ledger::replay::load_issuer(store, issuer, None).map_err(err)?;
-    let req = ReturnRequest {
-        issuer: issuer.to_string(),
-        kind: ReturnKind::Nddr { date, form: None },
-        submitted: None,
-    };
+    let req = ReturnRequest::new(issuer, ReturnKind::Nddr { date, form: None });
     let doc = produce(&register, &req).map_err(err)?;
     std::hint::black_box(&doc.json);
     let a = secs(t.elapsed()) * 1e3;
     let t = Instant::now();
     let register = ledger::replay::load_issuer(store, issuer, None).map_err(err)?;
-    let req = ReturnRequest {
-        issuer: issuer.to_string(),
-        kind: ReturnKind::monthly(month).map_err(err)?,
-        submitted: None,
-    };
+    let req = ReturnRequest::new(issuer, ReturnKind::monthly(month).map_err(err)?);
     let doc = produce(&register, &req).map_err(err)?;
     std::hint::black_box(&doc.json);
     Ok((a, secs(t.elapsed()) * 1e3))

@@ -417,6 +417,13 @@ pub struct ReturnFiled {
     /// A build producing another version cannot reproduce that digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document_version: Option<u32>,
+    /// The id of the earlier `return_filed` this filing corrects (an
+    /// amended return, domain.md 3.1a).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amends: Option<Uuid>,
+    /// The form's Status line as filed (absent: "New Submission").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -33,6 +33,7 @@ pub enum RefusalKind {
     NotMonthEnd,
     InvalidDates,
     EmptyText,
+    InvalidAmendment,
 }
 
 /// A refused event: nothing of it is written.

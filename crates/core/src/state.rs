@@ -1272,6 +1272,30 @@ fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal>
                     "give the month's last day, like 2022-11-30",
                 ));
             }
+            if let Some(amended) = e.amends {
+                match issuer.filings.iter().find(|(id, _)| *id == amended) {
+                    Some((_, f)) if f.form == e.form && f.date == e.date => {}
+                    Some((_, f)) => {
+                        return Err(Refusal::new(
+                            K::InvalidAmendment,
+                            "amends",
+                            format!(
+                                "the filing {amended} is of the {:?} return of {}, not of this one ({:?}, {})",
+                                f.form, f.date, e.form, e.date
+                            ),
+                            "an amended return corrects the filing of the same return: name that filing's id",
+                        ))
+                    }
+                    None => {
+                        return Err(Refusal::new(
+                            K::InvalidAmendment,
+                            "amends",
+                            format!("no return_filed {amended} of issuer {} to amend", issuer.id),
+                            "name the id of the earlier return_filed of the same return",
+                        ))
+                    }
+                }
+            }
             Ok(())
         }
         Event::ClosingPrice(e) => {

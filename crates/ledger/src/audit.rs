@@ -243,13 +243,47 @@ fn verify_filed_returns<S: EventStore>(
     issuer: &str,
     current: &Register,
 ) -> Result<Vec<Finding>, LedgerError> {
+    Ok(check_filed_returns(store, market, issuer, current)?.0)
+}
+
+/// A filed return the log as it stands now no longer reproduces, and that
+/// no later filing amends: an amended return is due.
+#[derive(Debug, Clone)]
+pub struct Contradicted {
+    /// The filing's id.
+    pub id: uuid::Uuid,
+    /// What was filed.
+    pub filed: shareledger_core::event::ReturnFiled,
+    /// Its log position.
+    pub position: u64,
+}
+
+/// The filed returns of `issuer` that must be filed again (amended):
+/// those the log now contradicts, as the audit judges them.
+pub fn amendments_due<S: EventStore>(
+    store: &S,
+    market: &Register,
+    issuer: &str,
+    current: &Register,
+) -> Result<Vec<Contradicted>, LedgerError> {
+    Ok(check_filed_returns(store, market, issuer, current)?.1)
+}
+
+/// [`verify_filed_returns`]' findings, and the filings contradicted now.
+fn check_filed_returns<S: EventStore>(
+    store: &S,
+    market: &Register,
+    issuer: &str,
+    current: &Register,
+) -> Result<(Vec<Finding>, Vec<Contradicted>), LedgerError> {
     let mut findings = Vec::new();
+    let mut contradicted = Vec::new();
     let Some(state) = current.issuer(issuer) else {
-        return Ok(findings);
+        return Ok((findings, contradicted));
     };
     let filings = state.filings.clone();
     if filings.iter().all(|(_, f)| f.digest.is_none()) {
-        return Ok(findings);
+        return Ok((findings, contradicted));
     }
     let index: std::collections::HashMap<uuid::Uuid, usize> = filings
         .iter()
@@ -271,7 +305,18 @@ fn verify_filed_returns<S: EventStore>(
             let (_, filed) = &filings[i];
             if let Some(expected) = &filed.digest {
                 let at_filing = regenerate_digest(&then, issuer, filed);
-                let now = regenerate_digest(&now_register, issuer, filed);
+                // A filing amended later is judged by its amendment now.
+                let now = match filings.iter().any(|(_, f)| f.amends == Some(filings[i].0)) {
+                    true => Ok(expected.clone()),
+                    false => regenerate_digest(&now_register, issuer, filed),
+                };
+                if now.as_ref().ok() != Some(expected) {
+                    contradicted.push(Contradicted {
+                        id: filings[i].0,
+                        filed: filed.clone(),
+                        position: row.position,
+                    });
+                }
                 findings.extend(judge_filed(
                     issuer,
                     filed,
@@ -287,7 +332,7 @@ fn verify_filed_returns<S: EventStore>(
         }
         let _ = then.execute(rec); // a refusal is reported by replay_stream
     }
-    Ok(findings)
+    Ok((findings, contradicted))
 }
 
 /// The findings on one filed return from its two regenerations' digests.

@@ -867,6 +867,18 @@ pub const SPECS: &[EventSpec] = &[
                 "version of the document the digest is of (default 1)",
                 "1"
             ),
+            opt(
+                "amends",
+                Kind::Uuid,
+                "the id of the earlier return_filed this amended return corrects",
+                "3f2b8c1e-5d4a-4e8f-9a6b-1c2d3e4f5a6b"
+            ),
+            opt(
+                "status",
+                Kind::Text,
+                "the form's Status line as filed (default New Submission)",
+                "New Submission"
+            ),
         ],
         example_extra: &[],
     },

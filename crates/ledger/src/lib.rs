@@ -150,14 +150,16 @@ impl<S: EventStore> Ledger<S> {
         )?)
     }
 
-    /// The return of `req`, as known at `known_at`.
+    /// The return of `req`, as known at `known_at`: a new submission, the
+    /// filed return again, or the amended return that corrects it
+    /// ([`returns::produce_current`]).
     pub fn produce(
         &self,
         req: &ReturnRequest,
         known_at: Option<&DateTime<FixedOffset>>,
     ) -> Result<Produced> {
         let register = self.load_issuer(&req.issuer, known_at)?;
-        returns::produce(&register, req)
+        returns::produce_current(&register, req)
     }
 
     /// File the return of `req` as the ledger stands now: the document and
@@ -208,11 +210,10 @@ impl<S: EventStore> Ledger<S> {
 
     /// Where `issuer` stands at `now`, and which returns are due.
     pub fn status(&self, issuer: &str, now: DateTime<FixedOffset>) -> Result<Status> {
-        let register = self.load_issuer(issuer, None)?;
-        let state = register
-            .issuer(issuer)
-            .ok_or_else(|| LedgerError::NotFound(format!("no issuer `{issuer}`")))?;
-        Ok(status::status(state, &returns::calendar(&register), now))
+        let mut market = Register::new();
+        replay::replay_filter(&mut market, &self.store, &ReadFilter::stream(MARKET_STREAM))?;
+        status_of(&self.store, &market, issuer, now)?
+            .ok_or_else(|| LedgerError::NotFound(format!("no issuer `{issuer}`")))
     }
 
     /// Every issuer's status at `now` (a registrar's morning view), most
@@ -222,14 +223,9 @@ impl<S: EventStore> Ledger<S> {
     pub fn status_all(&self, now: DateTime<FixedOffset>, threads: usize) -> Result<Vec<Status>> {
         let mut market = Register::new();
         replay::replay_filter(&mut market, &self.store, &ReadFilter::stream(MARKET_STREAM))?;
-        let calendar = returns::calendar(&market);
         let issuers = self.issuers()?;
         let all = replay::for_each_stream(&self.store, &issuers, threads, |store, issuer| {
-            let mut register = market.clone();
-            replay::replay_filter(&mut register, store, &ReadFilter::stream(issuer))?;
-            Ok(register
-                .issuer(issuer)
-                .map(|state| status::status(state, &calendar, now)))
+            status_of(store, &market, issuer, now)
         })?;
         let mut all: Vec<Status> = all.into_iter().flatten().collect();
         all.sort_by_cached_key(status::urgency);
@@ -361,6 +357,25 @@ impl<S: EventStore> Ledger<S> {
     pub fn checkpoint(&self) -> Result<Option<(u64, String)>> {
         Ok(self.verify()?.head)
     }
+}
+
+/// The status of `issuer` read from `store` (this ledger's, or a reader
+/// of it on another thread), on top of the market calendar `market`.
+fn status_of<S: EventStore>(
+    store: &S,
+    market: &Register,
+    issuer: &str,
+    now: DateTime<FixedOffset>,
+) -> Result<Option<Status>> {
+    let mut register = market.clone();
+    replay::replay_filter(&mut register, store, &ReadFilter::stream(issuer))?;
+    let Some(state) = register.issuer(issuer) else {
+        return Ok(None);
+    };
+    let mut status = status::status(state, &returns::calendar(&register), now);
+    let contradicted = audit::amendments_due(store, market, issuer, &register)?;
+    status::add_amendments(&mut status, &contradicted, now);
+    Ok(Some(status))
 }
 
 impl Ledger<Store> {

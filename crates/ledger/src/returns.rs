@@ -11,12 +11,16 @@ use sha2::{Digest, Sha256};
 use shareledger_core::calendar::BusinessCalendar;
 use shareledger_core::event::{Event, Incoming, ReturnFiled, ReturnForm, MARKET_STREAM};
 use shareledger_core::rules::NddrLayout;
+use shareledger_core::state::IssuerState;
 use shareledger_core::state::Register;
-use shareledger_returns::document::DOCUMENT_VERSION;
+use shareledger_returns::document::{Amends, AMENDMENT, DOCUMENT_VERSION, NEW_SUBMISSION};
 use shareledger_returns::monthly::{monthly, MonthlyRequest};
+use shareledger_returns::nddr::nddr_amendment;
 use shareledger_returns::nddr::{nddr, NddrRequest};
 use shareledger_returns::render::{render, DocKind, Format};
+use shareledger_returns::ReturnError;
 use shareledger_store::{EventRead, EventStore, ReadFilter, StoreError};
+use uuid::Uuid;
 
 use crate::append::{append_in, AppendOptions};
 use crate::decode::Decoder;
@@ -72,6 +76,21 @@ pub struct ReturnRequest {
     /// The Date Submitted printed on the form (default: for a Monthly
     /// Return the first business day after the month; for an NDDR none).
     pub submitted: Option<NaiveDate>,
+    /// The form's Status line (default: "New Submission", or "Amendment"
+    /// for a return that corrects one already filed).
+    pub status: Option<String>,
+}
+
+impl ReturnRequest {
+    /// A request with the defaults.
+    pub fn new(issuer: &str, kind: ReturnKind) -> Self {
+        ReturnRequest {
+            issuer: issuer.to_string(),
+            kind,
+            submitted: None,
+            status: None,
+        }
+    }
 }
 
 /// A produced document.
@@ -112,6 +131,165 @@ impl Produced {
     pub fn digest(&self) -> String {
         digest(&self.json)
     }
+
+    /// The form's Status line.
+    pub fn status(&self) -> &str {
+        match &self.document {
+            Document::Nddr(d) => &d.status,
+            Document::Monthly(d) => &d.status,
+        }
+    }
+
+    /// The filing this return amends, if it is an amended return.
+    pub fn amends(&self) -> Option<&Amends> {
+        match &self.document {
+            Document::Nddr(d) => d.amends.as_ref(),
+            Document::Monthly(d) => d.amends.as_ref(),
+        }
+    }
+
+    /// Set the Status line and the filing amended (neither is in the digest).
+    fn set_filing(&mut self, status: String, amends: Option<Amends>) -> Result<(), LedgerError> {
+        self.json = match &mut self.document {
+            Document::Nddr(d) => {
+                d.status = status;
+                d.amends = amends;
+                to_json(d)?
+            }
+            Document::Monthly(d) => {
+                d.status = status;
+                d.amends = amends;
+                to_json(d)?
+            }
+        };
+        Ok(())
+    }
+}
+
+/// The filing of `(form, date)` that stands: the last one recorded that no
+/// later filing amends.
+pub fn current_filing(
+    state: &IssuerState,
+    form: ReturnForm,
+    date: NaiveDate,
+) -> Option<&(Uuid, ReturnFiled)> {
+    state
+        .filings
+        .iter()
+        .rfind(|(id, f)| f.form == form && f.date == date && !is_amended(state, *id))
+}
+
+/// Whether a later filing amends the filing `id`.
+pub fn is_amended(state: &IssuerState, id: Uuid) -> bool {
+    state.filings.iter().any(|(_, f)| f.amends == Some(id))
+}
+
+/// The form and the date a filing of `req` records.
+fn filing_key(req: &ReturnRequest) -> Result<(ReturnForm, NaiveDate), LedgerError> {
+    Ok(match req.kind {
+        ReturnKind::Nddr { date, .. } => (ReturnForm::Nddr, date),
+        ReturnKind::Monthly { year, month } => (
+            ReturnForm::Monthly,
+            shareledger_returns::dates::month_end(year, month).ok_or_else(|| {
+                LedgerError::invalid("month", &format!("{year}-{month:02}"), "does not exist")
+            })?,
+        ),
+    })
+}
+
+/// [`produce`]; with `amendment`, an NDDR that a correction left with
+/// nothing to disclose on its date is produced with no lines (the amended
+/// return of domain.md 3.1a) instead of refused.
+fn produce_allowing_empty(
+    register: &Register,
+    req: &ReturnRequest,
+    amendment: bool,
+) -> Result<Produced, LedgerError> {
+    match (produce(register, req), &req.kind) {
+        (
+            Err(LedgerError::Return(
+                ReturnError::NothingToDisclose { .. } | ReturnError::NoEventOnDate { .. },
+            )),
+            ReturnKind::Nddr { date, form },
+        ) if amendment => {
+            let state = register.issuer(&req.issuer).ok_or_else(|| {
+                LedgerError::NotFound(format!("no issuer `{}` in the ledger", req.issuer))
+            })?;
+            let doc = nddr_amendment(
+                state,
+                &NddrRequest {
+                    date: *date,
+                    submitted: req.submitted,
+                    layout: *form,
+                },
+            )?;
+            Ok(Produced {
+                json: to_json(&doc)?,
+                form: ReturnForm::Nddr,
+                layout: doc.form.clone(),
+                date: *date,
+                document: Document::Nddr(doc),
+            })
+        }
+        (result, _) => result,
+    }
+}
+
+/// The return of `req` as a filer sees it: when the return is already
+/// filed and the log as it stands now still reproduces the filing, that
+/// filing (its Status line, what it amends); when the log no longer
+/// reproduces it, the corrected return, as an amendment of that filing
+/// (domain.md 3.1a: Status "Amendment" unless `req.status` says otherwise);
+/// otherwise a new submission.
+pub fn produce_current(register: &Register, req: &ReturnRequest) -> Result<Produced, LedgerError> {
+    let (form, date) = filing_key(req)?;
+    let state = register.issuer(&req.issuer).ok_or_else(|| {
+        LedgerError::NotFound(format!("no issuer `{}` in the ledger", req.issuer))
+    })?;
+    let current = current_filing(state, form, date);
+    let mut produced = produce_allowing_empty(register, req, current.is_some())?;
+    let submitted_at = |id: Uuid| {
+        state
+            .filings
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, f)| hk(&f.submitted_at).to_rfc3339())
+            .unwrap_or_default()
+    };
+    let (status, amends) = match current {
+        Some((id, filed))
+            if filed
+                .digest
+                .as_deref()
+                .is_some_and(|d| d != produced.digest()) =>
+        {
+            (
+                req.status.clone().unwrap_or_else(|| AMENDMENT.to_string()),
+                Some(Amends {
+                    id: id.to_string(),
+                    submitted_at: submitted_at(*id),
+                }),
+            )
+        }
+        Some((_, filed)) => (
+            req.status
+                .clone()
+                .or_else(|| filed.status.clone())
+                .unwrap_or_else(|| NEW_SUBMISSION.to_string()),
+            filed.amends.map(|a| Amends {
+                id: a.to_string(),
+                submitted_at: submitted_at(a),
+            }),
+        ),
+        None => (
+            req.status
+                .clone()
+                .unwrap_or_else(|| NEW_SUBMISSION.to_string()),
+            None,
+        ),
+    };
+    produced.set_filing(status, amends)?;
+    Ok(produced)
 }
 
 /// The business-day calendar with the market closures the register knows.
@@ -123,13 +301,16 @@ pub fn calendar(register: &Register) -> BusinessCalendar {
     cal
 }
 
-/// SHA-256 of a document's JSON without its `date_submitted` (which the
-/// filer may set by hand): what `return_filed` keeps and `audit` compares.
+/// SHA-256 of a document's JSON without what the filing itself records
+/// (`date_submitted`, which the filer may set by hand, and the Status line
+/// and the filing amended): what `return_filed` keeps and `audit` compares.
 pub fn digest(json: &str) -> String {
     let stripped = match serde_json::from_str::<serde_json::Value>(json) {
         Ok(mut v) => {
             if let Some(map) = v.as_object_mut() {
                 map.remove("date_submitted");
+                map.remove("status");
+                map.remove("amends");
             }
             serde_json::to_string(&v).unwrap_or_else(|_| json.to_string())
         }
@@ -206,11 +387,7 @@ pub fn request_of(issuer: &str, filed: &ReturnFiled) -> Result<ReturnRequest, Le
             month: filed.date.month(),
         },
     };
-    Ok(ReturnRequest {
-        issuer: issuer.to_string(),
-        kind,
-        submitted: None,
-    })
+    Ok(ReturnRequest::new(issuer, kind))
 }
 
 /// Regenerate the return a `return_filed` event records, from `register`,
@@ -225,7 +402,8 @@ pub fn regenerate_digest(
             "issuer {issuer} was not registered then"
         )));
     }
-    Ok(produce(register, &request_of(issuer, filed)?)?.digest())
+    let req = request_of(issuer, filed)?;
+    Ok(produce_allowing_empty(register, &req, filed.amends.is_some())?.digest())
 }
 
 /// How to file.
@@ -304,8 +482,17 @@ where
             })
             .map_err(E::from)?;
         }
-        let produced = produce(&register, req)?;
-        if !options.out_of_order {
+        let produced = produce_current(&register, req)?;
+        let amends = produced
+            .amends()
+            .map(|a| {
+                Uuid::parse_str(&a.id).map_err(|_| {
+                    LedgerError::Inconsistent(format!("filing id {:?} is not a UUID", a.id))
+                })
+            })
+            .transpose()?;
+        // An amendment corrects an earlier date on purpose.
+        if !options.out_of_order && amends.is_none() {
             check_in_order(&register, &req.issuer, &produced)?;
         }
         let digest = produced.digest();
@@ -317,6 +504,8 @@ where
             digest: Some(digest.clone()),
             layout: Some(produced.layout.clone()),
             document_version: Some(DOCUMENT_VERSION),
+            amends,
+            status: (produced.status() != NEW_SUBMISSION).then(|| produced.status().to_string()),
         });
         let incoming = Incoming {
             id: None,

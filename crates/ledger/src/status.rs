@@ -83,6 +83,9 @@ pub struct ReturnDue {
     pub events: Vec<String>,
     /// The command that produces (and files) it.
     pub command: String,
+    /// For an amended return: the id of the filing it corrects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amends: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -259,6 +262,7 @@ fn nddrs_due(
                     "shareledger return nddr --issuer {} --date {date} --mark-filed",
                     issuer.id
                 ),
+                amends: None,
             }
         })
         .collect();
@@ -313,6 +317,7 @@ fn monthlies_due(
                     "shareledger return monthly --issuer {} --month {y}-{m:02} --mark-filed",
                     issuer.id
                 ),
+                amends: None,
             });
         }
         (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
@@ -337,4 +342,50 @@ pub fn urgency(s: &Status) -> (u8, Option<DateTime<FixedOffset>>, String) {
         (None, Some(d)) => (1, Some(d), s.issuer.id.clone()),
         (None, None) => (2, None, s.issuer.id.clone()),
     }
+}
+
+/// The amended returns due: one for each filing the log now contradicts
+/// (`audit::amendments_due`), due at once (`now`), first in the list.
+pub fn add_amendments(
+    status: &mut Status,
+    contradicted: &[crate::audit::Contradicted],
+    now: DateTime<FixedOffset>,
+) {
+    let due: Vec<ReturnDue> = contradicted
+        .iter()
+        .map(|c| {
+            let (form, what, command) = match c.filed.form {
+                ReturnForm::Nddr => (
+                    "nddr",
+                    "NDDR",
+                    format!(
+                        "shareledger return nddr --issuer {} --date {} --mark-filed",
+                        status.issuer.id, c.filed.date
+                    ),
+                ),
+                ReturnForm::Monthly => (
+                    "monthly",
+                    "Monthly Return",
+                    format!(
+                        "shareledger return monthly --issuer {} --month {} --mark-filed",
+                        status.issuer.id,
+                        c.filed.date.format("%Y-%m")
+                    ),
+                ),
+            };
+            ReturnDue {
+                form,
+                date: c.filed.date,
+                deadline: deadline_text(hk(&now)),
+                overdue: false,
+                events: vec![format!(
+                    "{what} for {} must be filed again (amendment): the log no longer reproduces the return filed at log position {}",
+                    c.filed.date, c.position
+                )],
+                command,
+                amends: Some(c.id.to_string()),
+            }
+        })
+        .collect();
+    status.returns_due.splice(0..0, due);
 }

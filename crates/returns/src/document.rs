@@ -142,6 +142,22 @@ pub struct TreasurySaleRow {
     pub total_received: Money,
 }
 
+/// The Status line of a return that is not an amendment.
+pub const NEW_SUBMISSION: &str = "New Submission";
+
+/// The Status line the ledger gives an amended return unless the filer
+/// sets another (docs/decisions.md: an assumption, no filed amendment seen).
+pub const AMENDMENT: &str = "Amendment";
+
+/// The filing an amended return corrects (interchange.md section 3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Amends {
+    /// The id of that `return_filed`.
+    pub id: String,
+    /// When it was submitted (RFC 3339, Hong Kong time).
+    pub submitted_at: String,
+}
+
 /// The Next Day Disclosure Return.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Nddr {
@@ -149,6 +165,10 @@ pub struct Nddr {
     pub form: String,
     pub issuer: IssuerRef,
     pub date_submitted: NaiveDate,
+    /// The form's Status line ([`NEW_SUBMISSION`] unless amended).
+    pub status: String,
+    /// The filing this return corrects, for an amended return.
+    pub amends: Option<Amends>,
     /// The closing balance date: the date of the last event disclosed.
     pub closing_date: NaiveDate,
     /// The closing balance date of the return this one follows, if any.
@@ -260,6 +280,10 @@ pub struct MonthlyReturn {
     pub treasury_columns: bool,
     pub month_ended: NaiveDate,
     pub date_submitted: NaiveDate,
+    /// The form's Status line ([`NEW_SUBMISSION`] unless amended).
+    pub status: String,
+    /// The filing this return corrects, for an amended return.
+    pub amends: Option<Amends>,
     pub issuer: IssuerRef,
     pub authorised: Vec<AuthorisedRow>,
     pub total_authorised_capital: Vec<Money>,

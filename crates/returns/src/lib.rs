@@ -41,7 +41,7 @@ pub enum ReturnError {
         after: Option<NaiveDate>,
         date: NaiveDate,
     },
-    #[error("no share-capital change is dated {date}; the last one before it is on {last}: an NDDR's date is that of its last event (use --date {last})")]
+    #[error("no share-capital change is dated {date}; the last one before it is on {last}: an NDDR's date is that of its last event: ask for the return dated {last}")]
     NoEventOnDate { date: NaiveDate, last: NaiveDate },
     #[error("the repurchase of {shares} shares on {trade_date} (event {event}{}) has no price details, which this return must print: record them with a correction (event_voided, then shares_repurchased with currency, highest_price, lowest_price, total_paid)", .position.map(|p| format!(" at log position {p}")).unwrap_or_default())]
     MissingPrices {
@@ -56,7 +56,7 @@ pub enum ReturnError {
         first: String,
         second: String,
     },
-    #[error("month {year}-{month:02} does not exist: give --month as YYYY-MM")]
+    #[error("month {year}-{month:02} does not exist: give the month as YYYY-MM")]
     BadMonth { year: i32, month: u32 },
     #[error("internal check failed: Part III of class {class} totals {part_iii:?} but Part II changes by {part_ii:?}; please report this with the log")]
     Unreconciled {

@@ -174,6 +174,8 @@ pub fn monthly(issuer: &IssuerState, req: &MonthlyRequest) -> Result<MonthlyRetu
         treasury_columns,
         month_ended: end,
         date_submitted: req.submitted,
+        status: NEW_SUBMISSION.into(),
+        amends: None,
         issuer: issuer_ref(issuer),
         authorised,
         total_authorised_capital: capital.into_values().collect(),

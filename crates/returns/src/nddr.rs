@@ -53,6 +53,18 @@ pub fn previous_return(issuer: &IssuerState, date: NaiveDate) -> Option<NaiveDat
 
 /// Build the NDDR.
 pub fn nddr(issuer: &IssuerState, req: &NddrRequest) -> Result<Nddr, ReturnError> {
+    build(issuer, req, false)
+}
+
+/// Build the NDDR of a date whose filed NDDR a correction contradicts (an
+/// amended return, domain.md 3.1a): as [`nddr`], except that it may
+/// disclose nothing on that date — the correction may have voided the only
+/// event the filed return disclosed — and then has no lines.
+pub fn nddr_amendment(issuer: &IssuerState, req: &NddrRequest) -> Result<Nddr, ReturnError> {
+    build(issuer, req, true)
+}
+
+fn build(issuer: &IssuerState, req: &NddrRequest, amendment: bool) -> Result<Nddr, ReturnError> {
     let layout = req.layout.unwrap_or_else(|| NddrLayout::for_date(req.date));
     let previous = previous_return(issuer, req.date);
     let mut section_i = Vec::new();
@@ -169,23 +181,29 @@ pub fn nddr(issuer: &IssuerState, req: &NddrRequest) -> Result<Nddr, ReturnError
         section_iii.extend(section_iii_for(class, &events));
     }
 
-    let Some(last) = last_event else {
-        return Err(ReturnError::NothingToDisclose {
-            issuer: issuer.id.clone(),
-            after: previous,
-            date: req.date,
-        });
-    };
-    if last != req.date {
-        return Err(ReturnError::NoEventOnDate {
-            date: req.date,
-            last,
-        });
+    match last_event {
+        _ if amendment => {}
+        None => {
+            return Err(ReturnError::NothingToDisclose {
+                issuer: issuer.id.clone(),
+                after: previous,
+                date: req.date,
+            })
+        }
+        Some(last) if last != req.date => {
+            return Err(ReturnError::NoEventOnDate {
+                date: req.date,
+                last,
+            })
+        }
+        Some(_) => {}
     }
     Ok(Nddr {
         form: layout.code().to_string(),
         issuer: issuer_ref(issuer),
         date_submitted: req.submitted.unwrap_or(req.date),
+        status: NEW_SUBMISSION.into(),
+        amends: None,
         closing_date: req.date,
         previous_return: previous,
         primary_listing: issuer.primary_listing,

@@ -19,6 +19,9 @@ pub struct Common {
     /// Date submitted, as printed on the form.
     #[arg(long)]
     pub submitted: Option<NaiveDate>,
+    /// The form's Status line (default: New Submission; Amendment for a return correcting one already filed).
+    #[arg(long)]
+    pub status: Option<String>,
     /// Produce the return as the ledger knew it at this time (RFC 3339, or a date: the end of that day).
     #[arg(long)]
     pub known_at: Option<String>,
@@ -113,6 +116,7 @@ impl ReturnCommand {
         Common {
             issuer: issuer.into(),
             submitted: submitted.map(|s| s.parse().expect("valid date")),
+            status: None,
             known_at: None,
             mark_filed: false,
             submitted_at: None,
@@ -152,6 +156,7 @@ impl ReturnCommand {
                 issuer: common.issuer.clone(),
                 kind,
                 submitted: common.submitted,
+                status: common.status.clone(),
             },
             common,
         ))
