@@ -20,7 +20,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -28,15 +28,11 @@ use crate::amount::{Amount, Currency, Money};
 use crate::event::*;
 use crate::presentation::Presentation;
 use crate::refusal::{Refusal, RefusalKind as K};
+use crate::rules::TREASURY_REGIME_START;
 
 /// No balance may exceed this many shares (a quadrillion): far above any
 /// issuer, low enough that no sum of counts can overflow.
 pub const MAX_SHARES: u64 = 1_000_000_000_000_000;
-
-/// The first day treasury shares exist in Hong Kong [rule, 11 June 2024].
-pub fn treasury_regime_start() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2024, 6, 11).expect("valid date")
-}
 
 /// The balances of one class at a moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -319,24 +315,38 @@ impl ClassState {
     /// (on the Exchange, by any method).
     pub fn repurchased_under(&self, mandate: &Mandate, through: NaiveDate) -> (u64, u64) {
         let before = mandate.repurchased_before_ledger.unwrap_or(0);
+        self.mandate_usage(mandate)
+            .take_while(|(date, _)| *date <= through)
+            .last()
+            .map_or((before, before), |(_, used)| used)
+    }
+
+    /// How `mandate` was used, day by day: for each trade date with a
+    /// repurchase of this class from the mandate's resolution date until the
+    /// next mandate's (which replaces it), the shares repurchased under it
+    /// through the end of that day, counting first those bought before the
+    /// ledger began: (on the Exchange, by any method). The one definition of
+    /// a mandate's usage: [`Self::repurchased_under`], the NDDR's Section II
+    /// B and the rule 10.06(1) check all read it.
+    pub fn mandate_usage<'a>(
+        &'a self,
+        mandate: &Mandate,
+    ) -> impl Iterator<Item = (NaiveDate, (u64, u64))> + 'a {
+        let before = mandate.repurchased_before_ledger.unwrap_or(0);
+        let start = mandate.resolution_date;
         let end = self
             .mandates
             .iter()
-            .find(|m| m.resolution_date > mandate.resolution_date)
+            .find(|m| m.resolution_date > start)
             .map(|m| m.resolution_date);
-        let mut on_exchange = before;
-        let mut all = before;
-        if through < mandate.resolution_date {
-            return (on_exchange, all);
-        }
-        for (date, (ex, any)) in self.repurchased.range(mandate.resolution_date..=through) {
-            if end.is_some_and(|e| *date >= e) {
-                break;
-            }
-            on_exchange += ex;
-            all += any;
-        }
-        (on_exchange, all)
+        let mut used = (before, before);
+        self.repurchased
+            .range(start..)
+            .take_while(move |(date, _)| end.is_none_or(|e| **date < e))
+            .map(move |(date, (ex, any))| {
+                used = (used.0 + ex, used.1 + any);
+                (*date, used)
+            })
     }
 
     /// Check that adding `delta` on `date` keeps, at the end of `date` and of
@@ -591,6 +601,30 @@ impl IssuerState {
 
     pub fn class(&self, id: &str) -> Option<&ClassState> {
         self.classes.get(id)
+    }
+
+    /// The date of the issuer's first recorded filing (the earliest date of
+    /// its live `return_filed` events): filing obligations are judged from
+    /// it, that date included (docs/rules.md, "Judged from").
+    pub fn first_filing_date(&self) -> Option<NaiveDate> {
+        self.filings.iter().map(|(_, f)| f.date).min()
+    }
+
+    /// The earliest opening balance date of its classes.
+    pub fn earliest_opening_date(&self) -> Option<NaiveDate> {
+        self.classes
+            .values()
+            .filter_map(|c| c.opening.as_ref().map(|o| o.date))
+            .min()
+    }
+
+    /// The first month this issuer owes a Monthly Return for, as far as the
+    /// ledger can judge ([`crate::rules::first_monthly_return_owed`]).
+    pub fn first_monthly_return_owed(&self) -> Option<crate::rules::Month> {
+        crate::rules::first_monthly_return_owed(
+            self.first_filing_date(),
+            self.earliest_opening_date(),
+        )
     }
 
     /// The events in force: in log order, without voided events and without
@@ -901,12 +935,13 @@ fn field_name(s: &str) -> &'static str {
 }
 
 fn treasury_allowed(date: NaiveDate, field: &'static str) -> Result<(), Refusal> {
-    if date < treasury_regime_start() {
+    if date < TREASURY_REGIME_START {
         return Err(Refusal::new(
             K::TreasuryBeforeRegime,
             field,
             format!(
-                "{date} is before 11 June 2024, when treasury shares became possible in Hong Kong"
+                "{date} is before {}, when treasury shares became possible in Hong Kong",
+                TREASURY_REGIME_START.format("%-d %B %Y")
             ),
             "check the date, or record a repurchase for cancellation",
         ));
@@ -1257,11 +1292,7 @@ fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal>
             Ok(())
         }
         Event::ReturnFiled(e) => {
-            if e.form == ReturnForm::Monthly
-                && e.date
-                    .succ_opt()
-                    .is_none_or(|d| d.month() == e.date.month())
-            {
+            if e.form == ReturnForm::Monthly && !crate::calendar::is_month_end(e.date) {
                 return Err(Refusal::new(
                     K::NotMonthEnd,
                     "date",

@@ -419,6 +419,56 @@ fn repurchased_under_counts_from_the_resolution_until_replaced() {
 }
 
 #[test]
+fn mandate_usage_is_the_running_count_day_by_day() {
+    let g = Given::seed()
+        .event(with(
+            mandate("2022-05-10", 559_304_838),
+            json!({"repurchased_before_ledger": 2_000}),
+        ))
+        .events([
+            repurchase("2022-06-01", 100),
+            repurchase("2022-06-01", 10),
+            with(
+                repurchase("2022-06-02", 50),
+                json!({"method": "private_arrangement"}),
+            ),
+            repurchase("2022-07-01", 300),
+        ])
+        .event(mandate("2022-07-01", 559_304_838))
+        .event(repurchase("2022-07-02", 7));
+    let class = class_state(&g);
+    let first = class.mandates[0].clone();
+    let second = class.mandates[1].clone();
+    assert_eq!(
+        class.mandate_usage(&first).collect::<Vec<_>>(),
+        vec![
+            (d("2022-06-01"), (2_110, 2_110)),
+            (d("2022-06-02"), (2_110, 2_160)),
+        ]
+    );
+    assert_eq!(
+        class.mandate_usage(&second).collect::<Vec<_>>(),
+        vec![(d("2022-07-01"), (300, 300)), (d("2022-07-02"), (307, 307))]
+    );
+    // `repurchased_under` reads the same count on every day.
+    for day in d("2022-05-01").iter_days().take(120) {
+        for m in [&first, &second] {
+            let last = class
+                .mandate_usage(m)
+                .take_while(|(d, _)| *d <= day)
+                .last()
+                .map(|(_, used)| used);
+            let before = m.repurchased_before_ledger.unwrap_or(0);
+            assert_eq!(
+                class.repurchased_under(m, day),
+                last.unwrap_or((before, before)),
+                "{day}"
+            );
+        }
+    }
+}
+
+#[test]
 fn the_seed_mandate_has_8_725_800_repurchased_by_7_november() {
     let g = seed_with_repurchases();
     let class = class_state(&g);

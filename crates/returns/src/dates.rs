@@ -31,23 +31,7 @@ pub fn format_long_date(d: NaiveDate, two_digit_day: bool) -> String {
     }
 }
 
-/// The last day of a month; `None` for a month that is not 1 to 12.
-pub fn month_end(year: i32, month: u32) -> Option<NaiveDate> {
-    let first_next = if month == 12 {
-        NaiveDate::from_ymd_opt(year + 1, 1, 1)
-    } else {
-        NaiveDate::from_ymd_opt(year, month + 1, 1)
-    };
-    if !(1..=12).contains(&month) {
-        return None;
-    }
-    first_next?.pred_opt()
-}
-
-/// The last day of the month before (year, month).
-pub fn previous_month_end(year: i32, month: u32) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(year, month, 1)?.pred_opt()
-}
+pub use shareledger_core::calendar::{month_end, previous_month_end};
 
 /// A whole number with thousands separators: "-11,891,200".
 pub fn thousands<N: Into<i128>>(n: N) -> String {

@@ -14,7 +14,6 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use shareledger_core::event::{Event, IssueKind, Purpose, Recorded, ReturnForm};
-use shareledger_core::presentation::PercentBasis;
 use shareledger_core::rules::{moratorium_end, NddrLayout};
 use shareledger_core::state::{effect, ClassState, IssuerState};
 use shareledger_core::{Amount, Currency, Money};
@@ -196,7 +195,9 @@ pub fn nddr(issuer: &IssuerState, req: &NddrRequest) -> Result<Nddr, ReturnError
     })
 }
 
-/// The number a line's % is a percentage of (domain.md 3.1, the issuer's policy).
+/// The number a line's % is a percentage of (domain.md 3.1): the issuer's
+/// policy applied to the class's balances at the opening
+/// (`PercentBasis::shares`, in the core).
 fn percent_basis(
     issuer: &IssuerState,
     class: &ClassState,
@@ -204,21 +205,14 @@ fn percent_basis(
     opening_date: NaiveDate,
     opening: &BalanceRow,
 ) -> u64 {
-    let pending_at_opening = || {
-        class
-            .balances_as_of(opening_date)
-            .map(|b| b.pending_cancellation)
-            .unwrap_or(0)
-    };
-    let issued = opening.issued_excluding_treasury;
-    match (issuer.presentation.percent_basis, layout) {
-        (PercentBasis::OpeningBalance, _) | (PercentBasis::FormDefault, NddrLayout::Ff305) => {
-            issued
-        }
-        (PercentBasis::ExcludingPending, _) | (PercentBasis::FormDefault, NddrLayout::Ff304) => {
-            issued.saturating_sub(pending_at_opening())
-        }
-    }
+    let at_opening = class
+        .balances_as_of(opening_date)
+        .unwrap_or(shareledger_core::Balances {
+            issued_excluding_treasury: opening.issued_excluding_treasury,
+            treasury: opening.treasury,
+            pending_cancellation: 0,
+        });
+    issuer.presentation.percent_basis.shares(layout, at_opening)
 }
 
 /// A Section I line being built, with what was paid or received for its

@@ -7,15 +7,17 @@
 //! covered by a filed NDDR; a Monthly Return by 08:30 on the 5th business
 //! day after each month's end), so `status` and `audit` agree.
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use clap::Args;
 use serde::Serialize;
 use shareledger_core::calendar::BusinessCalendar;
 use shareledger_core::event::{Event, ReturnForm};
-use shareledger_core::rules::{moratorium_end, nddr_disclosure, Disclosure};
+use shareledger_core::rules::{
+    monthly_returns_due, moratorium_end, moratorium_in_force, nddr_disclosure, Disclosure, Month,
+};
 use shareledger_core::state::IssuerState;
 use shareledger_returns::checks::{self, judged_from};
-use shareledger_returns::dates::{month_end, thousands};
+use shareledger_returns::dates::thousands;
 
 use crate::ledger::{self, hk};
 use crate::{CliError, ReportFormat, ReportFormatArg};
@@ -218,7 +220,7 @@ pub fn status(
             .map(|(d, _)| Moratorium {
                 last_repurchase: *d,
                 until: moratorium_end(*d),
-                in_force: today <= moratorium_end(*d),
+                in_force: moratorium_in_force(*d, today),
             });
         classes.push(ClassStatus {
             class: class.id().to_string(),
@@ -248,7 +250,7 @@ pub fn status(
     };
 
     let mut returns_due = nddrs_due(issuer, calendar, now);
-    returns_due.extend(monthlies_due(issuer, calendar, now, today));
+    returns_due.extend(monthlies_due(issuer, calendar, now));
 
     Status {
         issuer: IssuerRef {
@@ -324,23 +326,16 @@ fn nddrs_due(
     due
 }
 
-/// Every Monthly Return not filed, from the first judged month through the
-/// current month (whose deadline is still ahead).
+/// Every Monthly Return not filed, from the first month owed through the
+/// current month (whose deadline is still ahead): the months and deadlines
+/// of `rules::monthly_returns_due`, as `audit` judges them.
 fn monthlies_due(
     issuer: &IssuerState,
     calendar: &BusinessCalendar,
     now: DateTime<FixedOffset>,
-    today: NaiveDate,
 ) -> Vec<ReturnDue> {
-    let mut out = Vec::new();
-    let Some(start) = judged_from(issuer).or_else(|| {
-        issuer
-            .classes
-            .values()
-            .filter_map(|c| c.opening.as_ref().map(|o| o.date))
-            .min()
-    }) else {
-        return out;
+    let Some(first) = issuer.first_monthly_return_owed() else {
+        return Vec::new();
     };
     let filed: Vec<NaiveDate> = issuer
         .filings
@@ -348,26 +343,24 @@ fn monthlies_due(
         .filter(|(_, f)| f.form == ReturnForm::Monthly)
         .map(|(_, f)| f.date)
         .collect();
-    let (mut y, mut m) = (start.year(), start.month());
-    while (y, m) <= (today.year(), today.month()) {
-        let Some(end) = month_end(y, m) else { break };
-        if end > start && !filed.contains(&end) {
-            let deadline = calendar.monthly_deadline(y, m);
-            out.push(ReturnDue {
+    monthly_returns_due(first, now, calendar)
+        .into_iter()
+        .filter(|due| !filed.contains(&due.month_end))
+        .map(|due| {
+            let (end, Month { year: y, month: m }) = (due.month_end, due.month);
+            ReturnDue {
                 form: "monthly",
                 date: end,
-                deadline: deadline_text(deadline),
-                overdue: now > deadline,
+                deadline: deadline_text(due.deadline),
+                overdue: due.overdue(now),
                 events: vec![format!("the month of {}", end.format("%B %Y"))],
                 command: format!(
                     "shareledger return monthly --issuer {} --month {y}-{m:02} --mark-filed",
                     issuer.id
                 ),
-            });
-        }
-        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    }
-    out
+            }
+        })
+        .collect()
 }
 
 fn long(t: &str) -> String {
