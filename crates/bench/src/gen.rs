@@ -75,12 +75,11 @@ fn d(s: &str) -> NaiveDate {
 }
 
 fn month_end(y: i32, m: u32) -> NaiveDate {
-    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    NaiveDate::from_ymd_opt(ny, nm, 1).expect("valid") - Days::new(1)
+    shareledger_core::calendar::month_end(y, m).expect("valid month")
 }
 
 fn treasury_regime() -> NaiveDate {
-    d("2024-06-11")
+    shareledger_core::rules::TREASURY_REGIME_START
 }
 
 impl Generator {
