@@ -142,7 +142,7 @@ fn repurchases(
 /// and `status` report.
 pub fn repurchase_mandate_10_06_1(issuer: &IssuerState) -> Vec<Finding> {
     let mut out = Vec::new();
-    if !issuer.primary_listing {
+    if !issuer.primary_listing() {
         return out;
     }
     // Per (class, mandate): shares used through the end of each trade date.
@@ -157,7 +157,7 @@ pub fn repurchase_mandate_10_06_1(issuer: &IssuerState) -> Vec<Finding> {
             out.push(
                 Finding::error(
                     "10.06(1)",
-                    &issuer.id,
+                    issuer.id(),
                     Some(e.trade_date),
                     format!(
                         "repurchase of {} class {} shares on {} with no repurchase mandate in force: record the mandate (repurchase_mandate_granted) if one was granted, else the repurchase needed shareholders' approval",
@@ -190,7 +190,7 @@ pub fn repurchase_mandate_10_06_1(issuer: &IssuerState) -> Vec<Finding> {
             out.push(
                 Finding::error(
                     "10.06(1)",
-                    &issuer.id,
+                    issuer.id(),
                     Some(e.trade_date),
                     format!(
                         "the repurchase of {} class {} shares on {} takes the shares repurchased under the mandate of {} to {}, {} beyond the {authorised} it authorises",
@@ -219,7 +219,7 @@ pub fn repurchase_mandate_10_06_1(issuer: &IssuerState) -> Vec<Finding> {
 /// the check cannot run: one warning per class, not an error.
 pub fn price_cap_10_06_2_a(issuer: &IssuerState, calendar: &BusinessCalendar) -> Vec<Finding> {
     let mut out = Vec::new();
-    for class in issuer.classes.values() {
+    for class in issuer.classes().values() {
         let mut not_run: Vec<NaiveDate> = Vec::new();
         for (r, e) in repurchases(issuer) {
             if e.class != class.id() || e.method_or_default() != Method::OnExchange {
@@ -230,7 +230,7 @@ pub fn price_cap_10_06_2_a(issuer: &IssuerState, calendar: &BusinessCalendar) ->
                 continue;
             };
             let closes: BTreeMap<NaiveDate, Decimal> = class
-                .closing_prices
+                .closing_prices()
                 .range(..e.trade_date)
                 .rev()
                 .filter(|(_, m)| m.currency == p.currency)
@@ -259,7 +259,7 @@ pub fn price_cap_10_06_2_a(issuer: &IssuerState, calendar: &BusinessCalendar) ->
                 out.push(
                     Finding::error(
                         "10.06(2)(a)",
-                        &issuer.id,
+                        issuer.id(),
                         Some(e.trade_date),
                         format!(
                             "repurchase on {} at up to {} {} is 5% or more above the average close of the 5 preceding trading days ({} {}; 5% above it is {} {})",
@@ -279,7 +279,7 @@ pub fn price_cap_10_06_2_a(issuer: &IssuerState, calendar: &BusinessCalendar) ->
         if let (Some(first), Some(last)) = (not_run.first(), not_run.last()) {
             out.push(Finding::warning(
                 "10.06(2)(a)",
-                &issuer.id,
+                issuer.id(),
                 Some(*last),
                 format!(
                     "the 5% price cap check could not run for {} on-Exchange repurchase(s) of class {} ({}{}): record their prices, and the closing prices (closing_price) of the 5 trading days before each",
@@ -301,7 +301,7 @@ pub fn price_cap_10_06_2_a(issuer: &IssuerState, calendar: &BusinessCalendar) ->
 /// e.g. with the announcement date, replaces the earlier one).
 fn results_in_force(issuer: &IssuerState) -> Vec<&ResultsAnnouncementScheduled> {
     let mut out: Vec<&ResultsAnnouncementScheduled> = Vec::new();
-    for res in &issuer.results {
+    for res in issuer.results() {
         let key = res.period.trim().to_lowercase();
         match out
             .iter_mut()
@@ -331,7 +331,7 @@ pub fn blackout_10_06_2_e(issuer: &IssuerState) -> Vec<Finding> {
             out.push(
                 Finding::error(
                     "10.06(2)(e)",
-                    &issuer.id,
+                    issuer.id(),
                     Some(e.trade_date),
                     format!(
                         "repurchase of {} class {} shares on {} falls in the blackout before the {} results: from {} (30 days before the {} on {}) {}",
@@ -419,7 +419,7 @@ pub fn moratorium_10_06_3(issuer: &IssuerState) -> Vec<Finding> {
             out.push(
                 Finding::error(
                     "10.06(3)",
-                    &issuer.id,
+                    issuer.id(),
                     Some(date),
                     format!(
                         "{what} on {} is within 30 days after the repurchase of {} (no new issue up to {}): it needed the Exchange's prior approval",
@@ -434,7 +434,7 @@ pub fn moratorium_10_06_3(issuer: &IssuerState) -> Vec<Finding> {
             out.push(
                 Finding::warning(
                     "10.06(3)",
-                    &issuer.id,
+                    issuer.id(),
                     Some(date),
                     format!(
                         "{what} on {} is on the day of a repurchase: it breaks the 30-day moratorium if it came after the repurchase that day; check the order",
@@ -481,7 +481,7 @@ impl FiledNddr {
 }
 
 fn filed_nddrs(issuer: &IssuerState) -> Vec<FiledNddr> {
-    let f = &issuer.filings;
+    let f = &issuer.filings();
     f.iter()
         .filter(|(_, x)| x.form == ReturnForm::Nddr)
         .map(|(id, x)| FiledNddr {
@@ -516,7 +516,7 @@ pub fn nddrs_due(issuer: &IssuerState, start: Option<NaiveDate>) -> Vec<Due> {
         .filter(|(_, r)| !matches!(nddr_disclosure(&r.event), Disclosure::Never))
         .collect();
     events.sort_by_key(|(d, _)| *d);
-    let mut returns: Vec<NaiveDate> = issuer.filings.iter().map(|(_, f)| f.date).collect();
+    let mut returns: Vec<NaiveDate> = issuer.filings().iter().map(|(_, f)| f.date).collect();
     returns.sort();
 
     let mut due = Vec::new();
@@ -610,7 +610,7 @@ pub fn nddr_deadline_13_25a(
             Some(f) => out.push(
                 Finding::error(
                     "13.25A",
-                    &issuer.id,
+                    issuer.id(),
                     Some(due.date),
                     format!(
                         "the NDDR for {} ({}) was due by {} and was submitted at {} (the return of {})",
@@ -626,7 +626,7 @@ pub fn nddr_deadline_13_25a(
             None if now > deadline => out.push(
                 Finding::error(
                     "13.25A",
-                    &issuer.id,
+                    issuer.id(),
                     Some(due.date),
                     format!(
                         "no NDDR recorded discloses {} ({}); it was due by {}: file it, then record it (return nddr --mark-filed)",
@@ -663,7 +663,7 @@ pub fn monthly_deadline_13_25b(
         return out;
     };
     let monthly: Vec<(Uuid, NaiveDate, DateTime<FixedOffset>)> = issuer
-        .filings
+        .filings()
         .iter()
         .filter(|(_, f)| f.form == ReturnForm::Monthly)
         .map(|(id, f)| (*id, f.date, f.submitted_at))
@@ -682,7 +682,7 @@ pub fn monthly_deadline_13_25b(
             Some((id, _, s)) => out.push(
                 Finding::error(
                     "13.25B",
-                    &issuer.id,
+                    issuer.id(),
                     Some(end),
                     format!(
                         "the Monthly Return for {} was due by {} and was submitted at {}",
@@ -695,7 +695,7 @@ pub fn monthly_deadline_13_25b(
             ),
             None => out.push(Finding::error(
                 "13.25B",
-                &issuer.id,
+                issuer.id(),
                 Some(end),
                 format!(
                     "no Monthly Return is recorded for {}; it was due by {}: file it, then record it (return monthly --mark-filed)",

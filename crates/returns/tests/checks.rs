@@ -874,7 +874,7 @@ fn monthly_returns_due_and_the_monthly_check_agree() {
                 .iter()
                 .filter(|m| m.overdue(now))
                 .filter(|m| {
-                    !issuer.filings.iter().any(|(_, f)| {
+                    !issuer.filings().iter().any(|(_, f)| {
                         f.form == ReturnForm::Monthly
                             && f.date == m.month_end
                             && f.submitted_at <= m.deadline

@@ -323,7 +323,7 @@ fn verify_filed_returns(
     let Some(state) = current.issuer(issuer) else {
         return Ok(findings);
     };
-    let filings = state.filings.clone();
+    let filings = state.filings().to_vec();
     if filings.iter().all(|(_, f)| f.digest.is_none()) {
         return Ok(findings);
     }
@@ -332,11 +332,8 @@ fn verify_filed_returns(
         .enumerate()
         .map(|(i, (id, _))| (*id, i))
         .collect();
-    // The log now, with the filings added back one by one in log order.
+    // The log now; each filing regenerated with only the filings before it.
     let mut now_register = current.clone();
-    if let Some(s) = now_register.issuers.get_mut(issuer) {
-        s.filings.clear();
-    }
     let mut then = market.clone();
     for row in store.events(&ReadFilter::stream(issuer)) {
         let row = row?;
@@ -347,7 +344,9 @@ fn verify_filed_returns(
             let (_, filed) = &filings[i];
             if let Some(expected) = &filed.digest {
                 let at_filing = super::returns::regenerate_digest(&then, issuer, filed);
-                let now = super::returns::regenerate_digest(&now_register, issuer, filed);
+                let now = now_register.with_filings_before(issuer, i, |view| {
+                    super::returns::regenerate_digest(view, issuer, filed)
+                });
                 findings.extend(judge_filed(
                     issuer,
                     filed,
@@ -356,9 +355,6 @@ fn verify_filed_returns(
                     at_filing,
                     now,
                 ));
-            }
-            if let Some(s) = now_register.issuers.get_mut(issuer) {
-                s.filings.push(filings[i].clone());
             }
         }
         let _ = then.execute(rec); // a refusal is reported by replay_stream

@@ -159,7 +159,7 @@ pub fn parse_month(s: &str) -> Result<(i32, u32), CliError> {
 /// The business-day calendar with the market closures the register knows.
 pub fn calendar(register: &Register) -> BusinessCalendar {
     let mut cal = BusinessCalendar::new();
-    for d in register.market_closures.keys() {
+    for d in register.market_closures().keys() {
         cal.add_market_closure(*d);
     }
     cal

@@ -189,7 +189,7 @@ pub fn status(
 ) -> Status {
     let today = hk(&now).date_naive();
     let mut classes = Vec::new();
-    for class in issuer.classes.values() {
+    for class in issuer.classes().values() {
         let balances = class.balances_as_of(today).map(|b| Balances {
             issued_excluding_treasury: b.issued_excluding_treasury,
             treasury: b.treasury,
@@ -214,7 +214,7 @@ pub fn status(
             }
         });
         let moratorium = class
-            .repurchased
+            .repurchased()
             .range(..=today)
             .next_back()
             .map(|(d, _)| Moratorium {
@@ -224,8 +224,8 @@ pub fn status(
             });
         classes.push(ClassStatus {
             class: class.id().to_string(),
-            class_of_shares: class.definition.class_of_shares.clone(),
-            opening_balance_date: class.opening.as_ref().map(|o| o.date),
+            class_of_shares: class.definition().class_of_shares.clone(),
+            opening_balance_date: class.opening().map(|o| o.date),
             balances,
             pending_cancellation: pending,
             mandate,
@@ -235,7 +235,7 @@ pub fn status(
 
     let filed = |form: ReturnForm| {
         issuer
-            .filings
+            .filings()
             .iter()
             .filter(|(_, f)| f.form == form)
             .max_by_key(|(_, f)| (f.date, f.submitted_at))
@@ -254,8 +254,8 @@ pub fn status(
 
     Status {
         issuer: IssuerRef {
-            id: issuer.id.clone(),
-            name: issuer.name.clone(),
+            id: issuer.id().to_string(),
+            name: issuer.name().to_string(),
         },
         as_of: today,
         now: hk(&now).to_rfc3339(),
@@ -274,7 +274,7 @@ fn nddrs_due(
     now: DateTime<FixedOffset>,
 ) -> Vec<ReturnDue> {
     let covered = issuer
-        .filings
+        .filings()
         .iter()
         .filter(|(_, f)| f.form == ReturnForm::Nddr)
         .map(|(_, f)| f.date)
@@ -309,7 +309,7 @@ fn nddrs_due(
                     .collect(),
                 command: format!(
                     "shareledger return nddr --issuer {} --date {date} --mark-filed",
-                    issuer.id
+                    issuer.id()
                 ),
             }
         })
@@ -338,7 +338,7 @@ fn monthlies_due(
         return Vec::new();
     };
     let filed: Vec<NaiveDate> = issuer
-        .filings
+        .filings()
         .iter()
         .filter(|(_, f)| f.form == ReturnForm::Monthly)
         .map(|(_, f)| f.date)
@@ -356,7 +356,7 @@ fn monthlies_due(
                 events: vec![format!("the month of {}", end.format("%B %Y"))],
                 command: format!(
                     "shareledger return monthly --issuer {} --month {y}-{m:02} --mark-filed",
-                    issuer.id
+                    issuer.id()
                 ),
             }
         })

@@ -57,28 +57,36 @@ impl PendingLine {
 pub type Mandate = RepurchaseMandateGranted;
 
 /// One share class of an issuer.
+///
+/// Read-only outside the register (see [`Register`](super::Register)):
+///
+/// ```compile_fail
+/// fn edit(class: &mut shareledger_core::ClassState) {
+///     class.days.clear();
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClassState {
-    pub definition: ShareClassDefined,
-    pub opening: Option<OpeningBalance>,
+    pub(super) definition: ShareClassDefined,
+    pub(super) opening: Option<OpeningBalance>,
     /// Net movements by effective date.
-    pub days: BTreeMap<NaiveDate, Delta>,
+    pub(super) days: BTreeMap<NaiveDate, Delta>,
     /// Issued and treasury after every movement in the log.
-    pub totals: Delta,
+    pub(super) totals: Delta,
     /// Pending-cancellation lines by trade date.
-    pub pending: BTreeMap<NaiveDate, PendingLine>,
+    pub(super) pending: BTreeMap<NaiveDate, PendingLine>,
     /// Trade dates of pending lines not yet wholly cancelled (so oldest-first
     /// allocation never walks the lines already cancelled).
-    pub open_pending: std::collections::BTreeSet<NaiveDate>,
+    pub(super) open_pending: std::collections::BTreeSet<NaiveDate>,
     /// Authorised/registered shares from each change date on.
-    pub authorised_changes: BTreeMap<NaiveDate, u64>,
+    pub(super) authorised_changes: BTreeMap<NaiveDate, u64>,
     /// Mandates in order of resolution date.
-    pub mandates: Vec<Mandate>,
+    pub(super) mandates: Vec<Mandate>,
     /// Shares repurchased per trade date: (on the Exchange, by any method).
-    pub repurchased: BTreeMap<NaiveDate, (u64, u64)>,
-    pub closing_prices: BTreeMap<NaiveDate, Money>,
+    pub(super) repurchased: BTreeMap<NaiveDate, (u64, u64)>,
+    pub(super) closing_prices: BTreeMap<NaiveDate, Money>,
     /// Whether any balance-moving event has been applied.
-    pub has_movements: bool,
+    pub(super) has_movements: bool,
 }
 
 impl ClassState {
@@ -100,6 +108,53 @@ impl ClassState {
 
     pub fn id(&self) -> &str {
         &self.definition.class
+    }
+
+    /// The class as defined (`share_class_defined`).
+    pub fn definition(&self) -> &ShareClassDefined {
+        &self.definition
+    }
+
+    /// The opening balance, if one is recorded: the ledger's history of the
+    /// class starts on its date.
+    pub fn opening(&self) -> Option<&OpeningBalance> {
+        self.opening.as_ref()
+    }
+
+    /// The net movements of each effective date.
+    pub fn days(&self) -> &BTreeMap<NaiveDate, Delta> {
+        &self.days
+    }
+
+    /// The pending-cancellation lines by trade date (wholly cancelled ones
+    /// included, with their cancellations).
+    pub fn pending(&self) -> &BTreeMap<NaiveDate, PendingLine> {
+        &self.pending
+    }
+
+    /// Authorised/registered shares from each change date on.
+    pub fn authorised_changes(&self) -> &BTreeMap<NaiveDate, u64> {
+        &self.authorised_changes
+    }
+
+    /// The mandates in order of resolution date.
+    pub fn mandates(&self) -> &[Mandate] {
+        &self.mandates
+    }
+
+    /// Shares repurchased per trade date: (on the Exchange, by any method).
+    pub fn repurchased(&self) -> &BTreeMap<NaiveDate, (u64, u64)> {
+        &self.repurchased
+    }
+
+    /// The closing prices recorded, by date.
+    pub fn closing_prices(&self) -> &BTreeMap<NaiveDate, Money> {
+        &self.closing_prices
+    }
+
+    /// Whether any balance-moving event has been applied.
+    pub fn has_movements(&self) -> bool {
+        self.has_movements
     }
 
     fn opening_delta(&self) -> Delta {

@@ -20,22 +20,30 @@ pub struct SchemeState {
 }
 
 /// One issuer: its settings, classes, schemes, filings and whole history.
+///
+/// Read-only outside the register (see [`Register`](super::Register)):
+///
+/// ```compile_fail
+/// fn edit(issuer: &mut shareledger_core::IssuerState) {
+///     issuer.filings.clear();
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuerState {
-    pub id: String,
-    pub name: String,
-    pub description: Option<String>,
-    pub primary_listing: bool,
-    pub signatory: Option<Signatory>,
-    pub presentation: Presentation,
-    pub classes: BTreeMap<String, ClassState>,
-    pub schemes: BTreeMap<String, SchemeState>,
-    pub results: Vec<ResultsAnnouncementScheduled>,
-    pub filings: Vec<(Uuid, ReturnFiled)>,
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) description: Option<String>,
+    pub(super) primary_listing: bool,
+    pub(super) signatory: Option<Signatory>,
+    pub(super) presentation: Presentation,
+    pub(super) classes: BTreeMap<String, ClassState>,
+    pub(super) schemes: BTreeMap<String, SchemeState>,
+    pub(super) results: Vec<ResultsAnnouncementScheduled>,
+    pub(super) filings: Vec<(Uuid, ReturnFiled)>,
     /// Every event of the issuer in log order, corrections included.
-    pub history: Vec<Recorded>,
+    pub(super) history: Vec<Recorded>,
     /// Ids of voided events.
-    pub voided: HashSet<Uuid>,
+    pub(super) voided: HashSet<Uuid>,
 }
 
 impl IssuerState {
@@ -58,6 +66,68 @@ impl IssuerState {
             history: Vec::new(),
             voided: HashSet::new(),
         }
+    }
+
+    /// The issuer id (its stream).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The name, without its legal description.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The legal description that follows the name on the forms.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// Whether its primary listing is on the Exchange (it then owes the
+    /// mandate figures and the mandate check).
+    pub fn primary_listing(&self) -> bool {
+        self.primary_listing
+    }
+
+    /// Who signs its returns.
+    pub fn signatory(&self) -> Option<&Signatory> {
+        self.signatory.as_ref()
+    }
+
+    /// Its presentation policy in force.
+    pub fn presentation(&self) -> &Presentation {
+        &self.presentation
+    }
+
+    /// Its share classes by id.
+    pub fn classes(&self) -> &BTreeMap<String, ClassState> {
+        &self.classes
+    }
+
+    /// Its share option schemes by name.
+    pub fn schemes(&self) -> &BTreeMap<String, SchemeState> {
+        &self.schemes
+    }
+
+    /// Its results timetables, in log order.
+    pub fn results(&self) -> &[ResultsAnnouncementScheduled] {
+        &self.results
+    }
+
+    /// Its live filings (`return_filed`), in log order, with their ids.
+    pub fn filings(&self) -> &[(Uuid, ReturnFiled)] {
+        &self.filings
+    }
+
+    /// Every event of the issuer in log order, corrections and voided
+    /// events included (see [`Self::live_events`]).
+    pub fn history(&self) -> &[Recorded] {
+        &self.history
+    }
+
+    /// The ids of its voided events.
+    pub fn voided(&self) -> &HashSet<Uuid> {
+        &self.voided
     }
 
     /// The name with its legal description, as the forms print it.

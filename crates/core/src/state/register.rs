@@ -13,10 +13,20 @@ use super::check::{check_issuer_event, non_empty};
 use super::IssuerState;
 
 /// The whole register: every issuer, and the market calendar's closures.
+///
+/// It changes only through [`Register::apply`] (and [`Register::execute`]):
+/// its fields, and those of [`IssuerState`] and
+/// [`ClassState`](super::ClassState), are private and every accessor reads,
+/// so no caller can edit filings or balances behind `apply`:
+///
+/// ```compile_fail
+/// let mut register = shareledger_core::Register::new();
+/// register.issuers.clear();
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Register {
-    pub issuers: BTreeMap<String, IssuerState>,
-    pub market_closures: BTreeMap<NaiveDate, String>,
+    pub(super) issuers: BTreeMap<String, IssuerState>,
+    pub(super) market_closures: BTreeMap<NaiveDate, String>,
 }
 
 /// Judge one event against the register: the event to append, or why not.
@@ -32,6 +42,60 @@ impl Register {
 
     pub fn issuer(&self, id: &str) -> Option<&IssuerState> {
         self.issuers.get(id)
+    }
+
+    /// Every issuer, by id.
+    pub fn issuers(&self) -> &BTreeMap<String, IssuerState> {
+        &self.issuers
+    }
+
+    /// The recorded market closures (`market_closed`), by date, with their reasons.
+    pub fn market_closures(&self) -> &BTreeMap<NaiveDate, String> {
+        &self.market_closures
+    }
+
+    /// Call `f` with this register as it would be had `issuer` recorded only
+    /// its first `n` live filings (in log order, as
+    /// [`IssuerState::filings`] lists them): every other event, corrections
+    /// included, as it stands. This is how the audit regenerates a filed
+    /// return "as the log stands now": every correction since counts, but a
+    /// return filed after it (typically the Monthly Return of the month
+    /// before an NDDR dated early in the next month) does not move where the
+    /// regenerated return opens.
+    ///
+    /// The view is the register itself, not a copy: the later filings are
+    /// set aside for the call and put back after it, also if `f` panics, so
+    /// the register is unchanged when this returns. `n` at or beyond the
+    /// number of filings, or an unknown issuer: `f` sees the register as it is.
+    pub fn with_filings_before<R>(
+        &mut self,
+        issuer: &str,
+        n: usize,
+        f: impl FnOnce(&Register) -> R,
+    ) -> R {
+        /// Puts the set-aside filings back when dropped.
+        struct Restore<'a> {
+            register: &'a mut Register,
+            issuer: &'a str,
+            later: Vec<(Uuid, ReturnFiled)>,
+        }
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                if let Some(s) = self.register.issuers.get_mut(self.issuer) {
+                    s.filings.append(&mut self.later);
+                }
+            }
+        }
+        let later = match self.issuers.get_mut(issuer) {
+            Some(s) if n < s.filings.len() => s.filings.split_off(n),
+            _ => Vec::new(),
+        };
+        let view = Restore {
+            register: self,
+            issuer,
+            later,
+        };
+        f(view.register)
     }
 
     /// Judge and, if accepted, apply.
