@@ -19,13 +19,13 @@ const fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 /// The first day treasury shares exist in Hong Kong: the Listing Rules'
-/// amendments on treasury shares took effect on 11 June 2024 [rule]. A
+/// amendments on treasury shares took effect on 11 June 2024 \[rule\]. A
 /// treasury movement dated before it is refused; a Monthly Return has the
 /// treasury-share columns from the month this day falls in.
 pub const TREASURY_REGIME_START: NaiveDate = date(2024, 6, 11);
 
 /// The first day of the FF305 NDDR layout (version 1.3.0): the Exchange
-/// replaced FF304 with it when treasury shares began [rule].
+/// replaced FF304 with it when treasury shares began \[rule\].
 pub const FF305_START: NaiveDate = TREASURY_REGIME_START;
 
 /// The first day of the FF305 NDDR layout and of treasury shares (11 June 2024).
@@ -148,7 +148,7 @@ pub enum Disclosure {
 }
 
 /// How rule 13.25A treats `event`. An option exercise with no `by_director`
-/// is taken as not by a director [assumed]; a redemption counts at the
+/// is taken as not by a director \[assumed\]; a redemption counts at the
 /// threshold; cancellations and treasury movements are "any other change".
 pub fn nddr_disclosure(event: &Event) -> Disclosure {
     match event {

@@ -134,7 +134,7 @@ fn repurchases(
 /// repurchased under a mandate may not exceed the number it authorises
 /// (10.06(1)(c): at most 10% of the issued shares at the resolution). Applies
 /// to issuers whose primary listing is on the Exchange. Every repurchase
-/// counts against the mandate, whatever its method [assumed]; shares bought
+/// counts against the mandate, whatever its method \[assumed\]; shares bought
 /// before the ledger's history (`repurchased_before_ledger`) count too.
 /// Within a day, repurchases count in log order, so only the one that
 /// crosses the limit, and those after it, are flagged. The count before each
@@ -318,7 +318,7 @@ pub use shareledger_core::rules::blackout_window;
 
 /// Rule 10.06(2)(e): no repurchase from 30 days before the earlier of the
 /// results board meeting and the publication deadline until the results are
-/// announced (see [`blackout_window`]). Every method counts [assumed].
+/// announced (see [`blackout_window`]). Every method counts \[assumed\].
 pub fn blackout_10_06_2_e(issuer: &IssuerState) -> Vec<Finding> {
     let mut out = Vec::new();
     let reps = repurchases(issuer);
@@ -365,7 +365,7 @@ pub fn blackout_10_06_2_e(issuer: &IssuerState) -> Vec<Finding> {
 /// dated from the day after a repurchase to its "Up to" date (trade date + 30)
 /// is an error. One dated on the repurchase day itself is a warning: it
 /// breaks the rule only if it came after the repurchase that day, and the
-/// ledger does not know the time of day. Carved out [assumed]: issues under
+/// ledger does not know the time of day. Carved out \[assumed\]: issues under
 /// share schemes (option exercises, share awards), exercises of warrants and
 /// conversions (the ledger assumes those instruments were outstanding before
 /// the repurchase), and transfers of treasury shares to a share scheme.

@@ -2,7 +2,7 @@
 //! pure rules that keep them possible.
 //!
 //! * [`decide`] judges one event against the register: `Ok` with the event to
-//!   append, or a [`Refusal`] (domain.md section 2, "what can never happen").
+//!   append, or a [`Refusal`](crate::refusal::Refusal) (domain.md section 2, "what can never happen").
 //! * [`Register::apply`] folds an accepted event in. It never fails; it
 //!   asserts the invariants `decide` guarantees.
 //!
