@@ -605,15 +605,15 @@ proptest! {
             .unwrap_or_else(|e| panic!("replay failed: {}", e));
 
         let (l, f) = (issuer(&loaded), issuer(&folded));
-        let (lc, fc) = (&l.classes[CLASS], &f.classes[CLASS]);
+        let (lc, fc) = (&l.classes()[CLASS], &f.classes()[CLASS]);
         for date in all_dates(&g) {
             prop_assert_eq!(lc.balances_as_of(date), fc.balances_as_of(date), "on {}", date);
             prop_assert_eq!(lc.pending_lines_as_of(date), fc.pending_lines_as_of(date));
         }
-        prop_assert_eq!(&lc.pending, &fc.pending);
+        prop_assert_eq!(&lc.pending(), &fc.pending());
         prop_assert_eq!(lc.current(), fc.current());
-        prop_assert_eq!(&l.schemes, &f.schemes);
-        prop_assert_eq!(&l.filings, &f.filings);
+        prop_assert_eq!(&l.schemes(), &f.schemes());
+        prop_assert_eq!(&l.filings(), &f.filings());
         // And the whole register, history and envelopes included.
         prop_assert_eq!(&loaded, &folded);
     }
@@ -622,7 +622,7 @@ proptest! {
     #[test]
     fn b_balances_are_conserved_on_every_date(g in ledger_strategy(100)) {
         let reg = fold(&g);
-        let class = &issuer(&reg).classes[CLASS];
+        let class = &issuer(&reg).classes()[CLASS];
         let moves = movements(&g);
         for date in all_dates(&g) {
             let (issued, treasury, pending) = expected_balance(&g, &moves, date);
@@ -643,7 +643,7 @@ proptest! {
             (c.issued_excluding_treasury, c.treasury, c.pending_cancellation),
             (end.issued, end.treasury, end.pending)
         );
-        prop_assert_eq!(issuer(&reg).schemes[SCHEME].outstanding, end.outstanding);
+        prop_assert_eq!(issuer(&reg).schemes()[SCHEME].outstanding, end.outstanding);
     }
 
     /// (c) Every NDDR reconciles: closing = opening + its lines.
@@ -651,7 +651,7 @@ proptest! {
     fn c_every_nddr_reconciles(g in ledger_strategy(80)) {
         let reg = fold(&g);
         let iss = issuer(&reg);
-        let class = &iss.classes[CLASS];
+        let class = &iss.classes()[CLASS];
         let moves = movements(&g);
         for date in disclosure_dates(&g) {
             let req = NddrRequest { date, submitted: None, layout: None };

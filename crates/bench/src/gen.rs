@@ -75,12 +75,11 @@ fn d(s: &str) -> NaiveDate {
 }
 
 fn month_end(y: i32, m: u32) -> NaiveDate {
-    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    NaiveDate::from_ymd_opt(ny, nm, 1).expect("valid") - Days::new(1)
+    shareledger_core::calendar::month_end(y, m).expect("valid month")
 }
 
 fn treasury_regime() -> NaiveDate {
-    d("2024-06-11")
+    shareledger_core::rules::TREASURY_REGIME_START
 }
 
 impl Generator {
@@ -312,7 +311,7 @@ impl Generator {
                 exercise(&mut out, days[4], 15_000);
                 issued += 30_000;
                 // Past the moratorium of rule 10.06(3): more than 30 days on.
-                let free = last_repurchase + Days::new(31);
+                let free = shareledger_core::rules::moratorium_end(last_repurchase) + Days::new(1);
                 let mut later = days.iter().copied().filter(|x| *x >= free && *x > days[4]);
                 if let Some(date) = later.next() {
                     let shares = rng.lots(1_000_000, 5_000_000);
@@ -361,7 +360,7 @@ impl Generator {
                 .to_string(),
             );
             buyback_month = !buyback_month;
-            (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+            (y, m) = shareledger_core::calendar::next_month(y, m);
             assert!(
                 y <= 2030,
                 "{} events per issuer run past the calendar's years (2030); use fewer",

@@ -88,6 +88,8 @@ use std::ops::RangeInclusive;
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, Weekday};
 
+use crate::rules::MONTHLY_DUE_BUSINESS_DAY;
+
 /// Years for which the general-holiday table is complete.
 pub const HOLIDAY_YEARS: RangeInclusive<i32> = 2015..=2030;
 
@@ -225,15 +227,39 @@ impl BusinessCalendar {
             (1..=12).contains(&month),
             "monthly_deadline: month must be 1..=12, got {month}"
         );
-        let (next_year, next_month) = if month == 12 {
-            (year + 1, 1)
-        } else {
-            (year, month + 1)
-        };
-        let last_day = NaiveDate::from_ymd_opt(next_year, next_month, 1)
-            .and_then(|first_of_next| first_of_next.pred_opt())
-            .expect("monthly_deadline: year within chrono's supported range");
-        at_filing_time(self.nth_business_day_after(last_day, 5))
+        let last_day =
+            month_end(year, month).expect("monthly_deadline: year within chrono's supported range");
+        at_filing_time(self.nth_business_day_after(last_day, MONTHLY_DUE_BUSINESS_DAY))
+    }
+}
+
+/// The last day of a month; `None` for a month that is not 1 to 12 (or a
+/// year beyond chrono's range). The one month-end of the ledger: the Monthly
+/// Return's date, its deadline and its period all come from it.
+pub fn month_end(year: i32, month: u32) -> Option<NaiveDate> {
+    if !(1..=12).contains(&month) {
+        return None;
+    }
+    let (y, m) = next_month(year, month);
+    NaiveDate::from_ymd_opt(y, m, 1)?.pred_opt()
+}
+
+/// The last day of the month before (year, month).
+pub fn previous_month_end(year: i32, month: u32) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(year, month, 1)?.pred_opt()
+}
+
+/// Whether `date` is the last day of its month.
+pub fn is_month_end(date: NaiveDate) -> bool {
+    month_end(date.year(), date.month()) == Some(date)
+}
+
+/// The (year, month) after (year, month); December is followed by January.
+pub fn next_month(year: i32, month: u32) -> (i32, u32) {
+    if month >= 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
     }
 }
 
@@ -1079,6 +1105,30 @@ mod tests {
             due.naive_utc(),
             ymd(2022, 12, 28).and_hms_opt(0, 30, 0).unwrap()
         );
+    }
+
+    #[test]
+    fn month_ends() {
+        assert_eq!(month_end(2024, 2), Some(ymd(2024, 2, 29)));
+        assert_eq!(month_end(2023, 2), Some(ymd(2023, 2, 28)));
+        assert_eq!(month_end(2022, 12), Some(ymd(2022, 12, 31)));
+        assert_eq!(month_end(2022, 13), None);
+        assert_eq!(month_end(2022, 0), None);
+        assert_eq!(previous_month_end(2023, 1), Some(ymd(2022, 12, 31)));
+        assert!(is_month_end(ymd(2024, 2, 29)));
+        assert!(!is_month_end(ymd(2023, 2, 27)));
+        assert!(!is_month_end(ymd(2022, 11, 29)));
+        assert_eq!(next_month(2022, 12), (2023, 1));
+        assert_eq!(next_month(2022, 11), (2022, 12));
+        // Every day of four years: exactly the days whose successor is in
+        // another month.
+        for d in ymd(2022, 1, 1).iter_days().take(4 * 366) {
+            assert_eq!(
+                is_month_end(d),
+                d.succ_opt().unwrap().month() != d.month(),
+                "{d}"
+            );
+        }
     }
 
     #[test]

@@ -7,6 +7,9 @@
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
+use crate::rules::NddrLayout;
+use crate::state::Balances;
+
 /// How a percentage is rounded to its decimals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -29,6 +32,35 @@ pub enum PercentBasis {
     OpeningBalance,
     /// The opening balance less shares repurchased but not yet cancelled.
     ExcludingPending,
+}
+
+impl PercentBasis {
+    /// Whether, for an NDDR of `layout`, the shares repurchased but not yet
+    /// cancelled at the return's opening are left out of the basis: the
+    /// form's default is FF304 note 4 (left out) and FF305 note 3 (the
+    /// opening balance as it is).
+    pub fn excludes_pending(self, layout: NddrLayout) -> bool {
+        match (self, layout) {
+            (PercentBasis::OpeningBalance, _) | (PercentBasis::FormDefault, NddrLayout::Ff305) => {
+                false
+            }
+            (PercentBasis::ExcludingPending, _)
+            | (PercentBasis::FormDefault, NddrLayout::Ff304) => true,
+        }
+    }
+
+    /// The number of shares an NDDR line's "% of existing issued shares" is a
+    /// percentage of, given the class's balances at the return's opening
+    /// (domain.md 3.1): the issued shares excluding treasury, less those
+    /// pending cancellation when [`Self::excludes_pending`].
+    pub fn shares(self, layout: NddrLayout, at_opening: Balances) -> u64 {
+        let issued = at_opening.issued_excluding_treasury;
+        if self.excludes_pending(layout) {
+            issued.saturating_sub(at_opening.pending_cancellation)
+        } else {
+            issued
+        }
+    }
 }
 
 /// The settings as an event states them: every field optional.
@@ -223,6 +255,30 @@ mod tests {
         assert_eq!(p.percent_change(d("10"), d("10")).unwrap(), "0");
         assert_eq!(p.percent_change(d("1"), d("0")), None);
         assert_eq!(p.percent_change(Decimal::MAX, d("1")), None);
+    }
+
+    #[test]
+    fn percent_basis_per_policy_and_layout() {
+        let b = Balances {
+            issued_excluding_treasury: 9_452_393_365,
+            treasury: 5,
+            pending_cancellation: 16_970_000,
+        };
+        let (ff304, ff305) = (NddrLayout::Ff304, NddrLayout::Ff305);
+        // Tencent, 18 January 2024 (FF304 note 4): pending left out.
+        assert_eq!(PercentBasis::FormDefault.shares(ff304, b), 9_435_423_365);
+        // FF305 note 3: the opening balance as it is.
+        assert_eq!(PercentBasis::FormDefault.shares(ff305, b), 9_452_393_365);
+        for layout in [ff304, ff305] {
+            assert_eq!(
+                PercentBasis::OpeningBalance.shares(layout, b),
+                9_452_393_365
+            );
+            assert_eq!(
+                PercentBasis::ExcludingPending.shares(layout, b),
+                9_435_423_365
+            );
+        }
     }
 
     #[test]

@@ -244,9 +244,9 @@ fn context_facts_may_be_dated_before_the_opening_balance() {
         )
         .then_accepted();
     let issuer = issuer_state(&g);
-    assert_eq!(class_state(&g).mandates.len(), 1);
-    assert_eq!(issuer.schemes["2019 Scheme"].outstanding, 1_000_000);
-    assert_eq!(issuer.results.len(), 1);
+    assert_eq!(class_state(&g).mandates().len(), 1);
+    assert_eq!(issuer.schemes()["2019 Scheme"].outstanding, 1_000_000);
+    assert_eq!(issuer.results().len(), 1);
     // The opening balance is untouched by context.
     assert_eq!(triple(balances(&g, "2022-05-27")), (559_304_838, 0, 0));
 }
@@ -1000,11 +1000,11 @@ fn outstanding_options_follow_grants_exercises_and_lapses() {
         .event(scheme_adopted("2019 Scheme", "2019-06-01", 1_000))
         .when(options("granted", "2019 Scheme", "2022-06-01", 500))
         .then_accepted();
-    assert_eq!(issuer_state(&g).schemes["2019 Scheme"].outstanding, 1_500);
+    assert_eq!(issuer_state(&g).schemes()["2019 Scheme"].outstanding, 1_500);
     let g = g
         .when(option_exercise("2019 Scheme", "2022-06-02", 1_200))
         .then_accepted();
-    assert_eq!(issuer_state(&g).schemes["2019 Scheme"].outstanding, 300);
+    assert_eq!(issuer_state(&g).schemes()["2019 Scheme"].outstanding, 300);
     assert_eq!(
         triple(balances(&g, "2022-06-02")),
         (559_304_838 + 1_200, 0, 0)
@@ -1015,12 +1015,12 @@ fn outstanding_options_follow_grants_exercises_and_lapses() {
     let g = g
         .when(options("cancelled", "2019 Scheme", "2022-06-04", 150))
         .then_accepted();
-    assert_eq!(issuer_state(&g).schemes["2019 Scheme"].outstanding, 50);
+    assert_eq!(issuer_state(&g).schemes()["2019 Scheme"].outstanding, 50);
     // All that is left may be exercised; one more may not.
     let g = g
         .when(option_exercise("2019 Scheme", "2022-06-05", 50))
         .then_accepted();
-    assert_eq!(issuer_state(&g).schemes["2019 Scheme"].outstanding, 0);
+    assert_eq!(issuer_state(&g).schemes()["2019 Scheme"].outstanding, 0);
     g.when(option_exercise("2019 Scheme", "2022-06-06", 1))
         .then_refused(K::ExceedsOutstandingOptions, "shares", &["only 0"]);
 }
@@ -1052,7 +1052,7 @@ fn market_closures_on_different_dates_are_accepted() {
         .event(json!({"type": "market_closed", "date": "2023-09-08", "reason": "black rainstorm"}))
         .when(json!({"type": "market_closed", "date": "2023-09-01", "reason": "typhoon signal 8"}))
         .then_accepted();
-    assert_eq!(g.register().market_closures.len(), 2);
+    assert_eq!(g.register().market_closures().len(), 2);
 }
 
 #[test]

@@ -148,11 +148,11 @@ fn cancellation_draws_oldest_first_across_partial_lines() {
     assert_eq!(triple(balances(&g, "2022-11-29")), (559_304_838, 0, 6_000));
     assert_eq!(triple(balances(&g, "2022-11-30")), (559_300_338, 0, 1_500));
     assert_eq!(
-        class.pending[&d("2022-11-07")].cancellations,
+        class.pending()[&d("2022-11-07")].cancellations,
         vec![(d("2022-11-30"), 4_300)]
     );
     assert_eq!(
-        class.pending[&d("2022-11-08")].cancellations,
+        class.pending()[&d("2022-11-08")].cancellations,
         vec![(d("2022-11-30"), 200)]
     );
     // A second cancellation continues where the first stopped.
@@ -215,9 +215,9 @@ fn treasury_repurchase_moves_issued_into_treasury_total_unchanged() {
     assert_eq!(triple(after), (168_163_204, 2_657_727, 0));
     assert_eq!(after.total(), 170_820_931);
     // Counted as repurchased, not pending cancellation.
-    assert!(class_state(&g).pending.is_empty());
+    assert!(class_state(&g).pending().is_empty());
     assert_eq!(
-        class_state(&g).repurchased[&d("2024-07-02")],
+        class_state(&g).repurchased()[&d("2024-07-02")],
         (150_000, 150_000)
     );
 }
@@ -338,7 +338,7 @@ fn mandate_authorises_floor_of_ten_percent_by_default() {
             mandate("2024-06-01", 559_304_838),
             json!({"authorised_shares": 1_000}),
         ));
-    let m = &class_state(&g).mandates;
+    let m = &class_state(&g).mandates();
     assert_eq!(m[0].authorised_or_default(), 55_930_483);
     // Tencent [filed]: 918,901,866 = exactly 10% of 9,189,018,660.
     assert_eq!(m[1].authorised_or_default(), 918_901_866);
@@ -388,8 +388,8 @@ fn repurchased_under_counts_from_the_resolution_until_replaced() {
         .event(mandate("2022-07-01", 559_304_838))
         .event(repurchase("2022-07-02", 7));
     let class = class_state(&g);
-    let first = class.mandates[0].clone();
-    let second = class.mandates[1].clone();
+    let first = class.mandates()[0].clone();
+    let second = class.mandates()[1].clone();
     // (on the Exchange, by any method), including those before the ledger.
     assert_eq!(
         class.repurchased_under(&first, d("2022-05-09")),
@@ -416,6 +416,56 @@ fn repurchased_under_counts_from_the_resolution_until_replaced() {
         class.repurchased_under(&second, d("2022-12-31")),
         (307, 307)
     );
+}
+
+#[test]
+fn mandate_usage_is_the_running_count_day_by_day() {
+    let g = Given::seed()
+        .event(with(
+            mandate("2022-05-10", 559_304_838),
+            json!({"repurchased_before_ledger": 2_000}),
+        ))
+        .events([
+            repurchase("2022-06-01", 100),
+            repurchase("2022-06-01", 10),
+            with(
+                repurchase("2022-06-02", 50),
+                json!({"method": "private_arrangement"}),
+            ),
+            repurchase("2022-07-01", 300),
+        ])
+        .event(mandate("2022-07-01", 559_304_838))
+        .event(repurchase("2022-07-02", 7));
+    let class = class_state(&g);
+    let first = class.mandates()[0].clone();
+    let second = class.mandates()[1].clone();
+    assert_eq!(
+        class.mandate_usage(&first).collect::<Vec<_>>(),
+        vec![
+            (d("2022-06-01"), (2_110, 2_110)),
+            (d("2022-06-02"), (2_110, 2_160)),
+        ]
+    );
+    assert_eq!(
+        class.mandate_usage(&second).collect::<Vec<_>>(),
+        vec![(d("2022-07-01"), (300, 300)), (d("2022-07-02"), (307, 307))]
+    );
+    // `repurchased_under` reads the same count on every day.
+    for day in d("2022-05-01").iter_days().take(120) {
+        for m in [&first, &second] {
+            let last = class
+                .mandate_usage(m)
+                .take_while(|(d, _)| *d <= day)
+                .last()
+                .map(|(_, used)| used);
+            let before = m.repurchased_before_ledger.unwrap_or(0);
+            assert_eq!(
+                class.repurchased_under(m, day),
+                last.unwrap_or((before, before)),
+                "{day}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -448,12 +498,15 @@ fn settings_change_merges_presentation_and_keeps_the_rest() {
                      "presentation": {"percent_basis": "opening_balance", "percent_on_carried_lines": true}}))
         .then_accepted();
     let issuer = issuer_state(&g);
-    assert_eq!(issuer.name, "Qingdao AInnovation Technology Group Co., Ltd");
+    assert_eq!(
+        issuer.name(),
+        "Qingdao AInnovation Technology Group Co., Ltd"
+    );
     assert!(issuer.full_name().ends_with("with limited liability)"));
-    assert_eq!(issuer.signatory.as_ref().unwrap().name, "Xiao Lei");
-    assert!(issuer.presentation.percent_on_carried_lines);
-    assert_eq!(issuer.presentation.percent_decimals, 5);
-    assert!(issuer.primary_listing);
+    assert_eq!(issuer.signatory().as_ref().unwrap().name, "Xiao Lei");
+    assert!(issuer.presentation().percent_on_carried_lines);
+    assert_eq!(issuer.presentation().percent_decimals, 5);
+    assert!(issuer.primary_listing());
 }
 
 // ---- corrections ------------------------------------------------------------------------
@@ -461,7 +514,7 @@ fn settings_change_merges_presentation_and_keeps_the_rest() {
 #[test]
 fn voiding_the_cancellation_then_the_repurchase_restores_the_register() {
     let g = Given::seed();
-    let before_classes = issuer_state(&g).classes.clone();
+    let before_classes = issuer_state(&g).classes().clone();
     let g = g
         .event(with_id(repurchase("2022-11-07", 4_300), 1))
         .event(with_id(cancellation("2022-11-30", 4_300), 2));
@@ -476,11 +529,11 @@ fn voiding_the_cancellation_then_the_repurchase_restores_the_register() {
 
     let g = g.when(void(id(1))).then_accepted();
     assert_eq!(triple(balances(&g, "2022-11-30")), (559_304_838, 0, 0));
-    assert_eq!(issuer_state(&g).classes, before_classes);
+    assert_eq!(issuer_state(&g).classes(), &before_classes);
     // The history keeps everything; the live events leave the voided out.
     let issuer = issuer_state(&g);
-    assert_eq!(issuer.history.len(), 7);
-    assert_eq!(issuer.voided.len(), 2);
+    assert_eq!(issuer.history().len(), 7);
+    assert_eq!(issuer.voided().len(), 2);
     assert_eq!(issuer.live_events().count(), 3);
     // The same repurchase may now be recorded afresh.
     g.when(repurchase("2022-11-07", 4_300)).then_accepted();
@@ -511,7 +564,7 @@ fn voiding_a_grant_restores_outstanding_options() {
         ))
         .when(void(id(1)))
         .then_accepted();
-    assert_eq!(issuer_state(&g).schemes["2019 Scheme"].outstanding, 100);
+    assert_eq!(issuer_state(&g).schemes()["2019 Scheme"].outstanding, 100);
 }
 
 #[test]
@@ -524,7 +577,7 @@ fn voiding_settings_reverts_them() {
         .when(void(id(1)))
         .then_accepted();
     assert_eq!(
-        issuer_state(&g).name,
+        issuer_state(&g).name(),
         "Qingdao AInnovation Technology Group Co., Ltd"
     );
 }
@@ -547,4 +600,61 @@ fn purpose_defaults_to_cancellation() {
     };
     assert_eq!(e.purpose_or_default(), Purpose::Cancellation);
     assert_eq!(e.prices(), None);
+}
+
+// ---- filings as the audit sees them -------------------------------------------------------
+
+fn filed(form: &str, date: &str, submitted_at: &str) -> serde_json::Value {
+    json!({"type": "return_filed", "issuer": ISSUER, "form": form, "date": date,
+           "submitted_at": submitted_at})
+}
+
+#[test]
+fn with_filings_before_shows_only_the_earlier_filings_and_puts_the_rest_back() {
+    let g = Given::seed().events([
+        repurchase("2022-11-04", 1000),
+        filed("nddr", "2022-11-04", "2022-11-04T19:00:00+08:00"),
+        filed("monthly", "2022-10-31", "2022-11-05T10:00:00+08:00"),
+        filed("monthly", "2022-11-30", "2022-12-05T10:00:00+08:00"),
+    ]);
+    let mut register = g.register().clone();
+    let all: Vec<_> = issuer_state(&g).filings().to_vec();
+    let dates = |r: &Register| -> Vec<chrono::NaiveDate> {
+        r.issuer(ISSUER)
+            .unwrap()
+            .filings()
+            .iter()
+            .map(|(_, f)| f.date)
+            .collect()
+    };
+    assert_eq!(
+        dates(&register),
+        vec![d("2022-11-04"), d("2022-10-31"), d("2022-11-30")]
+    );
+    for (n, expected) in [
+        (0, vec![]),
+        (1, vec![d("2022-11-04")]),
+        (2, vec![d("2022-11-04"), d("2022-10-31")]),
+        (3, vec![d("2022-11-04"), d("2022-10-31"), d("2022-11-30")]),
+        (9, vec![d("2022-11-04"), d("2022-10-31"), d("2022-11-30")]),
+    ] {
+        let seen = register.with_filings_before(ISSUER, n, |view| {
+            // Everything else as it stands: the repurchase is still pending.
+            let class = &view.issuer(ISSUER).unwrap().classes()[CLASS];
+            assert_eq!(class.current().pending_cancellation, 1000);
+            dates(view)
+        });
+        assert_eq!(seen, expected, "first {n} filings");
+        assert_eq!(register, *g.register(), "put back after the first {n}");
+    }
+    // An unknown issuer: the register as it is.
+    let seen = register.with_filings_before("99999", 0, dates);
+    assert_eq!(seen.len(), 3);
+    // A panic inside the view still puts the filings back.
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        register.with_filings_before(ISSUER, 1, |_| panic!("inside the view"))
+    }));
+    assert!(caught.is_err());
+    assert_eq!(register.issuer(ISSUER).unwrap().filings(), &all[..]);
+    assert_eq!(register, *g.register());
 }

@@ -281,7 +281,7 @@ fn check_filed_returns<S: EventStore>(
     let Some(state) = current.issuer(issuer) else {
         return Ok((findings, contradicted));
     };
-    let filings = state.filings.clone();
+    let filings = state.filings().to_vec();
     if filings.iter().all(|(_, f)| f.digest.is_none()) {
         return Ok((findings, contradicted));
     }
@@ -290,11 +290,8 @@ fn check_filed_returns<S: EventStore>(
         .enumerate()
         .map(|(i, (id, _))| (*id, i))
         .collect();
-    // The log now, with the filings added back one by one in log order.
+    // The log now; each filing regenerated with only the filings before it.
     let mut now_register = current.clone();
-    if let Some(s) = now_register.issuers.get_mut(issuer) {
-        s.filings.clear();
-    }
     let mut then = market.clone();
     for row in store.events(&ReadFilter::stream(issuer)) {
         let row = row?;
@@ -308,7 +305,9 @@ fn check_filed_returns<S: EventStore>(
                 // A filing amended later is judged by its amendment now.
                 let now = match filings.iter().any(|(_, f)| f.amends == Some(filings[i].0)) {
                     true => Ok(expected.clone()),
-                    false => regenerate_digest(&now_register, issuer, filed),
+                    false => now_register.with_filings_before(issuer, i, |view| {
+                        regenerate_digest(view, issuer, filed)
+                    }),
                 };
                 if now.as_ref().ok() != Some(expected) {
                     contradicted.push(Contradicted {
@@ -325,9 +324,6 @@ fn check_filed_returns<S: EventStore>(
                     at_filing,
                     now,
                 ));
-            }
-            if let Some(s) = now_register.issuers.get_mut(issuer) {
-                s.filings.push(filings[i].clone());
             }
         }
         let _ = then.execute(rec); // a refusal is reported by replay_stream

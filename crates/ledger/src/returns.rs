@@ -174,14 +174,14 @@ pub fn current_filing(
     date: NaiveDate,
 ) -> Option<&(Uuid, ReturnFiled)> {
     state
-        .filings
+        .filings()
         .iter()
         .rfind(|(id, f)| f.form == form && f.date == date && !is_amended(state, *id))
 }
 
 /// Whether a later filing amends the filing `id`.
 pub fn is_amended(state: &IssuerState, id: Uuid) -> bool {
-    state.filings.iter().any(|(_, f)| f.amends == Some(id))
+    state.filings().iter().any(|(_, f)| f.amends == Some(id))
 }
 
 /// The form and the date a filing of `req` records.
@@ -250,7 +250,7 @@ pub fn produce_current(register: &Register, req: &ReturnRequest) -> Result<Produ
     let mut produced = produce_allowing_empty(register, req, current.is_some())?;
     let submitted_at = |id: Uuid| {
         state
-            .filings
+            .filings()
             .iter()
             .find(|(i, _)| *i == id)
             .map(|(_, f)| hk(&f.submitted_at).to_rfc3339())
@@ -295,7 +295,7 @@ pub fn produce_current(register: &Register, req: &ReturnRequest) -> Result<Produ
 /// The business-day calendar with the market closures the register knows.
 pub fn calendar(register: &Register) -> BusinessCalendar {
     let mut cal = BusinessCalendar::new();
-    for d in register.market_closures.keys() {
+    for d in register.market_closures().keys() {
         cal.add_market_closure(*d);
     }
     cal
@@ -545,12 +545,12 @@ fn check_in_order(
         return Ok(());
     };
     let later: Vec<String> = state
-        .filings
+        .filings()
         .iter()
         .filter(|(_, f)| f.form == produced.form && f.date > produced.date)
         .map(|(id, f)| {
             let position = state
-                .history
+                .history()
                 .iter()
                 .find(|r| r.id == *id)
                 .and_then(|r| r.position)

@@ -7,14 +7,16 @@
 //! covered by a filed NDDR; a Monthly Return by 08:30 on the 5th business
 //! day after each month's end), so `status` and `audit` agree.
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::Serialize;
 use shareledger_core::calendar::BusinessCalendar;
 use shareledger_core::event::{Event, ReturnForm};
-use shareledger_core::rules::{moratorium_end, nddr_disclosure, Disclosure};
+use shareledger_core::rules::{
+    monthly_returns_due, moratorium_end, moratorium_in_force, nddr_disclosure, Disclosure, Month,
+};
 use shareledger_core::state::IssuerState;
 use shareledger_returns::checks::{self, judged_from};
-use shareledger_returns::dates::{month_end, thousands};
+use shareledger_returns::dates::thousands;
 
 use crate::time::hk;
 
@@ -140,7 +142,7 @@ pub fn status(
 ) -> Status {
     let today = hk(&now).date_naive();
     let mut classes = Vec::new();
-    for class in issuer.classes.values() {
+    for class in issuer.classes().values() {
         let balances = class.balances_as_of(today).map(|b| Balances {
             issued_excluding_treasury: b.issued_excluding_treasury,
             treasury: b.treasury,
@@ -165,18 +167,18 @@ pub fn status(
             }
         });
         let moratorium = class
-            .repurchased
+            .repurchased()
             .range(..=today)
             .next_back()
             .map(|(d, _)| Moratorium {
                 last_repurchase: *d,
                 until: moratorium_end(*d),
-                in_force: today <= moratorium_end(*d),
+                in_force: moratorium_in_force(*d, today),
             });
         classes.push(ClassStatus {
             class: class.id().to_string(),
-            class_of_shares: class.definition.class_of_shares.clone(),
-            opening_balance_date: class.opening.as_ref().map(|o| o.date),
+            class_of_shares: class.definition().class_of_shares.clone(),
+            opening_balance_date: class.opening().map(|o| o.date),
             balances,
             pending_cancellation: pending,
             mandate,
@@ -186,7 +188,7 @@ pub fn status(
 
     let filed = |form: ReturnForm| {
         issuer
-            .filings
+            .filings()
             .iter()
             .filter(|(_, f)| f.form == form)
             .max_by_key(|(_, f)| (f.date, f.submitted_at))
@@ -201,12 +203,12 @@ pub fn status(
     };
 
     let mut returns_due = nddrs_due(issuer, calendar, now);
-    returns_due.extend(monthlies_due(issuer, calendar, now, today));
+    returns_due.extend(monthlies_due(issuer, calendar, now));
 
     Status {
         issuer: IssuerRef {
-            id: issuer.id.clone(),
-            name: issuer.name.clone(),
+            id: issuer.id().to_string(),
+            name: issuer.name().to_string(),
         },
         as_of: today,
         now: hk(&now).to_rfc3339(),
@@ -225,7 +227,7 @@ fn nddrs_due(
     now: DateTime<FixedOffset>,
 ) -> Vec<ReturnDue> {
     let covered = issuer
-        .filings
+        .filings()
         .iter()
         .filter(|(_, f)| f.form == ReturnForm::Nddr)
         .map(|(_, f)| f.date)
@@ -260,7 +262,7 @@ fn nddrs_due(
                     .collect(),
                 command: format!(
                     "shareledger return nddr --issuer {} --date {date} --mark-filed",
-                    issuer.id
+                    issuer.id()
                 ),
                 amends: None,
             }
@@ -278,51 +280,42 @@ fn nddrs_due(
     due
 }
 
-/// Every Monthly Return not filed, from the first judged month through the
-/// current month (whose deadline is still ahead).
+/// Every Monthly Return not filed, from the first month owed through the
+/// current month (whose deadline is still ahead): the months and deadlines
+/// of `rules::monthly_returns_due`, as `audit` judges them.
 fn monthlies_due(
     issuer: &IssuerState,
     calendar: &BusinessCalendar,
     now: DateTime<FixedOffset>,
-    today: NaiveDate,
 ) -> Vec<ReturnDue> {
-    let mut out = Vec::new();
-    let Some(start) = judged_from(issuer).or_else(|| {
-        issuer
-            .classes
-            .values()
-            .filter_map(|c| c.opening.as_ref().map(|o| o.date))
-            .min()
-    }) else {
-        return out;
+    let Some(first) = issuer.first_monthly_return_owed() else {
+        return Vec::new();
     };
     let filed: Vec<NaiveDate> = issuer
-        .filings
+        .filings()
         .iter()
         .filter(|(_, f)| f.form == ReturnForm::Monthly)
         .map(|(_, f)| f.date)
         .collect();
-    let (mut y, mut m) = (start.year(), start.month());
-    while (y, m) <= (today.year(), today.month()) {
-        let Some(end) = month_end(y, m) else { break };
-        if end > start && !filed.contains(&end) {
-            let deadline = calendar.monthly_deadline(y, m);
-            out.push(ReturnDue {
+    monthly_returns_due(first, now, calendar)
+        .into_iter()
+        .filter(|due| !filed.contains(&due.month_end))
+        .map(|due| {
+            let (end, Month { year: y, month: m }) = (due.month_end, due.month);
+            ReturnDue {
                 form: "monthly",
                 date: end,
-                deadline: deadline_text(deadline),
-                overdue: now > deadline,
+                deadline: deadline_text(due.deadline),
+                overdue: due.overdue(now),
                 events: vec![format!("the month of {}", end.format("%B %Y"))],
                 command: format!(
                     "shareledger return monthly --issuer {} --month {y}-{m:02} --mark-filed",
-                    issuer.id
+                    issuer.id()
                 ),
                 amends: None,
-            });
-        }
-        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    }
-    out
+            }
+        })
+        .collect()
 }
 
 /// How urgent an issuer's status is, for sorting a registrar's view (lower

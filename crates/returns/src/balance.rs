@@ -14,16 +14,16 @@ pub fn balance(
     known_at: Option<String>,
 ) -> Result<BalanceReport, ReturnError> {
     if let Some(c) = class {
-        if !issuer.classes.contains_key(c) {
+        if !issuer.classes().contains_key(c) {
             return Err(ReturnError::UnknownClass {
-                issuer: issuer.id.clone(),
+                issuer: issuer.id().to_string(),
                 class: c.to_string(),
             });
         }
     }
     let mut classes = Vec::new();
     for state in issuer
-        .classes
+        .classes()
         .values()
         .filter(|s| class.is_none_or(|c| c == s.id()))
     {
@@ -32,7 +32,7 @@ pub fn balance(
             .ok_or_else(|| ReturnError::BeforeHistory {
                 class: state.id().to_string(),
                 date: as_of,
-                opening: state.opening.as_ref().map(|o| o.date).unwrap_or(as_of),
+                opening: state.opening().map(|o| o.date).unwrap_or(as_of),
             })?;
         classes.push(ClassBalance {
             class: state.id().to_string(),
@@ -44,7 +44,7 @@ pub fn balance(
         });
     }
     Ok(BalanceReport {
-        issuer: issuer.id.clone(),
+        issuer: issuer.id().to_string(),
         as_of,
         known_at,
         classes,

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use shareledger_core::calendar::BusinessCalendar;
@@ -20,13 +20,11 @@ use shareledger_core::event::{
     Event, IssueKind, Method, Recorded, ResultsAnnouncementScheduled, ReturnForm,
 };
 use shareledger_core::rules::{
-    moratorium_end, nddr_disclosure, Disclosure, BLACKOUT_DAYS, MORATORIUM_DAYS,
+    monthly_returns_due, moratorium_end, moratorium_trade_dates, nddr_disclosure, Disclosure,
     NDDR_THRESHOLD_PERCENT, PRICE_CAP_PERCENT, PRICE_CAP_TRADING_DAYS,
 };
 use shareledger_core::state::IssuerState;
 use uuid::Uuid;
-
-use crate::dates::month_end;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -136,16 +134,21 @@ fn repurchases(
 /// repurchased under a mandate may not exceed the number it authorises
 /// (10.06(1)(c): at most 10% of the issued shares at the resolution). Applies
 /// to issuers whose primary listing is on the Exchange. Every repurchase
-/// counts against the mandate, whatever its method [assumed]; shares bought
+/// counts against the mandate, whatever its method \[assumed\]; shares bought
 /// before the ledger's history (`repurchased_before_ledger`) count too.
 /// Within a day, repurchases count in log order, so only the one that
-/// crosses the limit, and those after it, are flagged.
+/// crosses the limit, and those after it, are flagged. The count before each
+/// day is the register's (`ClassState::mandate_usage`), the same the NDDR
+/// and `status` report.
 pub fn repurchase_mandate_10_06_1(issuer: &IssuerState) -> Vec<Finding> {
     let mut out = Vec::new();
-    if !issuer.primary_listing {
+    if !issuer.primary_listing() {
         return out;
     }
-    let mut used: HashMap<(&str, NaiveDate), u64> = HashMap::new();
+    // Per (class, mandate): shares used through the end of each trade date.
+    let mut usage: HashMap<(&str, NaiveDate), BTreeMap<NaiveDate, u64>> = HashMap::new();
+    // Per (class, mandate, trade date): used so far that day, in log order.
+    let mut used: HashMap<(&str, NaiveDate, NaiveDate), u64> = HashMap::new();
     for (r, e) in repurchases(issuer) {
         let Some(class) = issuer.class(&e.class) else {
             continue;
@@ -154,7 +157,7 @@ pub fn repurchase_mandate_10_06_1(issuer: &IssuerState) -> Vec<Finding> {
             out.push(
                 Finding::error(
                     "10.06(1)",
-                    &issuer.id,
+                    issuer.id(),
                     Some(e.trade_date),
                     format!(
                         "repurchase of {} class {} shares on {} with no repurchase mandate in force: record the mandate (repurchase_mandate_granted) if one was granted, else the repurchase needed shareholders' approval",
@@ -165,16 +168,29 @@ pub fn repurchase_mandate_10_06_1(issuer: &IssuerState) -> Vec<Finding> {
             );
             continue;
         };
-        let u = used
+        let by_day = usage
             .entry((class.id(), m.resolution_date))
-            .or_insert(m.repurchased_before_ledger.unwrap_or(0));
+            .or_insert_with(|| {
+                class
+                    .mandate_usage(m)
+                    .map(|(day, (_, any))| (day, any))
+                    .collect()
+            });
+        let u = used
+            .entry((class.id(), m.resolution_date, e.trade_date))
+            .or_insert_with(|| {
+                by_day
+                    .range(..e.trade_date)
+                    .next_back()
+                    .map_or(m.repurchased_before_ledger.unwrap_or(0), |(_, n)| *n)
+            });
         *u += e.shares;
         let authorised = m.authorised_or_default();
         if *u > authorised {
             out.push(
                 Finding::error(
                     "10.06(1)",
-                    &issuer.id,
+                    issuer.id(),
                     Some(e.trade_date),
                     format!(
                         "the repurchase of {} class {} shares on {} takes the shares repurchased under the mandate of {} to {}, {} beyond the {authorised} it authorises",
@@ -203,7 +219,7 @@ pub fn repurchase_mandate_10_06_1(issuer: &IssuerState) -> Vec<Finding> {
 /// the check cannot run: one warning per class, not an error.
 pub fn price_cap_10_06_2_a(issuer: &IssuerState, calendar: &BusinessCalendar) -> Vec<Finding> {
     let mut out = Vec::new();
-    for class in issuer.classes.values() {
+    for class in issuer.classes().values() {
         let mut not_run: Vec<NaiveDate> = Vec::new();
         for (r, e) in repurchases(issuer) {
             if e.class != class.id() || e.method_or_default() != Method::OnExchange {
@@ -214,7 +230,7 @@ pub fn price_cap_10_06_2_a(issuer: &IssuerState, calendar: &BusinessCalendar) ->
                 continue;
             };
             let closes: BTreeMap<NaiveDate, Decimal> = class
-                .closing_prices
+                .closing_prices()
                 .range(..e.trade_date)
                 .rev()
                 .filter(|(_, m)| m.currency == p.currency)
@@ -243,7 +259,7 @@ pub fn price_cap_10_06_2_a(issuer: &IssuerState, calendar: &BusinessCalendar) ->
                 out.push(
                     Finding::error(
                         "10.06(2)(a)",
-                        &issuer.id,
+                        issuer.id(),
                         Some(e.trade_date),
                         format!(
                             "repurchase on {} at up to {} {} is 5% or more above the average close of the 5 preceding trading days ({} {}; 5% above it is {} {})",
@@ -263,7 +279,7 @@ pub fn price_cap_10_06_2_a(issuer: &IssuerState, calendar: &BusinessCalendar) ->
         if let (Some(first), Some(last)) = (not_run.first(), not_run.last()) {
             out.push(Finding::warning(
                 "10.06(2)(a)",
-                &issuer.id,
+                issuer.id(),
                 Some(*last),
                 format!(
                     "the 5% price cap check could not run for {} on-Exchange repurchase(s) of class {} ({}{}): record their prices, and the closing prices (closing_price) of the 5 trading days before each",
@@ -285,7 +301,7 @@ pub fn price_cap_10_06_2_a(issuer: &IssuerState, calendar: &BusinessCalendar) ->
 /// e.g. with the announcement date, replaces the earlier one).
 fn results_in_force(issuer: &IssuerState) -> Vec<&ResultsAnnouncementScheduled> {
     let mut out: Vec<&ResultsAnnouncementScheduled> = Vec::new();
-    for res in &issuer.results {
+    for res in issuer.results() {
         let key = res.period.trim().to_lowercase();
         match out
             .iter_mut()
@@ -298,25 +314,11 @@ fn results_in_force(issuer: &IssuerState) -> Vec<&ResultsAnnouncementScheduled> 
     out
 }
 
-/// The blackout of a results timetable, both ends included: from 30 days
-/// before the earlier of the board meeting and the publication deadline, to
-/// the announcement date (the rule's period ends *on* the date of the
-/// results announcement); while no announcement is recorded, to the
-/// publication deadline [assumed: results are published by their deadline].
-pub fn blackout_window(res: &ResultsAnnouncementScheduled) -> (NaiveDate, NaiveDate) {
-    let earlier = res.board_meeting_date.min(res.publication_deadline);
-    let start = earlier
-        .checked_sub_days(Days::new(BLACKOUT_DAYS))
-        .unwrap_or(NaiveDate::MIN);
-    (
-        start,
-        res.announcement_date.unwrap_or(res.publication_deadline),
-    )
-}
+pub use shareledger_core::rules::blackout_window;
 
 /// Rule 10.06(2)(e): no repurchase from 30 days before the earlier of the
 /// results board meeting and the publication deadline until the results are
-/// announced (see [`blackout_window`]). Every method counts [assumed].
+/// announced (see [`blackout_window`]). Every method counts \[assumed\].
 pub fn blackout_10_06_2_e(issuer: &IssuerState) -> Vec<Finding> {
     let mut out = Vec::new();
     let reps = repurchases(issuer);
@@ -329,7 +331,7 @@ pub fn blackout_10_06_2_e(issuer: &IssuerState) -> Vec<Finding> {
             out.push(
                 Finding::error(
                     "10.06(2)(e)",
-                    &issuer.id,
+                    issuer.id(),
                     Some(e.trade_date),
                     format!(
                         "repurchase of {} class {} shares on {} falls in the blackout before the {} results: from {} (30 days before the {} on {}) {}",
@@ -363,7 +365,7 @@ pub fn blackout_10_06_2_e(issuer: &IssuerState) -> Vec<Finding> {
 /// dated from the day after a repurchase to its "Up to" date (trade date + 30)
 /// is an error. One dated on the repurchase day itself is a warning: it
 /// breaks the rule only if it came after the repurchase that day, and the
-/// ledger does not know the time of day. Carved out [assumed]: issues under
+/// ledger does not know the time of day. Carved out \[assumed\]: issues under
 /// share schemes (option exercises, share awards), exercises of warrants and
 /// conversions (the ledger assumes those instruments were outstanding before
 /// the repurchase), and transfers of treasury shares to a share scheme.
@@ -413,14 +415,11 @@ pub fn moratorium_10_06_3(issuer: &IssuerState) -> Vec<Finding> {
             }
             _ => continue,
         };
-        let from = date
-            .checked_sub_days(Days::new(MORATORIUM_DAYS))
-            .unwrap_or(NaiveDate::MIN);
-        if let Some(t) = trade_dates.range(from..date).next_back() {
+        if let Some(t) = trade_dates.range(moratorium_trade_dates(date)).next_back() {
             out.push(
                 Finding::error(
                     "10.06(3)",
-                    &issuer.id,
+                    issuer.id(),
                     Some(date),
                     format!(
                         "{what} on {} is within 30 days after the repurchase of {} (no new issue up to {}): it needed the Exchange's prior approval",
@@ -435,7 +434,7 @@ pub fn moratorium_10_06_3(issuer: &IssuerState) -> Vec<Finding> {
             out.push(
                 Finding::warning(
                     "10.06(3)",
-                    &issuer.id,
+                    issuer.id(),
                     Some(date),
                     format!(
                         "{what} on {} is on the day of a repurchase: it breaks the 30-day moratorium if it came after the repurchase that day; check the order",
@@ -462,7 +461,7 @@ fn kind_name(kind: IssueKind) -> String {
 /// The date from which filing obligations are judged, that date included:
 /// the date of the issuer's first recorded filing (`None`: nothing filed yet).
 pub fn judged_from(issuer: &IssuerState) -> Option<NaiveDate> {
-    issuer.filings.iter().map(|(_, f)| f.date).min()
+    issuer.first_filing_date()
 }
 
 /// A filed NDDR and the events it disclosed: those dated after `previous`
@@ -482,7 +481,7 @@ impl FiledNddr {
 }
 
 fn filed_nddrs(issuer: &IssuerState) -> Vec<FiledNddr> {
-    let f = &issuer.filings;
+    let f = &issuer.filings();
     f.iter()
         .filter(|(_, x)| x.form == ReturnForm::Nddr)
         .map(|(id, x)| FiledNddr {
@@ -517,7 +516,7 @@ pub fn nddrs_due(issuer: &IssuerState, start: Option<NaiveDate>) -> Vec<Due> {
         .filter(|(_, r)| !matches!(nddr_disclosure(&r.event), Disclosure::Never))
         .collect();
     events.sort_by_key(|(d, _)| *d);
-    let mut returns: Vec<NaiveDate> = issuer.filings.iter().map(|(_, f)| f.date).collect();
+    let mut returns: Vec<NaiveDate> = issuer.filings().iter().map(|(_, f)| f.date).collect();
     returns.sort();
 
     let mut due = Vec::new();
@@ -611,7 +610,7 @@ pub fn nddr_deadline_13_25a(
             Some(f) => out.push(
                 Finding::error(
                     "13.25A",
-                    &issuer.id,
+                    issuer.id(),
                     Some(due.date),
                     format!(
                         "the NDDR for {} ({}) was due by {} and was submitted at {} (the return of {})",
@@ -627,7 +626,7 @@ pub fn nddr_deadline_13_25a(
             None if now > deadline => out.push(
                 Finding::error(
                     "13.25A",
-                    &issuer.id,
+                    issuer.id(),
                     Some(due.date),
                     format!(
                         "no NDDR recorded discloses {} ({}); it was due by {}: file it, then record it (return nddr --mark-filed)",
@@ -648,75 +647,63 @@ pub fn nddr_deadline_13_25a(
 
 /// Rule 13.25B: a Monthly Return for every month, by 08:30 on the 5th
 /// business day after the month's end, whether or not anything moved.
-/// Judged for the months ending on or after the first recorded filing's
-/// date; with no filing recorded, for the months ending after the earliest
-/// opening balance. A month whose deadline is not past at `now` is not judged.
+/// Judged for the months the core says are owed
+/// (`IssuerState::first_monthly_return_owed`: from the month of the first
+/// recorded filing, that month included; with no filing recorded, the months
+/// ending after the earliest opening balance) — the same months `status`
+/// lists (`rules::monthly_returns_due`). A month whose deadline is not past
+/// at `now` is not judged.
 pub fn monthly_deadline_13_25b(
     issuer: &IssuerState,
     calendar: &BusinessCalendar,
     now: DateTime<FixedOffset>,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
-    let (start, inclusive) = match judged_from(issuer) {
-        Some(d) => (d, true),
-        None => {
-            let Some(o) = issuer
-                .classes
-                .values()
-                .filter_map(|c| c.opening.as_ref().map(|o| o.date))
-                .min()
-            else {
-                return out;
-            };
-            (o, false)
-        }
+    let Some(first) = issuer.first_monthly_return_owed() else {
+        return out;
     };
     let monthly: Vec<(Uuid, NaiveDate, DateTime<FixedOffset>)> = issuer
-        .filings
+        .filings()
         .iter()
         .filter(|(_, f)| f.form == ReturnForm::Monthly)
         .map(|(id, f)| (*id, f.date, f.submitted_at))
         .collect();
-    let (mut y, mut m) = (start.year(), start.month());
-    while let Some(end) = month_end(y, m) {
-        let deadline = calendar.monthly_deadline(y, m);
-        if deadline >= now {
+    for due in monthly_returns_due(first, now, calendar) {
+        if !due.overdue(now) {
             break;
         }
-        if end > start || (inclusive && end == start) {
-            let first = monthly
-                .iter()
-                .filter(|(_, d, _)| *d == end)
-                .min_by_key(|(_, _, s)| *s);
-            match first {
-                Some((_, _, s)) if *s <= deadline => {}
-                Some((id, _, s)) => out.push(
-                    Finding::error(
-                        "13.25B",
-                        &issuer.id,
-                        Some(end),
-                        format!(
-                            "the Monthly Return for {} was due by {} and was submitted at {}",
-                            end.format("%B %Y"),
-                            fmt_time(deadline),
-                            fmt_time(*s)
-                        ),
-                    )
-                    .by(*id),
-                ),
-                None => out.push(Finding::error(
+        let (end, deadline) = (due.month_end, due.deadline);
+        let first = monthly
+            .iter()
+            .filter(|(_, d, _)| *d == end)
+            .min_by_key(|(_, _, s)| *s);
+        match first {
+            Some((_, _, s)) if *s <= deadline => {}
+            Some((id, _, s)) => out.push(
+                Finding::error(
                     "13.25B",
-                    &issuer.id,
+                    issuer.id(),
                     Some(end),
                     format!(
-                        "no Monthly Return is recorded for {}; it was due by {}: file it, then record it (return monthly --mark-filed)",
+                        "the Monthly Return for {} was due by {} and was submitted at {}",
                         end.format("%B %Y"),
-                        fmt_time(deadline)
+                        fmt_time(deadline),
+                        fmt_time(*s)
                     ),
-                )),
-            }
+                )
+                .by(*id),
+            ),
+            None => out.push(Finding::error(
+                "13.25B",
+                issuer.id(),
+                Some(end),
+                format!(
+                    "no Monthly Return is recorded for {}; it was due by {}: file it, then record it (return monthly --mark-filed)",
+                    end.format("%B %Y"),
+                    fmt_time(deadline)
+                ),
+            )),
         }
-        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
     }
     out
 }

@@ -12,8 +12,8 @@ use crate::ReturnError;
 
 pub fn issuer_ref(issuer: &IssuerState) -> IssuerRef {
     IssuerRef {
-        id: issuer.id.clone(),
-        name: name_of_issuer(&issuer.name, issuer.description.as_deref()),
+        id: issuer.id().to_string(),
+        name: name_of_issuer(issuer.name(), issuer.description()),
     }
 }
 
@@ -55,7 +55,7 @@ fn bracketed_whole(s: &str) -> bool {
 }
 
 pub fn class_info(class: &ClassState) -> ClassInfo {
-    let d = &class.definition;
+    let d = &class.definition();
     ClassInfo {
         class_of_shares: d.class_of_shares.clone(),
         type_of_shares: d.type_of_shares_or_default().to_string(),
@@ -119,7 +119,7 @@ pub fn pending_label(origin: PendingOrigin) -> &'static str {
 /// previous return's closing date and the class's opening balance date.
 /// `None` when the class has neither (its history starts from nothing).
 pub fn start_date(class: &ClassState, previous_return: Option<NaiveDate>) -> Option<NaiveDate> {
-    let opening = class.opening.as_ref().map(|o| o.date);
+    let opening = class.opening().map(|o| o.date);
     match (previous_return, opening) {
         (Some(p), Some(o)) => Some(p.max(o)),
         (p, o) => p.or(o),
@@ -133,7 +133,7 @@ pub fn balance_row(class: &ClassState, date: NaiveDate) -> Result<BalanceRow, Re
         .ok_or_else(|| ReturnError::BeforeHistory {
             class: class.id().to_string(),
             date,
-            opening: class.opening.as_ref().map(|o| o.date).unwrap_or(date),
+            opening: class.opening().map(|o| o.date).unwrap_or(date),
         })?;
     Ok(BalanceRow {
         date,
@@ -201,7 +201,7 @@ pub fn repurchase_vwap(
     purpose: Purpose,
 ) -> Option<Money> {
     let (currency, total, shares) = repurchase_paid(issuer, class, trade_date, purpose)?;
-    let avg = issuer.presentation.average_price(total, shares)?;
+    let avg = issuer.presentation().average_price(total, shares)?;
     Some(Money::new(currency, avg))
 }
 
@@ -218,7 +218,7 @@ pub fn cancellation_vwap(
     let mut shares = 0u64;
     let mut total = Decimal::ZERO;
     let mut currency: Option<Currency> = None;
-    for line in class.pending.values() {
+    for line in class.pending().values() {
         let taken: u64 = line
             .cancellations
             .iter()
@@ -248,7 +248,7 @@ pub fn cancellation_vwap(
         total = total.checked_add(part)?;
         shares += taken;
     }
-    let avg = issuer.presentation.average_price(total, shares)?;
+    let avg = issuer.presentation().average_price(total, shares)?;
     Some(Money::new(currency?, avg))
 }
 

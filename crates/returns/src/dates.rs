@@ -2,69 +2,62 @@
 //! and the Monthly Return's date lists ("30, 31 May, 1, 2 June and 4 November 2022").
 
 use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
 
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
-pub fn month_name(month: u32) -> &'static str {
-    MONTHS[(month as usize).clamp(1, 12) - 1]
-}
-
-/// "07 November 2022" (`two_digit_day`), or "7 November 2022".
+/// "07 November 2022" (`two_digit_day`), or "7 November 2022": chrono's
+/// English month names.
 pub fn format_long_date(d: NaiveDate, two_digit_day: bool) -> String {
     if two_digit_day {
-        format!("{:02} {} {}", d.day(), month_name(d.month()), d.year())
+        d.format("%d %B %Y").to_string()
     } else {
-        format!("{} {} {}", d.day(), month_name(d.month()), d.year())
+        d.format("%-d %B %Y").to_string()
     }
 }
 
-/// The last day of a month; `None` for a month that is not 1 to 12.
-pub fn month_end(year: i32, month: u32) -> Option<NaiveDate> {
-    let first_next = if month == 12 {
-        NaiveDate::from_ymd_opt(year + 1, 1, 1)
-    } else {
-        NaiveDate::from_ymd_opt(year, month + 1, 1)
+pub use shareledger_core::calendar::{month_end, previous_month_end};
+
+/// A number's text with thousands separators in its integer part:
+/// "-11891200" → "-11,891,200", "2341000.00" → "2,341,000.00". `None` when
+/// `text` is not a plain decimal (an optional sign, digits, an optional
+/// fraction). The one thousands separator of the ledger: [`thousands`] and
+/// [`amount`] are it for numbers.
+pub fn with_thousands_separators(text: &str) -> Option<String> {
+    let (sign, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text),
     };
-    if !(1..=12).contains(&month) {
+    let (int, frac) = match unsigned.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (unsigned, None),
+    };
+    let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() || !digits_only(int) || frac.is_some_and(|f| !digits_only(f)) {
         return None;
     }
-    first_next?.pred_opt()
-}
-
-/// The last day of the month before (year, month).
-pub fn previous_month_end(year: i32, month: u32) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(year, month, 1)?.pred_opt()
+    let mut out = String::with_capacity(text.len() + int.len() / 3);
+    out.push_str(sign);
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    Some(out)
 }
 
 /// A whole number with thousands separators: "-11,891,200".
 pub fn thousands<N: Into<i128>>(n: N) -> String {
     let n: i128 = n.into();
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
+    with_thousands_separators(&n.to_string()).expect("an integer's text is a plain decimal")
+}
+
+/// An amount with thousands separators, as recorded: 2341000.00 → "2,341,000.00".
+pub fn amount(d: Decimal) -> String {
+    with_thousands_separators(&d.to_string()).expect("a decimal's text is a plain decimal")
 }
 
 /// The Monthly Return's list of dates: days grouped by month, the month named
@@ -82,7 +75,7 @@ pub fn format_remark_dates(dates: &[NaiveDate]) -> String {
         let last_of_year = next.is_none_or(|n| n.year() != d.year());
         if last_of_month {
             item.push(' ');
-            item.push_str(month_name(d.month()));
+            item.push_str(&d.format("%B").to_string());
         }
         if last_of_year {
             item.push(' ');
@@ -165,11 +158,54 @@ mod tests {
     fn form_dates_and_numbers() {
         assert_eq!(format_long_date(d(2022, 11, 7), true), "07 November 2022");
         assert_eq!(format_long_date(d(2022, 11, 30), false), "30 November 2022");
+        assert_eq!(format_long_date(d(2023, 1, 3), false), "3 January 2023");
+        assert_eq!(format_long_date(d(2023, 1, 3), true), "03 January 2023");
+        // Every month's name, as the forms print it.
+        let names: Vec<String> = (1..=12)
+            .map(|m| format_long_date(d(2024, m, 1), true))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "01 January 2024",
+                "01 February 2024",
+                "01 March 2024",
+                "01 April 2024",
+                "01 May 2024",
+                "01 June 2024",
+                "01 July 2024",
+                "01 August 2024",
+                "01 September 2024",
+                "01 October 2024",
+                "01 November 2024",
+                "01 December 2024",
+            ]
+        );
         assert_eq!(thousands(559_304_838u64), "559,304,838");
         assert_eq!(thousands(-11_891_200i64), "-11,891,200");
         assert_eq!(thousands(0u64), "0");
         assert_eq!(thousands(100u64), "100");
         assert_eq!(thousands(1000u64), "1,000");
+        assert_eq!(thousands(-100i64), "-100");
+        assert_eq!(thousands(-123_456i64), "-123,456");
+        assert_eq!(
+            thousands(i128::MIN),
+            "-170,141,183,460,469,231,731,687,303,715,884,105,728"
+        );
+        let dec = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(amount(dec("2341000.00")), "2,341,000.00");
+        assert_eq!(amount(dec("92569")), "92,569");
+        assert_eq!(amount(dec("-0.5")), "-0.5");
+        assert_eq!(amount(dec("999.999")), "999.999");
+        assert_eq!(
+            with_thousands_separators("1234567.891"),
+            Some("1,234,567.891".into())
+        );
+        assert_eq!(with_thousands_separators("-1234"), Some("-1,234".into()));
+        assert_eq!(with_thousands_separators("12a4"), None);
+        assert_eq!(with_thousands_separators(".5"), None);
+        assert_eq!(with_thousands_separators("1.2.3"), None);
+        assert_eq!(with_thousands_separators(""), None);
         assert_eq!(month_end(2024, 2), Some(d(2024, 2, 29)));
         assert_eq!(month_end(2022, 12), Some(d(2022, 12, 31)));
         assert_eq!(month_end(2022, 13), None);

@@ -40,15 +40,15 @@ pub fn monthly(issuer: &IssuerState, req: &MonthlyRequest) -> Result<MonthlyRetu
     let mut movements = Movements::default();
     let mut total_change = Vec::new();
     let mut remarks = Vec::new();
-    let several_classes = issuer.classes.len() > 1;
+    let several_classes = issuer.classes().len() > 1;
 
-    for class in issuer.classes.values() {
+    for class in issuer.classes().values() {
         let id = class.id().to_string();
         let info = class_info(class);
         // Part I.
         let a_prev = class.authorised_as_of(prev_end);
         let a_end = class.authorised_as_of(end);
-        let par = class.definition.par_value.clone();
+        let par = class.definition().par_value.clone();
         // Capital = shares × par value, exactly, without the par value's
         // trailing zeros ("HKD 0.1" × 2,000,000,000 = "HKD 200000000").
         let cap = |n: Option<u64>| {
@@ -88,7 +88,7 @@ pub fn monthly(issuer: &IssuerState, req: &MonthlyRequest) -> Result<MonthlyRetu
             .ok_or_else(|| ReturnError::BeforeHistory {
                 class: id.clone(),
                 date: prev_end,
-                opening: class.opening.as_ref().map(|o| o.date).unwrap_or(prev_end),
+                opening: class.opening().map(|o| o.date).unwrap_or(prev_end),
             })?;
         let after = class
             .balances_as_of(end)
@@ -143,7 +143,7 @@ pub fn monthly(issuer: &IssuerState, req: &MonthlyRequest) -> Result<MonthlyRetu
             (PendingOrigin::Redemption, "Redemptions"),
         ] {
             let pending: Vec<(NaiveDate, u64)> = class
-                .pending
+                .pending()
                 .values()
                 .filter(|l| l.origin == origin)
                 .map(|l| (l.trade_date, l.pending_as_of(end)))
@@ -154,7 +154,7 @@ pub fn monthly(issuer: &IssuerState, req: &MonthlyRequest) -> Result<MonthlyRetu
             }
             let total: u64 = pending.iter().map(|(_, n)| n).sum();
             let dates: Vec<NaiveDate> = pending.iter().map(|(d, _)| *d).collect();
-            let what = class.definition.class_of_shares.to_lowercase();
+            let what = class.definition().class_of_shares.to_lowercase();
             let which = if several_classes {
                 format!(" (class {id})")
             } else {
@@ -187,7 +187,7 @@ pub fn monthly(issuer: &IssuerState, req: &MonthlyRequest) -> Result<MonthlyRetu
         } else {
             Some(remarks.join(" "))
         },
-        signatory: issuer.signatory.clone(),
+        signatory: issuer.signatory().cloned(),
     })
 }
 
@@ -226,7 +226,7 @@ fn movements_of_class(
 ) -> Result<(), ReturnError> {
     let id = class.id();
     // (A) share option schemes of this class: outstanding at both ends, movements in the month.
-    for scheme in issuer.schemes.values().filter(|s| s.adoption.class == id) {
+    for scheme in issuer.schemes().values().filter(|s| s.adoption.class == id) {
         let name = &scheme.adoption.scheme;
         let mut row = OptionSchemeRow {
             scheme: name.clone(),
@@ -453,7 +453,7 @@ fn movements_of_class(
     };
     let is_redemption = |line: &PendingLine| line.origin == PendingOrigin::Redemption;
     let mut cancelled: BTreeMap<(NaiveDate, bool, Option<NaiveDate>), u64> = BTreeMap::new();
-    for line in class.pending.values() {
+    for line in class.pending().values() {
         for (date, n) in &line.cancellations {
             if prev_end < *date && *date <= end {
                 *cancelled
@@ -492,7 +492,7 @@ fn movements_of_class(
     // Shares repurchased but not yet cancelled at the close: one row per
     // general meeting (as filed: one line, the meeting of 10 May 2022).
     let mut pending: BTreeMap<(bool, Option<NaiveDate>), u64> = BTreeMap::new();
-    for line in class.pending.values() {
+    for line in class.pending().values() {
         let n = line.pending_as_of(end);
         if n > 0 {
             *pending

@@ -14,7 +14,6 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use shareledger_core::event::{Event, IssueKind, Purpose, Recorded, ReturnForm};
-use shareledger_core::presentation::PercentBasis;
 use shareledger_core::rules::{moratorium_end, NddrLayout};
 use shareledger_core::state::{effect, ClassState, IssuerState};
 use shareledger_core::{Amount, Currency, Money};
@@ -40,11 +39,11 @@ pub struct NddrRequest {
 /// after later returns are recorded.
 pub fn previous_return(issuer: &IssuerState, date: NaiveDate) -> Option<NaiveDate> {
     let this_filing = issuer
-        .filings
+        .filings()
         .iter()
         .position(|(_, f)| f.form == ReturnForm::Nddr && f.date == date)
-        .unwrap_or(issuer.filings.len());
-    issuer.filings[..this_filing]
+        .unwrap_or(issuer.filings().len());
+    issuer.filings()[..this_filing]
         .iter()
         .map(|(_, f)| f.date)
         .filter(|d| *d < date)
@@ -72,7 +71,7 @@ fn build(issuer: &IssuerState, req: &NddrRequest, amendment: bool) -> Result<Ndd
     let mut section_iii = Vec::new();
     let mut last_event: Option<NaiveDate> = None;
 
-    for class in issuer.classes.values() {
+    for class in issuer.classes().values() {
         let start = start_date(class, previous);
         let events: Vec<(&Recorded, NaiveDate)> = class_events(issuer, class.id(), start, req.date)
             .filter(|(r, _)| {
@@ -87,7 +86,7 @@ fn build(issuer: &IssuerState, req: &NddrRequest, amendment: bool) -> Result<Ndd
         let opening = balance_row(class, opening_date)?;
         let closing = balance_row(class, req.date)?;
         let basis = percent_basis(issuer, class, layout, opening_date, &opening);
-        let pct = |shares: u64| issuer.presentation.percent(shares, basis);
+        let pct = |shares: u64| issuer.presentation().percent(shares, basis);
 
         let mut drafts: Vec<Draft> = Vec::new();
         let mut pending_rows = Vec::new();
@@ -102,8 +101,8 @@ fn build(issuer: &IssuerState, req: &NddrRequest, amendment: bool) -> Result<Ndd
             NddrLayout::Ff304 => {
                 for (trade_date, shares) in &pending {
                     let carried = start.is_some_and(|s| *trade_date <= s);
-                    let show_pct = !carried || issuer.presentation.percent_on_carried_lines;
-                    let origin = class.pending[trade_date].origin;
+                    let show_pct = !carried || issuer.presentation().percent_on_carried_lines;
+                    let origin = class.pending()[trade_date].origin;
                     lines.push(NddrLine {
                         label: pending_label(origin).into(),
                         detail: None,
@@ -185,7 +184,7 @@ fn build(issuer: &IssuerState, req: &NddrRequest, amendment: bool) -> Result<Ndd
         _ if amendment => {}
         None => {
             return Err(ReturnError::NothingToDisclose {
-                issuer: issuer.id.clone(),
+                issuer: issuer.id().to_string(),
                 after: previous,
                 date: req.date,
             })
@@ -206,15 +205,17 @@ fn build(issuer: &IssuerState, req: &NddrRequest, amendment: bool) -> Result<Ndd
         amends: None,
         closing_date: req.date,
         previous_return: previous,
-        primary_listing: issuer.primary_listing,
+        primary_listing: issuer.primary_listing(),
         section_i,
         section_ii,
         section_iii,
-        signatory: issuer.signatory.clone(),
+        signatory: issuer.signatory().cloned(),
     })
 }
 
-/// The number a line's % is a percentage of (domain.md 3.1, the issuer's policy).
+/// The number a line's % is a percentage of (domain.md 3.1): the issuer's
+/// policy applied to the class's balances at the opening
+/// (`PercentBasis::shares`, in the core).
 fn percent_basis(
     issuer: &IssuerState,
     class: &ClassState,
@@ -222,21 +223,17 @@ fn percent_basis(
     opening_date: NaiveDate,
     opening: &BalanceRow,
 ) -> u64 {
-    let pending_at_opening = || {
-        class
-            .balances_as_of(opening_date)
-            .map(|b| b.pending_cancellation)
-            .unwrap_or(0)
-    };
-    let issued = opening.issued_excluding_treasury;
-    match (issuer.presentation.percent_basis, layout) {
-        (PercentBasis::OpeningBalance, _) | (PercentBasis::FormDefault, NddrLayout::Ff305) => {
-            issued
-        }
-        (PercentBasis::ExcludingPending, _) | (PercentBasis::FormDefault, NddrLayout::Ff304) => {
-            issued.saturating_sub(pending_at_opening())
-        }
-    }
+    let at_opening = class
+        .balances_as_of(opening_date)
+        .unwrap_or(shareledger_core::Balances {
+            issued_excluding_treasury: opening.issued_excluding_treasury,
+            treasury: opening.treasury,
+            pending_cancellation: 0,
+        });
+    issuer
+        .presentation()
+        .percent_basis
+        .shares(layout, at_opening)
 }
 
 /// A Section I line being built, with what was paid or received for its
@@ -289,7 +286,7 @@ fn section_i_line(
     // A total for all the shares: the price is its volume-weighted average.
     let total = |currency: &Currency, total: Decimal, shares: u64| {
         let price = issuer
-            .presentation
+            .presentation()
             .average_price(total, shares)
             .map(|avg| Money::new(currency.clone(), avg));
         (price, Some((currency.clone(), total)))
@@ -326,7 +323,7 @@ fn section_i_line(
                 });
                 l.discount_premium = e
                     .price
-                    .and_then(|p| issuer.presentation.percent_change(p.0, prev.0));
+                    .and_then(|p| issuer.presentation().percent_change(p.0, prev.0));
             }
             (l, paid)
         }
@@ -391,13 +388,13 @@ fn push_merged(
     }
     prev.line.price = prev.paid.as_ref().and_then(|(c, total)| {
         issuer
-            .presentation
+            .presentation()
             .average_price(*total, prev.line.shares)
             .map(|avg| Money::new(c.clone(), avg))
     });
     prev.line.discount_premium = match (&prev.line.price, &prev.line.previous_close) {
         (Some(p), Some(close)) => issuer
-            .presentation
+            .presentation()
             .percent_change(p.amount.0, close.amount.0),
         _ => None,
     };
@@ -474,7 +471,7 @@ fn section_ii_for(
         .map(|r| r.trading_date)
         .max()
         .expect("non-empty");
-    let mandate = if issuer.primary_listing {
+    let mandate = if issuer.primary_listing() {
         class.mandate_in_force(date).map(|m| {
             let (on_exchange, _) = class.repurchased_under(m, date);
             MandateReport {
@@ -483,7 +480,7 @@ fn section_ii_for(
                 issued_shares_at_resolution: m.issued_shares_at_resolution,
                 repurchased_under_mandate: on_exchange,
                 percent: issuer
-                    .presentation
+                    .presentation()
                     .percent(on_exchange, m.issued_shares_at_resolution),
                 moratorium_until: Some(moratorium_end(last_trade)),
                 explanatory_statement_date: m.explanatory_statement_date,

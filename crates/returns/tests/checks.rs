@@ -815,3 +815,100 @@ fn run_reports_every_rule_in_date_order() {
         ]
     );
 }
+
+// ---- 13.25B: one answer to "which Monthly Returns are due" -------------------------------------
+
+/// The months the core says are owed (`rules::monthly_returns_due`, which
+/// `status` lists) and the 13.25B check (`audit`) agree: every owed month
+/// whose deadline has passed and that was not filed by it is a finding, and
+/// no other month is. Over several ledgers and times, including a ledger
+/// whose first filing is an NDDR dated on a month end.
+#[test]
+fn monthly_returns_due_and_the_monthly_check_agree() {
+    use shareledger_core::event::ReturnForm;
+    use shareledger_core::rules::monthly_returns_due;
+
+    let ledgers: Vec<(&str, Given)> = vec![
+        ("no filing recorded", seed_with_mandate()),
+        ("opening mid-month, no filing", small()),
+        (
+            "first filing an NDDR on a month end",
+            seed_with_mandate().events([
+                repurchase("2022-11-30", 1000),
+                filed("nddr", "2022-11-30", "2022-11-30T19:00:00+08:00"),
+            ]),
+        ),
+        (
+            "first filing an NDDR mid-month",
+            seed_with_mandate().events([
+                repurchase("2022-11-04", 1000),
+                filed("nddr", "2022-11-04", "2022-11-04T19:00:00+08:00"),
+            ]),
+        ),
+        (
+            "monthly returns on time, late and missing",
+            seed_with_mandate().events([
+                filed("monthly", "2022-10-31", "2022-11-02T17:00:00+08:00"),
+                filed("monthly", "2022-11-30", "2022-12-08T09:00:00+08:00"),
+                filed("monthly", "2023-01-31", "2023-02-07T08:30:00+08:00"),
+            ]),
+        ),
+    ];
+    let nows = [
+        "2022-11-30T23:00:00+08:00",
+        "2022-12-07T08:30:00+08:00",
+        "2022-12-07T08:31:00+08:00",
+        "2023-01-09T09:00:00+08:00",
+        "2023-02-07T00:31:00Z",
+        "2023-06-30T12:00:00+08:00",
+    ];
+    let mut month_end_nddr_november = false;
+    for (name, g) in &ledgers {
+        let issuer = issuer_state(g);
+        for now in nows.map(t) {
+            let due = issuer
+                .first_monthly_return_owed()
+                .map(|first| monthly_returns_due(first, now, &cal()))
+                .unwrap_or_default();
+            let expected: Vec<NaiveDate> = due
+                .iter()
+                .filter(|m| m.overdue(now))
+                .filter(|m| {
+                    !issuer.filings().iter().any(|(_, f)| {
+                        f.form == ReturnForm::Monthly
+                            && f.date == m.month_end
+                            && f.submitted_at <= m.deadline
+                    })
+                })
+                .map(|m| m.month_end)
+                .collect();
+            let found: Vec<NaiveDate> = checks::monthly_deadline_13_25b(issuer, &cal(), now)
+                .iter()
+                .map(|f| f.date.expect("dated"))
+                .collect();
+            assert_eq!(found, expected, "{name} at {now}");
+            if *name == "first filing an NDDR on a month end"
+                && now > t("2022-12-07T08:30:00+08:00")
+            {
+                assert_eq!(due[0].month_end, d("2022-11-30"), "{name} at {now}");
+                assert_eq!(found.first(), Some(&d("2022-11-30")), "{name} at {now}");
+                month_end_nddr_november = true;
+            }
+        }
+    }
+    assert!(month_end_nddr_november);
+    // The late and the missing returns, in one ledger, are both found.
+    let issuer = issuer_state(&ledgers[4].1);
+    let f = checks::monthly_deadline_13_25b(issuer, &cal(), t("2023-06-30T12:00:00+08:00"));
+    assert_eq!(
+        summary(&f),
+        vec![
+            (E, "13.25B".into(), d("2022-11-30")),
+            (E, "13.25B".into(), d("2022-12-31")),
+            (E, "13.25B".into(), d("2023-02-28")),
+            (E, "13.25B".into(), d("2023-03-31")),
+            (E, "13.25B".into(), d("2023-04-30")),
+            (E, "13.25B".into(), d("2023-05-31")),
+        ]
+    );
+}

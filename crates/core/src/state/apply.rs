@@ -1,0 +1,175 @@
+//! How an accepted event changes an issuer. Never fails: it asserts what
+//! `decide` guaranteed.
+
+use crate::amount::Money;
+use crate::event::*;
+
+use super::balances::{effect, Delta};
+use super::class::{PendingLine, PendingOrigin};
+use super::{ClassState, IssuerState, SchemeState};
+
+pub(super) fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
+    let eff = effect(&r.event);
+    match &r.event {
+        Event::IssuerRegistered(_) | Event::MarketClosed(_) | Event::EventVoided(_) => {
+            unreachable!("handled by the register")
+        }
+        Event::IssuerSettingsChanged(e) => {
+            if let Some(n) = &e.name {
+                issuer.name = n.clone();
+            }
+            if let Some(d) = &e.description {
+                issuer.description = Some(d.clone());
+            }
+            if let Some(p) = e.primary_listing {
+                issuer.primary_listing = p;
+            }
+            if let Some(s) = &e.signatory {
+                issuer.signatory = Some(s.clone());
+            }
+            if let Some(p) = &e.presentation {
+                issuer.presentation.merge(p);
+            }
+        }
+        Event::ShareClassDefined(e) => {
+            issuer
+                .classes
+                .insert(e.class.clone(), ClassState::new(e.clone()));
+        }
+        Event::OpeningBalance(e) => {
+            let class = issuer.classes.get_mut(&e.class).expect("checked");
+            debug_assert!(class.opening.is_none() && !class.has_movements);
+            class.opening = Some(e.clone());
+        }
+        Event::RepurchaseMandateGranted(e) => {
+            let class = issuer.classes.get_mut(&e.class).expect("checked");
+            let at = class
+                .mandates
+                .partition_point(|m| m.resolution_date <= e.resolution_date);
+            class.mandates.insert(at, e.clone());
+        }
+        Event::SharesRepurchased(e) => {
+            let class = issuer.classes.get_mut(&e.class).expect("checked");
+            class.has_movements = true;
+            class.add_delta(e.trade_date, Delta::of(eff));
+            if eff.pending > 0 {
+                class
+                    .pending
+                    .entry(e.trade_date)
+                    .or_insert_with(|| PendingLine {
+                        trade_date: e.trade_date,
+                        repurchased: 0,
+                        origin: PendingOrigin::Repurchase,
+                        cancellations: Vec::new(),
+                    })
+                    .repurchased += e.shares;
+                class.open_pending.insert(e.trade_date);
+            }
+            let day = class.repurchased.entry(e.trade_date).or_default();
+            if e.method_or_default() == Method::OnExchange {
+                day.0 += e.shares;
+            }
+            day.1 += e.shares;
+        }
+        Event::RepurchasedSharesCancelled(e) => {
+            let class = issuer.classes.get_mut(&e.class).expect("checked");
+            let allocation = class
+                .allocate_cancellation(e.date, e.shares, e.trade_dates.as_deref())
+                .expect("decide checked the allocation");
+            for (trade_date, n) in allocation {
+                let line = class
+                    .pending
+                    .get_mut(&trade_date)
+                    .expect("allocated from existing lines");
+                line.cancellations.push((e.date, n));
+                debug_assert!(line.cancelled() <= line.repurchased);
+                if line.remaining() == 0 {
+                    class.open_pending.remove(&trade_date);
+                }
+            }
+            class.has_movements = true;
+            class.add_delta(e.date, Delta::of(eff));
+        }
+        Event::SharesIssued(e) => {
+            if e.kind == IssueKind::ShareOptionExercise {
+                let s = issuer
+                    .schemes
+                    .get_mut(e.scheme.as_deref().unwrap_or_default())
+                    .expect("checked");
+                s.outstanding -= e.shares;
+            }
+            let class = issuer.classes.get_mut(&e.class).expect("checked");
+            class.has_movements = true;
+            class.add_delta(e.date, Delta::of(eff));
+        }
+        Event::SharesRedeemed(e) => {
+            let class = issuer.classes.get_mut(&e.class).expect("checked");
+            class.has_movements = true;
+            class.add_delta(e.date, Delta::of(eff));
+            if eff.pending > 0 {
+                class
+                    .pending
+                    .entry(e.date)
+                    .or_insert_with(|| PendingLine {
+                        trade_date: e.date,
+                        repurchased: 0,
+                        origin: PendingOrigin::Redemption,
+                        cancellations: Vec::new(),
+                    })
+                    .repurchased += e.shares;
+                class.open_pending.insert(e.date);
+            }
+        }
+        Event::TreasurySharesSold(TreasurySharesSold {
+            class,
+            trade_date: date,
+            ..
+        })
+        | Event::TreasurySharesTransferred(TreasurySharesTransferred { class, date, .. })
+        | Event::TreasurySharesCancelled(TreasurySharesCancelled { class, date, .. }) => {
+            let class = issuer.classes.get_mut(class).expect("checked");
+            class.has_movements = true;
+            class.add_delta(*date, Delta::of(eff));
+        }
+        Event::AuthorisedSharesChanged(e) => {
+            let class = issuer.classes.get_mut(&e.class).expect("checked");
+            class.has_movements = true;
+            class.authorised_changes.insert(e.date, e.authorised_shares);
+        }
+        Event::ShareOptionSchemeAdopted(e) => {
+            issuer.schemes.insert(
+                e.scheme.clone(),
+                SchemeState {
+                    adoption: e.clone(),
+                    outstanding: e.outstanding_options.unwrap_or(0),
+                },
+            );
+        }
+        Event::ShareOptionsGranted(e) => {
+            issuer
+                .schemes
+                .get_mut(&e.scheme)
+                .expect("checked")
+                .outstanding += e.options;
+        }
+        Event::ShareOptionsLapsed(e) | Event::ShareOptionsCancelled(e) => {
+            issuer
+                .schemes
+                .get_mut(&e.scheme)
+                .expect("checked")
+                .outstanding -= e.options;
+        }
+        Event::ResultsAnnouncementScheduled(e) => issuer.results.push(e.clone()),
+        Event::ReturnFiled(e) => issuer.filings.push((r.id, e.clone())),
+        Event::ClosingPrice(e) => {
+            let class = issuer.classes.get_mut(&e.class).expect("checked");
+            class.closing_prices.insert(
+                e.date,
+                Money {
+                    currency: e.currency.clone(),
+                    amount: e.price,
+                },
+            );
+        }
+    }
+}

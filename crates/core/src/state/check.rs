@@ -1,0 +1,729 @@
+//! Whether an event may be appended to an issuer (domain.md section 2, "what
+//! can never happen"): [`check_issuer_event`] dispatches to one checking
+//! function per event kind; the shared checks (non-empty text, a positive
+//! share count, after the opening balance, prices) follow them.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use crate::amount::{Amount, Currency};
+use crate::event::*;
+use crate::refusal::{Refusal, RefusalKind as K};
+use crate::rules::TREASURY_REGIME_START;
+
+use super::balances::{effect, Delta};
+use super::register::replay;
+use super::{ClassState, IssuerState, MAX_SHARES};
+
+/// Whether `r` may be appended to `issuer`: the checking function of its kind.
+pub(super) fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal> {
+    let eff = effect(&r.event);
+    match &r.event {
+        Event::IssuerRegistered(_) | Event::MarketClosed(_) => {
+            unreachable!("handled by the register")
+        }
+        Event::IssuerSettingsChanged(e) => check_issuer_settings_changed(e),
+        Event::ShareClassDefined(e) => check_share_class_defined(issuer, e),
+        Event::OpeningBalance(e) => check_opening_balance(issuer, e),
+        Event::RepurchaseMandateGranted(e) => check_repurchase_mandate_granted(issuer, e),
+        Event::SharesRepurchased(e) => check_shares_repurchased(issuer, e, Delta::of(eff)),
+        Event::RepurchasedSharesCancelled(e) => {
+            check_repurchased_shares_cancelled(issuer, e, Delta::of(eff))
+        }
+        Event::SharesIssued(e) => check_shares_issued(issuer, e, Delta::of(eff)),
+        Event::SharesRedeemed(e) => check_shares_redeemed(issuer, e, Delta::of(eff)),
+        Event::TreasurySharesSold(e) => check_treasury_shares_sold(issuer, e, Delta::of(eff)),
+        Event::TreasurySharesTransferred(e) => {
+            check_treasury_shares_transferred(issuer, e, Delta::of(eff))
+        }
+        Event::TreasurySharesCancelled(e) => {
+            check_treasury_shares_cancelled(issuer, e, Delta::of(eff))
+        }
+        Event::AuthorisedSharesChanged(e) => check_authorised_shares_changed(issuer, e),
+        Event::ShareOptionSchemeAdopted(e) => check_share_option_scheme_adopted(issuer, e),
+        Event::ShareOptionsGranted(e) => check_share_options_granted(issuer, e),
+        Event::ShareOptionsLapsed(e) | Event::ShareOptionsCancelled(e) => {
+            check_share_options_lapsed_or_cancelled(issuer, e)
+        }
+        Event::ResultsAnnouncementScheduled(e) => check_results_announcement_scheduled(e),
+        Event::ReturnFiled(e) => check_return_filed(issuer, e),
+        Event::ClosingPrice(e) => check_closing_price(issuer, e),
+        Event::EventVoided(e) => check_event_voided(issuer, e),
+    }
+}
+
+/// Whether an `issuer_settings_changed` may be appended: a new name must not be
+/// empty.
+fn check_issuer_settings_changed(e: &IssuerSettingsChanged) -> Result<(), Refusal> {
+    if let Some(n) = &e.name {
+        non_empty(n, "name")?;
+    }
+    Ok(())
+}
+
+/// Whether a `share_class_defined` may be appended: a class is defined once,
+/// with a non-empty id and class of shares, and authorised shares within
+/// [`MAX_SHARES`].
+fn check_share_class_defined(issuer: &IssuerState, e: &ShareClassDefined) -> Result<(), Refusal> {
+    non_empty(&e.class, "class")?;
+    non_empty(&e.class_of_shares, "class_of_shares")?;
+    if issuer.classes.contains_key(&e.class) {
+        return Err(Refusal::new(
+            K::ClassExists,
+            "class",
+            format!("issuer {} already has a class `{}`", issuer.id, e.class),
+            "choose another class id; a class is defined once",
+        ));
+    }
+    if let Some(n) = e.authorised_shares {
+        if n > MAX_SHARES {
+            return Err(Refusal::new(
+                K::TooManyShares,
+                "authorised_shares",
+                format!("{n} is above {MAX_SHARES}"),
+                "check the number",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether an `opening_balance` may be appended: at most one opening balance per
+/// class, before any of its movements, within [`MAX_SHARES`].
+fn check_opening_balance(issuer: &IssuerState, e: &OpeningBalance) -> Result<(), Refusal> {
+    let class = issuer.class_or_refuse(&e.class)?;
+    if let Some(o) = &class.opening {
+        return Err(Refusal::new(
+            K::OpeningBalanceExists,
+            "class",
+            format!(
+                "class {} already has an opening balance as at {}",
+                e.class, o.date
+            ),
+            "a class has at most one opening balance; void nothing, record movements instead",
+        ));
+    }
+    if class.has_movements {
+        return Err(Refusal::new(
+            K::OpeningBalanceAfterMovements,
+            "date",
+            format!("class {} already has balance-moving events", e.class),
+            "record the opening balance before any movement of the class",
+        ));
+    }
+    for (n, f) in [
+        (e.issued_shares, "issued_shares"),
+        (e.treasury_shares.unwrap_or(0), "treasury_shares"),
+    ] {
+        if n > MAX_SHARES {
+            return Err(Refusal::new(
+                K::TooManyShares,
+                f,
+                format!("{n} is above {MAX_SHARES}"),
+                "check the number",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a `repurchase_mandate_granted` may be appended: a mandate of a known
+/// class, with issued shares at the resolution and an expiry not before the
+/// resolution.
+fn check_repurchase_mandate_granted(
+    issuer: &IssuerState,
+    e: &RepurchaseMandateGranted,
+) -> Result<(), Refusal> {
+    issuer.class_or_refuse(&e.class)?;
+    positive(e.issued_shares_at_resolution, "issued_shares_at_resolution")?;
+    if let Some(x) = e.expiry_date {
+        if x < e.resolution_date {
+            return Err(Refusal::new(
+                K::InvalidDates,
+                "expiry_date",
+                format!("expiry {x} is before the resolution {}", e.resolution_date),
+                "check the dates",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a `shares_repurchased` may be appended: a repurchase: known class,
+/// shares, after the opening balance, an exchange named for `other_exchange`,
+/// complete prices within shares × [lowest, highest], treasury only from 11
+/// June 2024, and no balance (or the shares pending cancellation) out of range
+/// on any later day.
+fn check_shares_repurchased(
+    issuer: &IssuerState,
+    e: &SharesRepurchased,
+    delta: Delta,
+) -> Result<(), Refusal> {
+    let class = issuer.class_or_refuse(&e.class)?;
+    positive(e.shares, "shares")?;
+    after_opening(class, e.trade_date, "trade_date")?;
+    method_exchange(e.method, &e.exchange)?;
+    check_prices(
+        e.shares,
+        &e.currency,
+        e.highest_price,
+        e.lowest_price,
+        e.total_paid,
+        "total_paid",
+    )?;
+    if e.purpose_or_default() == Purpose::Treasury {
+        treasury_allowed(e.trade_date, "purpose")?;
+    }
+    class.check_delta(e.trade_date, delta, "shares", "a repurchase")?;
+    let pending_now = class.totals.pending + delta.pending;
+    if pending_now > MAX_SHARES as i128 {
+        return Err(Refusal::new(
+            K::TooManyShares,
+            "shares",
+            "pending cancellation would exceed the limit",
+            "check the number",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a `repurchased_shares_cancelled` may be appended: a cancellation of
+/// repurchased shares: no more than is pending on the named (or earlier) trade
+/// dates, and no balance out of range.
+fn check_repurchased_shares_cancelled(
+    issuer: &IssuerState,
+    e: &RepurchasedSharesCancelled,
+    delta: Delta,
+) -> Result<(), Refusal> {
+    let class = issuer.class_or_refuse(&e.class)?;
+    positive(e.shares, "shares")?;
+    after_opening(class, e.date, "date")?;
+    class.allocate_cancellation(e.date, e.shares, e.trade_dates.as_deref())?;
+    class.check_delta(e.date, delta, "shares", "a cancellation")
+}
+
+/// Whether a `shares_issued` may be appended: an issue: known class, shares,
+/// after the opening balance, a scheme named where its kind needs one, price
+/// and currency together, amounts that fit, and an option exercise within its
+/// scheme's class and outstanding options.
+fn check_shares_issued(
+    issuer: &IssuerState,
+    e: &SharesIssued,
+    delta: Delta,
+) -> Result<(), Refusal> {
+    let class = issuer.class_or_refuse(&e.class)?;
+    positive(e.shares, "shares")?;
+    after_opening(class, e.date, "date")?;
+    if e.kind.needs_scheme() && e.scheme.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        return Err(Refusal::new(
+            K::SchemeRequired,
+            "scheme",
+            format!(
+                "an issue of kind {:?} must name its scheme, warrant or convertible",
+                e.kind
+            ),
+            "add \"scheme\": the name of the option scheme, warrant or convertible",
+        ));
+    }
+    if e.price.is_some() != e.currency.is_some() {
+        return Err(Refusal::new(
+            K::IncompletePrices,
+            if e.price.is_some() {
+                "currency"
+            } else {
+                "price"
+            },
+            "a price needs its currency, and a currency its price",
+            "give both currency and price, or neither",
+        ));
+    }
+    for (amount, field) in [(e.price, "price"), (e.previous_close, "previous_close")] {
+        if let Some(a) = amount {
+            if Decimal::from(e.shares).checked_mul(a.0).is_none() {
+                return Err(Refusal::new(
+                    K::PriceOutOfRange,
+                    field,
+                    format!(
+                        "{} shares × {} is beyond any amount the ledger can hold",
+                        e.shares, a.0
+                    ),
+                    "check the price and the share count",
+                ));
+            }
+        }
+    }
+    if e.kind == IssueKind::ShareOptionExercise {
+        let scheme = issuer.scheme_or_refuse(e.scheme.as_deref().unwrap_or_default(), "scheme")?;
+        if scheme.adoption.class != e.class {
+            return Err(Refusal::new(
+                K::UnknownScheme,
+                "class",
+                format!(
+                    "scheme `{}` issues class {} shares, not class {}",
+                    scheme.adoption.scheme, scheme.adoption.class, e.class
+                ),
+                "record the exercise in the scheme's class, or name the right scheme",
+            ));
+        }
+        if e.shares > scheme.outstanding {
+            return Err(Refusal::new(
+                K::ExceedsOutstandingOptions,
+                "shares",
+                format!(
+                    "exercising options over {} shares under `{}`, which has only {} outstanding",
+                    e.shares, scheme.adoption.scheme, scheme.outstanding
+                ),
+                "check the number; record grants (share_options_granted) before exercises",
+            ));
+        }
+    }
+    class.check_delta(e.date, delta, "shares", "an issue")
+}
+
+/// Whether a `shares_redeemed` may be appended: a redemption: known class,
+/// shares, after the opening balance, price and currency together, no balance
+/// out of range.
+fn check_shares_redeemed(
+    issuer: &IssuerState,
+    e: &SharesRedeemed,
+    delta: Delta,
+) -> Result<(), Refusal> {
+    let class = issuer.class_or_refuse(&e.class)?;
+    positive(e.shares, "shares")?;
+    after_opening(class, e.date, "date")?;
+    if e.price.is_some() != e.currency.is_some() {
+        return Err(Refusal::new(
+            K::IncompletePrices,
+            if e.price.is_some() {
+                "currency"
+            } else {
+                "price"
+            },
+            "a price needs its currency, and a currency its price",
+            "give both currency and price, or neither",
+        ));
+    }
+    class.check_delta(e.date, delta, "shares", "a redemption")
+}
+
+/// Whether a `treasury_shares_sold` may be appended: a sale of treasury shares:
+/// from 11 June 2024, prices within range, no more than the treasury holds.
+fn check_treasury_shares_sold(
+    issuer: &IssuerState,
+    e: &TreasurySharesSold,
+    delta: Delta,
+) -> Result<(), Refusal> {
+    let class = issuer.class_or_refuse(&e.class)?;
+    positive(e.shares, "shares")?;
+    after_opening(class, e.trade_date, "trade_date")?;
+    treasury_allowed(e.trade_date, "trade_date")?;
+    method_exchange(e.method, &e.exchange)?;
+    check_price_range(
+        e.shares,
+        e.highest_price.0,
+        e.lowest_price.0,
+        e.total_received.0,
+        "total_received",
+    )?;
+    class.check_delta(e.trade_date, delta, "shares", "a sale of treasury shares")
+}
+
+/// Whether a `treasury_shares_transferred` may be appended: a transfer of
+/// treasury shares: a stated purpose, from 11 June 2024, no more than the
+/// treasury holds.
+fn check_treasury_shares_transferred(
+    issuer: &IssuerState,
+    e: &TreasurySharesTransferred,
+    delta: Delta,
+) -> Result<(), Refusal> {
+    let class = issuer.class_or_refuse(&e.class)?;
+    positive(e.shares, "shares")?;
+    non_empty(&e.purpose, "purpose")?;
+    after_opening(class, e.date, "date")?;
+    treasury_allowed(e.date, "date")?;
+    class.check_delta(e.date, delta, "shares", "a transfer of treasury shares")
+}
+
+/// Whether a `treasury_shares_cancelled` may be appended: a cancellation of
+/// treasury shares: from 11 June 2024, no more than the treasury holds.
+fn check_treasury_shares_cancelled(
+    issuer: &IssuerState,
+    e: &TreasurySharesCancelled,
+    delta: Delta,
+) -> Result<(), Refusal> {
+    let class = issuer.class_or_refuse(&e.class)?;
+    positive(e.shares, "shares")?;
+    after_opening(class, e.date, "date")?;
+    treasury_allowed(e.date, "date")?;
+    class.check_delta(e.date, delta, "shares", "a cancellation of treasury shares")
+}
+
+/// Whether a `authorised_shares_changed` may be appended: a change of
+/// authorised shares: known class, after the opening balance, within
+/// [`MAX_SHARES`].
+fn check_authorised_shares_changed(
+    issuer: &IssuerState,
+    e: &AuthorisedSharesChanged,
+) -> Result<(), Refusal> {
+    let class = issuer.class_or_refuse(&e.class)?;
+    after_opening(class, e.date, "date")?;
+    if e.authorised_shares > MAX_SHARES {
+        return Err(Refusal::new(
+            K::TooManyShares,
+            "authorised_shares",
+            format!("{} is above {MAX_SHARES}", e.authorised_shares),
+            "check the number",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a `share_option_scheme_adopted` may be appended: a scheme is adopted
+/// once, for a known class, with outstanding options within [`MAX_SHARES`].
+fn check_share_option_scheme_adopted(
+    issuer: &IssuerState,
+    e: &ShareOptionSchemeAdopted,
+) -> Result<(), Refusal> {
+    issuer.class_or_refuse(&e.class)?;
+    non_empty(&e.scheme, "scheme")?;
+    if issuer.schemes.contains_key(&e.scheme) {
+        return Err(Refusal::new(
+            K::SchemeExists,
+            "scheme",
+            format!("issuer {} already has a scheme `{}`", issuer.id, e.scheme),
+            "choose another name; a scheme is adopted once",
+        ));
+    }
+    if e.outstanding_options.unwrap_or(0) > MAX_SHARES {
+        return Err(Refusal::new(
+            K::TooManyShares,
+            "outstanding_options",
+            "above the limit",
+            "check the number",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a `share_options_granted` may be appended: a grant under a known
+/// scheme, keeping outstanding options within [`MAX_SHARES`].
+fn check_share_options_granted(issuer: &IssuerState, e: &ShareOptionsMoved) -> Result<(), Refusal> {
+    let s = issuer.scheme_or_refuse(&e.scheme, "scheme")?;
+    positive(e.options, "options")?;
+    if s.outstanding + e.options > MAX_SHARES {
+        return Err(Refusal::new(
+            K::TooManyShares,
+            "options",
+            "outstanding options would exceed the limit",
+            "check the number",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a `share_options_lapsed` and `share_options_cancelled` may be
+/// appended: a lapse or cancellation of options under a known scheme, no more
+/// than are outstanding.
+fn check_share_options_lapsed_or_cancelled(
+    issuer: &IssuerState,
+    e: &ShareOptionsMoved,
+) -> Result<(), Refusal> {
+    let s = issuer.scheme_or_refuse(&e.scheme, "scheme")?;
+    positive(e.options, "options")?;
+    if e.options > s.outstanding {
+        return Err(Refusal::new(
+            K::ExceedsOutstandingOptions,
+            "options",
+            format!(
+                "{} options lapse or are cancelled under `{}`, which has only {} outstanding",
+                e.options, e.scheme, s.outstanding
+            ),
+            "check the number",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a `results_announcement_scheduled` may be appended: a results
+/// timetable names its period, and its announcement is not before the board
+/// meeting.
+fn check_results_announcement_scheduled(e: &ResultsAnnouncementScheduled) -> Result<(), Refusal> {
+    non_empty(&e.period, "period")?;
+    if let Some(a) = e.announcement_date {
+        if a < e.board_meeting_date {
+            return Err(Refusal::new(
+                K::InvalidDates,
+                "announcement_date",
+                format!(
+                    "announcement {a} is before the board meeting {}",
+                    e.board_meeting_date
+                ),
+                "check the dates",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a `return_filed` may be appended: a Monthly Return is dated on its
+/// month's last day.
+fn check_return_filed(issuer: &IssuerState, e: &ReturnFiled) -> Result<(), Refusal> {
+    if e.form == ReturnForm::Monthly && !crate::calendar::is_month_end(e.date) {
+        return Err(Refusal::new(
+            K::NotMonthEnd,
+            "date",
+            format!(
+                "a Monthly Return's date is the last day of its month, not {}",
+                e.date
+            ),
+            "give the month's last day, like 2022-11-30",
+        ));
+    }
+    if let Some(amended) = e.amends {
+        match issuer.filings.iter().find(|(id, _)| *id == amended) {
+            Some((_, f)) if f.form == e.form && f.date == e.date => {}
+            Some((_, f)) => return Err(Refusal::new(
+                K::InvalidAmendment,
+                "amends",
+                format!(
+                    "the filing {amended} is of the {:?} return of {}, not of this one ({:?}, {})",
+                    f.form, f.date, e.form, e.date
+                ),
+                "an amended return corrects the filing of the same return: name that filing's id",
+            )),
+            None => {
+                return Err(Refusal::new(
+                    K::InvalidAmendment,
+                    "amends",
+                    format!("no return_filed {amended} of issuer {} to amend", issuer.id),
+                    "name the id of the earlier return_filed of the same return",
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a `closing_price` may be appended: a closing price of a known class.
+fn check_closing_price(issuer: &IssuerState, e: &ClosingPrice) -> Result<(), Refusal> {
+    issuer.class_or_refuse(&e.class)?;
+    Ok(())
+}
+
+/// Whether an `event_voided` may be appended: a correction: of an event of this
+/// issuer, not already voided, not a foundation (registration, class, opening
+/// balance, correction), and whose replay without the voided event stays
+/// possible.
+fn check_event_voided(issuer: &IssuerState, e: &EventVoided) -> Result<(), Refusal> {
+    non_empty(&e.reason, "reason")?;
+    let Some(target) = issuer.history.iter().find(|h| h.id == e.voided_id) else {
+        return Err(Refusal::new(
+            K::InvalidVoid,
+            "voided_id",
+            format!("issuer {} has no event with id {}", issuer.id, e.voided_id),
+            "find the id with `shareledger log --issuer ID --format json`",
+        ));
+    };
+    if issuer.voided.contains(&e.voided_id) {
+        return Err(Refusal::new(
+            K::InvalidVoid,
+            "voided_id",
+            format!("event {} is already voided", e.voided_id),
+            "nothing to do",
+        ));
+    }
+    if matches!(
+        target.event,
+        Event::IssuerRegistered(_)
+            | Event::ShareClassDefined(_)
+            | Event::EventVoided(_)
+            | Event::OpeningBalance(_)
+    ) {
+        return Err(Refusal::new(
+            K::InvalidVoid,
+            "voided_id",
+            format!("a {} cannot be voided", target.event.type_name()),
+            "correct an issuer with issuer_settings_changed; a class and its opening balance are the ledger's foundation",
+        ));
+    }
+    let mut voided = issuer.voided.clone();
+    voided.insert(e.voided_id);
+    replay(&issuer.history, &voided)
+        .map(|_| ())
+        .map_err(|inner| {
+            Refusal::new(
+                K::InvalidVoid,
+                "voided_id",
+                format!(
+                    "voiding {} would make a later event impossible: {}",
+                    e.voided_id, inner.message
+                ),
+                "void the later events that depend on it first",
+            )
+        })
+}
+
+pub(super) fn non_empty(s: &str, field: &'static str) -> Result<(), Refusal> {
+    if s.trim().is_empty() {
+        return Err(Refusal::new(
+            K::EmptyText,
+            field,
+            "is empty",
+            "give it a value",
+        ));
+    }
+    Ok(())
+}
+
+fn positive(shares: u64, field: &'static str) -> Result<(), Refusal> {
+    if shares == 0 {
+        return Err(Refusal::new(
+            K::ZeroShares,
+            field,
+            "is 0",
+            "an event that moves shares moves at least one share",
+        ));
+    }
+    if shares > MAX_SHARES {
+        return Err(Refusal::new(
+            K::TooManyShares,
+            field,
+            format!("{shares} is more shares than any issuer has (limit {MAX_SHARES})"),
+            "check the number",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuse a balance-moving event dated on or before the class's opening
+/// balance date: the opening balance already contains it.
+fn after_opening(class: &ClassState, date: NaiveDate, field: &'static str) -> Result<(), Refusal> {
+    if let Some(o) = &class.opening {
+        if date <= o.date {
+            return Err(Refusal::new(
+                K::BeforeOpeningBalance,
+                field,
+                format!(
+                    "{date} is on or before the opening balance date {} of class {}, which already contains it",
+                    o.date,
+                    class.id()
+                ),
+                format!("record only movements after {}", o.date),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_prices(
+    shares: u64,
+    currency: &Option<Currency>,
+    highest: Option<Amount>,
+    lowest: Option<Amount>,
+    total: Option<Amount>,
+    total_field: &'static str,
+) -> Result<(), Refusal> {
+    let present = [
+        currency.is_some(),
+        highest.is_some(),
+        lowest.is_some(),
+        total.is_some(),
+    ];
+    if present.iter().all(|p| !p) {
+        return Ok(());
+    }
+    if !present.iter().all(|p| *p) {
+        let names = ["currency", "highest_price", "lowest_price", total_field];
+        let missing: Vec<&str> = names
+            .iter()
+            .zip(present)
+            .filter(|(_, p)| !p)
+            .map(|(n, _)| *n)
+            .collect();
+        return Err(Refusal::new(
+            K::IncompletePrices,
+            if missing.len() == 1 { field_name(missing[0]) } else { "currency" },
+            format!("price details are incomplete: {} missing", missing.join(", ")),
+            format!("give all of currency, highest_price, lowest_price and {total_field}, or none of them"),
+        ));
+    }
+    let (h, l, t) = (highest.unwrap().0, lowest.unwrap().0, total.unwrap().0);
+    check_price_range(shares, h, l, t, total_field)
+}
+
+fn check_price_range(
+    shares: u64,
+    h: Decimal,
+    l: Decimal,
+    t: Decimal,
+    total_field: &'static str,
+) -> Result<(), Refusal> {
+    if l > h {
+        return Err(Refusal::new(
+            K::InvalidPrices,
+            "lowest_price",
+            format!("lowest price {l} is above highest price {h}"),
+            "swap them, or correct the figures",
+        ));
+    }
+    let n = Decimal::from(shares);
+    let (Some(low), Some(high)) = (n.checked_mul(l), n.checked_mul(h)) else {
+        return Err(Refusal::new(
+            K::PriceOutOfRange,
+            "highest_price",
+            format!("{shares} shares × {h} is beyond any amount the ledger can hold"),
+            "check the prices and the share count",
+        ));
+    };
+    let (min, max) = (low - Decimal::ONE, high + Decimal::ONE);
+    if t < min || t > max {
+        return Err(Refusal::new(
+            K::PriceOutOfRange,
+            total_field,
+            format!(
+                "{t} lies outside {shares} shares × [{l}, {h}] = [{low}, {high}] (tolerance one unit of the currency)"
+            ),
+            "check the total, the share count and the prices against the broker's confirmation",
+        ));
+    }
+    Ok(())
+}
+
+fn field_name(s: &str) -> &'static str {
+    match s {
+        "currency" => "currency",
+        "highest_price" => "highest_price",
+        "lowest_price" => "lowest_price",
+        "total_paid" => "total_paid",
+        _ => "total_received",
+    }
+}
+
+fn treasury_allowed(date: NaiveDate, field: &'static str) -> Result<(), Refusal> {
+    if date < TREASURY_REGIME_START {
+        return Err(Refusal::new(
+            K::TreasuryBeforeRegime,
+            field,
+            format!(
+                "{date} is before {}, when treasury shares became possible in Hong Kong",
+                TREASURY_REGIME_START.format("%-d %B %Y")
+            ),
+            "check the date, or record a repurchase for cancellation",
+        ));
+    }
+    Ok(())
+}
+
+fn method_exchange(method: Option<Method>, exchange: &Option<String>) -> Result<(), Refusal> {
+    if method == Some(Method::OtherExchange)
+        && exchange.as_deref().is_none_or(|s| s.trim().is_empty())
+    {
+        return Err(Refusal::new(
+            K::MissingExchange,
+            "exchange",
+            "method other_exchange needs the exchange's name",
+            "add \"exchange\": \"Shanghai Stock Exchange\" (for example)",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,454 @@
+//! One share class: balances per effective date, pending-cancellation lines,
+//! authorised changes, mandates and their usage, closing prices.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use crate::amount::Money;
+use crate::event::*;
+use crate::refusal::{Refusal, RefusalKind as K};
+
+use super::balances::{to_count, Delta};
+use super::{Balances, MAX_SHARES};
+
+/// Where a pending-cancellation line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PendingOrigin {
+    Repurchase,
+    Redemption,
+}
+
+/// Shares repurchased (or redeemed) on one trade date for cancellation, and
+/// what has been cancelled of them since.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingLine {
+    pub trade_date: NaiveDate,
+    pub repurchased: u64,
+    pub origin: PendingOrigin,
+    /// (cancellation date, shares).
+    pub cancellations: Vec<(NaiveDate, u64)>,
+}
+
+impl PendingLine {
+    pub fn cancelled(&self) -> u64 {
+        self.cancellations.iter().map(|c| c.1).sum()
+    }
+    /// Shares of this line not cancelled by any cancellation in the log.
+    pub fn remaining(&self) -> u64 {
+        self.repurchased - self.cancelled()
+    }
+    /// Shares of this line pending at the end of `date`.
+    pub fn pending_as_of(&self, date: NaiveDate) -> u64 {
+        if self.trade_date > date {
+            return 0;
+        }
+        let cancelled: u64 = self
+            .cancellations
+            .iter()
+            .filter(|c| c.0 <= date)
+            .map(|c| c.1)
+            .sum();
+        self.repurchased - cancelled
+    }
+}
+
+/// A repurchase mandate as granted.
+pub type Mandate = RepurchaseMandateGranted;
+
+/// One share class of an issuer.
+///
+/// Read-only outside the register (see [`Register`](super::Register)):
+///
+/// ```compile_fail
+/// fn edit(class: &mut shareledger_core::ClassState) {
+///     class.days.clear();
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassState {
+    pub(super) definition: ShareClassDefined,
+    pub(super) opening: Option<OpeningBalance>,
+    /// Net movements by effective date.
+    pub(super) days: BTreeMap<NaiveDate, Delta>,
+    /// Issued and treasury after every movement in the log.
+    pub(super) totals: Delta,
+    /// Pending-cancellation lines by trade date.
+    pub(super) pending: BTreeMap<NaiveDate, PendingLine>,
+    /// Trade dates of pending lines not yet wholly cancelled (so oldest-first
+    /// allocation never walks the lines already cancelled).
+    pub(super) open_pending: std::collections::BTreeSet<NaiveDate>,
+    /// Authorised/registered shares from each change date on.
+    pub(super) authorised_changes: BTreeMap<NaiveDate, u64>,
+    /// Mandates in order of resolution date.
+    pub(super) mandates: Vec<Mandate>,
+    /// Shares repurchased per trade date: (on the Exchange, by any method).
+    pub(super) repurchased: BTreeMap<NaiveDate, (u64, u64)>,
+    pub(super) closing_prices: BTreeMap<NaiveDate, Money>,
+    /// Whether any balance-moving event has been applied.
+    pub(super) has_movements: bool,
+}
+
+impl ClassState {
+    pub(super) fn new(definition: ShareClassDefined) -> Self {
+        ClassState {
+            definition,
+            opening: None,
+            days: BTreeMap::new(),
+            totals: Delta::default(),
+            pending: BTreeMap::new(),
+            open_pending: std::collections::BTreeSet::new(),
+            authorised_changes: BTreeMap::new(),
+            mandates: Vec::new(),
+            repurchased: BTreeMap::new(),
+            closing_prices: BTreeMap::new(),
+            has_movements: false,
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.definition.class
+    }
+
+    /// The class as defined (`share_class_defined`).
+    pub fn definition(&self) -> &ShareClassDefined {
+        &self.definition
+    }
+
+    /// The opening balance, if one is recorded: the ledger's history of the
+    /// class starts on its date.
+    pub fn opening(&self) -> Option<&OpeningBalance> {
+        self.opening.as_ref()
+    }
+
+    /// The net movements of each effective date.
+    pub fn days(&self) -> &BTreeMap<NaiveDate, Delta> {
+        &self.days
+    }
+
+    /// The pending-cancellation lines by trade date (wholly cancelled ones
+    /// included, with their cancellations).
+    pub fn pending(&self) -> &BTreeMap<NaiveDate, PendingLine> {
+        &self.pending
+    }
+
+    /// Authorised/registered shares from each change date on.
+    pub fn authorised_changes(&self) -> &BTreeMap<NaiveDate, u64> {
+        &self.authorised_changes
+    }
+
+    /// The mandates in order of resolution date.
+    pub fn mandates(&self) -> &[Mandate] {
+        &self.mandates
+    }
+
+    /// Shares repurchased per trade date: (on the Exchange, by any method).
+    pub fn repurchased(&self) -> &BTreeMap<NaiveDate, (u64, u64)> {
+        &self.repurchased
+    }
+
+    /// The closing prices recorded, by date.
+    pub fn closing_prices(&self) -> &BTreeMap<NaiveDate, Money> {
+        &self.closing_prices
+    }
+
+    /// Whether any balance-moving event has been applied.
+    pub fn has_movements(&self) -> bool {
+        self.has_movements
+    }
+
+    fn opening_delta(&self) -> Delta {
+        match &self.opening {
+            Some(o) => Delta {
+                issued: o.issued_shares as i128,
+                treasury: o.treasury_shares.unwrap_or(0) as i128,
+                pending: 0,
+            },
+            None => Delta::default(),
+        }
+    }
+
+    /// The balances at the end of `date`. Before the opening balance date the
+    /// ledger knows nothing: `None`.
+    pub fn balances_as_of(&self, date: NaiveDate) -> Option<Balances> {
+        if let Some(o) = &self.opening {
+            if date < o.date {
+                return None;
+            }
+        }
+        let mut b = self.opening_delta();
+        for d in self.days.range(..=date).map(|(_, d)| d) {
+            b.issued += d.issued;
+            b.treasury += d.treasury;
+        }
+        let pending = self.pending.values().map(|l| l.pending_as_of(date)).sum();
+        Some(Balances {
+            issued_excluding_treasury: to_count(b.issued),
+            treasury: to_count(b.treasury),
+            pending_cancellation: pending,
+        })
+    }
+
+    /// Balances after every event in the log.
+    pub fn current(&self) -> Balances {
+        let o = self.opening_delta();
+        Balances {
+            issued_excluding_treasury: to_count(o.issued + self.totals.issued),
+            treasury: to_count(o.treasury + self.totals.treasury),
+            pending_cancellation: to_count(self.totals.pending),
+        }
+    }
+
+    /// Pending lines with shares still pending at the end of `date`: (trade date, shares).
+    pub fn pending_lines_as_of(&self, date: NaiveDate) -> Vec<(NaiveDate, u64)> {
+        self.pending
+            .values()
+            .map(|l| (l.trade_date, l.pending_as_of(date)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+
+    /// Authorised/registered shares at the end of `date` (`None`: the issuer
+    /// has no such concept for this class).
+    pub fn authorised_as_of(&self, date: NaiveDate) -> Option<u64> {
+        self.authorised_changes
+            .range(..=date)
+            .next_back()
+            .map(|(_, n)| *n)
+            .or(self.definition.authorised_shares)
+    }
+
+    /// The mandate in force on `date`: the latest resolved on or before it,
+    /// unless it has expired. A new mandate replaces the previous one.
+    pub fn mandate_in_force(&self, date: NaiveDate) -> Option<&Mandate> {
+        self.mandates
+            .iter()
+            .rev()
+            .find(|m| m.resolution_date <= date)
+            .filter(|m| m.expiry_date.is_none_or(|x| date <= x))
+    }
+
+    /// Shares repurchased under `mandate` from its resolution to `through`
+    /// inclusive, including those bought before the ledger began:
+    /// (on the Exchange, by any method).
+    pub fn repurchased_under(&self, mandate: &Mandate, through: NaiveDate) -> (u64, u64) {
+        let before = mandate.repurchased_before_ledger.unwrap_or(0);
+        self.mandate_usage(mandate)
+            .take_while(|(date, _)| *date <= through)
+            .last()
+            .map_or((before, before), |(_, used)| used)
+    }
+
+    /// How `mandate` was used, day by day: for each trade date with a
+    /// repurchase of this class from the mandate's resolution date until the
+    /// next mandate's (which replaces it), the shares repurchased under it
+    /// through the end of that day, counting first those bought before the
+    /// ledger began: (on the Exchange, by any method). The one definition of
+    /// a mandate's usage: [`Self::repurchased_under`], the NDDR's Section II
+    /// B and the rule 10.06(1) check all read it.
+    pub fn mandate_usage<'a>(
+        &'a self,
+        mandate: &Mandate,
+    ) -> impl Iterator<Item = (NaiveDate, (u64, u64))> + 'a {
+        let before = mandate.repurchased_before_ledger.unwrap_or(0);
+        let start = mandate.resolution_date;
+        let end = self
+            .mandates
+            .iter()
+            .find(|m| m.resolution_date > start)
+            .map(|m| m.resolution_date);
+        let mut used = (before, before);
+        self.repurchased
+            .range(start..)
+            .take_while(move |(date, _)| end.is_none_or(|e| **date < e))
+            .map(move |(date, (ex, any))| {
+                used = (used.0 + ex, used.1 + any);
+                (*date, used)
+            })
+    }
+
+    /// Check that adding `delta` on `date` keeps, at the end of `date` and of
+    /// every later day: 0 ≤ pending ≤ issued ≤ MAX_SHARES and
+    /// 0 ≤ treasury ≤ MAX_SHARES.
+    pub(super) fn check_delta(
+        &self,
+        date: NaiveDate,
+        delta: Delta,
+        field: &'static str,
+        what: &str,
+    ) -> Result<(), Refusal> {
+        if delta == Delta::default() {
+            return Ok(());
+        }
+        let o = self.opening_delta();
+        let mut bal = o.plus(self.totals);
+        let check = |bal: Delta, day: NaiveDate| -> Result<(), Refusal> {
+            let after = bal.plus(delta);
+            let problem = if after.treasury < 0 {
+                Some((
+                    K::ExceedsTreasury,
+                    format!(
+                        "{} treasury shares (it holds {})",
+                        after.treasury, bal.treasury
+                    ),
+                ))
+            } else if after.issued < 0 {
+                Some((
+                    K::NegativeBalance,
+                    format!("{} issued shares (it has {})", after.issued, bal.issued),
+                ))
+            } else if after.pending < 0 {
+                Some((
+                    K::ExceedsPending,
+                    format!(
+                        "{} shares pending cancellation (it has {})",
+                        after.pending, bal.pending
+                    ),
+                ))
+            } else if after.pending > after.issued {
+                Some((
+                    K::NegativeBalance,
+                    format!(
+                        "{} shares pending cancellation but only {} issued shares (shares repurchased for cancellation are still issued shares)",
+                        after.pending, after.issued
+                    ),
+                ))
+            } else {
+                None
+            };
+            if let Some((kind, state)) = problem {
+                return Err(Refusal::new(
+                    kind,
+                    field,
+                    format!(
+                        "{what} of {} shares on {date} would leave class {} with {state} at the end of {day}",
+                        delta.issued.abs().max(delta.treasury.abs()).max(delta.pending.abs()),
+                        self.id()
+                    ),
+                    "check the number of shares and the date; no balance can go below zero",
+                ));
+            }
+            if after.issued > MAX_SHARES as i128 || after.treasury > MAX_SHARES as i128 {
+                return Err(Refusal::new(
+                    K::TooManyShares,
+                    field,
+                    format!(
+                        "{what} would take class {} above {MAX_SHARES} shares",
+                        self.id()
+                    ),
+                    "check the number of shares",
+                ));
+            }
+            Ok(())
+        };
+        // Walk back from the latest day: `bal` is the balance at the end of
+        // each day in turn, the new delta added to it.
+        for (day, d) in self.days.range(date..).rev() {
+            check(bal, *day)?;
+            bal = bal.minus(*d);
+        }
+        if !self.days.contains_key(&date) {
+            check(bal, date)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn add_delta(&mut self, date: NaiveDate, delta: Delta) {
+        if delta == Delta::default() {
+            return;
+        }
+        let d = self.days.entry(date).or_default();
+        *d = d.plus(delta);
+        self.totals = self.totals.plus(delta);
+    }
+
+    /// Which pending lines a cancellation of `shares` on `date` draws from,
+    /// and how many from each: the named trade dates in order, else oldest first.
+    pub fn allocate_cancellation(
+        &self,
+        date: NaiveDate,
+        shares: u64,
+        trade_dates: Option<&[NaiveDate]>,
+    ) -> Result<Vec<(NaiveDate, u64)>, Refusal> {
+        let candidates: Vec<&PendingLine> = match trade_dates {
+            Some(dates) => {
+                let mut lines = Vec::new();
+                for (i, d) in dates.iter().enumerate() {
+                    if dates[..i].contains(d) {
+                        return Err(Refusal::new(
+                            K::UnknownPendingLine,
+                            "trade_dates",
+                            format!("trade date {d} is named twice"),
+                            "name each pending trade date once",
+                        ));
+                    }
+                    match self.pending.get(d) {
+                        Some(l) if l.trade_date <= date => lines.push(l),
+                        Some(_) => {
+                            return Err(Refusal::new(
+                                K::UnknownPendingLine,
+                                "trade_dates",
+                                format!("trade date {d} is after the cancellation date {date}"),
+                                "shares can only be cancelled on or after the day they were repurchased",
+                            ))
+                        }
+                        None => {
+                            return Err(Refusal::new(
+                                K::UnknownPendingLine,
+                                "trade_dates",
+                                format!("class {} has no repurchase pending cancellation with trade date {d}", self.id()),
+                                format!("name trade dates of pending repurchases: {}", self.describe_pending()),
+                            ))
+                        }
+                    }
+                }
+                lines
+            }
+            None => self
+                .open_pending
+                .range(..=date)
+                .map(|d| &self.pending[d])
+                .collect(),
+        };
+        let mut left = shares;
+        let mut allocation = Vec::new();
+        for line in candidates {
+            if left == 0 {
+                break;
+            }
+            let take = line.remaining().min(left);
+            if take > 0 {
+                allocation.push((line.trade_date, take));
+                left -= take;
+            }
+        }
+        if left > 0 {
+            let available = shares - left;
+            return Err(Refusal::new(
+                K::ExceedsPending,
+                "shares",
+                format!(
+                    "cancelling {shares} shares of class {} on {date}, but only {available} repurchased shares are pending cancellation{}",
+                    self.id(),
+                    if trade_dates.is_some() { " on the named trade dates" } else { " on or before that date" },
+                ),
+                format!("cancel at most {available} shares, or record the repurchase first (pending: {})", self.describe_pending()),
+            ));
+        }
+        Ok(allocation)
+    }
+
+    fn describe_pending(&self) -> String {
+        let lines: Vec<String> = self
+            .pending
+            .values()
+            .filter(|l| l.remaining() > 0)
+            .map(|l| format!("{} ({})", l.trade_date, l.remaining()))
+            .collect();
+        if lines.is_empty() {
+            "none".into()
+        } else {
+            lines.join(", ")
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! One issuer: its settings, classes, schemes, results timetables, filings
+//! and whole history.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use crate::event::*;
+use crate::presentation::Presentation;
+use crate::refusal::{Refusal, RefusalKind as K};
+
+use super::ClassState;
+
+/// A share option scheme and its outstanding options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemeState {
+    pub adoption: ShareOptionSchemeAdopted,
+    pub outstanding: u64,
+}
+
+/// One issuer: its settings, classes, schemes, filings and whole history.
+///
+/// Read-only outside the register (see [`Register`](super::Register)):
+///
+/// ```compile_fail
+/// fn edit(issuer: &mut shareledger_core::IssuerState) {
+///     issuer.filings.clear();
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerState {
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) description: Option<String>,
+    pub(super) primary_listing: bool,
+    pub(super) signatory: Option<Signatory>,
+    pub(super) presentation: Presentation,
+    pub(super) classes: BTreeMap<String, ClassState>,
+    pub(super) schemes: BTreeMap<String, SchemeState>,
+    pub(super) results: Vec<ResultsAnnouncementScheduled>,
+    pub(super) filings: Vec<(Uuid, ReturnFiled)>,
+    /// Every event of the issuer in log order, corrections included.
+    pub(super) history: Vec<Recorded>,
+    /// Ids of voided events.
+    pub(super) voided: HashSet<Uuid>,
+}
+
+impl IssuerState {
+    pub(super) fn new(e: &IssuerRegistered) -> Self {
+        let mut presentation = Presentation::default();
+        if let Some(p) = &e.presentation {
+            presentation.merge(p);
+        }
+        IssuerState {
+            id: e.issuer.clone(),
+            name: e.name.clone(),
+            description: e.description.clone(),
+            primary_listing: e.primary_listing.unwrap_or(true),
+            signatory: e.signatory.clone(),
+            presentation,
+            classes: BTreeMap::new(),
+            schemes: BTreeMap::new(),
+            results: Vec::new(),
+            filings: Vec::new(),
+            history: Vec::new(),
+            voided: HashSet::new(),
+        }
+    }
+
+    /// The issuer id (its stream).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The name, without its legal description.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The legal description that follows the name on the forms.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// Whether its primary listing is on the Exchange (it then owes the
+    /// mandate figures and the mandate check).
+    pub fn primary_listing(&self) -> bool {
+        self.primary_listing
+    }
+
+    /// Who signs its returns.
+    pub fn signatory(&self) -> Option<&Signatory> {
+        self.signatory.as_ref()
+    }
+
+    /// Its presentation policy in force.
+    pub fn presentation(&self) -> &Presentation {
+        &self.presentation
+    }
+
+    /// Its share classes by id.
+    pub fn classes(&self) -> &BTreeMap<String, ClassState> {
+        &self.classes
+    }
+
+    /// Its share option schemes by name.
+    pub fn schemes(&self) -> &BTreeMap<String, SchemeState> {
+        &self.schemes
+    }
+
+    /// Its results timetables, in log order.
+    pub fn results(&self) -> &[ResultsAnnouncementScheduled] {
+        &self.results
+    }
+
+    /// Its live filings (`return_filed`), in log order, with their ids.
+    pub fn filings(&self) -> &[(Uuid, ReturnFiled)] {
+        &self.filings
+    }
+
+    /// Every event of the issuer in log order, corrections and voided
+    /// events included (see [`Self::live_events`]).
+    pub fn history(&self) -> &[Recorded] {
+        &self.history
+    }
+
+    /// The ids of its voided events.
+    pub fn voided(&self) -> &HashSet<Uuid> {
+        &self.voided
+    }
+
+    /// The name with its legal description, as the forms print it.
+    pub fn full_name(&self) -> String {
+        match &self.description {
+            Some(d) if !d.is_empty() => format!("{} {}", self.name, d),
+            _ => self.name.clone(),
+        }
+    }
+
+    pub fn class(&self, id: &str) -> Option<&ClassState> {
+        self.classes.get(id)
+    }
+
+    /// The date of the issuer's first recorded filing (the earliest date of
+    /// its live `return_filed` events): filing obligations are judged from
+    /// it, that date included (docs/rules.md, "Judged from").
+    pub fn first_filing_date(&self) -> Option<NaiveDate> {
+        self.filings.iter().map(|(_, f)| f.date).min()
+    }
+
+    /// The earliest opening balance date of its classes.
+    pub fn earliest_opening_date(&self) -> Option<NaiveDate> {
+        self.classes
+            .values()
+            .filter_map(|c| c.opening.as_ref().map(|o| o.date))
+            .min()
+    }
+
+    /// The first month this issuer owes a Monthly Return for, as far as the
+    /// ledger can judge ([`crate::rules::first_monthly_return_owed`]).
+    pub fn first_monthly_return_owed(&self) -> Option<crate::rules::Month> {
+        crate::rules::first_monthly_return_owed(
+            self.first_filing_date(),
+            self.earliest_opening_date(),
+        )
+    }
+
+    /// The events in force: in log order, without voided events and without
+    /// the corrections themselves.
+    pub fn live_events(&self) -> impl Iterator<Item = &Recorded> {
+        self.history
+            .iter()
+            .filter(|r| !self.voided.contains(&r.id) && !matches!(r.event, Event::EventVoided(_)))
+    }
+
+    pub(super) fn class_or_refuse(&self, class: &str) -> Result<&ClassState, Refusal> {
+        self.classes.get(class).ok_or_else(|| {
+            let known: Vec<&str> = self.classes.keys().map(String::as_str).collect();
+            Refusal::new(
+                K::UnknownClass,
+                "class",
+                format!("issuer {} has no share class `{class}`", self.id),
+                if known.is_empty() {
+                    "record share_class_defined for it first".to_string()
+                } else {
+                    format!(
+                        "use one of: {}, or record share_class_defined first",
+                        known.join(", ")
+                    )
+                },
+            )
+        })
+    }
+
+    pub(super) fn scheme_or_refuse(
+        &self,
+        scheme: &str,
+        field: &'static str,
+    ) -> Result<&SchemeState, Refusal> {
+        self.schemes.get(scheme).ok_or_else(|| {
+            Refusal::new(
+                K::UnknownScheme,
+                field,
+                format!("issuer {} has no share option scheme `{scheme}`", self.id),
+                "record share_option_scheme_adopted for it first, or correct the name",
+            )
+        })
+    }
+}

@@ -1,0 +1,209 @@
+//! The whole register, [`decide`] and apply, and the replay a correction needs.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use crate::event::*;
+use crate::refusal::{Refusal, RefusalKind as K};
+
+use super::apply::apply_issuer_event;
+use super::check::{check_issuer_event, non_empty};
+use super::IssuerState;
+
+/// The whole register: every issuer, and the market calendar's closures.
+///
+/// It changes only through [`Register::apply`] (and [`Register::execute`]):
+/// its fields, and those of [`IssuerState`] and
+/// [`ClassState`](super::ClassState), are private and every accessor reads,
+/// so no caller can edit filings or balances behind `apply`:
+///
+/// ```compile_fail
+/// let mut register = shareledger_core::Register::new();
+/// register.issuers.clear();
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Register {
+    pub(super) issuers: BTreeMap<String, IssuerState>,
+    pub(super) market_closures: BTreeMap<NaiveDate, String>,
+}
+
+/// Judge one event against the register: the event to append, or why not.
+pub fn decide(state: &Register, command: Recorded) -> Result<Recorded, Refusal> {
+    state.check(&command)?;
+    Ok(command)
+}
+
+impl Register {
+    pub fn new() -> Self {
+        Register::default()
+    }
+
+    pub fn issuer(&self, id: &str) -> Option<&IssuerState> {
+        self.issuers.get(id)
+    }
+
+    /// Every issuer, by id.
+    pub fn issuers(&self) -> &BTreeMap<String, IssuerState> {
+        &self.issuers
+    }
+
+    /// The recorded market closures (`market_closed`), by date, with their reasons.
+    pub fn market_closures(&self) -> &BTreeMap<NaiveDate, String> {
+        &self.market_closures
+    }
+
+    /// Call `f` with this register as it would be had `issuer` recorded only
+    /// its first `n` live filings (in log order, as
+    /// [`IssuerState::filings`] lists them): every other event, corrections
+    /// included, as it stands. This is how the audit regenerates a filed
+    /// return "as the log stands now": every correction since counts, but a
+    /// return filed after it (typically the Monthly Return of the month
+    /// before an NDDR dated early in the next month) does not move where the
+    /// regenerated return opens.
+    ///
+    /// The view is the register itself, not a copy: the later filings are
+    /// set aside for the call and put back after it, also if `f` panics, so
+    /// the register is unchanged when this returns. `n` at or beyond the
+    /// number of filings, or an unknown issuer: `f` sees the register as it is.
+    pub fn with_filings_before<R>(
+        &mut self,
+        issuer: &str,
+        n: usize,
+        f: impl FnOnce(&Register) -> R,
+    ) -> R {
+        /// Puts the set-aside filings back when dropped.
+        struct Restore<'a> {
+            register: &'a mut Register,
+            issuer: &'a str,
+            later: Vec<(Uuid, ReturnFiled)>,
+        }
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                if let Some(s) = self.register.issuers.get_mut(self.issuer) {
+                    s.filings.append(&mut self.later);
+                }
+            }
+        }
+        let later = match self.issuers.get_mut(issuer) {
+            Some(s) if n < s.filings.len() => s.filings.split_off(n),
+            _ => Vec::new(),
+        };
+        let view = Restore {
+            register: self,
+            issuer,
+            later,
+        };
+        f(view.register)
+    }
+
+    /// Judge and, if accepted, apply.
+    pub fn execute(&mut self, r: Recorded) -> Result<(), Refusal> {
+        let r = decide(self, r)?;
+        self.apply(r);
+        Ok(())
+    }
+
+    /// Whether `r` may be appended (domain.md section 2).
+    pub fn check(&self, r: &Recorded) -> Result<(), Refusal> {
+        match &r.event {
+            Event::MarketClosed(e) => {
+                non_empty(&e.reason, "reason")?;
+                if let Some(reason) = self.market_closures.get(&e.date) {
+                    return Err(Refusal::new(
+                        K::MarketClosureExists,
+                        "date",
+                        format!(
+                            "the market is already recorded as closed on {} ({reason})",
+                            e.date
+                        ),
+                        "record each closure once; void nothing, the calendar keeps the first",
+                    ));
+                }
+                Ok(())
+            }
+            Event::IssuerRegistered(e) => {
+                non_empty(&e.issuer, "issuer")?;
+                non_empty(&e.name, "name")?;
+                if self.issuers.contains_key(&e.issuer) {
+                    return Err(Refusal::new(
+                        K::IssuerExists,
+                        "issuer",
+                        format!("issuer {} is already registered", e.issuer),
+                        "use issuer_settings_changed to change its name, signatory or presentation",
+                    ));
+                }
+                Ok(())
+            }
+            other => {
+                let id = other.issuer().expect("every other event has an issuer");
+                let issuer = self.issuers.get(id).ok_or_else(|| {
+                    Refusal::new(
+                        K::UnknownIssuer,
+                        "issuer",
+                        format!("no issuer `{id}` is registered"),
+                        "record issuer_registered for it first, or correct the issuer id",
+                    )
+                })?;
+                check_issuer_event(issuer, r)
+            }
+        }
+    }
+
+    /// Fold an accepted event in. Panics (an invariant, not an input error)
+    /// if `r` was not accepted by [`decide`].
+    pub fn apply(&mut self, r: Recorded) {
+        match &r.event {
+            Event::MarketClosed(e) => {
+                self.market_closures.insert(e.date, e.reason.clone());
+            }
+            Event::IssuerRegistered(e) => {
+                let mut issuer = IssuerState::new(e);
+                issuer.history.push(r);
+                self.issuers.insert(issuer.id.clone(), issuer);
+            }
+            other => {
+                let id = other.issuer().expect("issuer-scoped").to_string();
+                let issuer = self
+                    .issuers
+                    .get_mut(&id)
+                    .expect("decide checked the issuer exists");
+                if let Event::EventVoided(v) = &r.event {
+                    let mut voided = issuer.voided.clone();
+                    voided.insert(v.voided_id);
+                    let mut rebuilt = replay(&issuer.history, &voided)
+                        .expect("decide checked the correction replays");
+                    rebuilt.history = std::mem::take(&mut issuer.history);
+                    rebuilt.history.push(r);
+                    rebuilt.voided = voided;
+                    *issuer = rebuilt;
+                } else {
+                    apply_issuer_event(issuer, &r);
+                    issuer.history.push(r);
+                }
+            }
+        }
+    }
+}
+
+/// Rebuild an issuer from its history, leaving out `voided` events and the
+/// corrections. The returned state has an empty history.
+pub(super) fn replay(history: &[Recorded], voided: &HashSet<Uuid>) -> Result<IssuerState, Refusal> {
+    let mut iter = history.iter();
+    let first = iter
+        .next()
+        .expect("an issuer's history starts with its registration");
+    let Event::IssuerRegistered(reg) = &first.event else {
+        unreachable!("an issuer's history starts with its registration")
+    };
+    let mut state = IssuerState::new(reg);
+    for r in iter {
+        if voided.contains(&r.id) || matches!(r.event, Event::EventVoided(_)) {
+            continue;
+        }
+        check_issuer_event(&state, r)?;
+        apply_issuer_event(&mut state, r);
+    }
+    Ok(state)
+}
