@@ -47,19 +47,27 @@
 //!
 //! Module map: `schema` opens files and migrates them,
 //! `store` holds [`Store`] and [`WriteTx`], `read` the paging iterator
-//! [`Events`], `hash` the chain, `event` the value types, `error` the errors.
+//! [`Events`], `hash` the chain, `verify` the chain check every engine
+//! shares, `event` the value types, `error` the errors. `postgres` holds the
+//! second engine, [`PgStore`] (a ledger on a PostgreSQL server, same
+//! positions and hashes), and `copy` moves a whole ledger between engines
+//! ([`copy_log`]).
 
 #![warn(missing_docs)]
 
 pub mod conformance;
+mod copy;
 mod engine;
 mod error;
 mod event;
 mod hash;
+mod postgres;
 mod read;
 mod schema;
 mod store;
+mod verify;
 
+pub use copy::copy_log;
 pub use engine::{EventRead, EventStore, EventTx, RowIter};
 pub use error::StoreError;
 pub use event::{
@@ -67,6 +75,7 @@ pub use event::{
     ValidEvent, RECORDED_AT_LEN,
 };
 pub use hash::{event_hash, is_hash_hex, EventFields, GENESIS_PREV_HASH};
+pub use postgres::{is_postgres_url, redact_url, PgEvents, PgStore, PgTx, PG_SCHEMA_VERSION};
 pub use read::{EventRef, Events, ReadFilter, DEFAULT_PAGE_SIZE};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use store::{Store, Verification, WriteTx};
