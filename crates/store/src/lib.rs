@@ -61,6 +61,8 @@ mod engine;
 mod error;
 mod event;
 mod hash;
+#[cfg(feature = "testing")]
+pub mod pg_testing;
 mod postgres;
 mod read;
 mod schema;
