@@ -1,0 +1,694 @@
+//! PostgreSQL-specific guarantees of `PgStore`, beyond the conformance suite:
+//! concurrent writers, abandoned and killed writers, the append-only
+//! triggers, refusing foreign or newer databases, and what messages show.
+//! Each test starts from a new database on the throwaway cluster.
+
+mod pg;
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use shareledger_store::conformance::ev;
+use shareledger_store::{
+    AppendOutcome, EventRead, EventStore, EventTx, ExpectedVersion, NewEvent, PgStore, ReadFilter,
+    Store, StoreError,
+};
+
+/// A fixed-width timestamp `n` microseconds after 2024-01-01T00:00:00Z.
+fn ts_us(n: u64) -> String {
+    let (secs, micros) = (n / 1_000_000, n % 1_000_000);
+    format!(
+        "2024-01-01T{:02}:{:02}:{:02}.{micros:06}Z",
+        (secs / 3600) % 24,
+        (secs / 60) % 60,
+        secs % 60
+    )
+}
+
+/// An event whose id is made of `writer` and `i`, recorded at `at`.
+fn event(writer: u64, i: u64, stream: &str, at: u64) -> NewEvent {
+    NewEvent {
+        id: format!("00000000-0000-4000-{writer:04}-{i:012}"),
+        stream: stream.to_string(),
+        event_type: "thing_happened".into(),
+        schema_version: 1,
+        payload: format!(r#"{{"i":{i},"w":{writer}}}"#),
+        effective_date: None,
+        recorded_at: ts_us(at),
+        actor: format!("writer-{writer}"),
+    }
+}
+
+/// The relations of the database at `url`, to show a refused open changed
+/// nothing.
+fn relations(url: &str) -> Vec<String> {
+    pg::raw(url)
+        .query(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'public' ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+fn sqlstate(e: &postgres::Error) -> String {
+    e.code().map(|c| c.code().to_string()).unwrap_or_default()
+}
+
+const WRITERS: u64 = 16;
+const APPENDS: u64 = 20;
+
+/// 16 threads append at once, half to their own streams, half to one shared
+/// stream with optimistic versions read outside the transaction; a reader
+/// follows `position > cursor` meanwhile. Every append lands exactly once,
+/// positions are gapless in the order readers see them, the chain verifies,
+/// and every conflict names the version expected and the one found.
+#[test]
+fn sixteen_concurrent_writers() {
+    let Some((url, store)) = pg::fresh() else {
+        return;
+    };
+    drop(store);
+    let start = Arc::new(Barrier::new(WRITERS as usize + 1));
+    let done = Arc::new(AtomicBool::new(false));
+    let conflicts = Arc::new(AtomicU64::new(0));
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let (url, start, conflicts) = (url.clone(), start.clone(), conflicts.clone());
+        writers.push(std::thread::spawn(move || {
+            let mut s = PgStore::open_existing(&url).unwrap();
+            let stream = if w < WRITERS / 2 {
+                format!("own-{w}")
+            } else {
+                "shared".to_string()
+            };
+            let mut positions = Vec::new();
+            start.wait();
+            for i in 0..APPENDS {
+                loop {
+                    let seen = s.stream_version(&stream).unwrap();
+                    let r = s.write(|tx| {
+                        // Recorded "now": after the head lock, so in commit order.
+                        let at = tx.head()?.map_or(0, |(p, _)| p) + 1;
+                        tx.append(
+                            &[(stream.clone(), ExpectedVersion::Exact(seen))],
+                            &[event(w, i, &stream, at)],
+                        )
+                    });
+                    match r {
+                        Ok(out) => {
+                            assert_eq!(out.len(), 1);
+                            let AppendOutcome::Appended { position, version } = out[0] else {
+                                panic!("not appended: {out:?}");
+                            };
+                            assert_eq!(version, seen + 1);
+                            positions.push(position);
+                            break;
+                        }
+                        Err(StoreError::VersionConflict {
+                            stream: st,
+                            expected,
+                            actual,
+                        }) => {
+                            assert_eq!(st, stream);
+                            assert_eq!(expected, ExpectedVersion::Exact(seen));
+                            assert!(actual > seen, "expected {seen}, found {actual}");
+                            assert!(w >= WRITERS / 2, "an own stream never conflicts");
+                            conflicts.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) => panic!("writer {w}: {e}"),
+                    }
+                }
+            }
+            positions
+        }));
+    }
+    // A reader following the log by position never sees a gap.
+    let reader = {
+        let (url, done) = (url.clone(), done.clone());
+        std::thread::spawn(move || {
+            let r = PgStore::open_existing(&url).unwrap();
+            let mut cursor = 0u64;
+            loop {
+                let finished = done.load(Ordering::SeqCst);
+                let filter = ReadFilter {
+                    from_position: cursor,
+                    ..ReadFilter::default()
+                };
+                for row in r.events(&filter) {
+                    let row = row.unwrap();
+                    assert_eq!(row.position, cursor + 1, "the reader skipped an event");
+                    cursor = row.position;
+                }
+                if finished {
+                    return cursor;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        })
+    };
+    start.wait();
+    let mut all: Vec<u64> = writers
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    done.store(true, Ordering::SeqCst);
+    let total = WRITERS * APPENDS;
+    assert_eq!(reader.join().unwrap(), total, "the reader saw every event");
+    all.sort_unstable();
+    assert_eq!(all, (1..=total).collect::<Vec<_>>(), "gapless, each once");
+
+    let s = PgStore::open_existing(&url).unwrap();
+    assert_eq!(s.count().unwrap(), total);
+    let v = s.verify().unwrap();
+    assert!(v.is_intact(), "{v:?}");
+    assert_eq!(v.events, total);
+    let mut ids = HashSet::new();
+    for w in 0..WRITERS {
+        for i in 0..APPENDS {
+            let id = event(w, i, "", 0).id;
+            let found = s.find_by_id(&id).unwrap().expect("every append landed");
+            assert_eq!(found.actor, format!("writer-{w}"));
+            assert!(ids.insert(id));
+        }
+    }
+    assert_eq!(s.stream_version("shared").unwrap(), WRITERS / 2 * APPENDS);
+    for w in 0..WRITERS / 2 {
+        assert_eq!(s.stream_version(&format!("own-{w}")).unwrap(), APPENDS);
+    }
+    println!(
+        "{} version conflicts on the shared stream, all retried",
+        conflicts.load(Ordering::Relaxed)
+    );
+}
+
+/// Two writers that read the same version: the second is refused with the
+/// version it expected and the one it found, and writes nothing.
+#[test]
+fn a_stale_version_is_a_conflict_with_expected_and_actual() {
+    let Some((url, mut a)) = pg::fresh() else {
+        return;
+    };
+    let mut b = PgStore::open_existing(&url).unwrap();
+    a.write(|tx| tx.append(&[], &[ev(1, "s")])).unwrap();
+    let seen_a = a.stream_version("s").unwrap();
+    let seen_b = b.stream_version("s").unwrap();
+    a.write(|tx| {
+        tx.append(
+            &[("s".into(), ExpectedVersion::Exact(seen_a))],
+            &[ev(2, "s")],
+        )
+    })
+    .unwrap();
+    let e = b
+        .write(|tx| {
+            tx.append(
+                &[("s".into(), ExpectedVersion::Exact(seen_b))],
+                &[ev(3, "s")],
+            )
+        })
+        .unwrap_err();
+    match e {
+        StoreError::VersionConflict {
+            stream,
+            expected,
+            actual,
+        } => {
+            assert_eq!(stream, "s");
+            assert_eq!(expected, ExpectedVersion::Exact(1));
+            assert_eq!(actual, 2);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(b.count().unwrap(), 2);
+}
+
+/// `write` takes the head lock before its closure runs: a second writer
+/// waits for the first to commit, even if the first has not appended yet,
+/// so what the first read inside its transaction stayed true.
+#[test]
+fn write_locks_the_head_at_its_start() {
+    let Some((url, mut a)) = pg::fresh() else {
+        return;
+    };
+    a.write(|tx| tx.append(&[], &[ev(1, "s")])).unwrap();
+    let in_tx = Arc::new(Barrier::new(2));
+    let t = {
+        let (url, in_tx) = (url.clone(), in_tx.clone());
+        std::thread::spawn(move || {
+            in_tx.wait();
+            let mut b = PgStore::open_existing(&url).unwrap();
+            let t0 = Instant::now();
+            let out = b
+                .write(|tx| {
+                    let v = tx.stream_version("s")?;
+                    tx.append(&[("s".into(), ExpectedVersion::Exact(v))], &[ev(3, "s")])
+                })
+                .unwrap();
+            (t0.elapsed(), out)
+        })
+    };
+    a.write(|tx| -> Result<(), StoreError> {
+        let v = tx.stream_version("s")?;
+        in_tx.wait();
+        std::thread::sleep(Duration::from_millis(400));
+        assert_eq!(tx.stream_version("s")?, v, "stable inside the transaction");
+        tx.append(&[("s".into(), ExpectedVersion::Exact(v))], &[ev(2, "s")])?;
+        Ok(())
+    })
+    .unwrap();
+    let (waited, out) = t.join().unwrap();
+    assert!(waited >= Duration::from_millis(300), "waited {waited:?}");
+    assert_eq!(
+        out,
+        vec![AppendOutcome::Appended {
+            position: 3,
+            version: 3
+        }]
+    );
+    assert!(a.verify().unwrap().is_intact());
+}
+
+/// A writer that panics mid-transaction (its transaction is dropped) leaves
+/// nothing, and the head lock is free again.
+#[test]
+fn an_abandoned_transaction_leaves_nothing() {
+    let Some((url, mut s)) = pg::fresh() else {
+        return;
+    };
+    s.write(|tx| tx.append(&[], &[ev(1, "a"), ev(2, "a")]))
+        .unwrap();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut w = PgStore::open_existing(&url).unwrap();
+        let _: Result<(), StoreError> = w.write(|tx| {
+            tx.append(&[], &[ev(3, "a"), ev(4, "b")])?;
+            panic!("the writer dies half-way");
+        });
+    }));
+    assert!(r.is_err());
+    assert_eq!(s.count().unwrap(), 2);
+    assert_eq!(s.stream_version("b").unwrap(), 0);
+    let out = s.write(|tx| tx.append(&[], &[ev(3, "a")])).unwrap();
+    assert_eq!(out[0].position(), 3);
+    assert!(s.verify().unwrap().is_intact());
+}
+
+const CHILD_URL: &str = "SHARELEDGER_PG_CHILD_URL";
+const CHILD_MARK: &str = "SHARELEDGER_PG_CHILD_MARK";
+
+/// Not a test on its own: the process that `a_killed_writer_leaves_nothing`
+/// starts and kills while it holds an open write transaction.
+#[test]
+#[ignore = "helper process of a_killed_writer_leaves_nothing"]
+fn child_writer_holding_a_transaction() {
+    let (Ok(url), Ok(mark)) = (std::env::var(CHILD_URL), std::env::var(CHILD_MARK)) else {
+        return;
+    };
+    let mut s = PgStore::open_existing(&url).unwrap();
+    let _: Result<(), StoreError> = s.write(|tx| {
+        tx.append(&[], &[ev(3, "a"), ev(4, "b")])?;
+        std::fs::write(&mark, "appended").unwrap();
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+}
+
+/// A writer process killed (SIGKILL) after appending, before committing:
+/// nothing of it is stored, and the next writer gets the lock and the next
+/// position.
+#[test]
+fn a_killed_writer_leaves_nothing() {
+    let Some((url, mut s)) = pg::fresh() else {
+        return;
+    };
+    s.write(|tx| tx.append(&[], &[ev(1, "a"), ev(2, "a")]))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mark = dir.path().join("appended");
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_writer_holding_a_transaction",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env(CHILD_URL, &url)
+        .env(CHILD_MARK, &mark)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !mark.exists() {
+        assert!(Instant::now() < deadline, "the child never appended");
+        assert!(child.try_wait().unwrap().is_none(), "the child exited");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The child holds the head lock with two uncommitted rows.
+    assert_eq!(s.count().unwrap(), 2, "uncommitted rows are invisible");
+    let waiting: i64 = pg::raw(&url)
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND state = 'idle in transaction'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(waiting, 1, "the child's transaction is open");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let t0 = Instant::now();
+    let out = s.write(|tx| tx.append(&[], &[ev(3, "a")])).unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        out,
+        vec![AppendOutcome::Appended {
+            position: 3,
+            version: 3
+        }]
+    );
+    assert_eq!(s.count().unwrap(), 3);
+    assert_eq!(s.stream_version("b").unwrap(), 0);
+    assert!(s.verify().unwrap().is_intact());
+}
+
+/// UPDATE, DELETE and TRUNCATE of events are refused by the triggers, even
+/// for the table's owner; the head row cannot be deleted or moved back.
+#[test]
+fn triggers_refuse_update_delete_truncate() {
+    let Some((url, mut s)) = pg::fresh() else {
+        return;
+    };
+    s.write(|tx| tx.append(&[], &pg::events(1..=3, &["a"])))
+        .unwrap();
+    let mut c = pg::raw(&url);
+    for sql in [
+        "UPDATE events SET actor = 'mallory' WHERE position = 2",
+        "DELETE FROM events WHERE position = 3",
+        "TRUNCATE events",
+        "DELETE FROM head",
+        "TRUNCATE head",
+        "UPDATE head SET last_position = 1",
+    ] {
+        let e = c.batch_execute(sql).unwrap_err();
+        assert_eq!(sqlstate(&e), "SL001", "{sql}: {e:?}");
+        let msg = e.as_db_error().unwrap().message().to_string();
+        assert!(
+            msg.contains("append-only") || msg.contains("only moves forward"),
+            "{msg}"
+        );
+    }
+    assert_eq!(s.count().unwrap(), 3);
+    let v = s.verify().unwrap();
+    assert!(v.is_intact() && v.events == 3, "{v:?}");
+}
+
+/// With the triggers lifted, a changed payload or a deleted row is found by
+/// `verify` at its position.
+#[test]
+fn tampering_with_triggers_disabled_is_found_at_its_position() {
+    let Some((url, mut s)) = pg::fresh() else {
+        return;
+    };
+    s.write(|tx| tx.append(&[], &pg::events(1..=20, &["a", "b"])))
+        .unwrap();
+    pg::tamper(
+        &url,
+        "UPDATE events SET payload = '{\"n\":999}' WHERE position = 13",
+    );
+    let v = s.verify().unwrap();
+    assert_eq!(v.broken_at, Some(13), "{v:?}");
+    assert_eq!(v.events, 12);
+    assert!(v.reason.unwrap().contains("altered row"));
+
+    let Some((url, mut s)) = pg::fresh() else {
+        return;
+    };
+    s.write(|tx| tx.append(&[], &pg::events(1..=20, &["a", "b"])))
+        .unwrap();
+    pg::tamper(&url, "DELETE FROM events WHERE position = 7");
+    let v = s.verify().unwrap();
+    assert_eq!(v.broken_at, Some(7), "{v:?}");
+    assert!(v.reason.unwrap().contains("event 7 is missing"));
+    // The head row still says 20: the next append continues the chain
+    // from there, and verify keeps pointing at the hole.
+    s.write(|tx| tx.append(&[], &pg::events(21..=21, &["a"])))
+        .unwrap();
+    assert_eq!(s.verify().unwrap().broken_at, Some(7));
+    assert_eq!(s.head().unwrap().unwrap().0, 21);
+}
+
+/// A database with an unrelated table is refused, and left exactly as it
+/// was; so is an empty database opened as existing.
+#[test]
+fn a_foreign_database_is_refused_untouched() {
+    let Some(url) = pg::url() else {
+        return;
+    };
+    pg::raw(&url)
+        .batch_execute("CREATE TABLE customers (id int primary key, name text); INSERT INTO customers VALUES (1, 'x')")
+        .unwrap();
+    let before = relations(&url);
+    for e in [
+        PgStore::open(&url).unwrap_err(),
+        PgStore::open_existing(&url).unwrap_err(),
+    ] {
+        match &e {
+            StoreError::PgNotALedger {
+                schema, relations, ..
+            } => {
+                assert_eq!(schema, "public");
+                assert!(
+                    relations.contains(&"customers".to_string()),
+                    "{relations:?}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let msg = e.to_string();
+        assert!(
+            msg.contains("not a shareledger ledger") && msg.contains("customers"),
+            "{msg}"
+        );
+    }
+    assert_eq!(relations(&url), before);
+
+    let Some(empty) = pg::url() else {
+        return;
+    };
+    let e = PgStore::open_existing(&empty).unwrap_err();
+    assert!(matches!(e, StoreError::PgNotInitialised { .. }), "{e:?}");
+    assert!(relations(&empty).is_empty(), "nothing created");
+    // `open` then creates it, and `open_existing` accepts it.
+    PgStore::open(&empty).unwrap();
+    PgStore::open_existing(&empty).unwrap();
+}
+
+/// A ledger whose schema is newer than this build knows is refused
+/// untouched.
+#[test]
+fn a_newer_schema_is_refused() {
+    let Some((url, mut s)) = pg::fresh() else {
+        return;
+    };
+    s.write(|tx| tx.append(&[], &[ev(1, "a")])).unwrap();
+    drop(s);
+    pg::raw(&url)
+        .batch_execute(
+            "INSERT INTO shareledger_migrations (version, description) VALUES (2, 'from the future')",
+        )
+        .unwrap();
+    let before = relations(&url);
+    for e in [
+        PgStore::open(&url).unwrap_err(),
+        PgStore::open_existing(&url).unwrap_err(),
+    ] {
+        match &e {
+            StoreError::PgTooNew { found, known, .. } => {
+                assert_eq!((*found, *known), (2, shareledger_store::PG_SCHEMA_VERSION));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(e.to_string().contains("upgrade shareledger"));
+    }
+    assert_eq!(relations(&url), before);
+    let n: i64 = pg::raw(&url)
+        .query_one("SELECT count(*) FROM events", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+}
+
+/// A database that cannot keep every text exactly is refused.
+#[test]
+fn a_non_utf8_database_is_refused() {
+    let Some(url) = pg::url() else {
+        return;
+    };
+    let ascii = format!("{url}_ascii");
+    let name = ascii.rsplit('/').next().unwrap().to_string();
+    pg::raw(&url)
+        .batch_execute(&format!(
+            "CREATE DATABASE {name} TEMPLATE template0 ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C'"
+        ))
+        .unwrap();
+    let e = PgStore::open(&ascii).unwrap_err();
+    assert!(
+        matches!(&e, StoreError::PgEncoding { encoding, .. } if encoding == "SQL_ASCII"),
+        "{e:?}"
+    );
+    assert!(relations(&ascii).is_empty());
+}
+
+/// Processes racing to create one ledger: one migrates, all open it.
+#[test]
+fn concurrent_first_opens_migrate_once() {
+    let Some(url) = pg::url() else {
+        return;
+    };
+    let go = Arc::new(Barrier::new(6));
+    let hs: Vec<_> = (0..6)
+        .map(|_| {
+            let (url, go) = (url.clone(), go.clone());
+            std::thread::spawn(move || {
+                go.wait();
+                PgStore::open(&url).map(|_| ())
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap().unwrap();
+    }
+    let n: i64 = pg::raw(&url)
+        .query_one("SELECT count(*) FROM shareledger_migrations", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+}
+
+/// The URL's password never shows: not in `location()`, not in errors.
+#[test]
+fn passwords_stay_out_of_locations_and_errors() {
+    let Some(url) = pg::url() else {
+        return;
+    };
+    // Trust authentication ignores the password, so it can be anything.
+    let with_pw = url.replacen("postgres@", "postgres:hunter2@", 1);
+    let s = PgStore::open(&with_pw).unwrap();
+    assert!(!s.location().contains("hunter2"), "{}", s.location());
+    assert_eq!(s.location(), url);
+    let r = s.reader().unwrap();
+    assert_eq!(r.location(), url);
+
+    // A server that is not there.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let gone = format!("postgresql://clerk:hunter2@127.0.0.1:{port}/ledger");
+    let e = PgStore::open(&gone).unwrap_err();
+    assert!(matches!(e, StoreError::PgConnect { .. }), "{e:?}");
+    let msg = e.to_string();
+    assert!(!msg.contains("hunter2"), "{msg}");
+    assert!(
+        msg.contains(&format!("postgresql://clerk@127.0.0.1:{port}/ledger")),
+        "{msg}"
+    );
+    assert!(msg.contains("check that the server is running"), "{msg}");
+    assert!(!format!("{e:?}").contains("hunter2"));
+}
+
+/// The same events appended to SQLite and to PostgreSQL give the same rows:
+/// positions, versions, prev_hash and hash.
+#[test]
+fn same_events_same_hashes_on_both_engines() {
+    let Some((_url, mut p)) = pg::fresh() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut q = Store::open(&dir.path().join("l.db")).unwrap();
+    let mut batch = pg::events(1..=50, &["02121", "00700", "$market"]);
+    batch[3].effective_date = Some("2024-03-28".into());
+    batch[4].payload = r#"{"name":"長江實業","note":"émoji 🎉 and \"quotes\""}"#.into();
+    batch[5].actor = "Zoë Ωmega".into();
+    for b in batch.chunks(7) {
+        let a = p.write(|tx| tx.append(&[], b)).unwrap();
+        let c = q.write(|tx| tx.append(&[], b)).unwrap();
+        assert_eq!(a, c);
+    }
+    let pr: Vec<_> = EventRead::events(&p, &ReadFilter::default())
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let qr: Vec<_> = EventRead::events(&q, &ReadFilter::default())
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(pr, qr);
+    assert_eq!(EventRead::head(&p).unwrap(), EventRead::head(&q).unwrap());
+    assert_eq!(p.streams().unwrap(), q.streams().unwrap(), "bytewise order");
+    assert_eq!(p.verify().unwrap(), q.verify().unwrap());
+}
+
+/// A failing append inside a transaction the caller then commits writes
+/// nothing of the batch, but keeps what the transaction appended before.
+#[test]
+fn a_failed_batch_is_rolled_back_inside_a_committed_transaction() {
+    let Some((url, mut s)) = pg::fresh() else {
+        return;
+    };
+    // The server refuses one row (as a full disk or a DBA's check would).
+    pg::raw(&url)
+        .batch_execute(&format!(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+               IF NEW.id = '{}' THEN RAISE EXCEPTION 'refused by the test'; END IF; \
+               RETURN NEW; END $$; \
+             CREATE TRIGGER refuse BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse();",
+            ev(3, "a").id
+        ))
+        .unwrap();
+    s.write(|tx| -> Result<(), StoreError> {
+        tx.append(&[], &[ev(1, "a")])?;
+        let e = tx.append(&[], &[ev(2, "a"), ev(3, "a")]).unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Postgres { message, .. } if message.contains("refused by the test")),
+            "{e:?}"
+        );
+        assert_eq!(tx.count()?, 1, "the batch left nothing");
+        tx.append(&[], &[ev(4, "a")])?;
+        Ok(())
+    })
+    .unwrap();
+    let rows: Vec<(u64, String)> = EventRead::events(&s, &ReadFilter::default())
+        .map(|r| r.map(|e| (e.position, e.id)).unwrap())
+        .collect();
+    assert_eq!(rows, vec![(1, ev(1, "a").id), (2, ev(4, "a").id)]);
+    assert!(s.verify().unwrap().is_intact());
+}
+
+/// NUL, which PostgreSQL's text cannot hold, is refused before anything is
+/// written (on SQLite too, so every ledger can be copied to either engine).
+#[test]
+fn nul_characters_are_refused_up_front() {
+    let Some((_url, mut s)) = pg::fresh() else {
+        return;
+    };
+    let mut bad = ev(1, "a");
+    bad.actor = "nul\0byte".into();
+    let e = s.write(|tx| tx.append(&[], &[bad.clone()])).unwrap_err();
+    assert!(
+        matches!(e, StoreError::InvalidField { field: "actor", .. }),
+        "{e:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut q = Store::open(&dir.path().join("l.db")).unwrap();
+    let e = q.write(|tx| tx.append(&[], &[bad])).unwrap_err();
+    assert!(
+        matches!(e, StoreError::InvalidField { field: "actor", .. }),
+        "{e:?}"
+    );
+}
