@@ -83,11 +83,11 @@ fn round_trip(n: u64) {
         assert_eq!(rows(&back), original, "and so does the copy back");
     } else {
         // Compare streaming, without holding three copies of the log.
-        let mut a = EventRead::events(&src, &ReadFilter::default());
+        let a = EventRead::events(&src, &ReadFilter::default());
         let mut b = EventRead::events(&pg_store, &ReadFilter::default());
         let mut c = EventRead::events(&back, &ReadFilter::default());
         let mut k = 0u64;
-        while let Some(x) = a.next() {
+        for x in a {
             let x = x.unwrap();
             assert_eq!(b.next().unwrap().unwrap(), x);
             assert_eq!(c.next().unwrap().unwrap(), x);
