@@ -28,7 +28,8 @@ fn generated(n: u64) -> Vec<NewEvent> {
                     r#"{{"class":"H","issuer":"{stream}","note":"第{i}號 — ünïcödé","shares":{}}}"#,
                     i * 100
                 ),
-                effective_date: (i % 4 != 0).then(|| format!("2024-{:02}-{:02}", 1 + i % 12, 1 + i % 28)),
+                effective_date: (i % 4 != 0)
+                    .then(|| format!("2024-{:02}-{:02}", 1 + i % 12, 1 + i % 28)),
                 recorded_at: format!(
                     "2024-06-{:02}T{:02}:{:02}:{:02}.{micros:06}Z",
                     1 + (secs / 86_400) % 28,
@@ -96,7 +97,10 @@ fn round_trip(n: u64) {
         assert!(b.next().is_none() && c.next().is_none());
         assert_eq!(k, n);
     }
-    assert_eq!(pg_store.hash_at(n / 2).unwrap(), src.hash_at(n / 2).unwrap());
+    assert_eq!(
+        pg_store.hash_at(n / 2).unwrap(),
+        src.hash_at(n / 2).unwrap()
+    );
     assert_eq!(back.streams().unwrap(), src.streams().unwrap());
 }
 

@@ -692,3 +692,78 @@ fn nul_characters_are_refused_up_front() {
         "{e:?}"
     );
 }
+
+const CHILD_WRITER: &str = "SHARELEDGER_PG_CHILD_WRITER";
+
+/// Not a test on its own: one of the processes of
+/// `concurrent_writer_processes`, appending `APPENDS` events to the shared
+/// stream (retrying on conflicts) and as many to its own stream.
+#[test]
+#[ignore = "helper process of concurrent_writer_processes"]
+fn child_appender() {
+    let (Ok(url), Ok(w)) = (std::env::var(CHILD_URL), std::env::var(CHILD_WRITER)) else {
+        return;
+    };
+    let w: u64 = w.parse().unwrap();
+    let mut s = PgStore::open_existing(&url).unwrap();
+    for i in 0..APPENDS {
+        let stream = if i % 2 == 0 {
+            "shared".to_string()
+        } else {
+            format!("proc-{w}")
+        };
+        loop {
+            let seen = s.stream_version(&stream).unwrap();
+            let r = s.write(|tx| {
+                let at = tx.head()?.map_or(0, |(p, _)| p) + 1;
+                tx.append(
+                    &[(stream.clone(), ExpectedVersion::Exact(seen))],
+                    &[event(w, i, &stream, at)],
+                )
+            });
+            match r {
+                Ok(_) => break,
+                Err(StoreError::VersionConflict {
+                    expected, actual, ..
+                }) => assert!(expected == ExpectedVersion::Exact(seen) && actual > seen),
+                Err(e) => panic!("process {w}: {e}"),
+            }
+        }
+    }
+}
+
+/// 16 writer processes at once (each its own connection, as clerks on
+/// several machines): every append lands once, the chain verifies.
+#[test]
+fn concurrent_writer_processes() {
+    let Some((url, s)) = pg::fresh() else {
+        return;
+    };
+    let children: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "child_appender", "--ignored"])
+                .env(CHILD_URL, &url)
+                .env(CHILD_WRITER, (100 + w).to_string())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success(), "a writer process failed");
+    }
+    let total = WRITERS * APPENDS;
+    assert_eq!(s.count().unwrap(), total);
+    let v = s.verify().unwrap();
+    assert!(v.is_intact() && v.events == total, "{v:?}");
+    assert_eq!(s.stream_version("shared").unwrap(), total / 2);
+    for w in 0..WRITERS {
+        for i in 0..APPENDS {
+            assert!(s
+                .find_by_id(&event(100 + w, i, "", 0).id)
+                .unwrap()
+                .is_some());
+        }
+    }
+}
