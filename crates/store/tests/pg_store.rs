@@ -767,3 +767,127 @@ fn concurrent_writer_processes() {
         }
     }
 }
+
+/// The roles of docs/deployment.md, as written there: the owner creates the
+/// tables; the application role reads, appends and advances the head but
+/// can change no row and cannot lift the triggers; row-level security
+/// confines a clerk to the issuers granted; auditors verify everything.
+#[test]
+fn the_documented_roles_and_policies_hold() {
+    let Some(url) = pg::url() else {
+        return;
+    };
+    let db = url.rsplit('/').next().unwrap().to_string();
+    let as_user = |user: &str| url.replacen("postgres@", &format!("{user}@"), 1);
+    pg::raw(&url)
+        .batch_execute(&format!(
+            "CREATE ROLE ledger_owner NOLOGIN;
+             CREATE ROLE ledger_admin LOGIN IN ROLE ledger_owner;
+             CREATE ROLE shareledger_app NOLOGIN;
+             CREATE ROLE shareledger_auditor NOLOGIN;
+             ALTER DATABASE {db} OWNER TO ledger_owner;
+             REVOKE ALL ON DATABASE {db} FROM PUBLIC;
+             GRANT CONNECT ON DATABASE {db} TO shareledger_app, shareledger_auditor;
+             REVOKE ALL ON SCHEMA public FROM PUBLIC;
+             CREATE SCHEMA shareledger AUTHORIZATION ledger_owner;
+             -- Settings of a group role are not inherited by its members: per database.
+             ALTER DATABASE {db} SET search_path = shareledger;
+             ALTER DATABASE {db} SET idle_in_transaction_session_timeout = '2min';
+             ALTER ROLE ledger_admin IN DATABASE {db} SET role = ledger_owner;"
+        ))
+        .unwrap();
+    // The owner's first open creates the ledger, owned by the owner role.
+    PgStore::open(&as_user("ledger_admin")).unwrap();
+    let owners: Vec<String> = pg::raw(&url)
+        .query(
+            "SELECT tableowner::text FROM pg_tables WHERE schemaname = 'shareledger'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(owners.len(), 4);
+    assert!(owners.iter().all(|o| o == "ledger_owner"), "{owners:?}");
+    pg::raw(&as_user("ledger_admin"))
+        .batch_execute(
+            "SET ROLE ledger_owner;
+             GRANT USAGE ON SCHEMA shareledger TO shareledger_app, shareledger_auditor;
+             GRANT SELECT, INSERT ON shareledger.events TO shareledger_app;
+             GRANT SELECT, UPDATE ON shareledger.head   TO shareledger_app;
+             GRANT SELECT ON shareledger.shareledger_migrations, shareledger.meta TO shareledger_app;
+             GRANT SELECT ON ALL TABLES IN SCHEMA shareledger TO shareledger_auditor;",
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    pg::raw(&url)
+        .batch_execute(
+            "CREATE ROLE clerk_alice LOGIN IN ROLE shareledger_app;
+             CREATE ROLE kpmg_audit  LOGIN IN ROLE shareledger_auditor;",
+        )
+        .unwrap();
+
+    // The clerk appends and reads through the store.
+    let mut clerk = PgStore::open_existing(&as_user("clerk_alice")).unwrap();
+    clerk
+        .write(|tx| tx.append(&[], &[ev(1, "02121"), ev(2, "00700"), ev(3, "$market")]))
+        .unwrap();
+    assert!(clerk.verify().unwrap().is_intact());
+    // ... but cannot change, delete or truncate anything, nor lift a trigger.
+    let mut raw = pg::raw(&as_user("clerk_alice"));
+    for sql in [
+        "UPDATE events SET actor = 'mallory' WHERE position = 1",
+        "DELETE FROM events WHERE position = 3",
+        "TRUNCATE events",
+        "ALTER TABLE events DISABLE TRIGGER USER",
+        "DELETE FROM head",
+        "CREATE TABLE events_shadow (x int)",
+    ] {
+        let e = raw.batch_execute(sql).unwrap_err();
+        assert_eq!(sqlstate(&e), "42501", "{sql}: {e:?}"); // insufficient_privilege
+    }
+    let e = raw
+        .batch_execute("UPDATE head SET last_position = 1")
+        .unwrap_err();
+    assert_eq!(sqlstate(&e), "SL001", "{e:?}");
+
+    // Row-level security per issuer, as sketched.
+    pg::raw(&as_user("ledger_admin"))
+        .batch_execute(
+            r#"SET ROLE ledger_owner;
+            CREATE TABLE shareledger.issuer_access (
+                role_name name NOT NULL,
+                stream    text COLLATE "C" NOT NULL,
+                PRIMARY KEY (role_name, stream)
+            );
+            GRANT SELECT ON shareledger.issuer_access TO shareledger_app;
+            ALTER TABLE shareledger.events ENABLE ROW LEVEL SECURITY;
+            CREATE POLICY clerk_reads ON shareledger.events FOR SELECT TO shareledger_app
+                USING (stream = '$market'
+                       OR EXISTS (SELECT 1 FROM shareledger.issuer_access a
+                                  WHERE a.role_name = current_user AND a.stream = events.stream));
+            CREATE POLICY clerk_appends ON shareledger.events FOR INSERT TO shareledger_app
+                WITH CHECK (EXISTS (SELECT 1 FROM shareledger.issuer_access a
+                                    WHERE a.role_name = current_user AND a.stream = events.stream));
+            CREATE POLICY auditors_read ON shareledger.events FOR SELECT TO shareledger_auditor
+                USING (true);
+            INSERT INTO shareledger.issuer_access VALUES ('clerk_alice', '02121');"#,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let mut clerk = PgStore::open_existing(&as_user("clerk_alice")).unwrap();
+    assert_eq!(
+        clerk.streams().unwrap(),
+        vec!["$market".to_string(), "02121".to_string()]
+    );
+    clerk.write(|tx| tx.append(&[], &[ev(4, "02121")])).unwrap();
+    let e = clerk
+        .write(|tx| tx.append(&[], &[ev(5, "00700")]))
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Postgres { sqlstate: Some(s), .. } if s == "42501"),
+        "{e:?}"
+    );
+    let auditor = PgStore::open_existing(&as_user("kpmg_audit")).unwrap();
+    assert_eq!(auditor.count().unwrap(), 4);
+    let v = auditor.verify().unwrap();
+    assert!(v.is_intact() && v.events == 4, "{v:?}");
+}
