@@ -891,3 +891,46 @@ fn the_documented_roles_and_policies_hold() {
     let v = auditor.verify().unwrap();
     assert!(v.is_intact() && v.events == 4, "{v:?}");
 }
+
+/// A connection the server closed (restart, failover, idle timeout) is
+/// reopened on the next call; a write cut off mid-way reports an error,
+/// stores nothing, and the next write succeeds.
+#[test]
+fn a_closed_connection_is_reopened() {
+    let Some((url, mut s)) = pg::fresh() else {
+        return;
+    };
+    s.write(|tx| tx.append(&[], &[ev(1, "a")])).unwrap();
+    let kill_others = |url: &str| {
+        pg::raw(url)
+            .query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .unwrap()
+            .len()
+    };
+    assert_eq!(kill_others(&url), 1);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(s.count().unwrap(), 1, "reads reconnect");
+    assert_eq!(kill_others(&url), 1);
+    std::thread::sleep(Duration::from_millis(100));
+    s.write(|tx| tx.append(&[], &[ev(2, "a")])).unwrap();
+
+    let u2 = url.clone();
+    let e = s
+        .write(|tx| -> Result<(), StoreError> {
+            tx.append(&[], &[ev(3, "a")])?;
+            assert_eq!(kill_others(&u2), 1);
+            std::thread::sleep(Duration::from_millis(100));
+            tx.append(&[], &[ev(4, "a")])?;
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Postgres { .. }), "{e:?}");
+    assert_eq!(s.count().unwrap(), 2, "the cut-off write stored nothing");
+    let out = s.write(|tx| tx.append(&[], &[ev(3, "a")])).unwrap();
+    assert_eq!(out[0].position(), 3);
+    assert!(s.verify().unwrap().is_intact());
+}

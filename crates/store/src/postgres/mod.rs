@@ -51,7 +51,7 @@ use crate::event::{
 use crate::read::{EventRef, ReadFilter, DEFAULT_PAGE_SIZE};
 use crate::store::Verification;
 
-pub use read::PgEvents;
+use read::PgEvents;
 pub use schema::PG_SCHEMA_VERSION;
 
 type StmtCache = HashMap<&'static str, Statement>;
@@ -274,60 +274,86 @@ impl PgStore {
         self.page_size = rows.max(1);
     }
 
-    /// Owned rows matching `filter`, page by page (see [`PgEvents`]).
-    pub fn events(&self, filter: &ReadFilter) -> PgEvents<'_, Client> {
-        PgEvents::new(&self.client, self.cx(), filter)
-    }
-
     /// Run `f` inside one write transaction holding the head lock; commit if
     /// it returns `Ok`, roll back otherwise (and on panic, and when the
     /// process dies: the server aborts a transaction whose connection drops).
+    /// A connection the server closed since the last call (a restart, a
+    /// failover) fails at `BEGIN`, before `f` ran: it is reopened and the
+    /// write starts once more.
     pub fn write<T, E: From<StoreError>>(
         &mut self,
         f: impl FnOnce(&mut PgTx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
+        self.before_use()?;
+        match self.try_write(f) {
+            Ok(done) => done,
+            Err((f, e)) => {
+                if !connection_lost(&e, self.client.get_mut().is_closed()) {
+                    return Err(e.into());
+                }
+                self.reconnect()?;
+                match self.try_write(f) {
+                    Ok(done) => done,
+                    Err((_, e)) => Err(e.into()),
+                }
+            }
+        }
+    }
+
+    /// [`PgStore::write`] once; `Err` (giving `f` back) when `BEGIN` failed.
+    #[allow(clippy::type_complexity)]
+    fn try_write<T, E: From<StoreError>, F: FnOnce(&mut PgTx<'_>) -> Result<T, E>>(
+        &mut self,
+        f: F,
+    ) -> Result<Result<T, E>, (F, StoreError)> {
         let location = self.location.as_str();
         let stmts = &self.stmts;
         let page_size = self.page_size;
-        let client = self.client.get_mut();
-        let mut tx = client
+        let begun = self
+            .client
+            .get_mut()
             .build_transaction()
             .isolation_level(IsolationLevel::ReadCommitted)
-            .start()
-            .map_err(|e| pg_err(location, "starting a write", e))?;
-        let cx = Cx {
-            location,
-            stmts,
-            page_size,
+            .start();
+        let mut tx = match begun {
+            Ok(tx) => tx,
+            Err(e) => return Err((f, pg_err(location, "starting a write", e))),
         };
-        let head = lock_head(&mut tx, &cx)?;
-        let mut wtx = PgTx {
-            tx: RefCell::new(tx),
-            cx,
-            head,
-        };
-        match f(&mut wtx) {
-            Ok(value) => {
-                let tx = wtx.tx.into_inner();
-                tx.commit().map_err(|e| {
-                    if e.as_db_error().is_none() {
-                        StoreError::PgCommitUnknown {
-                            location: location.to_string(),
-                            message: describe(&e),
+        Ok((|| {
+            let cx = Cx {
+                location,
+                stmts,
+                page_size,
+            };
+            let head = lock_head(&mut tx, &cx)?;
+            let mut wtx = PgTx {
+                tx: RefCell::new(tx),
+                cx,
+                head,
+            };
+            match f(&mut wtx) {
+                Ok(value) => {
+                    let tx = wtx.tx.into_inner();
+                    tx.commit().map_err(|e| {
+                        if e.as_db_error().is_none() {
+                            StoreError::PgCommitUnknown {
+                                location: location.to_string(),
+                                message: describe(&e),
+                            }
+                        } else {
+                            pg_err(location, "committing", e)
                         }
-                    } else {
-                        pg_err(location, "committing", e)
-                    }
-                })?;
-                Ok(value)
+                    })?;
+                    Ok(value)
+                }
+                Err(e) => {
+                    // The caller's error is the useful one; a failed rollback
+                    // leaves nothing committed either way.
+                    let _ = wtx.tx.into_inner().rollback();
+                    Err(e)
+                }
             }
-            Err(e) => {
-                // The caller's error is the useful one; a failed rollback
-                // leaves nothing committed either way.
-                let _ = wtx.tx.into_inner().rollback();
-                Err(e)
-            }
-        }
+        })())
     }
 }
 
@@ -364,12 +390,7 @@ impl std::fmt::Debug for PgTx<'_> {
     }
 }
 
-impl<'a> PgTx<'a> {
-    /// Owned rows matching `filter` as seen inside this transaction.
-    pub fn events(&self, filter: &ReadFilter) -> PgEvents<'_, Transaction<'a>> {
-        PgEvents::new(&self.tx, self.cx, filter)
-    }
-
+impl PgTx<'_> {
     fn append_checked<E: AsRef<NewEvent>>(
         &mut self,
         expected: &[(String, ExpectedVersion)],
@@ -401,50 +422,105 @@ macro_rules! pg_reads {
             filter: &ReadFilter,
             f: impl FnMut(EventRef<'_>) -> Result<(), E>,
         ) -> Result<u64, E> {
+            // Not retried: `f` may already have seen rows.
+            self.before_use()?;
             read::scan(self.conn_cell(), &self.context(), filter, f)
         }
         fn events(&self, filter: &ReadFilter) -> RowIter<'_> {
+            if let Err(e) = self.before_use() {
+                return Box::new(std::iter::once(Err(e)));
+            }
             Box::new(PgEvents::new(self.conn_cell(), self.context(), filter))
         }
         fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
-            let cx = self.context();
-            read::stream_version(&mut *read::borrow(self.conn_cell(), &cx)?, &cx, stream)
+            self.retry(|cx| {
+                read::stream_version(&mut *read::borrow(self.conn_cell(), cx)?, cx, stream)
+            })
         }
         fn find_by_id(&self, id: &str) -> Result<Option<StoredEvent>, StoreError> {
-            let cx = self.context();
-            read::find_by_id(&mut *read::borrow(self.conn_cell(), &cx)?, &cx, id)
+            self.retry(|cx| read::find_by_id(&mut *read::borrow(self.conn_cell(), cx)?, cx, id))
         }
         fn head(&self) -> Result<Option<(u64, String)>, StoreError> {
-            let cx = self.context();
-            Ok(
-                read::last_event(&mut *read::borrow(self.conn_cell(), &cx)?, &cx)?
-                    .map(|(p, h, _)| (p, h)),
-            )
+            let last =
+                self.retry(|cx| read::last_event(&mut *read::borrow(self.conn_cell(), cx)?, cx))?;
+            Ok(last.map(|(p, h, _)| (p, h)))
         }
         fn last_recorded_at(&self) -> Result<Option<String>, StoreError> {
-            let cx = self.context();
-            Ok(
-                read::last_event(&mut *read::borrow(self.conn_cell(), &cx)?, &cx)?
-                    .map(|(_, _, t)| t),
-            )
+            let last =
+                self.retry(|cx| read::last_event(&mut *read::borrow(self.conn_cell(), cx)?, cx))?;
+            Ok(last.map(|(_, _, t)| t))
         }
         fn count(&self) -> Result<u64, StoreError> {
-            let cx = self.context();
-            read::count(&mut *read::borrow(self.conn_cell(), &cx)?, &cx)
+            self.retry(|cx| read::count(&mut *read::borrow(self.conn_cell(), cx)?, cx))
         }
     };
+}
+
+/// Whether `e` says the connection is gone (rather than the query refused).
+fn connection_lost(e: &StoreError, closed: bool) -> bool {
+    match e {
+        StoreError::Postgres {
+            sqlstate: Some(s), ..
+        } => closed || s.starts_with("08") || s.starts_with("57P"),
+        StoreError::Postgres { sqlstate: None, .. } => closed,
+        _ => false,
+    }
 }
 
 impl PgStore {
     fn conn_cell(&self) -> &RefCell<Client> {
         &self.client
     }
+
+    /// Reconnect when the connection is known to be closed.
+    fn before_use(&self) -> Result<(), StoreError> {
+        if read::borrow(&self.client, &self.cx())?.is_closed() {
+            self.reconnect()?;
+        }
+        Ok(())
+    }
+
+    fn reconnect(&self) -> Result<(), StoreError> {
+        let fresh = Self::connect(self.config.clone(), self.location.clone())?;
+        *read::borrow(&self.client, &self.cx())? = fresh.client.into_inner();
+        self.stmts.borrow_mut().clear();
+        Ok(())
+    }
+
+    /// Run a read that may safely run twice; if the server closed the
+    /// connection (a restart, a failover, an idle timeout), reconnect and
+    /// run it once more, so a long-lived store survives the server going
+    /// away between calls. Never used inside a transaction.
+    fn retry<T>(&self, f: impl Fn(&Cx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        self.before_use()?;
+        match f(&self.cx()) {
+            Err(e) => {
+                let closed = read::borrow(&self.client, &self.cx())?.is_closed();
+                if connection_lost(&e, closed) {
+                    self.reconnect()?;
+                    f(&self.cx())
+                } else {
+                    Err(e)
+                }
+            }
+            ok => ok,
+        }
+    }
+
     fn context(&self) -> Cx<'_> {
         self.cx()
     }
 }
 
 impl<'a> PgTx<'a> {
+    fn before_use(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Inside a transaction nothing is retried: a lost connection lost the
+    /// transaction.
+    fn retry<T>(&self, f: impl Fn(&Cx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        f(&self.cx)
+    }
     fn conn_cell(&self) -> &RefCell<Transaction<'a>> {
         &self.tx
     }
@@ -494,15 +570,13 @@ impl EventStore for PgStore {
         PgStore::write(self, f)
     }
     fn streams(&self) -> Result<Vec<String>, StoreError> {
-        let cx = self.cx();
-        read::streams(&mut *read::borrow(&self.client, &cx)?, &cx)
+        self.retry(|cx| read::streams(&mut *read::borrow(&self.client, cx)?, cx))
     }
     fn hash_at(&self, position: u64) -> Result<Option<String>, StoreError> {
-        let cx = self.cx();
-        read::hash_at(&mut *read::borrow(&self.client, &cx)?, &cx, position)
+        self.retry(|cx| read::hash_at(&mut *read::borrow(&self.client, cx)?, cx, position))
     }
     fn verify(&self) -> Result<Verification, StoreError> {
-        read::verify(&self.client, &self.cx())
+        self.retry(|cx| read::verify(&self.client, cx))
     }
     fn reader(&self) -> Result<PgStore, StoreError> {
         let mut s = Self::connect(self.config.clone(), self.location.clone())?;

@@ -178,7 +178,7 @@ pub(crate) fn borrow<'a, C>(
 
 /// Streaming iterator over stored events in position order (see the module
 /// docs). Yields `Err` at most once, then ends.
-pub struct PgEvents<'c, C: GenericClient> {
+pub(crate) struct PgEvents<'c, C: GenericClient> {
     conn: &'c RefCell<C>,
     cx: Cx<'c>,
     filter: ReadFilter,
