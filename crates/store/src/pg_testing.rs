@@ -17,8 +17,9 @@
 //! variable `CI` is set: then it panics, so CI cannot pass without
 //! PostgreSQL.
 //!
-//! The cluster runs with `fsync=off`: tests need speed, not durability
-//! across a power cut.
+//! The cluster runs with `fsync=off` (tests need speed, not durability
+//! across a power cut) unless `SHARELEDGER_PG_TEST_FSYNC` is set, as for the
+//! figures of `tests/pg_bench.rs`.
 
 #![allow(clippy::missing_panics_doc)]
 
@@ -231,9 +232,13 @@ fn start() -> Result<Cluster, String> {
         let mut last_err = String::new();
         for _ in 0..5 {
             cluster.port = free_port()?;
+            let durability = if std::env::var_os("SHARELEDGER_PG_TEST_FSYNC").is_some() {
+                "" // measured figures: a durable server
+            } else {
+                "-c fsync=off -c full_page_writes=off"
+            };
             let opts = format!(
-                "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c full_page_writes=off \
-                 -c max_connections=200",
+                "-p {} -c listen_addresses=127.0.0.1 -k {} {durability} -c max_connections=200",
                 cluster.port,
                 cluster.dir.display()
             );
