@@ -133,8 +133,9 @@ pub(crate) fn append_rows<C: GenericClient, E: AsRef<NewEvent>>(
             let name = read::str_col(r, 0, cx)?;
             let v: Option<i64> = r.try_get(1).map_err(|e| pg_err(cx.location, doing, e))?;
             let v = u64::try_from(v.unwrap_or(0)).unwrap_or(0);
-            if let Some(k) = chunk.iter().find(|k| **k == name) {
-                versions.insert(k, v);
+            // `names` is sorted: find the batch's own &str for the key.
+            if let Ok(i) = chunk.binary_search(&name) {
+                versions.insert(chunk[i], v);
             }
         }
     }
