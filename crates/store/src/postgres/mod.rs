@@ -101,17 +101,22 @@ pub fn is_postgres_url(s: &str) -> bool {
 /// `password=` parameter (URL query or `key=value` form) are removed.
 pub fn redact_url(url: &str) -> String {
     if let Some((scheme, rest)) = url.split_once("://") {
-        let (authority, tail) = match rest.find(['/', '?']) {
+        // The user-info ends at the last '@' before the query (a password
+        // may hold '/' or '@' even where it should have been %-encoded).
+        let query_at = rest.find('?').unwrap_or(rest.len());
+        let (user, rest) = match rest[..query_at].rfind('@') {
+            Some(at) => {
+                let userinfo = &rest[..at];
+                let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+                (format!("{user}@"), &rest[at + 1..])
+            }
+            None => (String::new(), rest),
+        };
+        let (host, tail) = match rest.find(['/', '?']) {
             Some(i) => rest.split_at(i),
             None => (rest, ""),
         };
-        let authority = match authority.rsplit_once('@') {
-            Some((userinfo, host)) => {
-                let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-                format!("{user}@{host}")
-            }
-            None => authority.to_string(),
-        };
+        let authority = format!("{user}{host}");
         let tail = match tail.split_once('?') {
             Some((path, query)) => {
                 let kept: Vec<&str> = query
@@ -608,6 +613,15 @@ mod tests {
                 "host=db user=clerk dbname=l",
             ),
             ("host=db password=s3cret", "host=db"),
+            ("postgresql://u:s3/cret@h/db", "postgresql://u@h/db"),
+            (
+                "postgresql://u:s3@cret@h:5432/db?x=1",
+                "postgresql://u@h:5432/db?x=1",
+            ),
+            (
+                "postgresql://h/db?application_name=a@b",
+                "postgresql://h/db?application_name=a@b",
+            ),
         ];
         for (url, want) in cases {
             let got = redact_url(url);
