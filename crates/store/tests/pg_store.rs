@@ -934,3 +934,28 @@ fn a_closed_connection_is_reopened() {
     assert_eq!(out[0].position(), 3);
     assert!(s.verify().unwrap().is_intact());
 }
+
+/// A batch larger than one INSERT statement (5,000 rows) goes in whole, in
+/// one transaction, and reads back in order.
+#[test]
+fn a_batch_of_many_statements_is_one_append() {
+    let Some((_url, mut s)) = pg::fresh() else {
+        return;
+    };
+    let n = 12_001u64;
+    let events: Vec<NewEvent> = (1..=n).map(|i| event(1, i, "big", i)).collect();
+    let out = s.write(|tx| tx.append(&[], &events)).unwrap();
+    assert_eq!(out.len() as u64, n);
+    assert_eq!(out.last().unwrap().position(), n);
+    let v = s.verify().unwrap();
+    assert!(v.is_intact() && v.events == n, "{v:?}");
+    assert_eq!(s.head().unwrap(), v.head);
+    assert_eq!(s.stream_version("big").unwrap(), n);
+    // Appending them again: all duplicates, nothing written.
+    let again = s.write(|tx| tx.append(&[], &events)).unwrap();
+    assert!(again.iter().enumerate().all(|(i, o)| *o
+        == AppendOutcome::Duplicate {
+            position: i as u64 + 1
+        }));
+    assert_eq!(s.count().unwrap(), n);
+}

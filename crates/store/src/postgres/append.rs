@@ -1,7 +1,7 @@
 //! Appending a batch inside a [`super::PgTx`]: the same checks and outcomes
 //! as SQLite's `append_rows`, computed in Rust from a few set-based reads,
-//! then one multi-row `INSERT … SELECT FROM unnest(…)` per 5,000 rows and one
-//! update of the head row, inside a savepoint.
+//! then one multi-row `INSERT … SELECT FROM unnest(…)` per 5,000 rows, the
+//! last of them together with the head row's update, inside a savepoint.
 //!
 //! The transaction already holds the head row's lock (`SELECT … FOR UPDATE`
 //! at its start), so no other writer can add a row, an id or a stream
@@ -35,8 +35,17 @@ const INSERT: &str = concat!(
      $6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])"
 );
 
-const UPDATE_HEAD: &str =
-    "UPDATE head SET last_position = $1, last_hash = $2, last_recorded_at = $3";
+/// The last rows of a batch and the head's advance, in one round trip; the
+/// head moves only if every row went in.
+const INSERT_AND_ADVANCE: &str = concat!(
+    "WITH ins AS (INSERT INTO events (",
+    read::columns!(),
+    ") SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], \
+     $6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[]) \
+     RETURNING 1) \
+     UPDATE head SET last_position = $13, last_hash = $14, last_recorded_at = $15 \
+     WHERE (SELECT count(*) FROM ins) = $16"
+);
 
 const STREAM_VERSIONS: &str = "SELECT s, (SELECT max(version) FROM events WHERE stream = s) \
      FROM unnest($1::text[]) AS u(s)";
@@ -212,47 +221,52 @@ pub(crate) fn append_rows<C: GenericClient, E: AsRef<NewEvent>>(
     // aborted transaction silently rolls back).
     let mut sp = c.transaction().map_err(|e| pg_err(cx.location, doing, e))?;
     let insert = stmt(&mut sp, cx, INSERT)?;
-    let n = cols.position.len();
+    let insert_last = stmt(&mut sp, cx, INSERT_AND_ADVANCE)?;
+    let last_at = latest_at.map(str::to_string);
+    let (head_position, n) = (clamp(last_pos), cols.position.len());
     let mut start = 0;
     while start < n {
         let end = (start + CHUNK).min(n);
         let r = start..end;
-        let inserted = sp
-            .execute(
-                &insert,
-                &[
-                    &&cols.position[r.clone()],
-                    &&cols.stream[r.clone()],
-                    &&cols.version[r.clone()],
-                    &&cols.id[r.clone()],
-                    &&cols.event_type[r.clone()],
-                    &&cols.schema_version[r.clone()],
-                    &&cols.payload[r.clone()],
-                    &&cols.effective_date[r.clone()],
-                    &&cols.recorded_at[r.clone()],
-                    &&cols.actor[r.clone()],
-                    &&cols.prev_hash[r.clone()],
-                    &&cols.hash[r.clone()],
-                ],
-            )
-            .map_err(|e| pg_err(cx.location, doing, e))?;
-        if inserted != (end - start) as u64 {
-            return Err(StoreError::Postgres {
-                location: cx.location.to_string(),
-                doing,
-                message: format!("inserted {inserted} rows of {}", end - start),
-                sqlstate: None,
-            });
+        let rows = (end - start) as i64;
+        let columns: [&(dyn postgres::types::ToSql + Sync); 12] = [
+            &&cols.position[r.clone()],
+            &&cols.stream[r.clone()],
+            &&cols.version[r.clone()],
+            &&cols.id[r.clone()],
+            &&cols.event_type[r.clone()],
+            &&cols.schema_version[r.clone()],
+            &&cols.payload[r.clone()],
+            &&cols.effective_date[r.clone()],
+            &&cols.recorded_at[r.clone()],
+            &&cols.actor[r.clone()],
+            &&cols.prev_hash[r.clone()],
+            &&cols.hash[r.clone()],
+        ];
+        if end < n {
+            let inserted = sp
+                .execute(&insert, &columns)
+                .map_err(|e| pg_err(cx.location, doing, e))?;
+            if inserted != rows as u64 {
+                return Err(StoreError::Postgres {
+                    location: cx.location.to_string(),
+                    doing,
+                    message: format!("inserted {inserted} rows of {rows}"),
+                    sqlstate: None,
+                });
+            }
+        } else {
+            // The last chunk and the head's advance in one statement.
+            let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = columns.to_vec();
+            params.extend_from_slice(&[&head_position, &last_hash, &last_at, &rows]);
+            let updated = sp
+                .execute(&insert_last, &params)
+                .map_err(|e| pg_err(cx.location, doing, e))?;
+            if updated != 1 {
+                return Err(super::head_missing(cx));
+            }
         }
         start = end;
-    }
-    let last_at = latest_at.map(str::to_string);
-    let update = stmt(&mut sp, cx, UPDATE_HEAD)?;
-    let updated = sp
-        .execute(&update, &[&clamp(last_pos), &last_hash, &last_at])
-        .map_err(|e| pg_err(cx.location, doing, e))?;
-    if updated != 1 {
-        return Err(super::head_missing(cx));
     }
     sp.commit().map_err(|e| pg_err(cx.location, doing, e))?;
     head.position = last_pos;
