@@ -233,9 +233,9 @@ pub enum StoreError {
         encoding: String,
     },
 
-    /// Another writer held the ledger's head lock for longer than
-    /// [`crate::BUSY_TIMEOUT`].
-    #[error("the PostgreSQL ledger {location} is locked by another writer (waited {} s): retry when the other shareledger command has finished", crate::BUSY_TIMEOUT.as_secs())]
+    /// Another writer held the ledger's head lock for longer than the lock
+    /// timeout ([`crate::BUSY_TIMEOUT`] unless `PgStore::set_lock_timeout`).
+    #[error("the PostgreSQL ledger {location} is locked by another writer (waited longer than the lock timeout): retry when the other shareledger command has finished")]
     PgLocked {
         /// The URL, without its password.
         location: String,

@@ -3,7 +3,8 @@
 //! The store knows nothing of share capital. It keeps a single, totally
 //! ordered log of events — opaque canonical-JSON payloads plus metadata
 //! (stream, type, schema version, effective date, recording time, actor) —
-//! in one SQLite file, and guarantees:
+//! in one SQLite file ([`Store`]) or on a PostgreSQL server ([`PgStore`],
+//! the same positions and hashes), and guarantees:
 //!
 //! * **Append-only.** Rows are only ever inserted; triggers refuse `UPDATE`
 //!   and `DELETE`, and nothing in this crate issues them.

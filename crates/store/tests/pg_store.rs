@@ -959,3 +959,44 @@ fn a_batch_of_many_statements_is_one_append() {
         }));
     assert_eq!(s.count().unwrap(), n);
 }
+
+/// A writer that cannot get the head lock within its lock timeout fails
+/// with `PgLocked` (saying to retry), writing nothing; once the holder
+/// commits, it succeeds.
+#[test]
+fn a_writer_waiting_too_long_is_told_to_retry() {
+    let Some((url, mut a)) = pg::fresh() else {
+        return;
+    };
+    let mut b = PgStore::open_existing(&url).unwrap();
+    b.set_lock_timeout(Duration::from_millis(200)).unwrap();
+    let held = Arc::new(Barrier::new(2));
+    let release = Arc::new(Barrier::new(2));
+    let t = {
+        let (held, release) = (held.clone(), release.clone());
+        std::thread::spawn(move || {
+            a.write(|tx| {
+                tx.append(&[], &[ev(1, "a")])?;
+                held.wait();
+                release.wait();
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        })
+    };
+    held.wait();
+    let t0 = Instant::now();
+    let e = b.write(|tx| tx.append(&[], &[ev(2, "b")])).unwrap_err();
+    let waited = t0.elapsed();
+    assert!(matches!(e, StoreError::PgLocked { .. }), "{e:?}");
+    assert!(e.to_string().contains("retry"), "{e}");
+    assert!(
+        waited >= Duration::from_millis(150) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
+    release.wait();
+    t.join().unwrap();
+    let out = b.write(|tx| tx.append(&[], &[ev(2, "b")])).unwrap();
+    assert_eq!(out[0].position(), 2);
+    assert!(b.verify().unwrap().is_intact());
+}

@@ -77,6 +77,7 @@ pub struct PgStore {
     client: RefCell<Client>,
     config: postgres::Config,
     location: String,
+    lock_timeout: std::time::Duration,
     stmts: RefCell<StmtCache>,
     page_size: usize,
 }
@@ -248,21 +249,34 @@ impl PgStore {
     }
 
     fn connect(config: postgres::Config, location: String) -> Result<PgStore, StoreError> {
-        let mut client = config.connect(NoTls).map_err(|e| StoreError::PgConnect {
+        let client = config.connect(NoTls).map_err(|e| StoreError::PgConnect {
             location: location.clone(),
             message: describe(&e),
         })?;
-        let timeout_ms = crate::BUSY_TIMEOUT.as_millis();
-        client
-            .batch_execute(&format!("SET lock_timeout = {timeout_ms}"))
-            .map_err(|e| pg_err(&location, "setting up the connection", e))?;
-        Ok(PgStore {
+        let mut store = PgStore {
             client: RefCell::new(client),
             config,
             location,
+            lock_timeout: crate::BUSY_TIMEOUT,
             stmts: RefCell::new(HashMap::new()),
             page_size: DEFAULT_PAGE_SIZE,
-        })
+        };
+        store.set_lock_timeout(crate::BUSY_TIMEOUT)?;
+        Ok(store)
+    }
+
+    /// How long a writer waits for the head lock (held by another writer)
+    /// before failing with [`StoreError::PgLocked`]; default
+    /// [`crate::BUSY_TIMEOUT`]. A web server may want less. Kept across
+    /// reconnections and given to [`EventStore::reader`]s.
+    pub fn set_lock_timeout(&mut self, timeout: std::time::Duration) -> Result<(), StoreError> {
+        let ms = timeout.as_millis().clamp(1, i32::MAX as u128);
+        self.client
+            .get_mut()
+            .batch_execute(&format!("SET lock_timeout = {ms}"))
+            .map_err(|e| pg_err(&self.location, "setting up the connection", e))?;
+        self.lock_timeout = timeout;
+        Ok(())
     }
 
     fn cx(&self) -> Cx<'_> {
@@ -486,7 +500,8 @@ impl PgStore {
     }
 
     fn reconnect(&self) -> Result<(), StoreError> {
-        let fresh = Self::connect(self.config.clone(), self.location.clone())?;
+        let mut fresh = Self::connect(self.config.clone(), self.location.clone())?;
+        fresh.set_lock_timeout(self.lock_timeout)?;
         *read::borrow(&self.client, &self.cx())? = fresh.client.into_inner();
         self.stmts.borrow_mut().clear();
         Ok(())
@@ -586,6 +601,7 @@ impl EventStore for PgStore {
     fn reader(&self) -> Result<PgStore, StoreError> {
         let mut s = Self::connect(self.config.clone(), self.location.clone())?;
         s.page_size = self.page_size;
+        s.set_lock_timeout(self.lock_timeout)?;
         Ok(s)
     }
 }
