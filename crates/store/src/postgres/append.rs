@@ -1,5 +1,6 @@
 //! Appending a batch inside a [`super::PgTx`]: the same checks and outcomes
-//! as SQLite's `append_rows`, computed in Rust from a few set-based reads,
+//! as SQLite's `append_rows`, computed in Rust from one set-based read (the
+//! batch's ids already stored and its streams' versions),
 //! then one multi-row `INSERT … SELECT FROM unnest(…)` per 5,000 rows, the
 //! last of them together with the head row's update, inside a savepoint.
 //!
@@ -47,8 +48,17 @@ const INSERT_AND_ADVANCE: &str = concat!(
      WHERE (SELECT count(*) FROM ins) = $16"
 );
 
-const STREAM_VERSIONS: &str = "SELECT s, (SELECT max(version) FROM events WHERE stream = s) \
-     FROM unnest($1::text[]) AS u(s)";
+/// The stored events with the ids `$1`, then one row per stream of `$2`
+/// with a NULL position and the stream's current version (NULL: none).
+const LOOKUP: &str = concat!(
+    "SELECT ",
+    read::columns!(),
+    " FROM events WHERE id = ANY($1::text[]) \
+     UNION ALL \
+     SELECT NULL::bigint, s, (SELECT max(version) FROM events WHERE stream = s), NULL::text, \
+     NULL::text, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, \
+     NULL::text FROM unnest($2::text[]) AS u(s)"
+);
 
 /// Rows per `INSERT` statement (and ids per lookup).
 const CHUNK: usize = 5000;
@@ -105,46 +115,46 @@ fn duplicate_or_conflict(seen: Seen<'_>, ev: &NewEvent) -> Result<AppendOutcome,
 
 /// Append `events` after `head` (the locked head row, updated on success).
 /// Nothing is written unless the whole batch is.
-pub(crate) fn append_rows<C: GenericClient, E: AsRef<NewEvent>>(
+pub(crate) fn append_rows<'a, C: GenericClient, E: AsRef<NewEvent>>(
     c: &mut C,
     cx: &Cx<'_>,
     head: &mut Head,
-    events: &[E],
+    events: &'a [E],
 ) -> Result<Vec<AppendOutcome>, StoreError> {
     let doing = "appending events";
-    // Ids already stored, in bounded lookups.
-    let mut stored: HashMap<String, StoredEvent> = HashMap::new();
-    let by_ids = stmt(c, cx, read::BY_IDS)?;
-    for chunk in events.chunks(CHUNK) {
-        let ids: Vec<&str> = chunk.iter().map(|e| e.as_ref().id.as_str()).collect();
-        let rows = c
-            .query(&by_ids, &[&ids])
-            .map_err(|e| pg_err(cx.location, doing, e))?;
-        for r in &rows {
-            let ev = read::row_to_event(r, cx)?;
-            stored.insert(ev.id.clone(), ev);
-        }
-    }
-    // Current version of every stream the batch names.
-    let mut versions: HashMap<&str, u64> = HashMap::new();
+    // Ids already stored and the current version of every stream the batch
+    // names: one query (a round trip) per 5,000 of each.
+    let ids: Vec<&str> = events.iter().map(|e| e.as_ref().id.as_str()).collect();
     let names: Vec<&str> = {
         let mut v: Vec<&str> = events.iter().map(|e| e.as_ref().stream.as_str()).collect();
         v.sort_unstable();
         v.dedup();
         v
     };
-    let by_streams = stmt(c, cx, STREAM_VERSIONS)?;
-    for chunk in names.chunks(CHUNK) {
+    let mut stored: HashMap<String, StoredEvent> = HashMap::new();
+    let mut versions: HashMap<&str, u64> = HashMap::new();
+    let lookup = stmt(c, cx, LOOKUP)?;
+    let part = |v: &[&'a str], k: usize| -> Vec<&'a str> {
+        v.iter().skip(k * CHUNK).take(CHUNK).copied().collect()
+    };
+    for k in 0..ids.len().max(names.len()).div_ceil(CHUNK) {
+        let (id_part, name_part) = (part(&ids, k), part(&names, k));
         let rows = c
-            .query(&by_streams, &[&chunk])
+            .query(&lookup, &[&id_part, &name_part])
             .map_err(|e| pg_err(cx.location, doing, e))?;
         for r in &rows {
-            let name = read::str_col(r, 0, cx)?;
-            let v: Option<i64> = r.try_get(1).map_err(|e| pg_err(cx.location, doing, e))?;
+            let position: Option<i64> = r.try_get(0).map_err(|e| pg_err(cx.location, doing, e))?;
+            if position.is_some() {
+                let ev = read::row_to_event(r, cx)?;
+                stored.insert(ev.id.clone(), ev);
+                continue;
+            }
+            let name = read::str_col(r, 1, cx)?;
+            let v: Option<i64> = r.try_get(2).map_err(|e| pg_err(cx.location, doing, e))?;
             let v = u64::try_from(v.unwrap_or(0)).unwrap_or(0);
             // `names` is sorted: find the batch's own &str for the key.
-            if let Ok(i) = chunk.binary_search(&name) {
-                versions.insert(chunk[i], v);
+            if let Ok(i) = names.binary_search(&name) {
+                versions.insert(names[i], v);
             }
         }
     }

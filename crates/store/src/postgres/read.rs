@@ -54,8 +54,6 @@ const SCAN_STREAM: &str = "SELECT position, stream, version, id, event_type, pay
 
 const BY_ID: &str = concat!("SELECT ", columns!(), " FROM events WHERE id = $1");
 
-pub(crate) const BY_IDS: &str = concat!("SELECT ", columns!(), " FROM events WHERE id = ANY($1)");
-
 const STREAM_VERSION: &str = "SELECT max(version) FROM events WHERE stream = $1";
 
 const LAST_EVENT: &str =
