@@ -22,6 +22,10 @@
 //!   A writer waits for the head lock up to [`crate::BUSY_TIMEOUT`]
 //!   (`lock_timeout`), then fails with [`StoreError::PgLocked`].
 //! * **Reads** ([`read`]): keyset pages, as on SQLite.
+//! * **Connections the server closed** (a restart, a failover, an idle
+//!   timeout) are reopened: a read that may run twice is retried once, a
+//!   write whose `BEGIN` fails is started again; inside a transaction
+//!   nothing is retried (the transaction died with its connection).
 //!
 //! ```no_run
 //! use shareledger_store::{EventRead, EventStore, PgStore, StoreError};
@@ -72,7 +76,9 @@ pub(crate) struct Head {
     pub(crate) recorded_at: Option<String>,
 }
 
-/// One open ledger on a PostgreSQL server.
+/// One open ledger on a PostgreSQL server: one connection, used by one
+/// thread at a time (`Send`, not `Sync`); [`EventStore::reader`] opens
+/// another connection for another thread.
 pub struct PgStore {
     client: RefCell<Client>,
     config: postgres::Config,
