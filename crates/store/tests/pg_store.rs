@@ -1002,3 +1002,38 @@ fn a_writer_waiting_too_long_is_told_to_retry() {
     assert_eq!(out[0].position(), 2);
     assert!(b.verify().unwrap().is_intact());
 }
+
+/// A ledger lives in the first schema of `search_path`: one beside other
+/// applications' tables in `public` is fine, each in its own schema.
+#[test]
+fn a_ledger_in_its_own_schema_beside_other_tables() {
+    let Some(url) = pg::url() else {
+        return;
+    };
+    pg::raw(&url)
+        .batch_execute(
+            "CREATE TABLE customers (id int); CREATE SCHEMA ledger_a; CREATE SCHEMA ledger_b;",
+        )
+        .unwrap();
+    let a_url = format!("{url}?options=-csearch_path%3Dledger_a");
+    let b_url = format!("{url}?options=-csearch_path%3Dledger_b");
+    let mut a = PgStore::open(&a_url).unwrap();
+    let mut b = PgStore::open(&b_url).unwrap();
+    a.write(|tx| tx.append(&[], &[ev(1, "a")])).unwrap();
+    b.write(|tx| tx.append(&[], &[ev(1, "b"), ev(2, "b")]))
+        .unwrap();
+    assert_eq!((a.count().unwrap(), b.count().unwrap()), (1, 2));
+    let in_a: i64 = pg::raw(&url)
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'ledger_a'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(in_a, 4, "events, head, meta, shareledger_migrations");
+    // `public` itself holds someone else's table: refused there.
+    assert!(matches!(
+        PgStore::open(&url).unwrap_err(),
+        StoreError::PgNotALedger { .. }
+    ));
+}
