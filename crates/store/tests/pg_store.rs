@@ -1037,3 +1037,94 @@ fn a_ledger_in_its_own_schema_beside_other_tables() {
         StoreError::PgNotALedger { .. }
     ));
 }
+
+/// A TCP relay between the store and the server that, once armed, passes
+/// the next `COMMIT` to the server and then cuts the connection before the
+/// answer comes back: the client cannot know whether it committed.
+fn cutting_relay(server_port: u16, armed: Arc<AtomicBool>) -> u16 {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    // The simple-protocol query "COMMIT" (not "… READ COMMITTED").
+    const COMMIT: &[u8] = b"Q\0\0\0\x0bCOMMIT\0";
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let server = TcpStream::connect(("127.0.0.1", server_port)).unwrap();
+            let (mut c_in, mut s_out) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let (mut s_in, mut c_out) = (server, client);
+            let cut = Arc::new(AtomicBool::new(false));
+            let (armed, cut_in) = (armed.clone(), cut.clone());
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 65536];
+                while let Ok(n) = c_in.read(&mut buf) {
+                    let commit = armed.load(Ordering::SeqCst)
+                        && buf[..n].windows(COMMIT.len()).any(|w| w == COMMIT);
+                    if commit {
+                        // No answer may reach the client from now on.
+                        cut_in.store(true, Ordering::SeqCst);
+                    }
+                    if n == 0 || s_out.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    if commit {
+                        std::thread::sleep(Duration::from_millis(300));
+                        let _ = c_in.shutdown(Shutdown::Both);
+                        let _ = s_out.shutdown(Shutdown::Both);
+                        break;
+                    }
+                }
+            });
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 65536];
+                while let Ok(n) = s_in.read(&mut buf) {
+                    if n == 0 || cut.load(Ordering::SeqCst) || c_out.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// The connection lost while committing is `PgCommitUnknown`, whose message
+/// says the write may or may not be stored; here the server did commit, and
+/// retrying the same events is a no-op (idempotent ids).
+#[test]
+fn a_connection_lost_during_commit_is_reported_as_unknown() {
+    let Some(url) = pg::url() else {
+        return;
+    };
+    let server_port: u16 = url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.split('/').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let armed = Arc::new(AtomicBool::new(false));
+    let relay = cutting_relay(server_port, armed.clone());
+    let relayed = url.replacen(&format!(":{server_port}/"), &format!(":{relay}/"), 1);
+    let mut s = PgStore::open(&relayed).unwrap();
+    s.write(|tx| tx.append(&[], &[ev(1, "a")])).unwrap();
+    armed.store(true, Ordering::SeqCst);
+    let batch = [ev(2, "a"), ev(3, "a")];
+    let e = s.write(|tx| tx.append(&[], &batch)).unwrap_err();
+    armed.store(false, Ordering::SeqCst);
+    assert!(matches!(e, StoreError::PgCommitUnknown { .. }), "{e:?}");
+    assert!(e.to_string().contains("may or may not be stored"), "{e}");
+    // The server had the COMMIT: the events are there, once.
+    let direct = PgStore::open_existing(&url).unwrap();
+    assert_eq!(direct.count().unwrap(), 3);
+    // The store reconnects, and the retry the message suggests is harmless.
+    let again = s.write(|tx| tx.append(&[], &batch)).unwrap();
+    assert_eq!(
+        again,
+        vec![
+            AppendOutcome::Duplicate { position: 2 },
+            AppendOutcome::Duplicate { position: 3 }
+        ]
+    );
+    assert!(s.verify().unwrap().is_intact());
+}
