@@ -53,6 +53,16 @@ fn bench_bulk_import_verify_copy() {
     let v = s.verify().unwrap();
     let verify = t0.elapsed();
     assert!(v.is_intact() && v.events == n);
+    for page in [100usize, 10_000] {
+        s.set_read_page_size(page);
+        let t0 = Instant::now();
+        assert!(s.verify().unwrap().is_intact());
+        println!(
+            "| ↳ verify with pages of {page} rows | {:.0} events/s |",
+            n as f64 / t0.elapsed().as_secs_f64()
+        );
+    }
+    s.set_read_page_size(shareledger_store::DEFAULT_PAGE_SIZE);
     let dir = tempfile::tempdir().unwrap();
     let mut back = Store::open(&dir.path().join("l.db")).unwrap();
     let t0 = Instant::now();
