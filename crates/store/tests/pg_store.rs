@@ -828,6 +828,24 @@ fn the_documented_roles_and_policies_hold() {
         )
         .unwrap();
 
+    // The application role cannot create a ledger, and is told who can.
+    pg::raw(&url)
+        .batch_execute(
+            "CREATE SCHEMA empty_one AUTHORIZATION ledger_owner; \
+             GRANT USAGE ON SCHEMA empty_one TO shareledger_app;",
+        )
+        .unwrap();
+    let e = PgStore::open(&format!(
+        "{}?options=-csearch_path%3Dempty_one",
+        as_user("clerk_alice")
+    ))
+    .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Postgres { sqlstate: Some(s), message, .. }
+            if s == "42501" && message.contains("as the schema's owner")),
+        "{e:?}"
+    );
+
     // The clerk appends and reads through the store.
     let mut clerk = PgStore::open_existing(&as_user("clerk_alice")).unwrap();
     clerk

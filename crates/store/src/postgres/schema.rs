@@ -230,14 +230,24 @@ pub(crate) fn prepare(
     let Some(from) = judge(&seen, cx, mode, known)? else {
         return Ok(());
     };
+    // A role without the right to create tables gets told who can.
+    let ddl_err = |e: postgres::Error| {
+        let denied = e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE);
+        let mut err = pg_err(cx.location, doing, e);
+        if let (true, StoreError::Postgres { message, .. }) = (denied, &mut err) {
+            message.push_str(
+                ": this role may not create or upgrade the ledger's tables: open the ledger \
+                 once as the schema's owner (see docs/deployment.md, Roles)",
+            );
+        }
+        err
+    };
     if seen.version.is_none() {
-        tx.batch_execute(MIGRATIONS_TABLE)
-            .map_err(|e| pg_err(cx.location, doing, e))?;
+        tx.batch_execute(MIGRATIONS_TABLE).map_err(ddl_err)?;
     }
     for (i, (description, sql)) in migrations.iter().enumerate().skip(from as usize) {
         let sql = sql.replace("@GENESIS@", GENESIS_PREV_HASH);
-        tx.batch_execute(&sql)
-            .map_err(|e| pg_err(cx.location, doing, e))?;
+        tx.batch_execute(&sql).map_err(ddl_err)?;
         let version = i32::try_from(i + 1).unwrap_or(i32::MAX);
         tx.execute(
             "INSERT INTO shareledger_migrations (version, description) VALUES ($1, $2)",
