@@ -924,7 +924,7 @@ fn a_closed_connection_is_reopened() {
     let kill_others = |url: &str| {
         pg::raw(url)
             .query(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity \
                  WHERE datname = current_database() AND pid <> pg_backend_pid()",
                 &[],
             )
