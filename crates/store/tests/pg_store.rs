@@ -1132,8 +1132,13 @@ fn a_connection_lost_during_commit_is_reported_as_unknown() {
     armed.store(false, Ordering::SeqCst);
     assert!(matches!(e, StoreError::PgCommitUnknown { .. }), "{e:?}");
     assert!(e.to_string().contains("may or may not be stored"), "{e}");
-    // The server had the COMMIT: the events are there, once.
+    // The server had the COMMIT: the events are there, once (as soon as the
+    // server has finished the commit it received).
     let direct = PgStore::open_existing(&url).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while direct.count().unwrap() < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(direct.count().unwrap(), 3);
     // The store reconnects, and the retry the message suggests is harmless.
     let again = s.write(|tx| tx.append(&[], &batch)).unwrap();
