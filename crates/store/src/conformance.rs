@@ -3,7 +3,9 @@
 //! takes a [`Harness`] (fresh empty ledgers, and the backend's own way of
 //! tampering with its rows behind the store's back) and panics on the first
 //! broken promise; [`run_all`] runs them all. The SQLite backend runs it in
-//! `crates/store/tests/conformance.rs`; every new backend adds one such file.
+//! `crates/store/tests/conformance.rs`, the PostgreSQL backend in
+//! `crates/store/tests/pg_conformance.rs`; every new backend adds one such
+//! file.
 //!
 //! It is compiled into the library (it is small) so that backends in other
 //! crates can run it; it is test code: it panics, it never returns an error.

@@ -29,7 +29,7 @@ use crate::event::{AppendOutcome, ExpectedVersion, NewEvent, StoredEvent, ValidE
 use crate::read::{EventRef, ReadFilter};
 use crate::store::Verification;
 
-/// A boxed stream of owned rows in position order (see [`EventStore::events`]).
+/// A boxed stream of owned rows in position order (see [`EventRead::events`]).
 pub type RowIter<'a> = Box<dyn Iterator<Item = Result<StoredEvent, StoreError>> + 'a>;
 
 /// Reads available both on an open store and inside a write transaction.

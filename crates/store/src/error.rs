@@ -174,6 +174,120 @@ pub enum StoreError {
         /// The journal mode SQLite reported.
         mode: String,
     },
+    /// A PostgreSQL URL that cannot be parsed.
+    #[error("invalid PostgreSQL URL {location}: {reason}: write it as postgresql://USER@HOST:PORT/DATABASE")]
+    PgUrl {
+        /// The URL, without its password.
+        location: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The PostgreSQL server could not be reached or refused the login.
+    #[error("cannot connect to the PostgreSQL ledger {location}: {message}: check that the server is running and accepts connections from this machine, and the user, password, host, port and database in the URL")]
+    PgConnect {
+        /// The URL, without its password.
+        location: String,
+        /// The server's or the network's answer.
+        message: String,
+    },
+
+    /// The database exists, but it holds tables that are not a shareledger
+    /// ledger's.
+    #[error("the PostgreSQL database {location} is not a shareledger ledger: schema {schema:?} already holds {} ({}): use an empty database or schema; nothing was changed",
+        if relations.len() == 1 { "another object".to_string() } else { format!("{} other objects", relations.len()) },
+        relations.iter().take(5).cloned().collect::<Vec<_>>().join(", "))]
+    PgNotALedger {
+        /// The URL, without its password.
+        location: String,
+        /// The schema the ledger would live in (the first of `search_path`).
+        schema: String,
+        /// The relations found there.
+        relations: Vec<String>,
+    },
+
+    /// The ledger was written by a newer shareledger.
+    #[error("the PostgreSQL ledger {location} was written by a newer shareledger (schema {found}, this build knows {known}): upgrade shareledger; nothing was changed")]
+    PgTooNew {
+        /// The URL, without its password.
+        location: String,
+        /// The newest migration recorded in the database.
+        found: i64,
+        /// The newest schema this build knows.
+        known: u32,
+    },
+
+    /// `PgStore::open_existing` found no ledger in the database.
+    #[error("the PostgreSQL database {location} holds no shareledger ledger: record or import an event first, or check the URL; nothing was changed")]
+    PgNotInitialised {
+        /// The URL, without its password.
+        location: String,
+    },
+
+    /// The database cannot hold every Unicode text exactly.
+    #[error("the PostgreSQL database {location} has encoding {encoding}, so it cannot keep every event's text exactly: create the database WITH ENCODING 'UTF8'; nothing was changed")]
+    PgEncoding {
+        /// The URL, without its password.
+        location: String,
+        /// `server_encoding`.
+        encoding: String,
+    },
+
+    /// Another writer held the ledger's head lock for longer than the lock
+    /// timeout ([`crate::BUSY_TIMEOUT`] unless `PgStore::set_lock_timeout`).
+    #[error("the PostgreSQL ledger {location} is locked by another writer (waited longer than the lock timeout): retry when the other shareledger command has finished")]
+    PgLocked {
+        /// The URL, without its password.
+        location: String,
+    },
+
+    /// The connection broke while a transaction was committing: the server
+    /// may or may not have stored it.
+    #[error("the connection to the PostgreSQL ledger {location} was lost while committing ({message}): the write may or may not be stored: check the log before recording again (re-importing the same events with the same ids is always safe)")]
+    PgCommitUnknown {
+        /// The URL, without its password.
+        location: String,
+        /// What the driver said.
+        message: String,
+    },
+
+    /// Any other PostgreSQL failure.
+    #[error("PostgreSQL error on ledger {location} while {doing}: {message}")]
+    Postgres {
+        /// The URL, without its password.
+        location: String,
+        /// What the store was doing.
+        doing: &'static str,
+        /// The server's message, with its detail and hint.
+        message: String,
+        /// The SQLSTATE code, when the server sent one.
+        sqlstate: Option<String>,
+    },
+
+    /// `copy_log` refuses a target that already holds events.
+    #[error("cannot copy into {location}: it already holds {events} events: copy into a new, empty ledger; nothing was written")]
+    CopyTargetNotEmpty {
+        /// The target ledger.
+        location: String,
+        /// How many events it holds.
+        events: u64,
+    },
+
+    /// `copy_log` refuses to copy a source whose chain does not verify, or
+    /// found the copy different from the source.
+    #[error(
+        "copy from {from} to {to} refused at position {position}: {reason}; nothing was written"
+    )]
+    CopyMismatch {
+        /// The source ledger.
+        from: String,
+        /// The target ledger.
+        to: String,
+        /// The first position concerned.
+        position: u64,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 impl StoreError {

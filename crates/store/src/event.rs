@@ -271,6 +271,18 @@ pub(crate) fn validate_new_event(ev: &NewEvent) -> Result<(), StoreError> {
     if ev.event_type.is_empty() {
         return bad("event_type", &ev.event_type, "must not be empty");
     }
+    // PostgreSQL's text cannot hold NUL: refused on every engine, so a ledger
+    // can always be copied from one to the other.
+    for (field, value) in [
+        ("id", &ev.id),
+        ("stream", &ev.stream),
+        ("event_type", &ev.event_type),
+        ("actor", &ev.actor),
+    ] {
+        if value.contains('\0') {
+            return bad(field, value, "must not contain a NUL character");
+        }
+    }
     if !is_valid_recorded_at(&ev.recorded_at) {
         return bad(
             "recorded_at",

@@ -3,7 +3,8 @@
 //! The store knows nothing of share capital. It keeps a single, totally
 //! ordered log of events — opaque canonical-JSON payloads plus metadata
 //! (stream, type, schema version, effective date, recording time, actor) —
-//! in one SQLite file, and guarantees:
+//! in one SQLite file ([`Store`]) or on a PostgreSQL server ([`PgStore`],
+//! the same positions and hashes), and guarantees:
 //!
 //! * **Append-only.** Rows are only ever inserted; triggers refuse `UPDATE`
 //!   and `DELETE`, and nothing in this crate issues them.
@@ -47,19 +48,29 @@
 //!
 //! Module map: `schema` opens files and migrates them,
 //! `store` holds [`Store`] and [`WriteTx`], `read` the paging iterator
-//! [`Events`], `hash` the chain, `event` the value types, `error` the errors.
+//! [`Events`], `hash` the chain, `verify` the chain check every engine
+//! shares, `event` the value types, `error` the errors. `postgres` holds the
+//! second engine, [`PgStore`] (a ledger on a PostgreSQL server, same
+//! positions and hashes), and `copy` moves a whole ledger between engines
+//! ([`copy_log`]).
 
 #![warn(missing_docs)]
 
 pub mod conformance;
+mod copy;
 mod engine;
 mod error;
 mod event;
 mod hash;
+#[cfg(feature = "testing")]
+pub mod pg_testing;
+mod postgres;
 mod read;
 mod schema;
 mod store;
+mod verify;
 
+pub use copy::copy_log;
 pub use engine::{EventRead, EventStore, EventTx, RowIter};
 pub use error::StoreError;
 pub use event::{
@@ -67,6 +78,7 @@ pub use event::{
     ValidEvent, RECORDED_AT_LEN,
 };
 pub use hash::{event_hash, is_hash_hex, EventFields, GENESIS_PREV_HASH};
+pub use postgres::{is_postgres_url, redact_url, PgStore, PgTx, PG_SCHEMA_VERSION};
 pub use read::{EventRef, Events, ReadFilter, DEFAULT_PAGE_SIZE};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use store::{Store, Verification, WriteTx};

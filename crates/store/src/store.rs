@@ -31,12 +31,12 @@ use rusqlite::{params, Connection, OpenFlags, Transaction, TransactionBehavior};
 use crate::engine::{EventRead, EventStore, EventTx, RowIter};
 use crate::error::{SqlCtx, StoreError};
 use crate::event::{
-    is_valid_recorded_at, validate_new_event, AppendOutcome, ExpectedVersion, NewEvent,
-    StoredEvent, ValidEvent,
+    validate_new_event, AppendOutcome, ExpectedVersion, NewEvent, StoredEvent, ValidEvent,
 };
-use crate::hash::{event_hash, event_hash_hex, EventFields, GENESIS_PREV_HASH};
+use crate::hash::{event_hash, EventFields, GENESIS_PREV_HASH};
 use crate::read::{self, EventRef, Events, ReadFilter, DEFAULT_PAGE_SIZE};
 use crate::schema::{self, OpenMode, MIGRATIONS};
+use crate::verify::ChainCheck;
 
 const INSERT: &str = "INSERT INTO events (position, stream, version, id, event_type, \
     schema_version, payload, effective_date, recorded_at, actor, prev_hash, hash) \
@@ -299,11 +299,8 @@ fn verify_chain(
     path: &Path,
     page_size: usize,
 ) -> Result<Verification, StoreError> {
-    let mut ok: u64 = 0;
+    let mut check = ChainCheck::new();
     let mut last_position: u64 = 0;
-    let mut prev_hash = GENESIS_PREV_HASH.to_string();
-    let mut last_at: Option<String> = None;
-    let mut versions: HashMap<String, u64> = HashMap::new();
     let limit = i64::try_from(page_size).unwrap_or(i64::MAX);
     let sql = |e| StoreError::sqlite(path, e);
     loop {
@@ -337,90 +334,16 @@ fn verify_chain(
             })()
             .map_err(sql)?;
             let (ev, ev_prev_hash, ev_hash) = ev;
-            let expected_pos = ok + 1;
-            let problem = if ev.position != expected_pos {
-                Some((
-                    expected_pos,
-                    format!(
-                        "position {} follows position {}: event {expected_pos} is missing",
-                        ev.position, ok
-                    ),
-                ))
-            } else if ev_prev_hash != prev_hash {
-                Some((
-                    ev.position,
-                    format!(
-                        "prev_hash {} does not equal the hash {} of the previous event",
-                        ev_prev_hash, prev_hash
-                    ),
-                ))
-            } else if event_hash_hex(ev_prev_hash, &ev)[..] != *ev_hash.as_bytes() {
-                Some((
-                    ev.position,
-                    "stored hash does not match the event's content (altered row)".to_string(),
-                ))
-            } else if !is_valid_recorded_at(ev.recorded_at) {
-                Some((
-                    ev.position,
-                    format!("recorded_at {:?} is malformed", ev.recorded_at),
-                ))
-            } else if last_at.as_deref().is_some_and(|l| ev.recorded_at < l) {
-                Some((
-                    ev.position,
-                    format!(
-                        "recorded_at {} is earlier than the previous event's {}",
-                        ev.recorded_at,
-                        last_at.as_deref().unwrap_or_default()
-                    ),
-                ))
-            } else {
-                let current = versions.get(ev.stream).copied().unwrap_or(0);
-                (ev.version != current + 1).then(|| {
-                    (
-                        ev.position,
-                        format!(
-                            "stream {:?} version {} follows version {current}",
-                            ev.stream, ev.version
-                        ),
-                    )
-                })
-            };
-            if let Some((at, reason)) = problem {
-                return Ok(Verification {
-                    events: ok,
-                    head: (ok > 0).then_some((last_position, prev_hash)),
-                    broken_at: Some(at),
-                    reason: Some(reason),
-                });
+            if let Some((at, reason)) = check.push(&ev, ev_prev_hash, ev_hash) {
+                return Ok(check.broken(at, reason));
             }
-            match versions.get_mut(ev.stream) {
-                Some(v) => *v = ev.version,
-                None => {
-                    versions.insert(ev.stream.to_string(), ev.version);
-                }
-            }
-            ok += 1;
             last_position = ev.position;
-            prev_hash.clear();
-            prev_hash.push_str(ev_hash);
-            match &mut last_at {
-                Some(l) => {
-                    l.clear();
-                    l.push_str(ev.recorded_at);
-                }
-                None => last_at = Some(ev.recorded_at.to_string()),
-            }
         }
         if got < page_size {
             break;
         }
     }
-    Ok(Verification {
-        events: ok,
-        head: (ok > 0).then_some((last_position, prev_hash)),
-        broken_at: None,
-        reason: None,
-    })
+    Ok(check.finish())
 }
 
 /// One open write transaction; see [`Store::write`].
