@@ -237,6 +237,15 @@ pub enum Command {
         /// The new file (must not exist).
         file: PathBuf,
     },
+    /// Copy the whole ledger into a new, empty ledger: a file, or a PostgreSQL database.
+    #[command(
+        after_help = "Examples:\n  shareledger copy --to postgresql://clerk@db.registrar.example/ledger\n  shareledger --db postgresql://clerk@db.registrar.example/ledger copy --to ledger-copy.db\n\nSame positions, ids, recorded times and hashes; both chains are verified, and\nnothing is written to the target unless all of it is. A file target must not exist;\na PostgreSQL target must hold no events yet."
+    )]
+    Copy {
+        /// The target: a new file, or a postgres:// URL of an empty ledger.
+        #[arg(long)]
+        to: String,
+    },
     /// Build the example ledger of the seed filings in a temporary store and print both returns.
     #[command(
         after_help = "Example:\n  shareledger demo\n  shareledger demo --format html > demo.html"

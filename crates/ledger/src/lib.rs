@@ -29,6 +29,7 @@
 pub mod append;
 pub mod audit;
 pub mod decode;
+pub mod engine;
 pub mod error;
 #[allow(missing_docs)]
 pub mod fields;
@@ -51,14 +52,16 @@ use shareledger_store::RowIter;
 
 pub use append::{AppendOptions, AppendSummary, Lines};
 pub use audit::{AuditOptions, AuditReport, Chain};
+pub use engine::{is_postgres, Engine};
 pub use error::{LedgerError, Rejection, Result};
 pub use returns::{Filed, FilingOptions, Produced, ReturnKind, ReturnRequest};
+pub use shareledger_store::redact_url;
 pub use status::Status;
 
 /// The storage types a front end names (to open a ledger, to filter the
 /// log); front ends use them through this crate, never the store directly.
 pub use shareledger_store::{
-    EventStore, ReadFilter, Store, StoreError, StoredEvent, Verification, READ_CACHE_KIB,
+    EventStore, PgStore, ReadFilter, Store, StoreError, StoredEvent, Verification, READ_CACHE_KIB,
 };
 
 /// The seed ledger (built only from the two real filings in
@@ -378,6 +381,43 @@ fn status_of<S: EventStore>(
     Ok(Some(status))
 }
 
+impl<S: Engine> Ledger<S> {
+    /// Open an existing ledger to read (nothing there is an error).
+    pub fn open_existing_at(location: &str) -> Result<Self> {
+        Ok(Ledger::new(S::existing(location)?))
+    }
+
+    /// Open (or create) a ledger to write.
+    pub fn open_at(location: &str) -> Result<Self> {
+        Ok(Ledger::new(S::create(location)?))
+    }
+
+    /// A consistent copy of the ledger to the new file `dest`, made only
+    /// after the source chain has verified, and verified again in the copy.
+    /// A broken source is refused and nothing is written.
+    pub fn backup_to(&self, dest: &Path) -> Result<Verification> {
+        self.verify()?;
+        let v = self.store.backup_file(dest)?;
+        if let Some(position) = v.broken_at {
+            // Never leave a copy that does not verify where a backup should be.
+            let _ = std::fs::remove_file(dest);
+            return Err(LedgerError::BrokenChain {
+                position,
+                reason: v.reason,
+            });
+        }
+        Ok(v)
+    }
+
+    /// Copy the whole ledger into the empty ledger `target` (another
+    /// engine, or another place): same positions, ids, recorded times and
+    /// hashes, both chains verified; nothing is committed to the target
+    /// unless all of it is.
+    pub fn copy_to<T: EventStore>(&self, target: &mut T) -> Result<Verification> {
+        Ok(shareledger_store::copy_log(&self.store, target)?)
+    }
+}
+
 impl Ledger<Store> {
     /// Open an existing SQLite ledger to read (a missing file is an error;
     /// a reader's small page cache).
@@ -390,22 +430,5 @@ impl Ledger<Store> {
     /// Open (or create) a SQLite ledger to write.
     pub fn open(path: &Path) -> Result<Self> {
         Ok(Ledger::new(Store::open(path)?))
-    }
-
-    /// A consistent copy of the SQLite ledger to the new file `dest`, made
-    /// only after the source chain has verified, and verified again in the
-    /// copy. A broken source is refused and nothing is written.
-    pub fn backup_to(&self, dest: &Path) -> Result<Verification> {
-        self.verify()?;
-        let v = self.store.backup_to(dest)?;
-        if let Some(position) = v.broken_at {
-            // Never leave a copy that does not verify where a backup should be.
-            let _ = std::fs::remove_file(dest);
-            return Err(LedgerError::BrokenChain {
-                position,
-                reason: v.reason,
-            });
-        }
-        Ok(v)
     }
 }

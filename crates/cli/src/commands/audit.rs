@@ -7,7 +7,9 @@ use std::io::IsTerminal;
 use clap::Args;
 use shareledger_core::event::Recorded;
 use shareledger_ledger::time::parse_time;
-use shareledger_ledger::{default_threads, AuditOptions, AuditReport, Chain, EventStore, Ledger};
+use shareledger_ledger::{
+    default_threads, AuditOptions, AuditReport, Chain, Engine, EventStore, Ledger,
+};
 use shareledger_returns::checks::Severity;
 
 use crate::{CliError, ReportFormat, ReportFormatArg};
@@ -27,8 +29,8 @@ pub struct AuditArgs {
     pub format: ReportFormatArg,
 }
 
-pub fn run(db: &std::path::Path, args: AuditArgs) -> Result<(), CliError> {
-    let ledger = Ledger::open_existing(db)?;
+pub fn run<S: Engine>(db: &std::path::Path, args: AuditArgs) -> Result<(), CliError> {
+    let ledger = Ledger::<S>::open_existing_at(&super::location(db))?;
     let now = match args.now.as_deref() {
         Some(t) => parse_time("now", t)?,
         None => super::now(),

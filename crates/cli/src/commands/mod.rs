@@ -14,7 +14,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use shareledger_ledger::import::jsonl::read_lines_with;
 use shareledger_ledger::log::stored_json;
 use shareledger_ledger::time::{hk, parse_time, store_time};
-use shareledger_ledger::{decode::decode, AppendOptions, Ledger, ReadFilter, Store};
+use shareledger_ledger::{
+    decode::decode, is_postgres, AppendOptions, Engine, Ledger, PgStore, ReadFilter, Store,
+};
 use shareledger_returns::render::{render, DocKind};
 
 use crate::{Cli, CliError, Command, OutputFormat, ReportFormat};
@@ -39,23 +41,37 @@ pub fn today() -> chrono::NaiveDate {
     hk(&now()).date_naive()
 }
 
+/// The ledger's location as the user gave it (a path or a URL).
+pub fn location(db: &std::path::Path) -> String {
+    db.to_string_lossy().into_owned()
+}
+
+/// Run a command on the engine `--db` names: a `postgres://` URL, or a file.
 pub fn run(cli: Cli) -> Result<(), CliError> {
+    if is_postgres(&location(&cli.db)) {
+        run_on::<PgStore>(cli)
+    } else {
+        run_on::<Store>(cli)
+    }
+}
+
+fn run_on<S: Engine>(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Import {
             file,
             dry_run,
             allow_duplicate,
-        } => import(&cli.db, &file, dry_run, allow_duplicate),
-        Command::Record(args) => record::run(&cli.db, args),
-        Command::ImportTrades(args) => trades::run(&cli.db, args),
-        Command::Status(args) => status::run(&cli.db, args),
+        } => import::<S>(&cli.db, &file, dry_run, allow_duplicate),
+        Command::Record(args) => record::run::<S>(&cli.db, args),
+        Command::ImportTrades(args) => trades::run::<S>(&cli.db, args),
+        Command::Status(args) => status::run::<S>(&cli.db, args),
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
         Command::Log {
             issuer,
             known_at,
             format,
-        } => log(
+        } => log::<S>(
             &cli.db,
             issuer.as_deref(),
             known_at.as_deref(),
@@ -68,7 +84,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             known_at,
             format,
         } => {
-            let ledger = Ledger::open_existing(&cli.db)?;
+            let ledger = Ledger::<S>::open_existing_at(&location(&cli.db))?;
             let known = known_at
                 .as_deref()
                 .map(|t| parse_time("known_at", t))
@@ -82,10 +98,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             print!("{}", render(DocKind::Balance, &doc, format.format.into()));
             Ok(())
         }
-        Command::Return(cmd) => returns::run(&cli.db, cmd),
-        Command::Audit(args) => audit::run(&cli.db, args),
+        Command::Return(cmd) => returns::run::<S>(&cli.db, cmd),
+        Command::Audit(args) => audit::run::<S>(&cli.db, args),
         Command::Checkpoint => {
-            let ledger = Ledger::open_existing(&cli.db)?;
+            let ledger = Ledger::<S>::open_existing_at(&location(&cli.db))?;
             match ledger.checkpoint()? {
                 Some((position, hash)) => {
                     println!("{position}:{hash}");
@@ -98,7 +114,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             }
         }
         Command::Backup { file } => {
-            let ledger = Ledger::open_existing(&cli.db)?;
+            let ledger = Ledger::<S>::open_existing_at(&location(&cli.db))?;
             let v = ledger.backup_to(&file)?;
             println!(
                 "backed up {} events to {} (chain verified{})",
@@ -111,6 +127,23 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Demo { format } => demo(format.format),
+        Command::Copy { to } => {
+            let ledger = Ledger::<S>::open_existing_at(&location(&cli.db))?;
+            let v = copy(&ledger, &to)?;
+            println!(
+                "copied {} events to {} (both chains verified{})",
+                v.events,
+                if is_postgres(&to) {
+                    shareledger_ledger::redact_url(&to)
+                } else {
+                    to.clone()
+                },
+                v.head
+                    .map(|(p, h)| format!(", head {p}:{h}"))
+                    .unwrap_or_default()
+            );
+            Ok(())
+        }
     }
 }
 
@@ -164,16 +197,18 @@ pub fn spinner(show: bool, message: String) -> ProgressBar {
 /// Open the ledger to append to. A dry run against a ledger file that does
 /// not exist yet uses an empty scratch store, so that it creates nothing;
 /// keep the returned directory alive as long as the ledger.
-pub fn open_for_append(
+pub fn open_for_append<S: Engine>(
     db: &std::path::Path,
     dry_run: bool,
-) -> Result<(Ledger<Store>, Option<tempfile::TempDir>), CliError> {
-    if dry_run && !db.exists() {
+) -> Result<(Ledger<S>, Option<tempfile::TempDir>), CliError> {
+    let at = location(db);
+    if dry_run && !S::exists(&at) {
         let dir = tempfile::tempdir()?;
-        let ledger = Ledger::open(&dir.path().join("dry-run.db"))?;
+        let scratch = location(&dir.path().join("dry-run.db"));
+        let ledger = Ledger::<S>::open_at(&scratch)?;
         return Ok((ledger, Some(dir)));
     }
-    Ok((Ledger::open(db)?, None))
+    Ok((Ledger::<S>::open_at(&at)?, None))
 }
 
 /// One JSON value on standard output: indented for a person at a terminal,
@@ -186,7 +221,7 @@ pub fn print_json_line(v: &serde_json::Value) {
     }
 }
 
-fn import(
+fn import<S: Engine>(
     db: &std::path::Path,
     file: &std::path::Path,
     dry_run: bool,
@@ -216,7 +251,7 @@ fn import(
     };
     let large = std::fs::metadata(file).is_ok_and(|m| m.len() >= PROGRESS_MIN_BYTES)
         || lines.len() >= 5_000;
-    let (mut ledger, _scratch) = open_for_append(db, dry_run)?;
+    let (mut ledger, _scratch) = open_for_append::<S>(db, dry_run)?;
     let progress = spinner(
         large,
         format!(
@@ -245,20 +280,20 @@ fn import(
         } else {
             String::new()
         },
-        db.display()
+        ledger.location()
     );
     audit::print_findings(&ledger, &summary.appended, dry_run)?;
     Ok(())
 }
 
-fn log(
+fn log<S: Engine>(
     db: &std::path::Path,
     issuer: Option<&str>,
     known_at: Option<&str>,
     format: ReportFormat,
 ) -> Result<(), CliError> {
     use std::io::Write;
-    let ledger = Ledger::open_existing(db)?;
+    let ledger = Ledger::<S>::open_existing_at(&location(db))?;
     let known = known_at.map(|t| parse_time("known_at", t)).transpose()?;
     let filter = ReadFilter {
         stream: issuer.map(str::to_string),
@@ -313,10 +348,54 @@ fn demo(format: OutputFormat) -> Result<(), CliError> {
         returns::ReturnCommand::nddr("02121", "2022-11-07", format),
         returns::ReturnCommand::monthly("02121", "2022-11", "2022-12-02", format),
     ] {
-        returns::run(&db, cmd)?;
+        returns::run::<Store>(&db, cmd)?;
         if format == OutputFormat::Text {
             println!("\n{}\n", "=".repeat(100));
         }
     }
     Ok(())
+}
+
+/// `copy --to TARGET`: into an empty PostgreSQL ledger in one transaction,
+/// or into a new file written beside the target and renamed into place only
+/// once the whole copy has verified (nothing is left on failure).
+fn copy<S: Engine>(
+    ledger: &Ledger<S>,
+    to: &str,
+) -> Result<shareledger_ledger::Verification, CliError> {
+    if is_postgres(to) {
+        let mut target = PgStore::create(to).map_err(shareledger_ledger::LedgerError::from)?;
+        return Ok(ledger.copy_to(&mut target)?);
+    }
+    let dest = std::path::Path::new(to);
+    if dest.symlink_metadata().is_ok() {
+        return Err(CliError::refused(format!(
+            "{to} already exists: copy into a new file (or an empty PostgreSQL ledger)"
+        )));
+    }
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let scratch = tempfile::Builder::new()
+        .prefix(".shareledger-copy-")
+        .tempdir_in(dir)
+        .map_err(|e| {
+            CliError::refused(format!(
+                "cannot write in {}: {e}; check the directory exists and is writable",
+                dir.display()
+            ))
+        })?;
+    let part = scratch.path().join("copy.db");
+    let v = {
+        let mut target =
+            Store::create(&location(&part)).map_err(shareledger_ledger::LedgerError::from)?;
+        ledger.copy_to(&mut target)?
+    };
+    std::fs::rename(&part, dest).map_err(|e| {
+        CliError::refused(format!(
+            "cannot move the verified copy to {to}: {e}; nothing was written there"
+        ))
+    })?;
+    Ok(v)
 }

@@ -17,7 +17,7 @@ use shareledger_core::event::parse_object;
 
 use shareledger_ledger::fields::{self, EventSpec, Field, Kind, ENVELOPE};
 use shareledger_ledger::log::{recorded_json, stored_json};
-use shareledger_ledger::{AppendOptions, Ledger};
+use shareledger_ledger::{AppendOptions, Engine, Ledger};
 
 use super::{default_actor, now};
 use crate::CliError;
@@ -435,7 +435,7 @@ pub fn flagged(spec: &EventSpec, message: &str, raw: &BTreeMap<String, String>) 
 /// person means (by log position, or by the start of its id as `log` prints
 /// it), looked up in the issuer's stream (the market calendar's without
 /// `--issuer`). A whole id is left as it is.
-fn resolve_references(
+fn resolve_references<S: Engine>(
     db: &std::path::Path,
     spec: &EventSpec,
     mut fields: Vec<String>,
@@ -463,7 +463,7 @@ fn resolve_references(
         .map(|(_, v)| v)
         .unwrap_or_else(|| shareledger_core::event::MARKET_STREAM.to_string());
     let db = value_of(&fields, "--db").map_or_else(|| db.to_path_buf(), |(_, v)| v.into());
-    let id = Ledger::open_existing(&db)?
+    let id = Ledger::<S>::open_existing_at(&super::location(&db))?
         .resolve_event(&stream, &reference)
         .map_err(|e| {
             let e = CliError::from(e);
@@ -480,7 +480,7 @@ fn resolve_references(
     Ok(fields)
 }
 
-pub fn run(db: &std::path::Path, args: RecordArgs) -> Result<(), CliError> {
+pub fn run<S: Engine>(db: &std::path::Path, args: RecordArgs) -> Result<(), CliError> {
     let Some(event_type) = args.event_type.as_deref() else {
         return Err(CliError::usage(format!(
             "record needs an event type, e.g. `shareledger record shares-repurchased --help`\n\n{}",
@@ -493,7 +493,7 @@ pub fn run(db: &std::path::Path, args: RecordArgs) -> Result<(), CliError> {
             fields::types_help()
         ))
     })?;
-    let fields = resolve_references(db, spec, args.fields)?;
+    let fields = resolve_references::<S>(db, spec, args.fields)?;
     let Flags {
         object: map,
         raw,
@@ -530,7 +530,7 @@ pub fn run(db: &std::path::Path, args: RecordArgs) -> Result<(), CliError> {
             e.hint,
         ))
     })?;
-    let (mut ledger, _scratch) = super::open_for_append(db, dry_run)?;
+    let (mut ledger, _scratch) = super::open_for_append::<S>(db, dry_run)?;
     let summary = ledger
         .append(
             vec![(1, incoming)],
@@ -563,12 +563,12 @@ pub fn run(db: &std::path::Path, args: RecordArgs) -> Result<(), CliError> {
             Some(p) => eprintln!(
                 "recorded {} at log position {p} in {}",
                 rec.event.type_name(),
-                db.display()
+                ledger.location()
             ),
             None => eprintln!(
                 "dry run: {} accepted; nothing written to {}",
                 rec.event.type_name(),
-                db.display()
+                ledger.location()
             ),
         }
     }

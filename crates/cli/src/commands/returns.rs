@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use clap::{Args, Subcommand};
 use shareledger_ledger::time::{parse_instant, parse_time};
-use shareledger_ledger::{FilingOptions, Ledger, Produced, ReturnKind, ReturnRequest};
+use shareledger_ledger::{Engine, FilingOptions, Ledger, Produced, ReturnKind, ReturnRequest};
 use shareledger_returns::render::Format;
 
 use super::{default_actor, now};
@@ -163,7 +163,7 @@ impl ReturnCommand {
     }
 }
 
-pub fn run(db: &std::path::Path, cmd: ReturnCommand) -> Result<(), CliError> {
+pub fn run<S: Engine>(db: &std::path::Path, cmd: ReturnCommand) -> Result<(), CliError> {
     let (req, common) = cmd.request()?;
     let known: Option<DateTime<FixedOffset>> = common
         .known_at
@@ -210,7 +210,7 @@ pub fn run(db: &std::path::Path, cmd: ReturnCommand) -> Result<(), CliError> {
         }
     };
     if common.mark_filed {
-        let mut ledger = Ledger::open(db)?;
+        let mut ledger = Ledger::<S>::open_at(&super::location(db))?;
         let filed = ledger
             .mark_filed_with(
                 &req,
@@ -238,7 +238,7 @@ pub fn run(db: &std::path::Path, cmd: ReturnCommand) -> Result<(), CliError> {
             filed.produced.layout, filed.produced.date, filed.position, filed.digest
         );
     } else {
-        let ledger = Ledger::open_existing(db)?;
+        let ledger = Ledger::<S>::open_existing_at(&super::location(db))?;
         deliver(&ledger.produce(&req, known.as_ref())?)?;
     }
     Ok(())

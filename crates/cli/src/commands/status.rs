@@ -6,7 +6,7 @@ use chrono::DateTime;
 use clap::Args;
 use shareledger_ledger::status::{Filed, Status};
 use shareledger_ledger::time::parse_time;
-use shareledger_ledger::{default_threads, Ledger};
+use shareledger_ledger::{default_threads, Engine, Ledger};
 use shareledger_returns::dates::thousands;
 
 use crate::{CliError, ReportFormat, ReportFormatArg};
@@ -39,12 +39,12 @@ returns due: an NDDR for each day with a disclosable event not yet covered by a 
 NDDR, and the Monthly Returns not yet filed, each with its deadline.
 Without --issuer: every issuer's returns due, one line each, overdue first, then due soonest.";
 
-pub fn run(db: &std::path::Path, args: StatusArgs) -> Result<(), CliError> {
+pub fn run<S: Engine>(db: &std::path::Path, args: StatusArgs) -> Result<(), CliError> {
     let now = match args.now.as_deref() {
         Some(t) => parse_time("now", t)?,
         None => super::now(),
     };
-    let ledger = Ledger::open_existing(db)?;
+    let ledger = Ledger::<S>::open_existing_at(&super::location(db))?;
     let Some(issuer) = args.issuer.as_deref() else {
         let all = ledger.status_all(now, default_threads())?;
         match args.format.format {

@@ -15,7 +15,7 @@ use shareledger_ledger::import::broker_csv::{
     Layout,
 };
 use shareledger_ledger::log::{recorded_json, stored_json};
-use shareledger_ledger::{AppendOptions, Lines};
+use shareledger_ledger::{AppendOptions, Engine, Lines};
 use uuid::Uuid;
 
 use super::{default_actor, now};
@@ -106,7 +106,7 @@ pub fn as_columns(message: &str, layout: Layout) -> String {
     format!("{before}{name}{after}")
 }
 
-pub fn run(db: &Path, args: ImportTradesArgs) -> Result<(), CliError> {
+pub fn run<S: Engine>(db: &Path, args: ImportTradesArgs) -> Result<(), CliError> {
     let defaults = Defaults {
         method: word(&args.method).expect("clap checked the method"),
         exchange: args.exchange.clone(),
@@ -128,7 +128,7 @@ pub fn run(db: &Path, args: ImportTradesArgs) -> Result<(), CliError> {
         parse(std::io::BufReader::new(f), &defaults, &args.ignore_columns)?
     };
     let events = events(&parsed, &args.issuer, &args.class)?;
-    let (mut ledger, _scratch) = super::open_for_append(db, args.dry_run)?;
+    let (mut ledger, _scratch) = super::open_for_append::<S>(db, args.dry_run)?;
 
     // Repurchases already recorded on these days are added to, not replaced: say so.
     if let Ok(register) = ledger.load_issuer(&args.issuer, None) {
@@ -260,7 +260,7 @@ pub fn run(db: &Path, args: ImportTradesArgs) -> Result<(), CliError> {
             String::new()
         },
         if args.dry_run {
-            format!("; nothing written to {}", db.display())
+            format!("; nothing written to {}", ledger.location())
         } else {
             match (summary.first_position, n) {
                 (Some(p), n) if n > 0 => format!(
@@ -271,7 +271,7 @@ pub fn run(db: &Path, args: ImportTradesArgs) -> Result<(), CliError> {
                     } else {
                         String::new()
                     },
-                    db.display()
+                    ledger.location()
                 ),
                 _ => String::new(),
             }
