@@ -59,8 +59,9 @@ fn seed(db: &Path, dir: &Path) {
     );
 }
 
-/// The `recorded_at` of every concurrent write (equal times are in order).
-const AT: &str = "2025-01-03T18:00:00+08:00";
+/// The `recorded_at` of every concurrent write (equal times are in order),
+/// after every trade date written (history is recorded after it happens).
+const AT: &str = "2026-06-30T18:00:00+08:00";
 
 /// What one writer adds: (shares for cancellation, shares into treasury).
 #[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,17 +81,13 @@ fn repurchase_json(id: &str, day: usize, shares: u64, treasury: bool, at: Option
     )
 }
 
-/// 2025-01-03 plus `day` days, as YYYY-MM-DD (kept within 2025 by callers).
+/// The `day`-th Hong Kong trading day from 2025-01-03 (day 0), as
+/// YYYY-MM-DD: on-Exchange repurchases are dated on trading days.
 fn chrono_like_date(day: usize) -> String {
-    const DAYS: [usize; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    let mut left = day + 2; // 2025-01-03 is day index 2 of the year
-    for (m, n) in DAYS.iter().enumerate() {
-        if left < *n {
-            return format!("2025-{:02}-{:02}", m + 1, left + 1);
-        }
-        left -= n;
-    }
-    panic!("day {day} is beyond 2025");
+    let start = chrono::NaiveDate::from_ymd_opt(2025, 1, 2).unwrap();
+    shareledger_core::calendar::BusinessCalendar::new()
+        .nth_business_day_after(start, day as u32 + 1)
+        .to_string()
 }
 
 /// The file of importer `w`: 200 repurchases, alternately for cancellation

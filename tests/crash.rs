@@ -52,16 +52,16 @@ const PER_DAY_PAIRS: u64 = 499;
 const AUDIT_NOW: &str = "2025-01-02";
 
 /// `2025-01-02` plus `day` days (within 2025).
+/// Day 0 is 2025-01-02; day `n` the `n`-th Hong Kong trading day after it
+/// (on-Exchange buy-backs are dated on trading days).
 fn date(day: u64) -> String {
-    const DAYS: [u64; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    let mut left = day + 1; // 2025-01-02 is day index 1 of the year
-    for (m, n) in DAYS.iter().enumerate() {
-        if left < *n {
-            return format!("2025-{:02}-{:02}", m + 1, left + 1);
-        }
-        left -= n;
+    let start = chrono::NaiveDate::from_ymd_opt(2025, 1, 2).unwrap();
+    if day == 0 {
+        return start.to_string();
     }
-    panic!("day {day} is beyond 2025");
+    shareledger_core::calendar::BusinessCalendar::new()
+        .nth_business_day_after(start, day as u32)
+        .to_string()
 }
 
 /// The import file: exactly `N` valid events, each with its own id.

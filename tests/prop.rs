@@ -183,6 +183,9 @@ fn push(g: &mut Generated, mut line: Value, state: State) {
     obj.insert("id".into(), id(n).into());
     obj.insert("recorded_at".into(), recorded_at(n).into());
     obj.insert("actor".into(), ACTOR.into());
+    // Random histories may repeat an event by chance; the double-entry
+    // rule is tested on its own (tests/record.rs).
+    obj.insert("allow_duplicate".into(), true.into());
     g.lines.push(line);
     g.states.push(state);
 }
@@ -236,8 +239,13 @@ fn generate(setup: &Setup, steps: &[Step]) -> Generated {
         s,
     );
 
+    let calendar = shareledger_core::calendar::BusinessCalendar::new();
     for step in steps {
-        let date = s.date + Days::new(step.gap);
+        // Every movement on a trading day (on-Exchange trades must be).
+        let mut date = s.date + Days::new(step.gap);
+        while !calendar.is_business_day(date) {
+            date = date + Days::new(1);
+        }
         if date > d(2026, 12, 31) {
             break;
         }

@@ -188,7 +188,29 @@ fn the_readme_quickstart_runs_as_written() {
         .iter()
         .filter(|e| e["type"] == "return_filed")
         .count();
-    assert_eq!(filed, 3, "two NDDRs and a Monthly Return were filed");
+    assert_eq!(
+        filed, 5,
+        "two NDDRs and a Monthly Return in June; in July an NDDR and its amendment"
+    );
+    let amendment = events
+        .iter()
+        .rev()
+        .find(|e| e["type"] == "return_filed")
+        .unwrap();
+    assert_eq!(amendment["status"], "Amendment", "{amendment}");
+    let amended = amendment["amends"]
+        .as_str()
+        .expect("the amendment names a filing");
+    let original = events
+        .iter()
+        .find(|e| e["id"] == amended)
+        .expect("that filing is in the log");
+    assert_eq!(original["date"], "2025-07-03");
+    let (_, status, _) = find("shareledger status --issuer 08888 --now 2025-07-04T09:00:00+08:00");
+    assert!(
+        status.contains("must be filed again (amendment)"),
+        "{status}"
+    );
     let html_files: Vec<_> = std::fs::read_dir(&work)
         .unwrap()
         .filter_map(|e| e.ok())

@@ -1079,3 +1079,107 @@ fn double_entries_are_refused_unless_allowed() {
     .unwrap();
     common::capture_ok(&db, &["import", path]);
 }
+
+/// The envelope rules of interchange.md section 1: an on-Exchange buy-back
+/// dated on a weekend, a general holiday or a recorded market closure is
+/// refused naming the calendar fact; a change dated after the day it is
+/// recorded is refused; a buy-back off the Exchange may fall on any day.
+#[test]
+fn trades_on_days_the_exchange_was_shut_and_changes_not_yet_happened_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    common::record_harbour_holdings(&db);
+    common::capture_ok(
+        &db,
+        &[
+            "record",
+            "market-closed",
+            "--date",
+            "2025-07-21",
+            "--reason",
+            "Black rainstorm warning",
+        ],
+    );
+    let count = || {
+        common::capture_ok(&db, &["log", "--format", "json"])
+            .stdout
+            .lines()
+            .count()
+    };
+    let before = count();
+    let buy = |date: &str, extra: &[&str]| {
+        let mut args = vec![
+            "record",
+            "shares-repurchased",
+            "--issuer",
+            "08888",
+            "--class",
+            "ORD",
+            "--trade-date",
+            date,
+            "--shares",
+            "1000",
+            "--currency",
+            "HKD",
+            "--highest-price",
+            "3.1",
+            "--lowest-price",
+            "3.0",
+            "--total-paid",
+            "3050",
+        ];
+        args.extend_from_slice(extra);
+        common::capture(&db, &args)
+    };
+    for (date, says) in [
+        (
+            "2025-06-07",
+            "Saturday 7 June 2025 is not a trading day of the Exchange: a weekend",
+        ),
+        ("2025-07-01", "a Hong Kong general holiday"),
+        (
+            "2025-07-21",
+            "the market was closed (Black rainstorm warning)",
+        ),
+        ("2099-01-05", "is after the day it is recorded"),
+    ] {
+        let out = buy(date, &[]);
+        assert_eq!(out.code, 1, "{date}: {}", out.stderr);
+        assert!(out.stderr.contains(says), "{date}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("--trade-date"),
+            "{date}: {}",
+            out.stderr
+        );
+    }
+    assert_eq!(count(), before, "nothing written");
+    // Off the Exchange a Saturday is possible; a trading day is fine.
+    let out = buy("2025-06-07", &["--method", "private_arrangement"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = buy("2025-06-09", &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // A share issue dated in the future is refused too.
+    let out = common::capture(
+        &db,
+        &[
+            "record",
+            "shares-issued",
+            "--issuer",
+            "08888",
+            "--class",
+            "ORD",
+            "--date",
+            "2099-02-01",
+            "--shares",
+            "10",
+            "--kind",
+            "placing",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("is after the day it is recorded"),
+        "{}",
+        out.stderr
+    );
+}

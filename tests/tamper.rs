@@ -32,9 +32,14 @@ fn ledger_lines() -> String {
     writeln!(s, r#"{{"type":"issuer_registered","issuer":"{ISSUER}","name":"Tamper Proof Ltd","primary_listing":false,"id":"00000000-0000-4000-8000-000000000001",{at}}}"#).unwrap();
     writeln!(s, r#"{{"type":"share_class_defined","issuer":"{ISSUER}","class":"O","class_of_shares":"Ordinary shares","id":"00000000-0000-4000-8000-000000000002",{at}}}"#).unwrap();
     writeln!(s, r#"{{"type":"opening_balance","issuer":"{ISSUER}","class":"O","date":"2025-01-02","issued_shares":1000000,"id":"00000000-0000-4000-8000-000000000003",{at}}}"#).unwrap();
+    // Ten trading days of buy-backs from 3 January, recorded at the month's end.
+    let at = r#""recorded_at":"2025-01-31T18:00:00+08:00""#;
+    let calendar = shareledger_core::calendar::BusinessCalendar::new();
+    let start = chrono::NaiveDate::from_ymd_opt(2025, 1, 2).unwrap();
     for k in 0..10u64 {
         let shares = 100 + k;
-        writeln!(s, r#"{{"type":"shares_repurchased","issuer":"{ISSUER}","class":"O","trade_date":"2025-01-{:02}","shares":{shares},"currency":"HKD","highest_price":"3","lowest_price":"3","total_paid":"{}","id":"00000000-0000-4000-8000-0000000001{k:02}",{at}}}"#, 3 + k, shares * 3).unwrap();
+        let day = calendar.nth_business_day_after(start, k as u32 + 1);
+        writeln!(s, r#"{{"type":"shares_repurchased","issuer":"{ISSUER}","class":"O","trade_date":"{day}","shares":{shares},"currency":"HKD","highest_price":"3","lowest_price":"3","total_paid":"{}","id":"00000000-0000-4000-8000-0000000001{k:02}",{at}}}"#, shares * 3).unwrap();
     }
     s
 }
@@ -316,7 +321,7 @@ fn backup_while_writers_run_is_a_verified_consistent_copy() {
             std::thread::spawn(move || {
                 let mut n = 0u64;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) && n < 200 {
-                    let shares = (1 + n).to_string();
+                    let shares = (1 + 2 * n + w as u64).to_string(); // no two alike
                     succeeded(
                         shareledger(&db)
                             .args(["record", "shares-repurchased", "--issuer", ISSUER])

@@ -34,6 +34,8 @@ pub enum RefusalKind {
     InvalidDates,
     EmptyText,
     InvalidAmendment,
+    FutureDate,
+    NotTradingDay,
 }
 
 /// A refused event: nothing of it is written.

@@ -269,6 +269,80 @@ pub fn monthly_returns_due(
     out
 }
 
+/// The envelope rules of interchange.md section 1 that judge an event
+/// against the time it is recorded and the trading calendar, applied when an
+/// event is recorded (never on replay: a market closure recorded later must
+/// not make an earlier repurchase unreadable):
+///
+/// * a balance-moving event's effective date may not be after the Hong Kong
+///   date of its `recorded_at` (history is recorded after it happens);
+/// * an on-Exchange repurchase or sale of treasury shares is dated on a Hong
+///   Kong trading day: not a weekend, not a general holiday
+///   ([`crate::calendar::general_holiday`]), not a recorded `market_closed`
+///   day (`closures`, with their reasons).
+pub fn check_envelope(
+    event: &crate::event::Event,
+    recorded_at: chrono::DateTime<chrono::FixedOffset>,
+    closures: &std::collections::BTreeMap<NaiveDate, String>,
+) -> Result<(), crate::refusal::Refusal> {
+    use crate::event::{Event, Method};
+    use crate::refusal::{Refusal, RefusalKind as K};
+    use chrono::{Datelike, Weekday};
+    let Some(date) = event.effective_date() else {
+        return Ok(());
+    };
+    let field = match event {
+        Event::SharesRepurchased(_) | Event::TreasurySharesSold(_) => "trade_date",
+        _ => "date",
+    };
+    let long = |d: NaiveDate| d.format("%A %-d %B %Y").to_string();
+    if event.moves_balance() {
+        let today = recorded_at
+            .with_timezone(&crate::calendar::hong_kong_offset())
+            .date_naive();
+        if date > today {
+            return Err(Refusal::new(
+                K::FutureDate,
+                field,
+                format!(
+                    "{} is after the day it is recorded ({} in Hong Kong): a change is recorded once it has happened",
+                    long(date),
+                    long(today)
+                ),
+                "check the date (a typo in the year or month?); record the event on or after that day",
+            ));
+        }
+    }
+    let on_exchange = match event {
+        Event::SharesRepurchased(e) => e.method.unwrap_or_default() == Method::OnExchange,
+        Event::TreasurySharesSold(e) => e.method.unwrap_or_default() == Method::OnExchange,
+        _ => false,
+    };
+    if on_exchange {
+        let why = if matches!(date.weekday(), Weekday::Sat | Weekday::Sun) {
+            Some("a weekend".to_string())
+        } else if let Some(holiday) = crate::calendar::general_holiday(date) {
+            Some(format!("{holiday}, a Hong Kong general holiday"))
+        } else {
+            closures
+                .get(&date)
+                .map(|reason| format!("the market was closed ({reason})"))
+        };
+        if let Some(why) = why {
+            return Err(Refusal::new(
+                K::NotTradingDay,
+                field,
+                format!(
+                    "{} is not a trading day of the Exchange: {why}; an on-Exchange trade cannot be dated on it",
+                    long(date)
+                ),
+                "check the trade date against the broker's contract note",
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

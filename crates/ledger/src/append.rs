@@ -464,6 +464,12 @@ impl Decider<'_> {
                 }
             }
             self.last = Some(recorded_at.clone());
+            shareledger_core::rules::check_envelope(
+                &rec.event,
+                rec.recorded_at,
+                self.register.market_closures(),
+            )
+            .map_err(|r| Rejection::refused(Some(line), rec.event.type_name(), r))?;
             self.double_entry(line, &rec, &content, allowed)?;
             self.register
                 .execute(rec.clone())
