@@ -492,3 +492,36 @@ fn status_of_every_issuer_puts_the_most_urgent_first() {
     assert!(text.contains("OVERDUE"), "{text}");
     assert!(text.contains("NDDR     2025-07-18"), "{text}");
 }
+
+/// Small comforts of issue #14: a date flag written the Hong Kong way is
+/// refused with the format to use (not "invalid characters"), and
+/// `return nddr --help` describes `--issuer`.
+#[test]
+fn date_flags_say_how_to_write_a_date_and_issuer_is_described() {
+    let (_dir, db) = ledger();
+    for args in [
+        vec!["balance", "--issuer", "08888", "--as-of", "15/03/2025"],
+        vec![
+            "return",
+            "nddr",
+            "--issuer",
+            "08888",
+            "--date",
+            "15/03/2025",
+        ],
+    ] {
+        let out = capture(&db, &args);
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("write it as YYYY-MM-DD, like 2025-03-15"),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("invalid characters"), "{}", out.stderr);
+    }
+    let help = capture_ok(&db, &["return", "nddr", "--help"]).stdout;
+    let at = help.find("--issuer <ISSUER>").expect("--issuer is listed");
+    let after: String = help[at..].lines().take(2).collect();
+    assert!(after.contains("The issuer's id"), "{help}");
+}

@@ -204,7 +204,7 @@ pub enum Command {
         #[arg(long)]
         class: Option<String>,
         /// End of this day (default: today in Hong Kong).
-        #[arg(long)]
+        #[arg(long, value_parser = parse_date)]
         as_of: Option<chrono::NaiveDate>,
         /// Only what the ledger knew at this time (RFC 3339, or a date: the end of that day).
         #[arg(long)]
@@ -260,6 +260,16 @@ pub enum Command {
     /// Print the manual page (roff), of the whole program or of one command.
     #[command(after_help = commands::completions::MAN_HELP)]
     Man(commands::completions::ManArgs),
+}
+
+/// A date flag: YYYY-MM-DD, with a message that says so (and why a day/month
+/// order is not guessed).
+pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+        format!(
+            "`{s}` is not a date: write it as YYYY-MM-DD, like 2025-03-15 (15/03/2025 could be read two ways, so it is not accepted)"
+        )
+    })
 }
 
 /// `record TYPE ... --help`: the fields of that type. (clap would answer

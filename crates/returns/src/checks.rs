@@ -221,12 +221,15 @@ pub fn price_cap_10_06_2_a(issuer: &IssuerState, calendar: &BusinessCalendar) ->
     let mut out = Vec::new();
     for class in issuer.classes().values() {
         let mut not_run: Vec<NaiveDate> = Vec::new();
+        // Of those, the repurchases recorded without their own prices.
+        let mut unpriced = 0usize;
         for (r, e) in repurchases(issuer) {
             if e.class != class.id() || e.method_or_default() != Method::OnExchange {
                 continue;
             }
             let Some(p) = e.prices() else {
                 not_run.push(e.trade_date);
+                unpriced += 1;
                 continue;
             };
             let closes: BTreeMap<NaiveDate, Decimal> = class
@@ -282,11 +285,16 @@ pub fn price_cap_10_06_2_a(issuer: &IssuerState, calendar: &BusinessCalendar) ->
                 issuer.id(),
                 Some(*last),
                 format!(
-                    "the 5% price cap check could not run for {} on-Exchange repurchase(s) of class {} ({}{}): record their prices, and the closing prices (closing_price) of the 5 trading days before each",
+                    "the 5% price cap check could not run for {} on-Exchange repurchase(s) of class {} ({}{}): {}",
                     not_run.len(),
                     class.id(),
                     fmt_date(*first),
-                    if first == last { String::new() } else { format!(" to {}", fmt_date(*last)) }
+                    if first == last { String::new() } else { format!(" to {}", fmt_date(*last)) },
+                    match unpriced {
+                        0 => "record the closing prices (closing_price) of the 5 trading days before each".to_string(),
+                        n if n == not_run.len() => "record their prices (highest, lowest, total paid), and the closing prices (closing_price) of the 5 trading days before each".to_string(),
+                        n => format!("{n} of them have no prices of their own (record them); for all, record the closing prices (closing_price) of the 5 trading days before each"),
+                    }
                 ),
             ));
         }

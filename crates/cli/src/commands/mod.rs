@@ -339,9 +339,8 @@ fn demo(format: OutputFormat) -> Result<(), CliError> {
     let lines = read_lines(SEED_LEDGER.as_bytes())?;
     let summary = ledger.append(lines, now(), "demo", AppendOptions::default())?;
     eprintln!(
-        "demo: built the example ledger of the seed filings ({} events) in {}",
-        summary.appended.len(),
-        db.display()
+        "demo: built the example ledger of the seed filings ({} events) in a temporary ledger, deleted when the demo ends (to keep one: shareledger import examples/ainnovation-2022.jsonl)",
+        summary.appended.len()
     );
     drop(ledger);
     for cmd in [

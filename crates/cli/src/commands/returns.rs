@@ -14,10 +14,11 @@ use crate::{CliError, OutputFormat};
 
 #[derive(Debug, Args)]
 pub struct Common {
+    /// The issuer's id (its stock code as registered, e.g. 02121).
     #[arg(long)]
     pub issuer: String,
     /// Date submitted, as printed on the form.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::parse_date)]
     pub submitted: Option<NaiveDate>,
     /// The form's Status line (default: New Submission; Amendment for a return correcting one already filed).
     #[arg(long)]
@@ -92,7 +93,7 @@ pub enum ReturnCommand {
         #[command(flatten)]
         common: Common,
         /// The closing balance date: the date of the last event disclosed.
-        #[arg(long)]
+        #[arg(long, value_parser = crate::parse_date)]
         date: NaiveDate,
         /// FF304 or FF305 (default: by date; FF305 from 11 June 2024).
         #[arg(long)]
