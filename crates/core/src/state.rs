@@ -637,6 +637,8 @@ impl IssuerState {
 pub struct Register {
     pub issuers: BTreeMap<String, IssuerState>,
     pub market_closures: BTreeMap<NaiveDate, String>,
+    /// The live `market_closed` events by id (so that one can be voided).
+    pub market_closure_ids: BTreeMap<Uuid, NaiveDate>,
 }
 
 /// Judge one event against the register: the event to append, or why not.
@@ -679,6 +681,19 @@ impl Register {
                 }
                 Ok(())
             }
+            // A void without an issuer corrects the market calendar.
+            Event::EventVoided(e) if e.issuer.is_none() => {
+                non_empty(&e.reason, "reason")?;
+                if self.market_closure_ids.contains_key(&e.voided_id) {
+                    return Ok(());
+                }
+                Err(Refusal::new(
+                    K::InvalidVoid,
+                    "voided_id",
+                    format!("no live market_closed event has id {}", e.voided_id),
+                    "a void without an issuer corrects a market_closed; to void an issuer's event, give its issuer",
+                ))
+            }
             Event::IssuerRegistered(e) => {
                 non_empty(&e.issuer, "issuer")?;
                 non_empty(&e.name, "name")?;
@@ -713,6 +728,12 @@ impl Register {
         match &r.event {
             Event::MarketClosed(e) => {
                 self.market_closures.insert(e.date, e.reason.clone());
+                self.market_closure_ids.insert(r.id, e.date);
+            }
+            Event::EventVoided(e) if e.issuer.is_none() => {
+                if let Some(date) = self.market_closure_ids.remove(&e.voided_id) {
+                    self.market_closures.remove(&date);
+                }
             }
             Event::IssuerRegistered(e) => {
                 let mut issuer = IssuerState::new(e);
@@ -782,7 +803,13 @@ fn positive(shares: u64, field: &'static str) -> Result<(), Refusal> {
             K::ZeroShares,
             field,
             "is 0",
-            "an event that moves shares moves at least one share",
+            match field {
+                "issued_shares_at_resolution" => {
+                    "a mandate is granted over the shares in issue at the resolution: give that number (at least one share)"
+                }
+                "options" => "an event that moves options moves at least one",
+                _ => "an event that moves shares moves at least one share",
+            },
         ));
     }
     if shares > MAX_SHARES {
@@ -868,7 +895,11 @@ fn check_price_range(
         ));
     }
     let n = Decimal::from(shares);
-    let (Some(low), Some(high)) = (n.checked_mul(l), n.checked_mul(h)) else {
+    let (Some(low), Some(high), Some(max)) = (
+        n.checked_mul(l),
+        n.checked_mul(h),
+        n.checked_mul(h).and_then(|x| x.checked_add(Decimal::ONE)),
+    ) else {
         return Err(Refusal::new(
             K::PriceOutOfRange,
             "highest_price",
@@ -876,7 +907,7 @@ fn check_price_range(
             "check the prices and the share count",
         ));
     };
-    let (min, max) = (low - Decimal::ONE, high + Decimal::ONE);
+    let min = low - Decimal::ONE;
     if t < min || t > max {
         return Err(Refusal::new(
             K::PriceOutOfRange,
@@ -1306,7 +1337,15 @@ fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal>
                 return Err(Refusal::new(
                     K::InvalidVoid,
                     "voided_id",
-                    format!("a {} cannot be voided", target.event.type_name()),
+                    format!(
+                        "{} {} cannot be voided",
+                        if target.event.type_name().starts_with(['a', 'e', 'i', 'o', 'u']) {
+                            "an"
+                        } else {
+                            "a"
+                        },
+                        target.event.type_name()
+                    ),
                     "correct an issuer with issuer_settings_changed; a class and its opening balance are the ledger's foundation",
                 ));
             }

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, FixedOffset};
-use shareledger_core::event::{Incoming, Recorded, MARKET_STREAM, SCHEMA_VERSION};
+use shareledger_core::event::{check_bounds, Incoming, Recorded, MARKET_STREAM, SCHEMA_VERSION};
 use shareledger_core::state::Register;
 use shareledger_store::{
     EventStore, EventTx, ExpectedVersion, NewEvent, ReadFilter, StoreError, StoredEvent, ValidEvent,
@@ -90,6 +90,7 @@ pub fn append_in<T: EventTx>(
     let AppendOptions { dry_run, pipeline } = options;
     {
         let last = tx.last_recorded_at()?;
+        let clock = now;
         // The clock was read before the write lock was taken: a writer that
         // waited behind another may hold an earlier "now" than what the other
         // just stored. Defaulted times never go backwards.
@@ -145,6 +146,7 @@ pub fn append_in<T: EventTx>(
             stored,
             last,
             now,
+            clock,
             actor,
         };
 
@@ -240,8 +242,18 @@ struct Decider<'a> {
     stored: Vec<Option<Result<Option<StoredEvent>, LedgerError>>>,
     last: Option<String>,
     now: DateTime<FixedOffset>,
+    /// The caller's clock as given (before `now` was raised to the latest
+    /// stored time): no `recorded_at` may lie more than
+    /// [`MAX_CLOCK_AHEAD`] after it.
+    clock: DateTime<FixedOffset>,
     actor: &'a str,
 }
+
+/// How far a given `recorded_at` may lie after the recording machine's
+/// clock (interchange.md section 1, envelope rules): five minutes, for
+/// clocks a little apart. Anything later would hold every later event at
+/// that time (the log never goes backwards).
+pub const MAX_CLOCK_AHEAD: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 
 impl Decider<'_> {
     /// Decide every line, passing the new events to `sink` in order, in
@@ -268,6 +280,27 @@ impl Decider<'_> {
             // at the end of the id index instead of on a random page of it
             // (v4), which at millions of events made every batch rewrite a
             // page of the index per event.
+            // Bounds first: no quantity beyond them reaches any arithmetic.
+            check_bounds(&incoming.event).map_err(|e| Rejection {
+                event_type: Some(incoming.event.type_name().to_string()),
+                ..Rejection::decode(line, e)
+            })?;
+            if let Some(at) = incoming.recorded_at {
+                if at > self.clock + MAX_CLOCK_AHEAD {
+                    return Err(Rejection::field(
+                        Some(line),
+                        "recorded_at",
+                        "recorded_at",
+                        format!(
+                            "{} is more than 5 minutes after this machine's clock ({}): a time in the future would hold every later event at that time",
+                            at.to_rfc3339(),
+                            self.clock.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                        ),
+                        "give the time the ledger learned of the event (or none: default now); if the time is right, set this machine's clock",
+                    )
+                    .into());
+                }
+            }
             let rec = incoming.into_recorded(Uuid::now_v7, self.now, self.actor);
             let payload = rec.payload();
             let stream = rec.event.stream().to_string();
