@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use shareledger_ledger::import::jsonl::read_lines_with;
 use shareledger_ledger::log::stored_json;
 use shareledger_ledger::time::{hk, parse_time, store_time};
-use shareledger_ledger::{decode::decode, AppendOptions, Ledger, ReadFilter, Store};
+use shareledger_ledger::{decode::decode, AppendOptions, Ledger, ReadFilter, ReadOnly, Store};
 use shareledger_returns::render::{render, DocKind};
 
 use crate::{Cli, CliError, Command, OutputFormat, ReportFormat};
@@ -40,6 +40,20 @@ pub fn today() -> chrono::NaiveDate {
 }
 
 pub fn run(cli: Cli) -> Result<(), CliError> {
+    // A command that may create the ledger and then fails leaves no file.
+    let creates = matches!(
+        &cli.command,
+        Command::Import { .. } | Command::Record(_) | Command::ImportTrades(_) | Command::Return(_)
+    );
+    let created = creates.then(|| created_by_us(&cli.db)).flatten();
+    let result = run_command(cli);
+    if result.is_err() {
+        discard_if_new_and_empty(created);
+    }
+    result
+}
+
+fn run_command(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Import { file, dry_run } => import(&cli.db, &file, dry_run),
         Command::Record(args) => record::run(&cli.db, args),
@@ -64,7 +78,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             known_at,
             format,
         } => {
-            let ledger = Ledger::open_existing(&cli.db)?;
+            let ledger = open_to_read(&cli.db)?;
             let known = known_at
                 .as_deref()
                 .map(|t| parse_time("known_at", t))
@@ -75,17 +89,17 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 as_of.unwrap_or_else(today),
                 known.as_ref(),
             )?;
-            print!("{}", render(DocKind::Balance, &doc, format.format.into()));
+            crate::out!("{}", render(DocKind::Balance, &doc, format.format.into()))?;
             Ok(())
         }
         Command::Return(cmd) => returns::run(&cli.db, cmd),
         Command::Audit(args) => audit::run(&cli.db, args),
         Command::Checkpoint => {
-            let ledger = Ledger::open_existing(&cli.db)?;
+            let ledger = open_to_read(&cli.db)?;
             match ledger.checkpoint()? {
                 Some((position, hash)) => {
-                    println!("{position}:{hash}");
-                    eprintln!("Keep this line somewhere the ledger's users cannot change; `shareledger audit --expect {position}:{hash}` proves the log still holds it.");
+                    crate::outln!("{position}:{hash}")?;
+                    crate::note!("Keep this line somewhere the ledger's users cannot change; `shareledger audit --expect {position}:{hash}` proves the log still holds it.")?;
                     Ok(())
                 }
                 None => Err(CliError::refused(
@@ -94,19 +108,59 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             }
         }
         Command::Backup { file } => {
-            let ledger = Ledger::open_existing(&cli.db)?;
+            let ledger = open_to_read(&cli.db)?;
             let v = ledger.backup_to(&file)?;
-            println!(
+            crate::outln!(
                 "backed up {} events to {} (chain verified{})",
                 v.events,
                 file.display(),
                 v.head
                     .map(|(p, h)| format!(", head {p}:{h}"))
                     .unwrap_or_default()
-            );
+            )?;
             Ok(())
         }
         Command::Demo { format } => demo(format.format),
+    }
+}
+
+/// Open the ledger for a command that only reads: read-only, so that a
+/// ledger on read-only media or in a directory that cannot be written (an
+/// auditor's copy) can be read, and nothing is ever written to it. Says so
+/// when SQLite must treat the file as immutable.
+pub fn open_to_read(db: &std::path::Path) -> Result<Ledger<Store>, CliError> {
+    let (ledger, mode) = Ledger::open_read_only(db)?;
+    if mode == ReadOnly::Immutable {
+        crate::note!(
+            "note: {} is read read-only as an unchanging file (its directory cannot be written): nothing is written to it or beside it; no other program may write it meanwhile",
+            db.display()
+        )?;
+    }
+    Ok(ledger)
+}
+
+/// Whether a command creating `db` must discard it when it fails: the
+/// path, when it does not exist yet (so that a refused first import leaves
+/// no file behind).
+pub fn created_by_us(db: &std::path::Path) -> Option<std::path::PathBuf> {
+    db.symlink_metadata().is_err().then(|| db.to_path_buf())
+}
+
+/// Remove a ledger this command created (`created`, from [`created_by_us`])
+/// when its operation failed and it holds no event: nothing refused is
+/// written, not even an empty ledger file. Close the ledger first.
+pub fn discard_if_new_and_empty(created: Option<std::path::PathBuf>) {
+    let Some(db) = created else { return };
+    let empty = Ledger::open_read_only(&db)
+        .ok()
+        .and_then(|(l, _)| l.store().count().ok())
+        == Some(0);
+    if empty {
+        for suffix in ["-wal", "-shm", ""] {
+            let mut p = db.as_os_str().to_owned();
+            p.push(suffix);
+            let _ = std::fs::remove_file(std::path::PathBuf::from(p));
+        }
     }
 }
 
@@ -174,12 +228,13 @@ pub fn open_for_append(
 
 /// One JSON value on standard output: indented for a person at a terminal,
 /// one line for a pipe.
-pub fn print_json_line(v: &serde_json::Value) {
+pub fn print_json_line(v: &serde_json::Value) -> Result<(), CliError> {
     if std::io::stdout().is_terminal() {
-        println!("{}", serde_json::to_string_pretty(v).expect("serializes"));
+        crate::outln!("{}", serde_json::to_string_pretty(v).expect("serializes"))?;
     } else {
-        println!("{v}");
+        crate::outln!("{v}")?;
     }
+    Ok(())
 }
 
 fn import(db: &std::path::Path, file: &std::path::Path, dry_run: bool) -> Result<(), CliError> {
@@ -227,7 +282,7 @@ fn import(db: &std::path::Path, file: &std::path::Path, dry_run: bool) -> Result
     progress.finish_and_clear();
     let summary = summary?;
     let verb = if dry_run { "would import" } else { "imported" };
-    eprintln!(
+    crate::note!(
         "{verb} {} events{} into {}",
         summary.appended.len(),
         if summary.duplicates > 0 {
@@ -236,7 +291,7 @@ fn import(db: &std::path::Path, file: &std::path::Path, dry_run: bool) -> Result
             String::new()
         },
         db.display()
-    );
+    )?;
     audit::print_findings(&ledger, &summary.appended, dry_run)?;
     Ok(())
 }
@@ -248,7 +303,7 @@ fn log(
     format: ReportFormat,
 ) -> Result<(), CliError> {
     use std::io::Write;
-    let ledger = Ledger::open_existing(db)?;
+    let ledger = open_to_read(db)?;
     let known = known_at.map(|t| parse_time("known_at", t)).transpose()?;
     let filter = ReadFilter {
         stream: issuer.map(str::to_string),
@@ -263,8 +318,7 @@ fn log(
             ReportFormat::Json => writeln!(out, "{}", stored_json(&row)?),
             ReportFormat::Text => {
                 let rec = decode(&row)?;
-                writeln!(
-                    out,
+                let line = format!(
                     "{:>8}  {}  {:<8} {:<32} {}  {}",
                     row.position,
                     hk(&rec.recorded_at).format("%Y-%m-%d %H:%M:%S%:z"),
@@ -272,15 +326,16 @@ fn log(
                     row.event_type,
                     row.effective_date.as_deref().unwrap_or("          "),
                     row.payload
-                )
+                );
+                writeln!(out, "{}", crate::output::sanitize(&line))
             }
         };
-        if written.is_err() {
-            break; // a closed pipe (| head) is not an error
-        }
+        // A closed pipe (| head) ends quietly, a full disk is an error:
+        // never exit 0 for a log not written whole.
+        written.map_err(|e| crate::output::write_error("standard output", &e))?;
     }
-    let _ = out.flush();
-    Ok(())
+    out.flush()
+        .map_err(|e| crate::output::write_error("standard output", &e))
 }
 
 fn demo(format: OutputFormat) -> Result<(), CliError> {
@@ -289,11 +344,11 @@ fn demo(format: OutputFormat) -> Result<(), CliError> {
     let mut ledger = Ledger::open(&db)?;
     let lines = read_lines(SEED_LEDGER.as_bytes())?;
     let summary = ledger.append(lines, now(), "demo", AppendOptions::default())?;
-    eprintln!(
+    crate::note!(
         "demo: built the example ledger of the seed filings ({} events) in {}",
         summary.appended.len(),
         db.display()
-    );
+    )?;
     drop(ledger);
     for cmd in [
         returns::ReturnCommand::nddr("02121", "2022-11-07", format),
@@ -301,7 +356,7 @@ fn demo(format: OutputFormat) -> Result<(), CliError> {
     ] {
         returns::run(&db, cmd)?;
         if format == OutputFormat::Text {
-            println!("\n{}\n", "=".repeat(100));
+            crate::outln!("\n{}\n", "=".repeat(100))?;
         }
     }
     Ok(())

@@ -6,7 +6,6 @@ use chrono::DateTime;
 use clap::Args;
 use shareledger_ledger::status::{Filed, Status};
 use shareledger_ledger::time::parse_time;
-use shareledger_ledger::Ledger;
 use shareledger_returns::dates::thousands;
 
 use crate::{CliError, ReportFormat, ReportFormatArg};
@@ -41,14 +40,14 @@ pub fn run(db: &std::path::Path, args: StatusArgs) -> Result<(), CliError> {
         Some(t) => parse_time("now", t)?,
         None => super::now(),
     };
-    let ledger = Ledger::open_existing(db)?;
+    let ledger = super::open_to_read(db)?;
     let status = ledger.status(&args.issuer, now)?;
     match args.format.format {
-        ReportFormat::Json => println!(
+        ReportFormat::Json => crate::outln!(
             "{}",
             serde_json::to_string_pretty(&status).expect("serializes")
-        ),
-        ReportFormat::Text => print!("{}", text(&status)),
+        )?,
+        ReportFormat::Text => crate::out!("{}", text(&status))?,
     }
     Ok(())
 }
