@@ -58,7 +58,7 @@ pub use status::Status;
 /// The storage types a front end names (to open a ledger, to filter the
 /// log); front ends use them through this crate, never the store directly.
 pub use shareledger_store::{
-    EventStore, ReadFilter, Store, StoreError, StoredEvent, Verification, READ_CACHE_KIB,
+    EventStore, ReadFilter, ReadOnly, Store, StoreError, StoredEvent, Verification, READ_CACHE_KIB,
 };
 
 /// The seed ledger (built only from the two real filings in
@@ -254,6 +254,15 @@ impl Ledger<Store> {
         let mut store = Store::open_existing(path)?;
         store.set_cache_size_kib(shareledger_store::READ_CACHE_KIB)?;
         Ok(Ledger::new(store))
+    }
+
+    /// Open an existing SQLite ledger read-only, for operations that only
+    /// read: nothing is written to the file or (immutable) beside it; how
+    /// it was opened is returned for the front end to say.
+    pub fn open_read_only(path: &Path) -> Result<(Self, ReadOnly)> {
+        let (mut store, mode) = Store::open_read_only(path)?;
+        store.set_cache_size_kib(shareledger_store::READ_CACHE_KIB)?;
+        Ok((Ledger::new(store), mode))
     }
 
     /// Open (or create) a SQLite ledger to write.
