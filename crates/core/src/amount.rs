@@ -114,7 +114,7 @@ pub fn ungroup_thousands(text: &str) -> Option<String> {
         }
     }
     let groups: Vec<&str> = int.split(',').collect();
-    let well_formed = groups[0].len() >= 1
+    let well_formed = !groups[0].is_empty()
         && groups[0].bytes().all(|b| b.is_ascii_digit())
         && (groups.len() == 1
             || (groups[0].len() <= 3
