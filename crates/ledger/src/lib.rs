@@ -265,6 +265,15 @@ impl Ledger<Store> {
         Ok((Ledger::new(store), mode))
     }
 
+    /// [`Ledger::open_read_only`], starting with `mode` (`Immutable`: never
+    /// a file created beside the ledger, nothing another process is
+    /// writing is seen).
+    pub fn open_read_only_as(path: &Path, mode: ReadOnly) -> Result<Self> {
+        let (mut store, _) = Store::open_read_only_as(path, mode)?;
+        store.set_cache_size_kib(shareledger_store::READ_CACHE_KIB)?;
+        Ok(Ledger::new(store))
+    }
+
     /// Open (or create) a SQLite ledger to write.
     pub fn open(path: &Path) -> Result<Self> {
         Ok(Ledger::new(Store::open(path)?))

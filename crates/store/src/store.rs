@@ -101,10 +101,16 @@ impl Store {
     /// or beside it. Every write through this store fails. Same checks as
     /// [`Store::open_existing`]; a ledger needing a migration is refused.
     pub fn open_read_only(path: &Path) -> Result<(Store, ReadOnly), StoreError> {
-        Self::open_read_only_from(path, ReadOnly::Shared)
+        Self::open_read_only_as(path, ReadOnly::Shared)
     }
 
-    fn open_read_only_from(path: &Path, start: ReadOnly) -> Result<(Store, ReadOnly), StoreError> {
+    /// [`Store::open_read_only`] starting with `start`: `Immutable` opens
+    /// `immutable=1` at once (nothing is created beside the file; a WAL
+    /// another process is writing is not seen).
+    pub fn open_read_only_as(
+        path: &Path,
+        start: ReadOnly,
+    ) -> Result<(Store, ReadOnly), StoreError> {
         let (conn, mode) = schema::open_read_only(path, MIGRATIONS.len() as u32, start)?;
         Ok((
             Store {
@@ -776,7 +782,7 @@ impl EventStore for Store {
     fn reader(&self) -> Result<Store, StoreError> {
         // A reader of a store opened read-only is read-only too, the same way.
         let mut s = match self.read_only {
-            Some(mode) => Store::open_read_only_from(&self.path, mode)?.0,
+            Some(mode) => Store::open_read_only_as(&self.path, mode)?.0,
             None => Store::open_existing(&self.path)?,
         };
         s.page_size = self.page_size;

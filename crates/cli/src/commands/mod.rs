@@ -149,18 +149,28 @@ pub fn created_by_us(db: &std::path::Path) -> Option<std::path::PathBuf> {
 /// Remove a ledger this command created (`created`, from [`created_by_us`])
 /// when its operation failed and it holds no event: nothing refused is
 /// written, not even an empty ledger file. Close the ledger first.
+///
+/// Only when no other connection has it open: the last connection to a
+/// WAL ledger to close removes its `-wal` and `-shm`, so either of them
+/// still there means another process may be writing to it (it is then
+/// left). The count is read immutable, creating nothing.
 pub fn discard_if_new_and_empty(created: Option<std::path::PathBuf>) {
     let Some(db) = created else { return };
-    let empty = Ledger::open_read_only(&db)
-        .ok()
-        .and_then(|(l, _)| l.store().count().ok())
-        == Some(0);
+    let beside = |suffix: &str| {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        std::path::PathBuf::from(p)
+    };
+    if beside("-wal").exists() || beside("-shm").exists() {
+        return;
+    }
+    let empty = std::fs::metadata(&db).is_ok_and(|m| m.len() == 0)
+        || Ledger::open_read_only_as(&db, ReadOnly::Immutable)
+            .ok()
+            .and_then(|l| l.store().count().ok())
+            == Some(0);
     if empty {
-        for suffix in ["-wal", "-shm", ""] {
-            let mut p = db.as_os_str().to_owned();
-            p.push(suffix);
-            let _ = std::fs::remove_file(std::path::PathBuf::from(p));
-        }
+        let _ = std::fs::remove_file(&db);
     }
 }
 
