@@ -66,6 +66,12 @@ fn is_plain_decimal(t: &str) -> bool {
 
 impl FromStr for Amount {
     type Err = AmountError;
+    /// The form is checked here, for every amount read (input and stored
+    /// payloads alike): plain decimal digits, never negative, exactly
+    /// representable. The bounds (at most 10^18, at most 10 decimals:
+    /// [`within_bounds`]) are checked where input comes in
+    /// (`event::check_bounds`), so that a ledger written before them still
+    /// reads.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         if text.starts_with('-') && is_plain_decimal(&text[1..]) {
             return Err(AmountError::Negative(text.to_string()));
@@ -74,22 +80,30 @@ impl FromStr for Amount {
             return Err(AmountError::NotDecimal(text.to_string()));
         }
         let decimals = text.split_once('.').map_or(0, |(_, f)| f.len());
-        if decimals > MAX_AMOUNT_DECIMALS as usize {
-            return Err(AmountError::TooManyDecimals(text.to_string()));
-        }
-        // At most 10 decimals and an integer part checked below: an integer
-        // part of more than 19 digits is too large before it is parsed.
-        let int_digits = text.split_once('.').map_or(text, |(i, _)| i);
-        if int_digits.trim_start_matches('0').len() > 19 {
-            return Err(AmountError::TooLarge(text.to_string()));
-        }
-        let d =
-            Decimal::from_str_exact(text).map_err(|_| AmountError::NotDecimal(text.to_string()))?;
-        if d > MAX_AMOUNT {
-            return Err(AmountError::TooLarge(text.to_string()));
-        }
-        Ok(Amount(d))
+        Decimal::from_str_exact(text).map(Amount).map_err(|_| {
+            if decimals > 28 {
+                AmountError::TooManyDecimals(text.to_string())
+            } else {
+                AmountError::TooLarge(text.to_string())
+            }
+        })
     }
+}
+
+/// Whether `d` is within the bounds of an amount the ledger accepts: at
+/// most [`MAX_AMOUNT`] (10^18), at most [`MAX_AMOUNT_DECIMALS`] decimal
+/// places, not negative.
+pub fn within_bounds(d: Decimal) -> Result<(), AmountError> {
+    if d.is_sign_negative() && !d.is_zero() {
+        return Err(AmountError::Negative(d.to_string()));
+    }
+    if d > MAX_AMOUNT {
+        return Err(AmountError::TooLarge(d.to_string()));
+    }
+    if d.scale() > MAX_AMOUNT_DECIMALS {
+        return Err(AmountError::TooManyDecimals(d.to_string()));
+    }
+    Ok(())
 }
 
 /// `a × b` exactly, or `None` when the exact product does not fit a
@@ -235,12 +249,16 @@ mod tests {
         let b: Amount = serde_json::from_str("21.55").unwrap();
         assert_eq!(b.0, Decimal::new(2155, 2));
         // A number no f64 can hold exactly survives untouched.
-        let c: Amount = serde_json::from_str("0.1000000001").unwrap();
-        assert_eq!(c.to_string(), "0.1000000001");
-        // More decimals than the bound: refused, never rounded.
+        let c: Amount = serde_json::from_str("0.100000000000000005551115123").unwrap();
+        assert_eq!(c.to_string(), "0.100000000000000005551115123");
+        // More digits than an exact decimal holds: refused, never rounded.
         assert!(matches!(
-            "0.10000000000000000555".parse::<Amount>(),
+            "0.10000000000000000555111512312578".parse::<Amount>(),
             Err(AmountError::TooManyDecimals(_))
+        ));
+        assert!(matches!(
+            "79228162514264337593543950336".parse::<Amount>(),
+            Err(AmountError::TooLarge(_))
         ));
     }
 
@@ -248,24 +266,22 @@ mod tests {
     fn the_bounds_are_what_they_say() {
         assert_eq!(MAX_AMOUNT, Decimal::from(1_000_000_000_000_000_000u64));
         assert_eq!(MAX_PER_SHARE, Decimal::from(10_000_000_000_000u64));
-        assert_eq!(
-            "1000000000000000000".parse::<Amount>().unwrap().0,
-            MAX_AMOUNT
-        );
+        let bounded = |s: &str| within_bounds(s.parse::<Amount>().unwrap().0);
+        assert_eq!(bounded("1000000000000000000"), Ok(()));
+        assert_eq!(bounded("0.1234567890"), Ok(()));
+        assert_eq!(bounded("000000000000000000000001"), Ok(()));
         assert!(matches!(
-            "1000000000000000000.0000000001".parse::<Amount>(),
+            bounded("1000000000000000000.0000000001"),
             Err(AmountError::TooLarge(_))
         ));
         assert!(matches!(
-            "79228162514264337593543950335".parse::<Amount>(),
+            bounded("79228162514264337593543950335"),
             Err(AmountError::TooLarge(_))
         ));
         assert!(matches!(
-            "0.12345678901".parse::<Amount>(),
+            bounded("0.12345678901"),
             Err(AmountError::TooManyDecimals(_))
         ));
-        assert!("0.1234567890".parse::<Amount>().is_ok());
-        assert!("000000000000000000000001".parse::<Amount>().is_ok());
     }
 
     #[test]

@@ -1076,8 +1076,9 @@ pub fn check_bounds(event: &Event) -> Result<(), DecodeError> {
         )),
         _ => Ok(()),
     };
-    // Amounts made by the program (a broker file's totals) and not read
-    // through `Amount`'s parser are held to the same bounds.
+    // Every amount (as read, or made by the program: a broker file's
+    // totals) within the bounds (`Amount`'s parser checks only the form,
+    // so that a ledger written before the bounds still reads).
     let amount = |field: &str, a: Option<&Amount>| match a {
         Some(a) if a.0 > MAX_AMOUNT || a.0.is_sign_negative() => Err(DecodeError::field(
             field,
@@ -1095,17 +1096,18 @@ pub fn check_bounds(event: &Event) -> Result<(), DecodeError> {
         _ => Ok(()),
     };
     let per_share = |field: &str, a: Option<&Amount>| {
+        amount(field, a)?;
         match a {
-        Some(a) if a.0 > MAX_PER_SHARE => Err(DecodeError::field(
-            field,
-            &format!(
-                "{} is above the largest amount per share the ledger accepts, {MAX_PER_SHARE} (10^13)",
-                a.0
-            ),
-            "check the figure: it is an amount per share, not a total",
-        )),
-        _ => amount(field, a),
-    }
+            Some(a) if a.0 > MAX_PER_SHARE => Err(DecodeError::field(
+                field,
+                &format!(
+                    "{} is above the largest amount per share the ledger accepts, {MAX_PER_SHARE} (10^13)",
+                    a.0
+                ),
+                "check the figure: it is an amount per share, not a total",
+            )),
+            _ => Ok(()),
+        }
     };
     match event {
         ShareClassDefined(e) => {

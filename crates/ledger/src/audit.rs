@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
-use shareledger_core::event::{Recorded, MARKET_STREAM, SCHEMA_VERSION};
+use shareledger_core::event::{check_bounds, Recorded, MARKET_STREAM, SCHEMA_VERSION};
 use shareledger_core::state::Register;
 use shareledger_returns::checks::{self, Finding, Severity};
 use shareledger_returns::document::DOCUMENT_VERSION;
@@ -211,6 +211,17 @@ fn replay_stream<S: EventStore>(
                 }
             };
             let date = rec.event.effective_date();
+            if let Err(e) = check_bounds(&rec.event) {
+                findings.push(Finding::warning(
+                    "bounds",
+                    stream,
+                    date,
+                    format!(
+                        "log position {}: {e} (recorded before this build's bounds, or changed outside shareledger): a return over it fails rather than print an inexact figure; correct it with event_voided",
+                        stored.position
+                    ),
+                ));
+            }
             if let Some(m) = columns_disagree(&stored, &rec) {
                 findings.push(Finding::error(
                     "integrity",

@@ -18,7 +18,7 @@ use std::io::Read;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde_json::Value;
-use shareledger_core::amount::{ungroup_thousands, Amount, Currency};
+use shareledger_core::amount::{ungroup_thousands, within_bounds, Amount, Currency};
 use shareledger_core::event::{Event, Incoming, Method, Purpose, SharesRepurchased};
 use uuid::Uuid;
 
@@ -295,6 +295,7 @@ pub fn parse(
                 })?
                 .parse()
                 .map_err(|e: shareledger_core::amount::AmountError| err(c, e.to_string()))?;
+            within_bounds(a.0).map_err(|e| err(c, e.to_string()))?;
             Ok(a.0)
         };
         let method = match cell("method").map(|(t, _)| t).filter(|t| !t.is_empty()) {
