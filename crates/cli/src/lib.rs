@@ -10,6 +10,7 @@
 //! * [`pdf`]: `--format pdf` through a headless Chromium.
 
 pub mod commands;
+pub mod output;
 pub mod pdf;
 
 use std::path::PathBuf;
@@ -306,20 +307,39 @@ fn record_type_help(args: &[std::ffi::OsString]) -> Option<String> {
 pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     let args: Vec<std::ffi::OsString> = args.into_iter().collect();
     if let Some(help) = record_type_help(&args) {
-        print!("{help}");
-        return ExitCode::SUCCESS;
+        return exit(out!("{help}"));
     }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            // Help and version go to standard output, usage errors to
+            // standard error: either may fail to be written.
+            let printed = e.print();
+            return match printed {
+                Ok(()) => ExitCode::from(if e.use_stderr() { 2 } else { 0 }),
+                Err(io) => exit(Err(output::write_error(
+                    if e.use_stderr() {
+                        "standard error"
+                    } else {
+                        "standard output"
+                    },
+                    &io,
+                ))),
+            };
         }
     };
-    match commands::run(cli) {
+    exit(commands::run(cli))
+}
+
+/// The exit status of a command's result; the error said on standard
+/// error (a closed pipe quietly).
+fn exit(result: Result<(), CliError>) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", e.message);
+            if !e.message.is_empty() {
+                output::report_error(&e.message);
+            }
             ExitCode::from(e.code)
         }
     }

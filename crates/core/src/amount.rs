@@ -25,30 +25,120 @@ impl Amount {
     }
 }
 
+/// The largest amount the ledger accepts (a price, a total, a par value):
+/// 10^18. Far above any real figure, and low enough that sums of any
+/// realistic number of amounts stay within `Decimal` (about 7.9 × 10^28).
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(0xA764_0000, 0x0DE0_B6B3, 0, false, 0);
+
+/// The most decimal places an amount may have.
+pub const MAX_AMOUNT_DECIMALS: u32 = 10;
+
+/// The largest amount *per share* the ledger accepts (a price, a par
+/// value): 10^13, so that a per-share amount times any number of shares
+/// the ledger accepts (at most 10^15) stays below 10^28, which `Decimal`
+/// holds.
+pub const MAX_PER_SHARE: Decimal = Decimal::from_parts(0x4E72_A000, 0x0000_0918, 0, false, 0);
+
 /// Why a text is not an amount.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AmountError {
-    #[error("`{0}` is not a decimal amount: write it like \"21.55\"")]
+    #[error("`{0}` is not a decimal amount: write plain digits with at most one decimal point, like \"21.55\" (no exponent, sign, spaces, underscores or commas)")]
     NotDecimal(String),
     #[error("`{0}` is negative: amounts (prices, totals, par values) are never negative")]
     Negative(String),
+    #[error("`{0}` has more than {MAX_AMOUNT_DECIMALS} decimal places: the ledger keeps amounts to at most {MAX_AMOUNT_DECIMALS} decimal places; round it as the document you copy it from does")]
+    TooManyDecimals(String),
+    #[error("`{0}` is above the largest amount the ledger accepts, {MAX_AMOUNT} (10^18): check the figure")]
+    TooLarge(String),
+}
+
+/// Whether `t` is a plain decimal: ASCII digits, optionally one `.` followed
+/// by digits. No sign, exponent, space, underscore or comma.
+fn is_plain_decimal(t: &str) -> bool {
+    let (int, frac) = match t.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (t, None),
+    };
+    !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
 }
 
 impl FromStr for Amount {
     type Err = AmountError;
+    /// The form is checked here, for every amount read (input and stored
+    /// payloads alike): plain decimal digits, never negative, exactly
+    /// representable. The bounds (at most 10^18, at most 10 decimals:
+    /// [`within_bounds`]) are checked where input comes in
+    /// (`event::check_bounds`), so that a ledger written before them still
+    /// reads.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let t = text.trim();
-        let parsed = if t.contains(['e', 'E']) {
-            Decimal::from_scientific(t)
-        } else {
-            Decimal::from_str_exact(t)
-        };
-        let d = parsed.map_err(|_| AmountError::NotDecimal(text.to_string()))?;
-        if d.is_sign_negative() && !d.is_zero() {
+        if text.starts_with('-') && is_plain_decimal(&text[1..]) {
             return Err(AmountError::Negative(text.to_string()));
         }
-        Ok(Amount(d))
+        if !is_plain_decimal(text) {
+            return Err(AmountError::NotDecimal(text.to_string()));
+        }
+        let decimals = text.split_once('.').map_or(0, |(_, f)| f.len());
+        Decimal::from_str_exact(text).map(Amount).map_err(|_| {
+            if decimals > 28 {
+                AmountError::TooManyDecimals(text.to_string())
+            } else {
+                AmountError::TooLarge(text.to_string())
+            }
+        })
     }
+}
+
+/// Whether `d` is within the bounds of an amount the ledger accepts: at
+/// most [`MAX_AMOUNT`] (10^18), at most [`MAX_AMOUNT_DECIMALS`] decimal
+/// places, not negative.
+pub fn within_bounds(d: Decimal) -> Result<(), AmountError> {
+    if d.is_sign_negative() && !d.is_zero() {
+        return Err(AmountError::Negative(d.to_string()));
+    }
+    if d > MAX_AMOUNT {
+        return Err(AmountError::TooLarge(d.to_string()));
+    }
+    if d.scale() > MAX_AMOUNT_DECIMALS {
+        return Err(AmountError::TooManyDecimals(d.to_string()));
+    }
+    Ok(())
+}
+
+/// `a × b` exactly, or `None` when the exact product does not fit a
+/// `Decimal` (rust_decimal would otherwise round away decimal places).
+pub fn exact_mul(a: Decimal, b: Decimal) -> Option<Decimal> {
+    let p = a.checked_mul(b)?;
+    (p.is_zero() || p.scale() == a.scale() + b.scale()).then_some(p)
+}
+
+/// A number as a person writes it on the command line or in a broker's
+/// file: plain digits (`1234567`, `21.55`) or digits grouped in thousands
+/// with commas (`1,234,567`, `92,569.50`), nothing else. The digits without
+/// their commas; `None` for anything else (`4,30`, `,,5`, `1,5`, `1_000`).
+pub fn ungroup_thousands(text: &str) -> Option<String> {
+    let (int, frac) = match text.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (text, None),
+    };
+    if let Some(f) = frac {
+        if f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+    }
+    let groups: Vec<&str> = int.split(',').collect();
+    let well_formed = !groups[0].is_empty()
+        && groups[0].bytes().all(|b| b.is_ascii_digit())
+        && (groups.len() == 1
+            || (groups[0].len() <= 3
+                && groups[1..]
+                    .iter()
+                    .all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()))));
+    well_formed.then(|| match frac {
+        Some(f) => format!("{}.{f}", groups.concat()),
+        None => groups.concat(),
+    })
 }
 
 impl fmt::Display for Amount {
@@ -162,9 +252,97 @@ mod tests {
         let c: Amount = serde_json::from_str("0.100000000000000005551115123").unwrap();
         assert_eq!(c.to_string(), "0.100000000000000005551115123");
         // More digits than an exact decimal holds: refused, never rounded.
-        assert!(serde_json::from_str::<Amount>("0.10000000000000000555111512312578").is_err());
-        let e: Amount = serde_json::from_str("1e3").unwrap();
-        assert_eq!(e.0, Decimal::new(1000, 0));
+        assert!(matches!(
+            "0.10000000000000000555111512312578".parse::<Amount>(),
+            Err(AmountError::TooManyDecimals(_))
+        ));
+        assert!(matches!(
+            "79228162514264337593543950336".parse::<Amount>(),
+            Err(AmountError::TooLarge(_))
+        ));
+    }
+
+    #[test]
+    fn the_bounds_are_what_they_say() {
+        assert_eq!(MAX_AMOUNT, Decimal::from(1_000_000_000_000_000_000u64));
+        assert_eq!(MAX_PER_SHARE, Decimal::from(10_000_000_000_000u64));
+        let bounded = |s: &str| within_bounds(s.parse::<Amount>().unwrap().0);
+        assert_eq!(bounded("1000000000000000000"), Ok(()));
+        assert_eq!(bounded("0.1234567890"), Ok(()));
+        assert_eq!(bounded("000000000000000000000001"), Ok(()));
+        assert!(matches!(
+            bounded("1000000000000000000.0000000001"),
+            Err(AmountError::TooLarge(_))
+        ));
+        assert!(matches!(
+            bounded("79228162514264337593543950335"),
+            Err(AmountError::TooLarge(_))
+        ));
+        assert!(matches!(
+            bounded("0.12345678901"),
+            Err(AmountError::TooManyDecimals(_))
+        ));
+    }
+
+    #[test]
+    fn only_plain_decimals_are_amounts() {
+        for bad in [
+            "1_000", "1e3", "1E3", " 1.0 ", "+1.0", "1,000", "1.", ".5", "", "0x10", "1.0.0",
+            "NaN", "١٢", "1 000",
+        ] {
+            assert!(
+                matches!(bad.parse::<Amount>(), Err(AmountError::NotDecimal(_))),
+                "{bad:?} was accepted"
+            );
+        }
+        // As JSON numbers too: the literal text is judged.
+        assert!(serde_json::from_str::<Amount>("1e3").is_err());
+        assert!(serde_json::from_str::<Amount>("-0").is_err());
+        assert!(matches!(
+            "-1.5".parse::<Amount>(),
+            Err(AmountError::Negative(_))
+        ));
+    }
+
+    #[test]
+    fn exact_products_or_none() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(exact_mul(d("1.5"), d("3")), Some(d("4.5")));
+        assert_eq!(
+            exact_mul(MAX_PER_SHARE, d("1000000000000000")),
+            Some(d("1e28").normalize())
+        );
+        // Rounding would be needed: refused.
+        assert_eq!(
+            exact_mul(d("9999999999999.9999999999"), d("1000000000000000")),
+            None
+        );
+        assert_eq!(exact_mul(d("100000000000000"), d("1000000000000000")), None);
+    }
+
+    #[test]
+    fn thousands_groups_are_read_only_when_well_formed() {
+        assert_eq!(ungroup_thousands("4300").as_deref(), Some("4300"));
+        assert_eq!(ungroup_thousands("1,000").as_deref(), Some("1000"));
+        assert_eq!(ungroup_thousands("1,234,567").as_deref(), Some("1234567"));
+        assert_eq!(ungroup_thousands("92,569.50").as_deref(), Some("92569.50"));
+        assert_eq!(ungroup_thousands("21.55").as_deref(), Some("21.55"));
+        for bad in [
+            "4,30",
+            ",,5",
+            "1,5",
+            ",100",
+            "1,000,",
+            "1000,000",
+            "1,0000",
+            "1_000",
+            "",
+            "1.",
+            "1,000.5,0",
+            " 1",
+        ] {
+            assert_eq!(ungroup_thousands(bad), None, "{bad:?}");
+        }
     }
 
     #[test]
@@ -173,6 +351,7 @@ mod tests {
         assert!(serde_json::from_str::<Amount>("\"abc\"").is_err());
         assert!(serde_json::from_str::<Amount>("true").is_err());
         assert!(serde_json::from_str::<Amount>("\"\"").is_err());
+        assert!(serde_json::from_str::<Amount>("\"-0\"").is_err());
     }
 
     #[test]

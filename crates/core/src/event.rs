@@ -429,7 +429,10 @@ pub struct ReturnFiled {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventVoided {
-    pub issuer: String,
+    /// The issuer of the voided event; absent only when voiding a
+    /// `market_closed` (which has no issuer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
     pub voided_id: Uuid,
     pub reason: String,
 }
@@ -556,7 +559,7 @@ impl Event {
             ShareOptionsGranted(e) | ShareOptionsLapsed(e) | ShareOptionsCancelled(e) => &e.issuer,
             ResultsAnnouncementScheduled(e) => &e.issuer,
             ReturnFiled(e) => &e.issuer,
-            EventVoided(e) => &e.issuer,
+            EventVoided(e) => return e.issuer.as_deref(),
             ClosingPrice(e) => &e.issuer,
             MarketClosed(_) => return None,
         })
@@ -676,6 +679,10 @@ impl Recorded {
                 message: format!("stored payload is not a JSON object: {e}"),
                 hint: "the log may have been altered: run `shareledger audit`".into(),
             })?;
+        no_duplicate_keys(payload).map_err(|e| DecodeError {
+            hint: "the stored payload names a key twice, which this program never writes: the log may have been altered: run `shareledger audit`".into(),
+            ..e
+        })?;
         let note = match map.remove("note") {
             Some(Value::String(s)) => Some(s),
             None => None,
@@ -872,6 +879,7 @@ pub fn parse_line(line: &str) -> Result<Incoming, DecodeError> {
         message: format!("not valid JSON ({e})"),
         hint: "write one JSON object per line".into(),
     })?;
+    no_duplicate_keys(line)?;
     let Value::Object(map) = value else {
         return Err(DecodeError {
             field: None,
@@ -965,6 +973,7 @@ pub fn parse_object(mut map: Map<String, Value>) -> Result<Incoming, DecodeError
         }
     };
     let event = decode_body(&type_name, Value::Object(map))?;
+    check_bounds(&event)?;
     Ok(Incoming {
         id,
         recorded_at,
@@ -973,4 +982,224 @@ pub fn parse_object(mut map: Map<String, Value>) -> Result<Incoming, DecodeError
         allow_duplicate,
         event,
     })
+}
+
+/// Refuse a JSON text in which an object names a key twice (serde_json
+/// would keep the last one silently: `"shares":1000, … "shares":999999`).
+/// The error names the key and its path.
+pub fn no_duplicate_keys(text: &str) -> Result<(), DecodeError> {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use std::fmt;
+
+    struct Walk(String);
+    impl<'de> DeserializeSeed<'de> for Walk {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Walk {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let mut i = 0usize;
+            while seq
+                .next_element_seed(Walk(format!("{}[{i}]", self.0)))?
+                .is_some()
+            {
+                i += 1;
+            }
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                let path = if self.0.is_empty() {
+                    key.to_string()
+                } else {
+                    format!("{}.{key}", self.0)
+                };
+                if !seen.insert(key.into_owned()) {
+                    return Err(serde::de::Error::custom(DuplicateKey(path)));
+                }
+                map.next_value_seed(Walk(path))?;
+            }
+            Ok(())
+        }
+    }
+    struct DuplicateKey(String);
+    impl fmt::Display for DuplicateKey {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "\u{0}dup:{}", self.0)
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_str(text);
+    match Walk(String::new()).deserialize(&mut de) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let msg = e.to_string();
+            match msg.strip_prefix("\u{0}dup:") {
+                Some(rest) => {
+                    // serde_json appends " at line L column C".
+                    let key = rest.split(" at line ").next().unwrap_or(rest);
+                    Err(DecodeError::field(
+                        key,
+                        "the key appears twice in one object",
+                        "write each field once: a line that names a field twice is ambiguous, so it is refused rather than one of the values kept",
+                    ))
+                }
+                None => Err(DecodeError {
+                    field: None,
+                    message: format!("not valid JSON ({msg})"),
+                    hint: "write one JSON object per line".into(),
+                }),
+            }
+        }
+    }
+}
+
+/// The bounds every quantity of an event must keep, checked when the event
+/// is read (docs/threat-model.md, "Bounds"): share and option counts at
+/// most [`crate::state::MAX_SHARES`] (10^15); every amount at most
+/// [`crate::amount::MAX_AMOUNT`] (10^18) with at most 10 decimal places
+/// (checked by [`Amount`]'s parser); per-share amounts (prices, par values)
+/// at most [`crate::amount::MAX_PER_SHARE`] (10^13), so that a per-share
+/// amount times any accepted count is an exact `Decimal`.
+pub fn check_bounds(event: &Event) -> Result<(), DecodeError> {
+    use crate::amount::{MAX_AMOUNT, MAX_AMOUNT_DECIMALS, MAX_PER_SHARE};
+    use crate::presentation::MAX_DECIMALS;
+    use crate::state::MAX_SHARES;
+    use Event::*;
+    let count = |field: &str, n: Option<u64>| match n {
+        Some(n) if n > MAX_SHARES => Err(DecodeError::field(
+            field,
+            &format!("{n} is above the largest count the ledger accepts, {MAX_SHARES} (10^15)"),
+            "check the figure: no issuer has that many shares",
+        )),
+        _ => Ok(()),
+    };
+    // Every amount (as read, or made by the program: a broker file's
+    // totals) within the bounds (`Amount`'s parser checks only the form,
+    // so that a ledger written before the bounds still reads).
+    let amount = |field: &str, a: Option<&Amount>| match a {
+        Some(a) if a.0 > MAX_AMOUNT || a.0.is_sign_negative() => Err(DecodeError::field(
+            field,
+            &format!(
+                "{} is outside the amounts the ledger accepts, 0 to {MAX_AMOUNT} (10^18)",
+                a.0
+            ),
+            "check the figure",
+        )),
+        Some(a) if a.0.scale() > MAX_AMOUNT_DECIMALS => Err(DecodeError::field(
+            field,
+            &format!("{} has more than {MAX_AMOUNT_DECIMALS} decimal places", a.0),
+            "round it as the document you copy it from does",
+        )),
+        _ => Ok(()),
+    };
+    let per_share = |field: &str, a: Option<&Amount>| {
+        amount(field, a)?;
+        match a {
+            Some(a) if a.0 > MAX_PER_SHARE => Err(DecodeError::field(
+                field,
+                &format!(
+                    "{} is above the largest amount per share the ledger accepts, {MAX_PER_SHARE} (10^13)",
+                    a.0
+                ),
+                "check the figure: it is an amount per share, not a total",
+            )),
+            _ => Ok(()),
+        }
+    };
+    match event {
+        ShareClassDefined(e) => {
+            count("authorised_shares", e.authorised_shares)?;
+            per_share("par_value.amount", e.par_value.as_ref().map(|m| &m.amount))?;
+        }
+        OpeningBalance(e) => {
+            count("issued_shares", Some(e.issued_shares))?;
+            count("treasury_shares", e.treasury_shares)?;
+        }
+        RepurchaseMandateGranted(e) => {
+            count(
+                "issued_shares_at_resolution",
+                Some(e.issued_shares_at_resolution),
+            )?;
+            count("authorised_shares", e.authorised_shares)?;
+            count("repurchased_before_ledger", e.repurchased_before_ledger)?;
+        }
+        SharesRepurchased(e) => {
+            count("shares", Some(e.shares))?;
+            per_share("highest_price", e.highest_price.as_ref())?;
+            per_share("lowest_price", e.lowest_price.as_ref())?;
+            amount("total_paid", e.total_paid.as_ref())?;
+        }
+        RepurchasedSharesCancelled(e) => count("shares", Some(e.shares))?,
+        SharesIssued(e) => {
+            count("shares", Some(e.shares))?;
+            per_share("price", e.price.as_ref())?;
+            per_share("previous_close", e.previous_close.as_ref())?;
+        }
+        SharesRedeemed(e) => {
+            count("shares", Some(e.shares))?;
+            per_share("price", e.price.as_ref())?;
+        }
+        TreasurySharesSold(e) => {
+            count("shares", Some(e.shares))?;
+            per_share("highest_price", Some(&e.highest_price))?;
+            per_share("lowest_price", Some(&e.lowest_price))?;
+            amount("total_received", Some(&e.total_received))?;
+        }
+        TreasurySharesTransferred(e) => count("shares", Some(e.shares))?,
+        TreasurySharesCancelled(e) => count("shares", Some(e.shares))?,
+        AuthorisedSharesChanged(e) => count("authorised_shares", Some(e.authorised_shares))?,
+        ShareOptionSchemeAdopted(e) => count("outstanding_options", e.outstanding_options)?,
+        ShareOptionsGranted(e) | ShareOptionsLapsed(e) | ShareOptionsCancelled(e) => {
+            count("options", Some(e.options))?
+        }
+        ClosingPrice(e) => per_share("price", Some(&e.price))?,
+        IssuerRegistered(self::IssuerRegistered { presentation, .. })
+        | IssuerSettingsChanged(self::IssuerSettingsChanged { presentation, .. }) => {
+            if let Some(p) = presentation {
+                for (field, n) in [
+                    ("presentation.percent_decimals", p.percent_decimals),
+                    ("presentation.price_decimals", p.price_decimals),
+                ] {
+                    match n {
+                        Some(n) if n > MAX_DECIMALS => {
+                            return Err(DecodeError::field(
+                                field,
+                                &format!("{n} is above the most decimals a figure may be presented with, {MAX_DECIMALS}"),
+                                "give 0 to 12 (the forms print percentages to a few decimals)",
+                            ))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        ResultsAnnouncementScheduled(_) | MarketClosed(_) | ReturnFiled(_) | EventVoided(_) => {}
+    }
+    Ok(())
 }

@@ -824,10 +824,23 @@ fn totals_just_outside_the_tolerance_are_refused() {
 
 #[test]
 fn price_overflow_is_refused_not_a_panic() {
-    let line = priced(
+    // Beyond any amount: refused when read (issue #11), naming the bound.
+    let beyond = priced(
         4300,
         Some("HKD"),
         Some("79228162514264337593543950335"),
+        Some("21.35"),
+        Some("92569"),
+    );
+    let e = shareledger_core::parse_line(&beyond.to_string()).expect_err("refused when read");
+    assert_eq!(e.field.as_deref(), Some("highest_price"));
+    assert!(e.message.contains("10^18"), "{e}");
+    // Within the amount bound but shares × price beyond a Decimal (an
+    // event built past the door): the core refuses it too.
+    let line = priced(
+        MAX_SHARES,
+        Some("HKD"),
+        Some("1000000000000000000"),
         Some("21.35"),
         Some("92569"),
     );

@@ -270,7 +270,7 @@ fn repurchase_event(line: Value) -> shareledger_core::event::SharesRepurchased {
 #[test]
 fn amounts_given_as_json_numbers_are_read_exactly() {
     // Written raw, so no float ever touches the text.
-    let line = r#"{"type": "shares_repurchased", "issuer": "02121", "class": "H", "trade_date": "2022-11-07", "shares": 4300, "currency": "HKD", "highest_price": 21.55, "lowest_price": 21.350, "total_paid": 92569.10000000000000001}"#;
+    let line = r#"{"type": "shares_repurchased", "issuer": "02121", "class": "H", "trade_date": "2022-11-07", "shares": 4300, "currency": "HKD", "highest_price": 21.55, "lowest_price": 21.350, "total_paid": 92569.1000000001}"#;
     let e = match parse_line(line).expect("parses").event {
         Event::SharesRepurchased(e) => e,
         other => panic!("read {other:?}"),
@@ -279,7 +279,11 @@ fn amounts_given_as_json_numbers_are_read_exactly() {
     assert_eq!(e.highest_price.unwrap().to_string(), "21.55");
     // The text's own scale is kept.
     assert_eq!(e.lowest_price.unwrap().to_string(), "21.350");
-    assert_eq!(e.total_paid.unwrap().to_string(), "92569.10000000000000001");
+    assert_eq!(e.total_paid.unwrap().to_string(), "92569.1000000001");
+    // More decimals than the ledger keeps: refused, never rounded.
+    let e = parse_line(&line.replace("92569.1000000001", "92569.10000000001"))
+        .expect_err("11 decimal places");
+    assert_eq!(e.field.as_deref(), Some("total_paid"));
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, FixedOffset};
-use shareledger_core::event::{Incoming, Recorded, MARKET_STREAM, SCHEMA_VERSION};
+use shareledger_core::event::{check_bounds, Incoming, Recorded, MARKET_STREAM, SCHEMA_VERSION};
 use shareledger_core::state::Register;
 use shareledger_store::{
     EventStore, EventTx, ExpectedVersion, NewEvent, ReadFilter, StoreError, StoredEvent, ValidEvent,
@@ -49,6 +49,14 @@ pub struct AppendOptions {
 }
 
 impl AppendOptions {
+    /// The same options, letting equal events through (the double-entry rule off).
+    pub fn allowing_duplicates(self) -> Self {
+        AppendOptions {
+            allow_duplicate: true,
+            ..self
+        }
+    }
+
     /// Append (`false`) or decide only (`true`), pipelined by batch size.
     pub fn dry_run(dry_run: bool) -> Self {
         AppendOptions {
@@ -98,6 +106,7 @@ pub fn append_in<T: EventTx>(
     } = options;
     {
         let last = tx.last_recorded_at()?;
+        let clock = now;
         // The clock was read before the write lock was taken: a writer that
         // waited behind another may hold an earlier "now" than what the other
         // just stored. Defaulted times never go backwards.
@@ -153,6 +162,7 @@ pub fn append_in<T: EventTx>(
             stored,
             last,
             now,
+            clock,
             actor,
             allow_duplicate,
             entries: HashMap::new(),
@@ -250,6 +260,10 @@ struct Decider<'a> {
     stored: Vec<Option<Result<Option<StoredEvent>, LedgerError>>>,
     last: Option<String>,
     now: DateTime<FixedOffset>,
+    /// The caller's clock as given (before `now` was raised to the latest
+    /// stored time): no `recorded_at` may lie more than
+    /// [`MAX_CLOCK_AHEAD`] after it.
+    clock: DateTime<FixedOffset>,
     actor: &'a str,
     /// The double-entry rule is off for the whole input.
     allow_duplicate: bool,
@@ -282,6 +296,12 @@ fn entry_key(content: &str) -> EntryKey {
     };
     (half(0), half(1))
 }
+
+/// How far a given `recorded_at` may lie after the recording machine's
+/// clock (interchange.md section 1, envelope rules): five minutes, for
+/// clocks a little apart. Anything later would hold every later event at
+/// that time (the log never goes backwards).
+pub const MAX_CLOCK_AHEAD: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 
 impl Decider<'_> {
     /// The double-entry rule: refuse `rec` (content `content`) when a live
@@ -372,6 +392,27 @@ impl Decider<'_> {
             // at the end of the id index instead of on a random page of it
             // (v4), which at millions of events made every batch rewrite a
             // page of the index per event.
+            // Bounds first: no quantity beyond them reaches any arithmetic.
+            check_bounds(&incoming.event).map_err(|e| Rejection {
+                event_type: Some(incoming.event.type_name().to_string()),
+                ..Rejection::decode(line, e)
+            })?;
+            if let Some(at) = incoming.recorded_at {
+                if at > self.clock + MAX_CLOCK_AHEAD {
+                    return Err(Rejection::field(
+                        Some(line),
+                        "recorded_at",
+                        "recorded_at",
+                        format!(
+                            "{} is more than 5 minutes after this machine's clock ({}): a time in the future would hold every later event at that time",
+                            at.to_rfc3339(),
+                            self.clock.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                        ),
+                        "give the time the ledger learned of the event (or none: default now); if the time is right, set this machine's clock",
+                    )
+                    .into());
+                }
+            }
             let allowed = self.allow_duplicate || incoming.allow_duplicate;
             let rec = incoming.into_recorded(Uuid::now_v7, self.now, self.actor);
             // The content (no envelope) for the double-entry rule, and the

@@ -5,11 +5,11 @@
 
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
-use shareledger_core::event::{Recorded, MARKET_STREAM};
+use shareledger_core::event::{check_bounds, Recorded, MARKET_STREAM, SCHEMA_VERSION};
 use shareledger_core::state::Register;
 use shareledger_returns::checks::{self, Finding, Severity};
 use shareledger_returns::document::DOCUMENT_VERSION;
-use shareledger_store::{EventStore, ReadFilter};
+use shareledger_store::{EventRef, EventStore, ReadFilter, StoredEvent};
 
 use crate::decode::{decode, Decoder};
 use crate::error::LedgerError;
@@ -197,17 +197,42 @@ fn replay_stream<S: EventStore>(
     findings: &mut Vec<Finding>,
 ) -> Result<(), LedgerError> {
     let mut decoder = Decoder::new();
-    store.scan(
-        &ReadFilter::stream(stream),
-        |row| -> Result<(), LedgerError> {
+    // Every column is read (not only those a replay needs), to cross-check
+    // the stored columns against the payload they were derived from.
+    for stored in store.events(&ReadFilter::stream(stream)) {
+        let stored = stored?;
+        let row = EventRef::of(&stored);
+        {
             let rec: Recorded = match decoder.decode(row) {
                 Ok(r) => r,
                 Err(e) => {
                     findings.push(Finding::error("replay", stream, None, e.to_string()));
-                    return Ok(());
+                    continue;
                 }
             };
             let date = rec.event.effective_date();
+            if let Err(e) = check_bounds(&rec.event) {
+                findings.push(Finding::warning(
+                    "bounds",
+                    stream,
+                    date,
+                    format!(
+                        "log position {}: {e} (recorded before this build's bounds, or changed outside shareledger): a return over it fails rather than print an inexact figure; correct it with event_voided",
+                        stored.position
+                    ),
+                ));
+            }
+            if let Some(m) = columns_disagree(&stored, &rec) {
+                findings.push(Finding::error(
+                    "integrity",
+                    stream,
+                    date,
+                    format!(
+                        "log position {}: the stored {m}: the row was changed outside shareledger; restore it from a backup",
+                        stored.position
+                    ),
+                ));
+            }
             if let Err(r) = register.execute(rec) {
                 findings.push(Finding::error(
                     "replay",
@@ -219,10 +244,44 @@ fn replay_stream<S: EventStore>(
                     ),
                 ));
             }
-            Ok(())
-        },
-    )?;
+        }
+    }
     Ok(())
+}
+
+/// How the stored columns (`stream`, `event_type`, `effective_date`,
+/// `schema_version`) disagree with the payload they were derived from, if
+/// they do.
+fn columns_disagree(stored: &StoredEvent, rec: &Recorded) -> Option<String> {
+    let event = &rec.event;
+    if stored.event_type != event.type_name() {
+        return Some(format!(
+            "event_type `{}` is not the payload's type `{}`",
+            stored.event_type,
+            event.type_name()
+        ));
+    }
+    if stored.stream != event.stream() {
+        return Some(format!(
+            "stream `{}` is not the payload's stream `{}`",
+            stored.stream,
+            event.stream()
+        ));
+    }
+    let date = event.effective_date().map(|d| d.to_string());
+    if stored.effective_date != date {
+        return Some(format!(
+            "effective_date {:?} is not the payload's {:?}",
+            stored.effective_date, date
+        ));
+    }
+    if stored.schema_version != SCHEMA_VERSION {
+        return Some(format!(
+            "schema_version {} is not {SCHEMA_VERSION}, the only one this build writes",
+            stored.schema_version
+        ));
+    }
+    None
 }
 
 /// Regenerate every filed return as the ledger knew it when it was filed,

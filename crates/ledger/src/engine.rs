@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use shareledger_store::{EventStore, PgStore, Store, StoreError, Verification};
+use shareledger_store::{EventStore, PgStore, ReadOnly, Store, StoreError, Verification};
 
 use crate::error::LedgerError;
 
@@ -26,6 +26,13 @@ pub trait Engine: EventStore {
 
     /// Open the ledger at `location`, which must exist, to read.
     fn existing(location: &str) -> Result<Self, StoreError>;
+
+    /// Open the ledger at `location` only to read, changing nothing there
+    /// (SQLite: read-only, or immutable when its directory cannot be
+    /// written — the second of the pair says which).
+    fn read_only(location: &str) -> Result<(Self, ReadOnly), StoreError> {
+        Ok((Self::existing(location)?, ReadOnly::Shared))
+    }
 
     /// Whether there is anything at `location` yet (a dry run against
     /// nothing must create nothing).
@@ -57,6 +64,12 @@ impl Engine for Store {
 
     fn exists(location: &str) -> bool {
         Path::new(location).exists()
+    }
+
+    fn read_only(location: &str) -> Result<(Self, ReadOnly), StoreError> {
+        let (mut store, mode) = Store::open_read_only(Path::new(location))?;
+        store.set_cache_size_kib(shareledger_store::READ_CACHE_KIB)?;
+        Ok((store, mode))
     }
 
     fn backup_file(&self, dest: &Path) -> Result<Verification, LedgerError> {

@@ -886,7 +886,12 @@ pub const SPECS: &[EventSpec] = &[
         name: "event_voided",
         summary: "a correction: the voided event stops counting from now on (nothing is deleted)",
         fields: fields![
-            ISSUER,
+            opt(
+                "issuer",
+                Kind::Text,
+                "the issuer's id (absent only when voiding a market_closed)",
+                "02121"
+            ),
             req(
                 "voided_id",
                 Kind::Uuid,

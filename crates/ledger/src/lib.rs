@@ -61,7 +61,8 @@ pub use status::Status;
 /// The storage types a front end names (to open a ledger, to filter the
 /// log); front ends use them through this crate, never the store directly.
 pub use shareledger_store::{
-    EventStore, PgStore, ReadFilter, Store, StoreError, StoredEvent, Verification, READ_CACHE_KIB,
+    EventStore, PgStore, ReadFilter, ReadOnly, Store, StoreError, StoredEvent, Verification,
+    READ_CACHE_KIB,
 };
 
 /// The seed ledger (built only from the two real filings in
@@ -387,6 +388,13 @@ impl<S: Engine> Ledger<S> {
         Ok(Ledger::new(S::existing(location)?))
     }
 
+    /// Open an existing ledger only to read, changing nothing there (see
+    /// [`Engine::read_only`]).
+    pub fn open_to_read_at(location: &str) -> Result<(Self, ReadOnly)> {
+        let (store, mode) = S::read_only(location)?;
+        Ok((Ledger::new(store), mode))
+    }
+
     /// Open (or create) a ledger to write.
     pub fn open_at(location: &str) -> Result<Self> {
         Ok(Ledger::new(S::create(location)?))
@@ -423,6 +431,24 @@ impl Ledger<Store> {
     /// a reader's small page cache).
     pub fn open_existing(path: &Path) -> Result<Self> {
         let mut store = Store::open_existing(path)?;
+        store.set_cache_size_kib(shareledger_store::READ_CACHE_KIB)?;
+        Ok(Ledger::new(store))
+    }
+
+    /// Open an existing SQLite ledger read-only, for operations that only
+    /// read: nothing is written to the file or (immutable) beside it; how
+    /// it was opened is returned for the front end to say.
+    pub fn open_read_only(path: &Path) -> Result<(Self, ReadOnly)> {
+        let (mut store, mode) = Store::open_read_only(path)?;
+        store.set_cache_size_kib(shareledger_store::READ_CACHE_KIB)?;
+        Ok((Ledger::new(store), mode))
+    }
+
+    /// [`Ledger::open_read_only`], starting with `mode` (`Immutable`: never
+    /// a file created beside the ledger, nothing another process is
+    /// writing is seen).
+    pub fn open_read_only_as(path: &Path, mode: ReadOnly) -> Result<Self> {
+        let (mut store, _) = Store::open_read_only_as(path, mode)?;
         store.set_cache_size_kib(shareledger_store::READ_CACHE_KIB)?;
         Ok(Ledger::new(store))
     }

@@ -58,6 +58,8 @@ pub enum ReturnError {
     },
     #[error("month {year}-{month:02} does not exist: give the month as YYYY-MM")]
     BadMonth { year: i32, month: u32 },
+    #[error("{what} is beyond what the ledger computes exactly (28 significant digits): an event's figure is far too large; check the events' figures against their sources (shares at most 10^15, per-share amounts at most 10^13, amounts at most 10^18) and correct the wrong one with event_voided")]
+    TooLarge { what: String },
     #[error("internal check failed: Part III of class {class} totals {part_iii:?} but Part II changes by {part_ii:?}; please report this with the log")]
     Unreconciled {
         class: String,

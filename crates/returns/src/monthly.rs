@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
+use shareledger_core::amount::exact_mul;
 use shareledger_core::event::{Event, IssueKind, Purpose};
 use shareledger_core::rules::monthly_has_treasury_columns;
 use shareledger_core::state::{effect, ClassState, IssuerState, PendingLine, PendingOrigin};
@@ -51,22 +52,33 @@ pub fn monthly(issuer: &IssuerState, req: &MonthlyRequest) -> Result<MonthlyRetu
         let par = class.definition().par_value.clone();
         // Capital = shares × par value, exactly, without the par value's
         // trailing zeros ("HKD 0.1" × 2,000,000,000 = "HKD 200000000").
-        let cap = |n: Option<u64>| {
-            n.zip(par.clone()).map(|(n, p)| {
-                Money::new(
-                    p.currency.clone(),
-                    (Decimal::from(n) * p.amount.0).normalize(),
-                )
-            })
+        let cap = |n: Option<u64>| -> Result<Option<Money>, ReturnError> {
+            n.zip(par.clone())
+                .map(|(n, p)| {
+                    exact_mul(Decimal::from(n), p.amount.0)
+                        .map(|v| Money::new(p.currency.clone(), v.normalize()))
+                        .ok_or_else(|| ReturnError::TooLarge {
+                            what: format!(
+                                "the capital of class {id}, {n} shares × par value {}",
+                                p.amount
+                            ),
+                        })
+                })
+                .transpose()
         };
-        if let Some(c) = cap(a_end) {
+        if let Some(c) = cap(a_end)? {
             let entry = capital
                 .entry(c.currency.to_string())
                 .or_insert_with(|| Money::new(c.currency.clone(), Decimal::ZERO));
-            *entry = Money::new(
-                c.currency.clone(),
-                (entry.amount.0 + c.amount.0).normalize(),
-            );
+            let sum =
+                entry
+                    .amount
+                    .0
+                    .checked_add(c.amount.0)
+                    .ok_or_else(|| ReturnError::TooLarge {
+                        what: format!("the total authorised capital in {}", c.currency),
+                    })?;
+            *entry = Money::new(c.currency.clone(), sum.normalize());
         }
         authorised.push(AuthorisedRow {
             class: id.clone(),
@@ -78,8 +90,8 @@ pub fn monthly(issuer: &IssuerState, req: &MonthlyRequest) -> Result<MonthlyRetu
                 .filter(|c| *c != 0),
             closing: a_end,
             par_value: par.clone(),
-            capital_preceding: cap(a_prev),
-            capital_closing: cap(a_end),
+            capital_preceding: cap(a_prev)?,
+            capital_closing: cap(a_end)?,
         });
 
         // Part II.

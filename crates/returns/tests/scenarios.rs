@@ -1785,10 +1785,21 @@ fn an_issue_whose_price_times_shares_overflows_is_refused() {
             json!({"scheme": "S", "adoption_date": "2020-01-01",
                    "outstanding_options": 1_000_000_000_000_000u64}),
         );
+    // Beyond any amount: refused when read (issue #11).
     let line = absurd_issue(&l, "79000000000000000000000");
-    let r = parse_line(&line.to_string())
-        .expect("parses")
-        .into_recorded(|| event_id(99), clock(), "tester");
+    let e = parse_line(&line.to_string()).expect_err("refused when read");
+    assert_eq!(e.field.as_deref(), Some("price"));
+    // Within the amount bound but price × shares beyond a decimal, built
+    // past the door: the core refuses it too.
+    let line = absurd_issue(&l, "1000000000000000000");
+    let r = shareledger_core::Recorded {
+        id: event_id(99),
+        recorded_at: clock(),
+        actor: "tester".into(),
+        note: None,
+        event: serde_json::from_value(line).expect("an event"),
+        position: None,
+    };
     let mut register = l.register.clone();
     assert!(
         register.execute(r).is_err(),

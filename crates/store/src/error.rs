@@ -78,6 +78,34 @@ pub enum StoreError {
         has_tables: bool,
     },
 
+    /// The file carries shareledger's `application_id` and a schema
+    /// version, but holds no tables: not a usable ledger.
+    #[error("{} carries shareledger's application_id but holds no events table: it is not a usable ledger (damaged, or stamped by another program); restore it from a backup or choose another --db path; the file was not changed", path.display())]
+    NoTables {
+        /// The path.
+        path: PathBuf,
+    },
+
+    /// A ledger of an older schema, opened read-only: it cannot be
+    /// upgraded without writing.
+    #[error("ledger file {} has the older schema {found} (this build reads {known}) and was opened read-only: upgrade it with a command that writes (e.g. `shareledger import` of an empty file) where it may be written; the file was not changed", path.display())]
+    OlderSchema {
+        /// The ledger path.
+        path: PathBuf,
+        /// `PRAGMA user_version` found in the file.
+        found: i64,
+        /// The schema this build reads, [`crate::SCHEMA_VERSION`].
+        known: u32,
+    },
+
+    /// A read-only ledger in a directory that cannot be written, with a
+    /// `-wal` file SQLite cannot read without writing beside it.
+    #[error("ledger file {} has a -wal file holding changes not yet in the file, and its directory cannot be written, so they cannot be read: copy the ledger with its -wal file into a writable directory and read the copy; nothing was changed", path.display())]
+    WalUnreadable {
+        /// The ledger path.
+        path: PathBuf,
+    },
+
     /// The ledger was written by a newer shareledger with a schema this build
     /// does not know.
     #[error("ledger file {} was written by a newer shareledger (schema {found}, this build knows {known}): upgrade shareledger; the file was not changed", path.display())]

@@ -121,7 +121,22 @@ fn check_header(path: &Path, known: u32) -> Result<Header, StoreError> {
     let be = |at: usize| i32::from_be_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]);
     let user_version = be(60);
     let application_id = be(68);
-    judge(path, application_id, user_version, None, known)?;
+    // The schema cookie changes with every CREATE: non-zero means the file
+    // holds (or held) schema objects. In a WAL-mode file (header bytes 18
+    // and 19 are 2) without our application_id, that is another program's
+    // database, judged here: SQLite would create a `-shm` beside it on the
+    // first read. (Our own new ledger gets its first schema object and its
+    // application_id in one transaction.) It also tells a stamped file
+    // without tables.
+    let schema_cookie = be(40);
+    let wal = buf[18] == 2 && buf[19] == 2;
+    let has_tables = (wal && schema_cookie != 0).then_some(true);
+    judge(path, application_id, user_version, has_tables, known)?;
+    if application_id == APPLICATION_ID && user_version > 0 && schema_cookie == 0 {
+        return Err(StoreError::NoTables {
+            path: path.to_path_buf(),
+        });
+    }
     Ok(Header::Sqlite)
 }
 
@@ -252,6 +267,11 @@ pub(crate) fn open_connection(
         seen
     };
     judge(path, app, uv, Some(has_tables), known)?;
+    if app == APPLICATION_ID && uv > 0 && !has_tables {
+        return Err(StoreError::NoTables {
+            path: path.to_path_buf(),
+        });
+    }
     if mode == OpenMode::Existing && app != APPLICATION_ID {
         // An empty-but-valid SQLite file: not ours yet, and we never create.
         return Err(StoreError::NotInitialised {
@@ -293,6 +313,125 @@ pub(crate) fn open_connection(
         migrate(&mut conn, path, migrations)?;
     }
     Ok(conn)
+}
+
+/// How a ledger was opened read-only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadOnly {
+    /// `mode=ro`: SQLite reads the file (and its WAL) and writes nothing
+    /// to it; other processes may go on writing.
+    Shared,
+    /// `immutable=1`: the directory cannot be written (read-only media, an
+    /// auditor's copy), so SQLite cannot keep its shared-memory file there;
+    /// the file is read as one that nothing changes.
+    Immutable,
+}
+
+/// `file:` URI of `path` with `query`, escaping what a URI would read.
+fn sqlite_uri(path: &Path, query: &str) -> String {
+    let mut s = String::from("file:");
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => s.push_str("%25"),
+            '?' => s.push_str("%3f"),
+            '#' => s.push_str("%23"),
+            c => s.push(c),
+        }
+    }
+    s.push('?');
+    s.push_str(query);
+    s
+}
+
+/// Open an existing ledger read-only: nothing is ever written to the file
+/// or (with [`ReadOnly::Immutable`]) beside it. The same checks as
+/// [`open_connection`]; a ledger needing a migration is refused (it cannot
+/// be upgraded without writing).
+pub(crate) fn open_read_only(
+    path: &Path,
+    known: u32,
+    start: ReadOnly,
+) -> Result<(Connection, ReadOnly), StoreError> {
+    if !path.exists() {
+        return Err(StoreError::NotFound {
+            path: path.to_path_buf(),
+        });
+    }
+    let md = std::fs::metadata(path).map_err(|source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if !md.is_file() {
+        return Err(StoreError::NotAFile {
+            path: path.to_path_buf(),
+        });
+    }
+    if matches!(check_header(path, known)?, Header::Empty) {
+        return Err(StoreError::NotInitialised {
+            path: path.to_path_buf(),
+        });
+    }
+    let attempt = |mode: ReadOnly| -> Result<Connection, StoreError> {
+        let query = match mode {
+            ReadOnly::Shared => "mode=ro",
+            ReadOnly::Immutable => "mode=ro&immutable=1",
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(sqlite_uri(path, query), flags).ctx(path)?;
+        conn.busy_timeout(crate::BUSY_TIMEOUT).ctx(path)?;
+        let (app, uv, has_tables) = {
+            let snapshot = conn.unchecked_transaction().ctx(path)?;
+            let seen = probe(&snapshot, path)?;
+            snapshot.commit().ctx(path)?;
+            seen
+        };
+        judge(path, app, uv, Some(has_tables), known)?;
+        if app != APPLICATION_ID {
+            return Err(StoreError::NotInitialised {
+                path: path.to_path_buf(),
+            });
+        }
+        if !has_tables {
+            return Err(StoreError::NoTables {
+                path: path.to_path_buf(),
+            });
+        }
+        if (uv as u32) < known {
+            return Err(StoreError::OlderSchema {
+                path: path.to_path_buf(),
+                found: i64::from(uv),
+                known,
+            });
+        }
+        Ok(conn)
+    };
+    let first = match start {
+        ReadOnly::Shared => attempt(ReadOnly::Shared),
+        ReadOnly::Immutable => return Ok((attempt(ReadOnly::Immutable)?, ReadOnly::Immutable)),
+    };
+    match first {
+        Ok(conn) => Ok((conn, ReadOnly::Shared)),
+        // SQLite could not set up its shared memory beside the file (the
+        // directory or the -shm file cannot be written): read it immutable.
+        Err(StoreError::Sqlite { source, .. })
+            if matches!(
+                source.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly)
+            ) =>
+        {
+            let mut wal = path.as_os_str().to_owned();
+            wal.push("-wal");
+            if std::fs::metadata(std::path::PathBuf::from(wal)).is_ok_and(|m| m.len() > 0) {
+                return Err(StoreError::WalUnreadable {
+                    path: path.to_path_buf(),
+                });
+            }
+            Ok((attempt(ReadOnly::Immutable)?, ReadOnly::Immutable))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Run the missing migration steps in one IMMEDIATE transaction.

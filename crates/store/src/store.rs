@@ -35,7 +35,7 @@ use crate::event::{
 };
 use crate::hash::{event_hash, EventFields, GENESIS_PREV_HASH};
 use crate::read::{self, EventRef, Events, ReadFilter, DEFAULT_PAGE_SIZE};
-use crate::schema::{self, OpenMode, MIGRATIONS};
+use crate::schema::{self, OpenMode, ReadOnly, MIGRATIONS};
 use crate::verify::ChainCheck;
 
 const INSERT: &str = "INSERT INTO events (position, stream, version, id, event_type, \
@@ -48,6 +48,8 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     page_size: usize,
+    /// How the store was opened read-only, if it was.
+    read_only: Option<ReadOnly>,
 }
 
 /// Result of [`Store::verify`].
@@ -93,12 +95,41 @@ impl Store {
         Self::open_with(path, OpenMode::Existing)
     }
 
+    /// Open an existing ledger read-only (`mode=ro`; `immutable=1` when
+    /// SQLite cannot keep its shared memory beside the file, e.g. in a
+    /// directory that cannot be written): nothing is written to the file
+    /// or beside it. Every write through this store fails. Same checks as
+    /// [`Store::open_existing`]; a ledger needing a migration is refused.
+    pub fn open_read_only(path: &Path) -> Result<(Store, ReadOnly), StoreError> {
+        Self::open_read_only_as(path, ReadOnly::Shared)
+    }
+
+    /// [`Store::open_read_only`] starting with `start`: `Immutable` opens
+    /// `immutable=1` at once (nothing is created beside the file; a WAL
+    /// another process is writing is not seen).
+    pub fn open_read_only_as(
+        path: &Path,
+        start: ReadOnly,
+    ) -> Result<(Store, ReadOnly), StoreError> {
+        let (conn, mode) = schema::open_read_only(path, MIGRATIONS.len() as u32, start)?;
+        Ok((
+            Store {
+                conn,
+                path: path.to_path_buf(),
+                page_size: DEFAULT_PAGE_SIZE,
+                read_only: Some(mode),
+            },
+            mode,
+        ))
+    }
+
     fn open_with(path: &Path, mode: OpenMode) -> Result<Store, StoreError> {
         let conn = schema::open_connection(path, mode, MIGRATIONS)?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
             page_size: DEFAULT_PAGE_SIZE,
+            read_only: None,
         })
     }
 
@@ -672,7 +703,11 @@ impl EventStore for Store {
         Store::verify(self)
     }
     fn reader(&self) -> Result<Store, StoreError> {
-        let mut s = Store::open_existing(&self.path)?;
+        // A reader of a store opened read-only is read-only too, the same way.
+        let mut s = match self.read_only {
+            Some(mode) => Store::open_read_only_as(&self.path, mode)?.0,
+            None => Store::open_existing(&self.path)?,
+        };
         s.page_size = self.page_size;
         Ok(s)
     }

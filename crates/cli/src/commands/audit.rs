@@ -30,7 +30,7 @@ pub struct AuditArgs {
 }
 
 pub fn run<S: Engine>(db: &std::path::Path, args: AuditArgs) -> Result<(), CliError> {
-    let ledger = Ledger::<S>::open_existing_at(&super::location(db))?;
+    let ledger = super::open_to_read::<S>(db)?;
     let now = match args.now.as_deref() {
         Some(t) => parse_time("now", t)?,
         None => super::now(),
@@ -71,11 +71,11 @@ pub fn run<S: Engine>(db: &std::path::Path, args: AuditArgs) -> Result<(), CliEr
     }
     let report = report?;
     match args.format.format {
-        ReportFormat::Json => println!(
+        ReportFormat::Json => crate::outln!(
             "{}",
             serde_json::to_string_pretty(&report).expect("serializes")
-        ),
-        ReportFormat::Text => print_text(&report),
+        )?,
+        ReportFormat::Text => print_text(&report)?,
     }
     if report.ok {
         Ok(())
@@ -96,17 +96,17 @@ pub fn run<S: Engine>(db: &std::path::Path, args: AuditArgs) -> Result<(), CliEr
     }
 }
 
-fn print_text(report: &AuditReport) {
-    println!("events: {}", report.events);
+fn print_text(report: &AuditReport) -> Result<(), CliError> {
+    crate::outln!("events: {}", report.events)?;
     match &report.chain {
-        Chain::Intact(_) => println!("chain: intact"),
-        Chain::Broken { broken_at } => println!("chain: BROKEN at position {broken_at}"),
+        Chain::Intact(_) => crate::outln!("chain: intact")?,
+        Chain::Broken { broken_at } => crate::outln!("chain: BROKEN at position {broken_at}")?,
     }
     if report.findings.is_empty() {
-        println!("findings: none");
+        crate::outln!("findings: none")?;
     }
     for f in &report.findings {
-        println!(
+        crate::outln!(
             "{:<7} {:<12} {:<8} {}  {}",
             match f.severity {
                 Severity::Error => "ERROR",
@@ -118,16 +118,17 @@ fn print_text(report: &AuditReport) {
                 .map(|d| d.to_string())
                 .unwrap_or_else(|| "-".repeat(10)),
             f.message
-        );
+        )?;
     }
-    println!(
+    crate::outln!(
         "{}",
         if report.ok {
             "audit: OK"
         } else {
             "audit: FAILED"
         }
-    );
+    )?;
+    Ok(())
 }
 
 /// How many findings of one rule `import` and `record` print.
@@ -151,21 +152,21 @@ pub fn print_findings<S: EventStore>(
             .or_default();
         *n += 1;
         if *n <= WARNINGS_PER_RULE {
-            eprintln!(
+            crate::note!(
                 "warning: [{}] {} {}: {}",
                 f.rule,
                 f.issuer,
                 f.date.map(|d| d.to_string()).unwrap_or_default(),
                 f.message
-            );
+            )?;
         }
     }
     for ((issuer, rule), n) in shown {
         if n > WARNINGS_PER_RULE {
-            eprintln!(
+            crate::note!(
                 "warning: [{rule}] {issuer}: {} more finding(s) of this rule: run `shareledger audit --issuer {issuer}` for all",
                 n - WARNINGS_PER_RULE
-            );
+            )?;
         }
     }
     Ok(())

@@ -38,8 +38,7 @@ pub fn completions(args: CompletionsArgs) -> Result<(), CliError> {
     let mut cmd = Cli::command();
     let mut out = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, "shareledger", &mut out);
-    write_out(&out);
-    Ok(())
+    crate::output::stdout_bytes(&out)
 }
 
 pub fn man(args: ManArgs) -> Result<(), CliError> {
@@ -65,13 +64,5 @@ pub fn man(args: ManArgs) -> Result<(), CliError> {
     };
     let mut out = Vec::new();
     clap_mangen::Man::new(cmd).render(&mut out)?;
-    write_out(&out);
-    Ok(())
-}
-
-/// Write to standard output; a closed pipe (`| head`) is not an error.
-fn write_out(bytes: &[u8]) {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(bytes).and_then(|_| stdout.flush());
+    crate::output::stdout_bytes(&out)
 }

@@ -15,7 +15,8 @@ use shareledger_ledger::import::jsonl::read_lines_with;
 use shareledger_ledger::log::stored_json;
 use shareledger_ledger::time::{hk, parse_time, store_time};
 use shareledger_ledger::{
-    decode::decode, is_postgres, AppendOptions, Engine, Ledger, PgStore, ReadFilter, Store,
+    decode::decode, is_postgres, AppendOptions, Engine, Ledger, PgStore, ReadFilter, ReadOnly,
+    Store,
 };
 use shareledger_returns::render::{render, DocKind};
 
@@ -48,11 +49,21 @@ pub fn location(db: &std::path::Path) -> String {
 
 /// Run a command on the engine `--db` names: a `postgres://` URL, or a file.
 pub fn run(cli: Cli) -> Result<(), CliError> {
-    if is_postgres(&location(&cli.db)) {
+    // A command that may create the ledger and then fails leaves no file.
+    let creates = matches!(
+        &cli.command,
+        Command::Import { .. } | Command::Record(_) | Command::ImportTrades(_) | Command::Return(_)
+    );
+    let created = creates.then(|| created_by_us(&cli.db)).flatten();
+    let result = if is_postgres(&location(&cli.db)) {
         run_on::<PgStore>(cli)
     } else {
         run_on::<Store>(cli)
+    };
+    if result.is_err() {
+        discard_if_new_and_empty(created);
     }
+    result
 }
 
 fn run_on<S: Engine>(cli: Cli) -> Result<(), CliError> {
@@ -84,7 +95,7 @@ fn run_on<S: Engine>(cli: Cli) -> Result<(), CliError> {
             known_at,
             format,
         } => {
-            let ledger = Ledger::<S>::open_existing_at(&location(&cli.db))?;
+            let ledger = open_to_read::<S>(&cli.db)?;
             let known = known_at
                 .as_deref()
                 .map(|t| parse_time("known_at", t))
@@ -95,17 +106,17 @@ fn run_on<S: Engine>(cli: Cli) -> Result<(), CliError> {
                 as_of.unwrap_or_else(today),
                 known.as_ref(),
             )?;
-            print!("{}", render(DocKind::Balance, &doc, format.format.into()));
+            crate::out!("{}", render(DocKind::Balance, &doc, format.format.into()))?;
             Ok(())
         }
         Command::Return(cmd) => returns::run::<S>(&cli.db, cmd),
         Command::Audit(args) => audit::run::<S>(&cli.db, args),
         Command::Checkpoint => {
-            let ledger = Ledger::<S>::open_existing_at(&location(&cli.db))?;
+            let ledger = open_to_read::<S>(&cli.db)?;
             match ledger.checkpoint()? {
                 Some((position, hash)) => {
-                    println!("{position}:{hash}");
-                    eprintln!("Keep this line somewhere the ledger's users cannot change; `shareledger audit --expect {position}:{hash}` proves the log still holds it.");
+                    crate::outln!("{position}:{hash}")?;
+                    crate::note!("Keep this line somewhere the ledger's users cannot change; `shareledger audit --expect {position}:{hash}` proves the log still holds it.")?;
                     Ok(())
                 }
                 None => Err(CliError::refused(
@@ -114,16 +125,16 @@ fn run_on<S: Engine>(cli: Cli) -> Result<(), CliError> {
             }
         }
         Command::Backup { file } => {
-            let ledger = Ledger::<S>::open_existing_at(&location(&cli.db))?;
+            let ledger = open_to_read::<S>(&cli.db)?;
             let v = ledger.backup_to(&file)?;
-            println!(
+            crate::outln!(
                 "backed up {} events to {} (chain verified{})",
                 v.events,
                 file.display(),
                 v.head
                     .map(|(p, h)| format!(", head {p}:{h}"))
                     .unwrap_or_default()
-            );
+            )?;
             Ok(())
         }
         Command::Demo { format } => demo(format.format),
@@ -144,6 +155,59 @@ fn run_on<S: Engine>(cli: Cli) -> Result<(), CliError> {
             );
             Ok(())
         }
+    }
+}
+
+/// Open the ledger for a command that only reads: read-only, so that a
+/// ledger on read-only media or in a directory that cannot be written (an
+/// auditor's copy) can be read, and nothing is ever written to it. Says so
+/// when SQLite must treat the file as immutable.
+pub fn open_to_read<S: Engine>(db: &std::path::Path) -> Result<Ledger<S>, CliError> {
+    let (ledger, mode) = Ledger::<S>::open_to_read_at(&location(db))?;
+    if mode == ReadOnly::Immutable {
+        crate::note!(
+            "note: {} is read read-only as an unchanging file (its directory cannot be written): nothing is written to it or beside it; no other program may write it meanwhile",
+            db.display()
+        )?;
+    }
+    Ok(ledger)
+}
+
+/// Whether a command creating `db` must discard it when it fails: the
+/// path, when it does not exist yet (so that a refused first import leaves
+/// no file behind).
+pub fn created_by_us(db: &std::path::Path) -> Option<std::path::PathBuf> {
+    if is_postgres(&location(db)) {
+        return None; // a server's ledger is not a file of ours
+    }
+    db.symlink_metadata().is_err().then(|| db.to_path_buf())
+}
+
+/// Remove a ledger this command created (`created`, from [`created_by_us`])
+/// when its operation failed and it holds no event: nothing refused is
+/// written, not even an empty ledger file. Close the ledger first.
+///
+/// Only when no other connection has it open: the last connection to a
+/// WAL ledger to close removes its `-wal` and `-shm`, so either of them
+/// still there means another process may be writing to it (it is then
+/// left). The count is read immutable, creating nothing.
+pub fn discard_if_new_and_empty(created: Option<std::path::PathBuf>) {
+    let Some(db) = created else { return };
+    let beside = |suffix: &str| {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        std::path::PathBuf::from(p)
+    };
+    if beside("-wal").exists() || beside("-shm").exists() {
+        return;
+    }
+    let empty = std::fs::metadata(&db).is_ok_and(|m| m.len() == 0)
+        || Ledger::open_read_only_as(&db, ReadOnly::Immutable)
+            .ok()
+            .and_then(|l| l.store().count().ok())
+            == Some(0);
+    if empty {
+        let _ = std::fs::remove_file(&db);
     }
 }
 
@@ -213,12 +277,13 @@ pub fn open_for_append<S: Engine>(
 
 /// One JSON value on standard output: indented for a person at a terminal,
 /// one line for a pipe.
-pub fn print_json_line(v: &serde_json::Value) {
+pub fn print_json_line(v: &serde_json::Value) -> Result<(), CliError> {
     if std::io::stdout().is_terminal() {
-        println!("{}", serde_json::to_string_pretty(v).expect("serializes"));
+        crate::outln!("{}", serde_json::to_string_pretty(v).expect("serializes"))?;
     } else {
-        println!("{v}");
+        crate::outln!("{v}")?;
     }
+    Ok(())
 }
 
 fn import<S: Engine>(
@@ -272,7 +337,7 @@ fn import<S: Engine>(
     progress.finish_and_clear();
     let summary = summary?;
     let verb = if dry_run { "would import" } else { "imported" };
-    eprintln!(
+    crate::note!(
         "{verb} {} events{} into {}",
         summary.appended.len(),
         if summary.duplicates > 0 {
@@ -281,7 +346,7 @@ fn import<S: Engine>(
             String::new()
         },
         ledger.location()
-    );
+    )?;
     audit::print_findings(&ledger, &summary.appended, dry_run)?;
     Ok(())
 }
@@ -293,7 +358,7 @@ fn log<S: Engine>(
     format: ReportFormat,
 ) -> Result<(), CliError> {
     use std::io::Write;
-    let ledger = Ledger::<S>::open_existing_at(&location(db))?;
+    let ledger = open_to_read::<S>(db)?;
     let known = known_at.map(|t| parse_time("known_at", t)).transpose()?;
     let filter = ReadFilter {
         stream: issuer.map(str::to_string),
@@ -308,8 +373,7 @@ fn log<S: Engine>(
             ReportFormat::Json => writeln!(out, "{}", stored_json(&row)?),
             ReportFormat::Text => {
                 let rec = decode(&row)?;
-                writeln!(
-                    out,
+                let line = format!(
                     "{:>8}  {}  {}  {:<8} {:<32} {}  {}",
                     row.position,
                     // The random end of the id (UUIDv7 ids begin with the time).
@@ -321,15 +385,16 @@ fn log<S: Engine>(
                     row.event_type,
                     row.effective_date.as_deref().unwrap_or("          "),
                     row.payload
-                )
+                );
+                writeln!(out, "{}", crate::output::sanitize(&line))
             }
         };
-        if written.is_err() {
-            break; // a closed pipe (| head) is not an error
-        }
+        // A closed pipe (| head) ends quietly, a full disk is an error:
+        // never exit 0 for a log not written whole.
+        written.map_err(|e| crate::output::write_error("standard output", &e))?;
     }
-    let _ = out.flush();
-    Ok(())
+    out.flush()
+        .map_err(|e| crate::output::write_error("standard output", &e))
 }
 
 fn demo(format: OutputFormat) -> Result<(), CliError> {
@@ -338,10 +403,10 @@ fn demo(format: OutputFormat) -> Result<(), CliError> {
     let mut ledger = Ledger::open(&db)?;
     let lines = read_lines(SEED_LEDGER.as_bytes())?;
     let summary = ledger.append(lines, now(), "demo", AppendOptions::default())?;
-    eprintln!(
+    crate::note!(
         "demo: built the example ledger of the seed filings ({} events) in a temporary ledger, deleted when the demo ends (to keep one: shareledger import examples/ainnovation-2022.jsonl)",
         summary.appended.len()
-    );
+    )?;
     drop(ledger);
     for cmd in [
         returns::ReturnCommand::nddr("02121", "2022-11-07", format),
@@ -349,7 +414,7 @@ fn demo(format: OutputFormat) -> Result<(), CliError> {
     ] {
         returns::run::<Store>(&db, cmd)?;
         if format == OutputFormat::Text {
-            println!("\n{}\n", "=".repeat(100));
+            crate::outln!("\n{}\n", "=".repeat(100))?;
         }
     }
     Ok(())

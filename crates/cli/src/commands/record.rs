@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::Args;
 use serde_json::{Map, Value};
+use shareledger_core::amount::ungroup_thousands;
 use shareledger_core::event::parse_object;
 
 use shareledger_ledger::fields::{self, EventSpec, Field, Kind, ENVELOPE};
@@ -324,21 +325,28 @@ fn convert(field: &Field, flag: &str, value: &str) -> Result<Value, CliError> {
         ))
     };
     Ok(match field.kind {
-        Kind::Count => {
-            let digits: String = value.chars().filter(|c| *c != ',' && *c != '_').collect();
-            Value::Number(
-                digits
-                    .parse::<u64>()
-                    .map_err(|_| bad(format!("{} is expected", field.kind.describe())))?
-                    .into(),
-            )
-        }
+        // Plain digits, or thousands grouped with commas (`1,000`); never
+        // a comma elsewhere (`4,30` is not 430).
+        Kind::Count => Value::Number(
+            ungroup_thousands(value)
+                .filter(|d| !d.contains('.'))
+                .and_then(|d| d.parse::<u64>().ok())
+                .ok_or_else(|| {
+                    bad(format!(
+                        "{} is expected: digits, optionally grouped in thousands with commas like 1,000",
+                        field.kind.describe()
+                    ))
+                })?
+                .into(),
+        ),
         Kind::Bool => Value::Bool(match value.to_ascii_lowercase().as_str() {
             "true" | "yes" | "y" => true,
             "false" | "no" | "n" => false,
             _ => return Err(bad("true or false is expected".into())),
         }),
-        Kind::Amount => Value::String(value.replace(',', "")),
+        Kind::Amount => Value::String(ungroup_thousands(value).ok_or_else(|| {
+            bad("a plain decimal amount is expected: digits with at most one decimal point, optionally grouped in thousands with commas like 92,569.50".into())
+        })?),
         Kind::Currency => Value::String(value.to_ascii_uppercase()),
         Kind::Choice(_) => Value::String(value.replace('-', "_").to_ascii_lowercase()),
         Kind::Dates => Value::Array(
@@ -500,7 +508,7 @@ pub fn run<S: Engine>(db: &std::path::Path, args: RecordArgs) -> Result<(), CliE
         extras,
     } = fields_to_object(spec, &fields)?;
     if extras.help {
-        print!("{}", spec.help());
+        crate::out!("{}", spec.help())?;
         return Ok(());
     }
     let dry_run = args.dry_run || extras.dry_run;
@@ -558,22 +566,22 @@ pub fn run<S: Engine>(db: &std::path::Path, args: RecordArgs) -> Result<(), CliE
             Some(row) => stored_json(row)?,
             None => recorded_json(rec),
         };
-        super::print_json_line(&v);
+        super::print_json_line(&v)?;
         match rec.position {
-            Some(p) => eprintln!(
+            Some(p) => crate::note!(
                 "recorded {} at log position {p} in {}",
                 rec.event.type_name(),
                 ledger.location()
-            ),
-            None => eprintln!(
+            )?,
+            None => crate::note!(
                 "dry run: {} accepted; nothing written to {}",
                 rec.event.type_name(),
                 ledger.location()
-            ),
+            )?,
         }
     }
     if summary.duplicates > 0 {
-        eprintln!("already recorded (same id and content): nothing written");
+        crate::note!("already recorded (same id and content): nothing written")?;
     }
     super::audit::print_findings(&ledger, &summary.appended, dry_run)?;
     Ok(())

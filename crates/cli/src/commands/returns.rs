@@ -196,18 +196,20 @@ pub fn run<S: Engine>(db: &std::path::Path, cmd: ReturnCommand) -> Result<(), Cl
     // commits only once the return is delivered.
     let deliver = |produced: &Produced| -> Result<(), CliError> {
         let text = produced.render(format.renderer());
+        // Read at a terminal: no stored control character is sent raw.
+        let text = match format {
+            ReturnFormat::Text | ReturnFormat::Md => crate::output::sanitize(&text).into_owned(),
+            _ => text,
+        };
         let bytes = match format {
             ReturnFormat::Pdf => crate::pdf::print(&text)?,
             _ => text.into_bytes(),
         };
         match &common.output.output {
             Some(path) => write_whole(path, &bytes),
-            None => {
-                let mut out = std::io::stdout().lock();
-                out.write_all(&bytes)
-                    .and_then(|()| out.flush())
-                    .map_err(|e| CliError::refused(format!("cannot write the return: {e}")))
-            }
+            // Not delivered (a closed pipe, a full disk): with --mark-filed
+            // nothing is recorded.
+            None => crate::output::stdout_bytes(&bytes),
         }
     };
     if common.mark_filed {
@@ -234,12 +236,15 @@ pub fn run<S: Engine>(db: &std::path::Path, cmd: ReturnCommand) -> Result<(), Cl
                     false => e,
                 },
             )?;
-        eprintln!(
+        crate::note!(
             "recorded return_filed for the {} of {} at log position {} (digest {})",
-            filed.produced.layout, filed.produced.date, filed.position, filed.digest
-        );
+            filed.produced.layout,
+            filed.produced.date,
+            filed.position,
+            filed.digest
+        )?;
     } else {
-        let ledger = Ledger::<S>::open_existing_at(&super::location(db))?;
+        let ledger = super::open_to_read::<S>(db)?;
         deliver(&ledger.produce(&req, known.as_ref())?)?;
     }
     Ok(())

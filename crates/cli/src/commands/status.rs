@@ -6,7 +6,7 @@ use chrono::DateTime;
 use clap::Args;
 use shareledger_ledger::status::{Filed, Status};
 use shareledger_ledger::time::parse_time;
-use shareledger_ledger::{default_threads, Engine, Ledger};
+use shareledger_ledger::{default_threads, Engine};
 use shareledger_returns::dates::thousands;
 
 use crate::{CliError, ReportFormat, ReportFormatArg};
@@ -44,7 +44,7 @@ pub fn run<S: Engine>(db: &std::path::Path, args: StatusArgs) -> Result<(), CliE
         Some(t) => parse_time("now", t)?,
         None => super::now(),
     };
-    let ledger = Ledger::<S>::open_existing_at(&super::location(db))?;
+    let ledger = super::open_to_read::<S>(db)?;
     let Some(issuer) = args.issuer.as_deref() else {
         let all = ledger.status_all(now, default_threads())?;
         match args.format.format {
@@ -58,11 +58,11 @@ pub fn run<S: Engine>(db: &std::path::Path, args: StatusArgs) -> Result<(), CliE
     };
     let status = ledger.status(issuer, now)?;
     match args.format.format {
-        ReportFormat::Json => println!(
+        ReportFormat::Json => crate::outln!(
             "{}",
             serde_json::to_string_pretty(&status).expect("serializes")
-        ),
-        ReportFormat::Text => print!("{}", text(&status)),
+        )?,
+        ReportFormat::Text => crate::out!("{}", text(&status))?,
     }
     Ok(())
 }

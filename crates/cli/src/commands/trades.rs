@@ -145,13 +145,13 @@ pub fn run<S: Engine>(db: &Path, args: ImportTradesArgs) -> Result<(), CliError>
                 if let Event::SharesRepurchased(e) = &r.event {
                     if e.class == class.id() && days.contains(&e.trade_date) && !ids.contains(&r.id)
                     {
-                        eprintln!(
+                        crate::note!(
                             "note: class {} already has a repurchase of {} shares recorded on {} (log position {}); the rows of that day are added to it",
                             e.class,
                             e.shares,
                             e.trade_date,
                             r.position.map(|p| p.to_string()).unwrap_or_default()
-                        );
+                        )?;
                     }
                 }
             }
@@ -203,16 +203,22 @@ pub fn run<S: Engine>(db: &Path, args: ImportTradesArgs) -> Result<(), CliError>
                     },
                     None => recorded_json(rec),
                 };
-                super::print_json_line(&v);
+                super::print_json_line(&v)?;
             }
         }
         TradesFormat::Text => {
-            println!(
+            crate::outln!(
                 "{:<10}  {:<14} {:<12} {:>14}  {:>10}  {:>10}  {:>20}  rows",
-                "trade date", "method", "purpose", "shares", "highest", "lowest", "total paid"
-            );
+                "trade date",
+                "method",
+                "purpose",
+                "shares",
+                "highest",
+                "lowest",
+                "total paid"
+            )?;
             for (key, g) in &parsed.groups {
-                println!(
+                crate::outln!(
                     "{:<10}  {:<14} {:<12} {:>14}  {:>10}  {:>10}  {:>20}  {}",
                     key.date,
                     method_name(key.method),
@@ -222,16 +228,16 @@ pub fn run<S: Engine>(db: &Path, args: ImportTradesArgs) -> Result<(), CliError>
                     g.low,
                     format!("{} {}", key.currency, money(g.total)),
                     row_ranges(&g.rows)
-                );
+                )?;
             }
         }
     }
     if !parsed.ignored.is_empty() {
-        eprintln!("ignored columns: {}", parsed.ignored.join(", "));
+        crate::note!("ignored columns: {}", parsed.ignored.join(", "))?;
     }
     let n = summary.appended.len();
     if n == 0 && summary.duplicates > 0 {
-        eprintln!(
+        crate::note!(
             "nothing new: {} event{} already recorded by an earlier import of these trades",
             summary.duplicates,
             if summary.duplicates == 1 {
@@ -239,7 +245,7 @@ pub fn run<S: Engine>(db: &Path, args: ImportTradesArgs) -> Result<(), CliError>
             } else {
                 "s were"
             }
-        );
+        )?;
         return Ok(());
     }
     let verb = if args.dry_run {
@@ -247,7 +253,7 @@ pub fn run<S: Engine>(db: &Path, args: ImportTradesArgs) -> Result<(), CliError>
     } else {
         "recorded"
     };
-    eprintln!(
+    crate::note!(
         "{verb} {n} shares_repurchased event{} ({}){}{}",
         if n == 1 { "" } else { "s" },
         parsed.layout.describe(),
@@ -276,7 +282,7 @@ pub fn run<S: Engine>(db: &Path, args: ImportTradesArgs) -> Result<(), CliError>
                 _ => String::new(),
             }
         }
-    );
+    )?;
     super::audit::print_findings(&ledger, &summary.appended, args.dry_run)?;
     Ok(())
 }

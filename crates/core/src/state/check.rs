@@ -542,7 +542,15 @@ fn check_event_voided(issuer: &IssuerState, e: &EventVoided) -> Result<(), Refus
         return Err(Refusal::new(
             K::InvalidVoid,
             "voided_id",
-            format!("a {} cannot be voided", target.event.type_name()),
+            format!(
+                "{} {} cannot be voided",
+                if target.event.type_name().starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                },
+                target.event.type_name()
+            ),
             "correct an issuer with issuer_settings_changed; a class and its opening balance are the ledger's foundation",
         ));
     }
@@ -581,7 +589,13 @@ fn positive(shares: u64, field: &'static str) -> Result<(), Refusal> {
             K::ZeroShares,
             field,
             "is 0",
-            "an event that moves shares moves at least one share",
+            match field {
+                "issued_shares_at_resolution" => {
+                    "a mandate is granted over the shares in issue at the resolution: give that number (at least one share)"
+                }
+                "options" => "an event that moves options moves at least one",
+                _ => "an event that moves shares moves at least one share",
+            },
         ));
     }
     if shares > MAX_SHARES {
@@ -667,7 +681,11 @@ fn check_price_range(
         ));
     }
     let n = Decimal::from(shares);
-    let (Some(low), Some(high)) = (n.checked_mul(l), n.checked_mul(h)) else {
+    let (Some(low), Some(high), Some(max)) = (
+        n.checked_mul(l),
+        n.checked_mul(h),
+        n.checked_mul(h).and_then(|x| x.checked_add(Decimal::ONE)),
+    ) else {
         return Err(Refusal::new(
             K::PriceOutOfRange,
             "highest_price",
@@ -675,7 +693,7 @@ fn check_price_range(
             "check the prices and the share count",
         ));
     };
-    let (min, max) = (low - Decimal::ONE, high + Decimal::ONE);
+    let min = low - Decimal::ONE;
     if t < min || t > max {
         return Err(Refusal::new(
             K::PriceOutOfRange,

@@ -37,8 +37,26 @@ pub fn clock() -> DateTime<FixedOffset> {
 /// Read a JSON event as an import line and complete its envelope.
 pub fn record(line: &Value, seq: u64) -> Recorded {
     let text = line.to_string();
-    let incoming =
-        parse_line(&text).unwrap_or_else(|e| panic!("test line does not parse: {e}\n{text}"));
+    let incoming = parse_line(&text)
+        .or_else(|e| {
+            // A figure beyond the bounds read at the door
+            // (`event::check_bounds`): build the event directly, so that
+            // the core's own refusal (defence in depth) is what is tested.
+            let event: shareledger_core::Event =
+                serde_json::from_value(line.clone()).map_err(|_| e.clone())?;
+            match shareledger_core::event::check_bounds(&event) {
+                Ok(()) => Err(e),
+                Err(_) => Ok(shareledger_core::Incoming {
+                    id: None,
+                    recorded_at: None,
+                    actor: None,
+                    note: None,
+                    allow_duplicate: false,
+                    event,
+                }),
+            }
+        })
+        .unwrap_or_else(|e| panic!("test line does not parse: {e}\n{text}"));
     incoming.into_recorded(
         || Uuid::from_u128(0xfeed_0000_0000_0000_0000_0000_0000_0000 + seq as u128),
         clock() + Duration::minutes(seq as i64),

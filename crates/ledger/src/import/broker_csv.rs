@@ -18,7 +18,7 @@ use std::io::Read;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde_json::Value;
-use shareledger_core::amount::{Amount, Currency};
+use shareledger_core::amount::{ungroup_thousands, within_bounds, Amount, Currency};
 use shareledger_core::event::{Event, Incoming, Method, Purpose, SharesRepurchased};
 use uuid::Uuid;
 
@@ -219,6 +219,8 @@ pub fn parse(
     }
 
     let mut groups: BTreeMap<Key, Group> = BTreeMap::new();
+    // Execution references seen: (reference, row).
+    let mut references: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     let mut rows = 0;
     for result in reader.records() {
         let record = result.map_err(|e| match e.position() {
@@ -243,6 +245,27 @@ pub fn parse(
                 &headers[i]
             ))
         };
+        // Informative columns are not recorded, but a malformed one means
+        // the row is not what it seems: refused, never passed over.
+        if let Some((t, _)) = cell("time").filter(|(t, _)| !t.is_empty()) {
+            let ok = ["%H:%M:%S%.f", "%H:%M:%S", "%H:%M"]
+                .iter()
+                .any(|f| chrono::NaiveTime::parse_from_str(t, f).is_ok());
+            if !ok {
+                return Err(err(
+                    "time",
+                    format!("`{t}` is not a time of day written HH:MM:SS (00:00:00 to 23:59:59), like 10:31:05"),
+                ));
+            }
+        }
+        if let Some((r, _)) = cell("reference").filter(|(r, _)| !r.is_empty()) {
+            if let Some(first) = references.insert(r.to_string(), row) {
+                return Err(err(
+                    "reference",
+                    format!("`{r}` is also the reference of row {first}: a broker's file lists each execution once; remove the repeated row (nothing was written)"),
+                ));
+            }
+        }
         let (date_text, _) = cell("date").expect("checked");
         let date = NaiveDate::parse_from_str(date_text, "%Y-%m-%d").map_err(|_| {
             err(
@@ -251,10 +274,9 @@ pub fn parse(
             )
         })?;
         let (shares_text, _) = cell("shares").expect("checked");
-        let shares: u64 = shares_text
-            .replace([',', '_'], "")
-            .parse()
-            .ok()
+        let shares: u64 = ungroup_thousands(shares_text)
+            .filter(|d| !d.contains('.'))
+            .and_then(|d| d.parse().ok())
             .filter(|n| *n > 0)
             .ok_or_else(|| {
                 err(
@@ -264,12 +286,16 @@ pub fn parse(
             })?;
         let amount = |c: &str| -> Result<Decimal, LedgerError> {
             let (text, _) = cell(c).expect("column present");
-            let a: Amount = text.replace(',', "").parse().map_err(|_| {
-                err(
-                    c,
-                    format!("`{text}` is not an exact decimal amount, like 21.55"),
-                )
-            })?;
+            let a: Amount = ungroup_thousands(text)
+                .ok_or_else(|| {
+                    err(
+                        c,
+                        format!("`{text}` is not an exact decimal amount, like 21.55 or 92,569.50"),
+                    )
+                })?
+                .parse()
+                .map_err(|e: shareledger_core::amount::AmountError| err(c, e.to_string()))?;
+            within_bounds(a.0).map_err(|e| err(c, e.to_string()))?;
             Ok(a.0)
         };
         let method = match cell("method").map(|(t, _)| t).filter(|t| !t.is_empty()) {
@@ -318,8 +344,12 @@ pub fn parse(
                     ));
                 }
                 let n = Decimal::from(shares);
-                let (min, max) = match (n.checked_mul(low), n.checked_mul(high)) {
-                    (Some(a), Some(b)) => (a - Decimal::ONE, b + Decimal::ONE),
+                let (min, max) = match (
+                    n.checked_mul(low).and_then(|a| a.checked_sub(Decimal::ONE)),
+                    n.checked_mul(high)
+                        .and_then(|b| b.checked_add(Decimal::ONE)),
+                ) {
+                    (Some(a), Some(b)) => (a, b),
                     _ => return Err(err("high", "shares × price is too large to hold".into())),
                 };
                 if total < min || total > max {

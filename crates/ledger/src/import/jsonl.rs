@@ -33,6 +33,13 @@ pub fn read_lines_with(
             })
         })?;
         progress(line.len() as u64 + 1);
+        // A byte-order mark at the start of the file (editors on Windows
+        // write one) is not part of the first line.
+        let line = if n == 1 {
+            line.strip_prefix('\u{feff}').unwrap_or(&line)
+        } else {
+            &line
+        };
         let t = line.trim();
         if t.is_empty() || t.starts_with('#') {
             continue;
