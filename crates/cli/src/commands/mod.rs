@@ -6,6 +6,7 @@ pub mod record;
 pub mod returns;
 pub mod status;
 pub mod trades;
+pub mod users;
 
 use std::io::{IsTerminal, Read};
 
@@ -107,6 +108,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Demo { format } => demo(format.format),
+        Command::Serve { listen } => {
+            shareledger_server::serve(cli.db, listen).map_err(CliError::refused)
+        }
+        Command::User(cmd) => users::run(&cli.db, cmd),
     }
 }
 
@@ -259,6 +264,9 @@ fn log(
     let mut out = std::io::BufWriter::new(stdout.lock());
     for row in ledger.events(&filter) {
         let row = row?;
+        if !shareledger_ledger::access::is_register_stream(&row.stream) {
+            continue; // user records: `shareledger user list`
+        }
         let written = match format {
             ReportFormat::Json => writeln!(out, "{}", stored_json(&row)?),
             ReportFormat::Text => {
