@@ -30,3 +30,10 @@ document.addEventListener("change", function (ev) {
   reader.onload = function () { target.value = reader.result; };
   reader.readAsText(file);
 });
+// "Show N more": reveal what a page keeps folded.
+document.addEventListener("click", function (ev) {
+  var b = ev.target.closest("button[data-show]");
+  if (!b) return;
+  var t = document.getElementById(b.getAttribute("data-show"));
+  if (t) { t.hidden = false; b.parentNode.removeChild(b); }
+});

@@ -116,8 +116,33 @@ fn render_status(status: StatusCode, name: &str, ctx: Ctx) -> Response {
     }
 }
 
+/// A template value from anything serializable. (Through serde_json, whose
+/// numbers of arbitrary precision would otherwise reach the template as
+/// serde_json's private map.)
+fn jv<T: serde::Serialize + ?Sized>(t: &T) -> Ctx {
+    fn conv(v: Value) -> Ctx {
+        match v {
+            Value::Null => Ctx::from(()),
+            Value::Bool(b) => Ctx::from(b),
+            Value::Number(n) => {
+                if let Some(u) = n.as_u64() {
+                    Ctx::from(u)
+                } else if let Some(i) = n.as_i64() {
+                    Ctx::from(i)
+                } else {
+                    Ctx::from(n.to_string())
+                }
+            }
+            Value::String(s) => Ctx::from(s),
+            Value::Array(a) => Ctx::from(a.into_iter().map(conv).collect::<Vec<_>>()),
+            Value::Object(m) => m.into_iter().map(|(k, v)| (k, conv(v))).collect(),
+        }
+    }
+    conv(serde_json::to_value(t).unwrap_or(Value::Null))
+}
+
 fn caller_ctx(c: &Caller) -> Ctx {
-    Ctx::from_serialize(serde_json::json!({
+    jv(&serde_json::json!({
         "name": c.name,
         "role": c.role.name(),
         "single_user": c.single_user,
@@ -128,7 +153,7 @@ fn caller_ctx(c: &Caller) -> Ctx {
 }
 
 fn error_ctx(e: &ApiError) -> Ctx {
-    Ctx::from_serialize(e.body()["error"].clone())
+    jv(&e.body()["error"].clone())
 }
 
 /// A page's failure: a login for 401, else the error page.
@@ -142,7 +167,7 @@ fn fail(caller: Option<&Caller>, e: ApiError, path: &str) -> Response {
         "error.html",
         context! {
             title => format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or("")),
-            caller => caller.map(caller_ctx).unwrap_or_else(|| Ctx::from_serialize(serde_json::json!({"name": "", "single_user": true}))),
+            caller => caller.map(caller_ctx).unwrap_or_else(|| jv(&serde_json::json!({"name": "", "single_user": true}))),
             error => error_ctx(&e),
             status => status.as_u16(),
         },
@@ -286,7 +311,7 @@ async fn start<S: Source>(State(app): State<Shared<S>>, headers: HeaderMap, Quer
         context! {
             title => "Issuers",
             caller => caller_ctx(&caller),
-            issuers => Ctx::from_serialize(&rows),
+            issuers => jv(&rows),
             now => hk_now_text(),
             flash => flash_of(&q),
         },
@@ -322,7 +347,7 @@ pub fn chart(state: &IssuerState, class: &str, today: NaiveDate) -> String {
     if points.len() < 2 {
         return String::new();
     }
-    let (w, h, left, right, top) = (760.0f64, 230.0f64, 110.0f64, 20.0f64, 28.0f64);
+    let (w, h, left, right, top) = (760.0f64, 250.0f64, 110.0f64, 20.0f64, 34.0f64);
     let panel = 80.0f64;
     let x0 = points[0].0;
     let span = (points[points.len() - 1].0 - x0).num_days().max(1) as f64;
@@ -350,26 +375,32 @@ pub fn chart(state: &IssuerState, class: &str, today: NaiveDate) -> String {
             *vals.iter().min().expect("points"),
             *vals.iter().max().expect("points"),
         );
-        let (lo, hi) = if lo == hi {
-            (lo.saturating_sub(1), hi + 1)
-        } else {
-            (lo, hi)
+        let flat = lo == hi;
+        let y = |v: u64| {
+            if flat {
+                y_top + panel / 2.0
+            } else {
+                y_top + panel - (v - lo) as f64 / (hi - lo) as f64 * panel
+            }
         };
-        let y = |v: u64| y_top + panel - (v - lo) as f64 / (hi - lo) as f64 * panel;
         svg.push_str(&format!(
             r#"<text class="t" x="{left}" y="{}">{title}</text>"#,
             y_top - 8.0
         ));
         svg.push_str(&format!(
-            r##"<line x1="{left}" y1="{yb}" x2="{xr}" y2="{yb}" stroke="#d9dee5"/><text x="{tx}" y="{yt}" text-anchor="end">{hi_t}</text><text x="{tx}" y="{yb2}" text-anchor="end">{lo_t}</text>"##,
+            r##"<line x1="{left}" y1="{yb}" x2="{xr}" y2="{yb}" stroke="#d9dee5"/>"##,
             yb = y_top + panel,
             xr = w - right,
-            tx = left - 6.0,
-            yt = y_top + 4.0,
-            yb2 = y_top + panel,
-            hi_t = thousands(hi),
-            lo_t = thousands(lo),
         ));
+        let labels: Vec<u64> = if flat { vec![lo] } else { vec![hi, lo] };
+        for v in labels {
+            svg.push_str(&format!(
+                r#"<text x="{tx}" y="{ty:.1}" text-anchor="end">{t}</text>"#,
+                tx = left - 6.0,
+                ty = y(v) + 4.0,
+                t = thousands(v),
+            ));
+        }
         let mut path = String::new();
         for (j, (d, _, _)) in points.iter().enumerate() {
             let v = vals[j];
@@ -480,9 +511,9 @@ async fn issuer_page<S: Source>(
         context! {
             title => format!("{} {}", status.issuer.id, status.issuer.name),
             caller => caller_ctx(&caller),
-            s => Ctx::from_serialize(&status),
-            classes => Ctx::from_serialize(&classes),
-            due => Ctx::from_serialize(&due),
+            s => jv(&status),
+            classes => jv(&classes),
+            due => jv(&due),
             last_nddr => filed(&status.last_filed.nddr),
             last_monthly => filed(&status.last_filed.monthly),
             now => hk_now_text(),
@@ -674,7 +705,7 @@ async fn record_index<S: Source>(
         context! {
             title => "Record",
             caller => caller_ctx(&caller),
-            types => Ctx::from_serialize(&types),
+            types => jv(&types),
             issuer => q.get("issuer").cloned(),
         },
     )
@@ -702,10 +733,10 @@ fn record_page(
         context! {
             title => title_of(spec),
             caller => caller_ctx(caller),
-            spec => Ctx::from_serialize(serde_json::json!({"name": spec.name, "title": title_of(spec), "summary": spec.summary})),
-            fields => Ctx::from_serialize(&fields),
+            spec => jv(&serde_json::json!({"name": spec.name, "title": title_of(spec), "summary": spec.summary})),
+            fields => jv(&fields),
             note => values.get("note").cloned().unwrap_or_default(),
-            error => top_error.map(Ctx::from_serialize),
+            error => top_error.map(|e| jv(&e)),
             preview => preview,
             findings => findings,
         },
@@ -962,14 +993,6 @@ pub fn filing_sheet(json: &str) -> Vec<SheetRow> {
     rows
 }
 
-/// Escape text for an HTML attribute (the return's page inside `srcdoc`).
-fn attr(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
 async fn returns_page<S: Source>(
     State(app): State<Shared<S>>,
     headers: HeaderMap,
@@ -1057,10 +1080,10 @@ async fn returns_page<S: Source>(
             layout => q.get("layout").cloned().unwrap_or_default(),
             submitted => q.get("submitted").cloned().unwrap_or_default(),
             submitted_now => hk(&now()).format("%Y-%m-%dT%H:%M").to_string(),
-            due => Ctx::from_serialize(&due),
+            due => jv(&due),
             produced => produced.is_some(),
-            html => produced.as_ref().map(|p| attr(&p.render(Format::Html))),
-            sheet => Ctx::from_serialize(produced.as_ref().map(|p| filing_sheet(&p.json)).unwrap_or_default()),
+            html => produced.as_ref().map(|p| p.render(Format::Html)),
+            sheet => jv(&produced.as_ref().map(|p| filing_sheet(&p.json)).unwrap_or_default()),
             api => api,
             error => error.as_ref().map(error_ctx),
         },
@@ -1167,7 +1190,7 @@ async fn trades_render<S: Source>(
             currency => form.get("currency").cloned().unwrap_or_else(|| "HKD".into()),
             ignore => form.get("ignore").cloned().unwrap_or_default(),
             csv => form.get("csv").cloned().unwrap_or_default(),
-            rows => Ctx::from_serialize(&rows),
+            rows => jv(&rows),
             layout => layout,
             duplicates => duplicates,
             error => error.as_ref().map(error_ctx),
@@ -1392,10 +1415,10 @@ async fn log_page<S: Source>(
             type => q.get("type").cloned().unwrap_or_default(),
             after => q.get("after").cloned().unwrap_or_default(),
             limit => limit,
-            events => Ctx::from_serialize(&rows),
+            events => jv(&rows),
             next => next,
             flash => flash_of(&q),
-            error => q.get("error").map(|m| Ctx::from_serialize(serde_json::json!({"message": m}))),
+            error => q.get("error").map(|m| jv(&serde_json::json!({"message": m}))),
         },
     )
 }
@@ -1498,7 +1521,7 @@ async fn audit_page<S: Source>(
             title => "Audit",
             caller => caller_ctx(&caller),
             issuer => issuer,
-            report => Ctx::from_serialize(&report),
+            report => jv(&report),
             chain_ok => chain_ok,
             broken_at => broken_at,
             events => thousands(report.events),

@@ -116,10 +116,10 @@ pub async fn send(
     headers: &[(&str, &str)],
     body: &str,
 ) -> Answer {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("host", "127.0.0.1:8080");
+    let mut req = Request::builder().method(method).uri(uri);
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req = req.header("host", "127.0.0.1:8080");
+    }
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
