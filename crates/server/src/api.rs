@@ -243,11 +243,7 @@ fn content_type(f: Format) -> &'static str {
 }
 
 /// The return's request from the API's parameters.
-pub fn return_request(
-    issuer: &str,
-    form: &str,
-    q: &Params,
-) -> Result<ReturnRequest, ApiError> {
+pub fn return_request(issuer: &str, form: &str, q: &Params) -> Result<ReturnRequest, ApiError> {
     let kind = match form {
         "nddr" => {
             let date = required(q, "date", "2022-11-07")?;
@@ -286,7 +282,10 @@ async fn a_return<S: Source>(
         .await?;
     match format {
         ReturnFormat::Doc(f) => {
-            let mut res = ([(header::CONTENT_TYPE, content_type(f))], produced.render(f))
+            let mut res = (
+                [(header::CONTENT_TYPE, content_type(f))],
+                produced.render(f),
+            )
                 .into_response();
             if bool_param(&q, "download")? {
                 let ext = match f {
@@ -343,7 +342,9 @@ pub fn check_csrf(caller: &Caller, given: Option<&str>) -> Result<(), ApiError> 
             // preflighted type), so a header is not required there; a
             // token given must still be right.
             match given {
-                Some(g) if g != expected => Err(ApiError::forbidden("the form is out of date: reload the page")),
+                Some(g) if g != expected => Err(ApiError::forbidden(
+                    "the form is out of date: reload the page",
+                )),
                 _ => Ok(()),
             }
         }
@@ -505,7 +506,11 @@ async fn events<S: Source>(
     }
     require_type(
         &headers,
-        &["application/x-ndjson", "application/jsonl", "application/json"],
+        &[
+            "application/x-ndjson",
+            "application/jsonl",
+            "application/json",
+        ],
     )?;
     let dry_run = bool_param(&q, "dry_run")?;
     // Accepted as the interchange names it; the ledger has no double-entry

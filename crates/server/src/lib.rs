@@ -81,7 +81,10 @@ impl<S: Source> App<S> {
 
     /// Who is asking (the users as the ledger holds them now; a password
     /// is checked off the async threads).
-    pub async fn caller(self: &Arc<Self>, headers: &axum::http::HeaderMap) -> Result<auth::Caller, ApiError> {
+    pub async fn caller(
+        self: &Arc<Self>,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<auth::Caller, ApiError> {
         let app = Arc::clone(self);
         let headers = headers.clone();
         self.with_ledger(move |l| {

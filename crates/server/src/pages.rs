@@ -250,7 +250,11 @@ fn flash_of(q: &Params) -> Option<String> {
 
 // ---------------------------------------------------------------- start
 
-async fn start<S: Source>(State(app): State<Shared<S>>, headers: HeaderMap, Query(q): Query<Params>) -> Response {
+async fn start<S: Source>(
+    State(app): State<Shared<S>>,
+    headers: HeaderMap,
+    Query(q): Query<Params>,
+) -> Response {
     let caller = caller_or_login!(app, headers, "/");
     let at = now();
     let c = caller.clone();
@@ -356,11 +360,7 @@ pub fn chart(state: &IssuerState, class: &str, today: NaiveDate) -> String {
         r#"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="Issued shares of class {class} over time" xmlns="http://www.w3.org/2000/svg"><style>text{{font:11px system-ui,sans-serif;fill:#5b6573}} .t{{font-weight:600;fill:#1d2430}}</style>"#
     );
     for (i, (title, pick, colour)) in [
-        (
-            "Issued shares (excluding treasury)",
-            0usize,
-            "#0b5cad",
-        ),
+        ("Issued shares (excluding treasury)", 0usize, "#0b5cad"),
         ("Pending cancellation", 1usize, "#b3261e"),
     ]
     .into_iter()
@@ -476,7 +476,7 @@ async fn issuer_page<S: Source>(
                     "used": thousands(m.used),
                     "left": thousands(m.left),
                     "expiry": m.expiry_date.map(|d| d.format("%d %b %Y").to_string()),
-                    "pct": if m.authorised_shares == 0 { 100 } else { (m.used * 100 / m.authorised_shares).min(100) },
+                    "pct": (m.used.saturating_mul(100)).checked_div(m.authorised_shares).unwrap_or(100).min(100),
                 })),
                 "moratorium": c.moratorium.as_ref().map(|m| serde_json::json!({
                     "until": m.until.format("%d %b %Y").to_string(),
@@ -536,7 +536,6 @@ fn label_of(name: &str) -> String {
         None => t,
     }
 }
-
 
 /// The inputs of a form for `spec`: one per field (objects flattened as
 /// `parent.sub`), with the values given and the refusal beside its field.
@@ -610,7 +609,10 @@ fn form_value(f: &Field, raw: &str) -> Value {
     let v = raw.trim();
     match f.kind {
         Kind::Count => {
-            let digits: String = v.chars().filter(|c| !matches!(c, ',' | '_' | ' ')).collect();
+            let digits: String = v
+                .chars()
+                .filter(|c| !matches!(c, ',' | '_' | ' '))
+                .collect();
             digits
                 .parse::<u64>()
                 .map(|n| Value::Number(n.into()))
@@ -799,7 +801,15 @@ async fn record_post<S: Source>(
         Ok(i) => i,
         Err(e) => {
             let err = ApiError::from(Rejection::decode(1, e));
-            return record_page(&caller, spec, &form, Some(&err), None, vec![], StatusCode::UNPROCESSABLE_ENTITY);
+            return record_page(
+                &caller,
+                spec,
+                &form,
+                Some(&err),
+                None,
+                vec![],
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
         }
     };
     let lines: Lines = vec![(1, incoming)];
@@ -830,7 +840,15 @@ async fn record_post<S: Source>(
                     .appended
                     .first()
                     .map(|r| serde_json::to_string_pretty(&recorded_json(r)).unwrap_or_default());
-                return record_page(&caller, spec, &form, None, preview, findings, StatusCode::OK);
+                return record_page(
+                    &caller,
+                    spec,
+                    &form,
+                    None,
+                    preview,
+                    findings,
+                    StatusCode::OK,
+                );
             }
             let position = summary
                 .first_position
@@ -900,14 +918,20 @@ impl<'de> serde::Deserialize<'de> for Ordered {
             fn visit_str<E>(self, v: &str) -> Result<Ordered, E> {
                 Ok(Ordered::Scalar(v.to_string()))
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Ordered, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Ordered, A::Error> {
                 let mut v = Vec::new();
                 while let Some(x) = a.next_element()? {
                     v.push(x);
                 }
                 Ok(Ordered::Arr(v))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Ordered, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Ordered, A::Error> {
                 let mut v = Vec::new();
                 while let Some(k) = a.next_key::<String>()? {
                     if k == "$serde_json::private::Number" {
@@ -1011,7 +1035,11 @@ async fn returns_page<S: Source>(
     }
     let at = now();
     let id = issuer.clone();
-    let status = page_try!(caller, path, app.with_ledger(move |l| Ok(l.status(&id, at)?)).await);
+    let status = page_try!(
+        caller,
+        path,
+        app.with_ledger(move |l| Ok(l.status(&id, at)?)).await
+    );
     let due: Vec<Value> = status
         .returns_due
         .iter()
@@ -1034,11 +1062,15 @@ async fn returns_page<S: Source>(
     }
     if let Some(first) = status.returns_due.iter().find(|r| r.form == form) {
         if form == "nddr" {
-            params.entry("date".into()).or_insert(first.date.to_string());
-        } else {
             params
-                .entry("month".into())
-                .or_insert(format!("{}-{:02}", first.date.year(), first.date.month()));
+                .entry("date".into())
+                .or_insert(first.date.to_string());
+        } else {
+            params.entry("month".into()).or_insert(format!(
+                "{}-{:02}",
+                first.date.year(),
+                first.date.month()
+            ));
         }
     }
     let wanted = params
@@ -1120,7 +1152,11 @@ async fn filed_post<S: Source>(
             ) else {
                 unreachable!("a time is text")
             };
-            page_try!(caller, path, parse_instant("submitted_at", &t).map_err(ApiError::from))
+            page_try!(
+                caller,
+                path,
+                parse_instant("submitted_at", &t).map_err(ApiError::from)
+            )
         }
         None => now(),
     };
@@ -1173,10 +1209,7 @@ async fn trades_render<S: Source>(
         .await
         .unwrap_or_default();
     let (rows, layout, duplicates) = preview.unwrap_or_default();
-    let status = error
-        .as_ref()
-        .map(|e| e.status)
-        .unwrap_or(StatusCode::OK);
+    let status = error.as_ref().map(|e| e.status).unwrap_or(StatusCode::OK);
     render_status(
         status,
         "trades.html",
@@ -1213,18 +1246,23 @@ async fn trades_post<S: Source>(
     );
     page_try!(caller, path, caller.may_record(Some(&issuer)));
     let confirm = form.get("action").map(String::as_str) == Some("confirm");
-    let currency = match broker_csv::currency(form.get("currency").map(String::as_str).unwrap_or("HKD")) {
-        Ok(c) => c,
-        Err(m) => {
-            let e = ApiError::bad_request("currency", m);
-            return trades_render(&app, &caller, &issuer, &form, None, Some(e)).await;
-        }
-    };
+    let currency =
+        match broker_csv::currency(form.get("currency").map(String::as_str).unwrap_or("HKD")) {
+            Ok(c) => c,
+            Err(m) => {
+                let e = ApiError::bad_request("currency", m);
+                return trades_render(&app, &caller, &issuer, &form, None, Some(e)).await;
+            }
+        };
     let defaults = broker_csv::Defaults {
         method: broker_csv::word("on_exchange").expect("a method"),
         exchange: None,
-        purpose: broker_csv::word(form.get("purpose").map(String::as_str).unwrap_or("cancellation"))
-            .unwrap_or_else(|| broker_csv::word("cancellation").expect("a purpose")),
+        purpose: broker_csv::word(
+            form.get("purpose")
+                .map(String::as_str)
+                .unwrap_or("cancellation"),
+        )
+        .unwrap_or_else(|| broker_csv::word("cancellation").expect("a purpose")),
         currency,
     };
     let ignore: Vec<String> = form
@@ -1295,8 +1333,7 @@ async fn trades_post<S: Source>(
                         String::new()
                     }
                 );
-                Redirect::to(&format!("/issuers/{issuer}?flash={}", encode(&flash)))
-                    .into_response()
+                Redirect::to(&format!("/issuers/{issuer}?flash={}", encode(&flash))).into_response()
             } else {
                 trades_render(
                     &app,

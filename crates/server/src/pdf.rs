@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-
 /// How long the browser may take to print one return.
 pub const TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -63,12 +62,10 @@ pub fn print(html: &str) -> Result<Vec<u8>, String> {
             browser.display()
         )));
     }
-    let dir = tempfile::tempdir()
-        .map_err(|e| format!("cannot make a temporary directory: {e}"))?;
+    let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
     let page = dir.path().join("return.html");
     let out = dir.path().join("return.pdf");
-    std::fs::write(&page, html)
-        .map_err(|e| format!("cannot write {}: {e}", page.display()))?;
+    std::fs::write(&page, html).map_err(|e| format!("cannot write {}: {e}", page.display()))?;
 
     let profile = dir.path().join("profile");
     let action = [format!("--print-to-pdf={}", out.display())];

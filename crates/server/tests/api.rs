@@ -58,9 +58,7 @@ async fn the_openapi_document_describes_every_route_of_the_router_and_no_other()
 
     // And every listed route answers (not the fallback).
     for (method, path) in ROUTES {
-        let uri = path
-            .replace("{issuer}", "08888")
-            .replace("{form}", "nddr");
+        let uri = path.replace("{issuer}", "08888").replace("{form}", "nddr");
         let a = send(&r, &method.to_uppercase(), &uri, &[JSON], "{}").await;
         assert!(
             !a.body.contains("no such page or API route"),
@@ -189,15 +187,27 @@ async fn returns_in_every_format_and_their_errors() {
         assert_eq!(a.status, 200, "{f}");
         assert!(a.body.contains("700,000"), "{f}: {}", a.body);
     }
-    let a = get(&r, "/api/issuers/08888/returns/nddr?date=2025-06-13&form=FF304").await;
+    let a = get(
+        &r,
+        "/api/issuers/08888/returns/nddr?date=2025-06-13&form=FF304",
+    )
+    .await;
     assert_eq!(a.json()["form"], "FF304");
-    let a = get(&r, "/api/issuers/08888/returns/nddr?date=2025-06-13&form=FF999").await;
+    let a = get(
+        &r,
+        "/api/issuers/08888/returns/nddr?date=2025-06-13&form=FF999",
+    )
+    .await;
     assert_eq!(a.status, 400);
     assert_eq!(a.error()["field"], "form");
     let a = get(&r, "/api/issuers/08888/returns/nddr").await;
     assert_eq!(a.status, 400);
     assert_eq!(a.error()["field"], "date");
-    let a = get(&r, "/api/issuers/08888/returns/nddr?date=2025-06-13&format=xls").await;
+    let a = get(
+        &r,
+        "/api/issuers/08888/returns/nddr?date=2025-06-13&format=xls",
+    )
+    .await;
     assert_eq!(a.status, 400);
     assert_eq!(a.error()["field"], "format");
     let a = get(&r, "/api/issuers/99999/returns/nddr?date=2025-06-13").await;
@@ -225,7 +235,14 @@ async fn posting_events_appends_all_or_nothing() {
     let before = t.count();
 
     // A dry run decides and writes nothing.
-    let a = send(&r, "POST", "/api/events?dry_run=true", &[NDJSON], REPURCHASE).await;
+    let a = send(
+        &r,
+        "POST",
+        "/api/events?dry_run=true",
+        &[NDJSON],
+        REPURCHASE,
+    )
+    .await;
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.json()["appended"], 1);
     assert_eq!(a.json()["events"][0]["shares"], 700000);
@@ -258,7 +275,14 @@ async fn posting_events_appends_all_or_nothing() {
     assert_eq!(t.count(), before);
 
     // Malformed requests: 400 / 415, nothing written.
-    let a = send(&r, "POST", "/api/events?dry_run=maybe", &[NDJSON], REPURCHASE).await;
+    let a = send(
+        &r,
+        "POST",
+        "/api/events?dry_run=maybe",
+        &[NDJSON],
+        REPURCHASE,
+    )
+    .await;
     assert_eq!(a.status, 400);
     assert_eq!(a.error()["field"], "dry_run");
     let a = send(
@@ -346,30 +370,80 @@ async fn filing_a_return_records_it_with_its_digest_and_it_is_no_longer_due() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|d| format!("{} {}", d["form"].as_str().unwrap(), d["date"].as_str().unwrap()))
+            .map(|d| {
+                format!(
+                    "{} {}",
+                    d["form"].as_str().unwrap(),
+                    d["date"].as_str().unwrap()
+                )
+            })
             .collect()
     };
-    let s = get(&r, "/api/issuers/08888/status?now=2025-06-14").await.json();
+    let s = get(&r, "/api/issuers/08888/status?now=2025-06-14")
+        .await
+        .json();
     assert!(due(&s).contains(&"nddr 2025-06-13".to_string()), "{s}");
     let before = t.count();
 
     let uri = "/api/issuers/08888/returns/nddr/filed";
-    let a = send(&r, "POST", uri, &[JSON], r#"{"submitted_at":"2025-06-13T19:05:00+08:00"}"#).await;
+    let a = send(
+        &r,
+        "POST",
+        uri,
+        &[JSON],
+        r#"{"submitted_at":"2025-06-13T19:05:00+08:00"}"#,
+    )
+    .await;
     assert_eq!(a.status, 400);
     assert_eq!(a.error()["field"], "date");
-    let a = send(&r, "POST", uri, &[JSON], r#"{"date":"2025-06-13","submitted_at":"soon"}"#).await;
+    let a = send(
+        &r,
+        "POST",
+        uri,
+        &[JSON],
+        r#"{"date":"2025-06-13","submitted_at":"soon"}"#,
+    )
+    .await;
     assert_eq!(a.status, 400);
     assert_eq!(a.error()["field"], "submitted_at");
-    let a = send(&r, "POST", uri, &[JSON], r#"{"date":"2025-06-13","colour":"red"}"#).await;
+    let a = send(
+        &r,
+        "POST",
+        uri,
+        &[JSON],
+        r#"{"date":"2025-06-13","colour":"red"}"#,
+    )
+    .await;
     assert_eq!(a.status, 400);
     let a = send(&r, "POST", uri, &[JSON], "not json").await;
     assert_eq!(a.status, 400);
-    let a = send(&r, "POST", uri, &[JSON], r#"{"date":"2025-06-13","status":"Amendment"}"#).await;
+    let a = send(
+        &r,
+        "POST",
+        uri,
+        &[JSON],
+        r#"{"date":"2025-06-13","status":"Amendment"}"#,
+    )
+    .await;
     assert_eq!(a.status, 422);
     assert_eq!(a.error()["field"], "status");
-    let a = send(&r, "POST", "/api/issuers/99999/returns/nddr/filed", &[JSON], r#"{"date":"2025-06-13"}"#).await;
+    let a = send(
+        &r,
+        "POST",
+        "/api/issuers/99999/returns/nddr/filed",
+        &[JSON],
+        r#"{"date":"2025-06-13"}"#,
+    )
+    .await;
     assert_eq!(a.status, 404);
-    let a = send(&r, "POST", "/api/issuers/08888/returns/annual/filed", &[JSON], r#"{"date":"2025-06-13"}"#).await;
+    let a = send(
+        &r,
+        "POST",
+        "/api/issuers/08888/returns/annual/filed",
+        &[JSON],
+        r#"{"date":"2025-06-13"}"#,
+    )
+    .await;
     assert_eq!(a.status, 400);
     assert_eq!(t.count(), before, "nothing written by an error");
 
@@ -393,7 +467,9 @@ async fn filing_a_return_records_it_with_its_digest_and_it_is_no_longer_due() {
     assert_eq!(filed["digest"], f["digest"]);
     assert_eq!(filed["submitted_at"], "2025-06-13T19:05:00+08:00");
 
-    let s = get(&r, "/api/issuers/08888/status?now=2025-06-14").await.json();
+    let s = get(&r, "/api/issuers/08888/status?now=2025-06-14")
+        .await
+        .json();
     assert!(!due(&s).contains(&"nddr 2025-06-13".to_string()), "{s}");
 
     // The audit proves the filing against the log.
@@ -439,7 +515,11 @@ async fn the_log_is_json_lines_as_log_format_json() {
     let pos: Vec<u64> = a
         .body
         .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["position"].as_u64().unwrap())
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["position"]
+                .as_u64()
+                .unwrap()
+        })
         .collect();
     assert_eq!(pos, [3, 4, 5]);
     let a = get(&r, "/api/log?after=x").await;

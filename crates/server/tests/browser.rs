@@ -193,7 +193,10 @@ async fn a_company_secretary_records_produces_and_files_in_the_browser() {
     // Start: the issuers, with what is due.
     c.goto(&format!("{base}/")).await.unwrap();
     let issuers = text(&c, "#issuers").await;
-    assert!(issuers.contains("Example Harbour Holdings Limited"), "{issuers}");
+    assert!(
+        issuers.contains("Example Harbour Holdings Limited"),
+        "{issuers}"
+    );
     shot(&c, "start").await;
 
     // A refused entry: its message beside the field, nothing written.
@@ -226,16 +229,24 @@ async fn a_company_secretary_records_produces_and_files_in_the_browser() {
     assert!(flash.contains("Recorded shares repurchased"), "{flash}");
     assert_eq!(t.count(), before + 1);
     let balances = text(&c, "#balances-ORD").await;
-    assert!(balances.contains("Pending cancellation 700,000"), "{balances}");
-    assert!(balances.contains("repurchased on 13 Jun 2025 700,000"), "{balances}");
+    assert!(
+        balances.contains("Pending cancellation 700,000"),
+        "{balances}"
+    );
+    assert!(
+        balances.contains("repurchased on 13 Jun 2025 700,000"),
+        "{balances}"
+    );
     let due = text(&c, "#due").await;
     assert!(due.contains("NDDR") && due.contains("13 Jun 2025"), "{due}");
     shot(&c, "issuer").await;
 
     // The NDDR: its figures on the page, then marked filed.
-    c.goto(&format!("{base}/issuers/08888/returns/nddr?date=2025-06-13"))
-        .await
-        .unwrap();
+    c.goto(&format!(
+        "{base}/issuers/08888/returns/nddr?date=2025-06-13"
+    ))
+    .await
+    .unwrap();
     let form_text: Value = c
         .execute(
             "return document.querySelector('iframe.return').contentDocument.body.innerText;",
@@ -247,14 +258,23 @@ async fn a_company_secretary_records_produces_and_files_in_the_browser() {
     assert!(form_text.contains("700,000"), "{form_text}");
     assert!(form_text.contains("1,200,000,000"), "{form_text}");
     let sheet = text(&c, "#filing-sheet").await;
-    assert!(sheet.contains("700000") && sheet.contains("Copy"), "{sheet}");
+    assert!(
+        sheet.contains("700000") && sheet.contains("Copy"),
+        "{sheet}"
+    );
     shot(&c, "nddr").await;
     set(&c, "input[name=submitted_at]", "2025-06-13T19:05").await;
     click(&c, "#mark-filed").await;
     let flash = text(&c, "p.flash").await;
-    assert!(flash.contains("Marked the FF305 of 13 Jun 2025 as filed"), "{flash}");
+    assert!(
+        flash.contains("Marked the FF305 of 13 Jun 2025 as filed"),
+        "{flash}"
+    );
     let due = text(&c, "#due").await;
-    assert!(!due.contains("13 Jun 2025"), "the NDDR left the due list: {due}");
+    assert!(
+        !due.contains("13 Jun 2025"),
+        "the NDDR left the due list: {due}"
+    );
     let filed: Value = serde_json::from_str(
         &shareledger_ledger::Ledger::open(&t.db)
             .unwrap()
@@ -270,12 +290,17 @@ async fn a_company_secretary_records_produces_and_files_in_the_browser() {
 
     // A broker's CSV: preview (nothing written), then confirm.
     let csv = "date,time,shares,price,reference\n2025-06-16,09:30:15,200000,3.12,EX-1\n2025-06-16,10:05:42,150000,3.15,EX-2\n";
-    c.goto(&format!("{base}/issuers/08888/trades")).await.unwrap();
+    c.goto(&format!("{base}/issuers/08888/trades"))
+        .await
+        .unwrap();
     type_in(&c, "#csv", csv).await;
     let count = t.count();
     click(&c, "#preview-button").await;
     let preview = text(&c, "#trades-preview").await;
-    assert!(preview.contains("2025-06-16") && preview.contains("350,000"), "{preview}");
+    assert!(
+        preview.contains("2025-06-16") && preview.contains("350,000"),
+        "{preview}"
+    );
     assert_eq!(t.count(), count, "a preview writes nothing");
     shot(&c, "broker-csv").await;
     click(&c, "#confirm-button").await;
@@ -293,7 +318,12 @@ async fn a_company_secretary_records_produces_and_files_in_the_browser() {
     click(&c, &format!("#event-{last} details.void button")).await;
     // The reason is required: nothing was sent.
     assert_eq!(t.count(), last);
-    type_in(&c, &format!("#event-{last} input[name=reason]"), "the broker's file was a test file").await;
+    type_in(
+        &c,
+        &format!("#event-{last} input[name=reason]"),
+        "the broker's file was a test file",
+    )
+    .await;
     click(&c, &format!("#event-{last} details.void button")).await;
     let flash = text(&c, "p.flash").await;
     assert!(flash.contains("Voided"), "{flash}");
@@ -308,7 +338,10 @@ async fn a_company_secretary_records_produces_and_files_in_the_browser() {
     assert_eq!(row.as_deref(), Some("voided"));
     c.goto(&format!("{base}/issuers/08888")).await.unwrap();
     let balances = text(&c, "#balances-ORD").await;
-    assert!(balances.contains("Pending cancellation 700,000"), "{balances}");
+    assert!(
+        balances.contains("Pending cancellation 700,000"),
+        "{balances}"
+    );
     assert!(!balances.contains("16 Jun 2025"), "{balances}");
     c.goto(&format!("{base}/audit")).await.unwrap();
     assert!(text(&c, "#audit-result").await.len() > 3);
@@ -320,7 +353,12 @@ async fn a_company_secretary_records_produces_and_files_in_the_browser() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_clerk_is_not_offered_the_officers_actions_and_forcing_them_is_refused() {
     let t = TestServer::with(&format!("{HARBOUR}{REPURCHASE}\n"));
-    t.add_user("clerk1", Role::Clerk, Some(&["08888"]), "a long enough passphrase");
+    t.add_user(
+        "clerk1",
+        Role::Clerk,
+        Some(&["08888"]),
+        "a long enough passphrase",
+    );
     let Some((_driver, c)) = browser().await else {
         return;
     };
@@ -336,9 +374,11 @@ async fn a_clerk_is_not_offered_the_officers_actions_and_forcing_them_is_refused
 
     c.goto(&format!("{base}/log?issuer=08888")).await.unwrap();
     assert!(!c.source().await.unwrap().contains("Void…"));
-    c.goto(&format!("{base}/issuers/08888/returns/nddr?date=2025-06-13"))
-        .await
-        .unwrap();
+    c.goto(&format!(
+        "{base}/issuers/08888/returns/nddr?date=2025-06-13"
+    ))
+    .await
+    .unwrap();
     assert!(c.find(Locator::Css("#mark-filed")).await.is_err());
 
     // Forced: the page's own token, posted by hand.

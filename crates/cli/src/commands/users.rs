@@ -66,7 +66,9 @@ pub enum UserCommand {
         access: Access,
     },
     /// Change a user's role and issuers (and re-enable them); --password reads a new one.
-    #[command(after_help = "Example:\n  shareledger user change clerk1 --role officer --issuers 02121")]
+    #[command(
+        after_help = "Example:\n  shareledger user change clerk1 --role officer --issuers 02121"
+    )]
     Change {
         name: String,
         #[command(flatten)]
