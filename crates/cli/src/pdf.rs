@@ -6,7 +6,13 @@ pub use shareledger_server::pdf::{find_browser, run_headless, TIMEOUT};
 
 use crate::CliError;
 
-/// Print `html` to PDF bytes.
+/// Print `html` to PDF bytes. The runner's advice to take the HTML form
+/// instead is said here as the flag that gives it.
 pub fn print(html: &str) -> Result<Vec<u8>, CliError> {
-    shareledger_server::pdf::print(html).map_err(CliError::refused)
+    shareledger_server::pdf::print(html).map_err(|m| {
+        CliError::refused(m.replace(
+            "take the HTML form and print it",
+            "use --format html and print the page",
+        ))
+    })
 }

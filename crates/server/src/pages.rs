@@ -56,6 +56,8 @@ pub fn routes<S: Source>() -> Router<Shared<S>> {
         .route("/log", get(log_page::<S>))
         .route("/log/void", post(void_post::<S>))
         .route("/audit", get(audit_page::<S>))
+        .route("/users", get(users_page::<S>).post(user_add::<S>))
+        .route("/users/disable", post(user_disable::<S>))
         .route("/login", get(login_page).post(login_post::<S>))
         .route("/logout", post(logout::<S>))
         .route("/static/app.css", get(css))
@@ -93,6 +95,7 @@ fn env() -> &'static Environment<'static> {
             ("audit.html", include_str!("../templates/audit.html")),
             ("trades.html", include_str!("../templates/trades.html")),
             ("error.html", include_str!("../templates/error.html")),
+            ("users.html", include_str!("../templates/users.html")),
         ] {
             env.add_template(name, text)
                 .unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -149,6 +152,7 @@ fn caller_ctx(c: &Caller) -> Ctx {
         "csrf": c.csrf.clone().unwrap_or_default(),
         "is_clerk": c.is_clerk(),
         "is_officer": c.is_officer(),
+        "is_admin": c.role == shareledger_ledger::access::Role::Admin && !c.single_user,
     }))
 }
 
@@ -741,6 +745,7 @@ fn record_page(
             error => top_error.map(|e| jv(&e)),
             preview => preview,
             findings => findings,
+            flash => values.get("flash").cloned(),
         },
     )
 }
@@ -1497,19 +1502,83 @@ async fn void_post<S: Source>(
         return fail(Some(&caller), e, "/log");
     }
     let actor = caller.name.clone();
+    let voided_id = form.get("voided_id").cloned().unwrap_or_default();
     match app
-        .with_ledger(move |l| Ok(l.append(lines, now(), &actor, AppendOptions::default())?))
+        .with_ledger(move |l| {
+            let s = l.append(lines, now(), &actor, AppendOptions::default())?;
+            Ok((s, l.find_by_id(&voided_id)?))
+        })
         .await
     {
-        Ok(s) => back(
-            &format!(
-                "Voided. The voiding is at log position {}; record the correct event now if there is one.",
+        Ok((s, voided)) => {
+            let flash = format!(
+                "Voided (log position {}). The form below holds the voided event: correct it and record it, or leave this page if nothing replaces it.",
                 s.first_position.unwrap_or_default()
-            ),
-            "flash",
-        ),
+            );
+            match voided.and_then(|row| correction_form(&row.event_type, &row.payload)) {
+                Some(query) => {
+                    Redirect::to(&format!("{query}&flash={}", encode(&flash))).into_response()
+                }
+                None => back(
+                    &format!(
+                        "Voided (log position {}).",
+                        s.first_position.unwrap_or_default()
+                    ),
+                    "flash",
+                ),
+            }
+        }
         Err(e) => back(&e.message, "error"),
     }
+}
+
+/// The record form of `event_type` filled with a voided event's values:
+/// the correction flow (void, then record the event as it should have been).
+fn correction_form(event_type: &str, payload: &str) -> Option<String> {
+    let spec = fields::spec(event_type)?;
+    let v: Map<String, Value> = serde_json::from_str(payload).ok()?;
+    let text = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Array(a) => Some(
+            a.iter()
+                .map(|x| match x {
+                    Value::String(s) => s.clone(),
+                    Value::Object(o) => format!(
+                        "{}:{}",
+                        o.get("stock_code").and_then(Value::as_str).unwrap_or(""),
+                        o.get("currency").and_then(Value::as_str).unwrap_or("")
+                    ),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        _ => None,
+    };
+    let mut q = format!("/record/{}?", spec.name);
+    for f in spec.fields {
+        match (v.get(f.name), f.kind) {
+            (Some(Value::Object(o)), Kind::Object(subs)) => {
+                for sub in subs {
+                    if let Some(t) = o.get(sub.name).and_then(text) {
+                        q.push_str(&format!("{}.{}={}&", f.name, sub.name, encode(&t)));
+                    }
+                }
+            }
+            (Some(x), _) => {
+                if let Some(t) = text(x) {
+                    q.push_str(&format!("{}={}&", f.name, encode(&t)));
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(n) = v.get("note").and_then(Value::as_str) {
+        q.push_str(&format!("note={}&", encode(n)));
+    }
+    Some(q.trim_end_matches('&').to_string())
 }
 
 // ---------------------------------------------------------------- audit
@@ -1641,4 +1710,168 @@ async fn logout<S: Source>(
         Redirect::to("/login"),
     )
         .into_response()
+}
+
+// ---------------------------------------------------------------- users
+
+fn must_admin(c: &Caller) -> Result<(), ApiError> {
+    if c.role == shareledger_ledger::access::Role::Admin && !c.single_user {
+        Ok(())
+    } else if c.single_user {
+        Err(ApiError::forbidden(
+            "this server runs without users: add the first one from the command line (shareledger user add NAME --role admin)",
+        ))
+    } else {
+        Err(ApiError::forbidden(format!(
+            "{} is not an admin: managing users needs the role admin",
+            c.name
+        )))
+    }
+}
+
+async fn users_render<S: Source>(
+    app: &Shared<S>,
+    caller: &Caller,
+    form: &HashMap<String, String>,
+    error: Option<ApiError>,
+    flash: Option<String>,
+) -> Response {
+    let users = match app.with_ledger(|l| Ok(l.users()?)).await {
+        Ok(u) => u,
+        Err(e) => return fail(Some(caller), e, "/users"),
+    };
+    let rows: Vec<Value> = users
+        .values()
+        .map(|u| {
+            serde_json::json!({
+                "name": u.name,
+                "role": u.role.name(),
+                "issuers": u.issuers.as_ref().map(|l| l.join(",")),
+                "disabled": u.disabled,
+                "position": u.position,
+            })
+        })
+        .collect();
+    render_status(
+        error.as_ref().map(|e| e.status).unwrap_or(StatusCode::OK),
+        "users.html",
+        context! {
+            title => "Users",
+            caller => caller_ctx(caller),
+            users => jv(&rows),
+            form => jv(form),
+            error => error.as_ref().map(|e| {
+                let mut b = e.body()["error"].clone();
+                b["field"] = Value::Null;
+                jv(&b)
+            }),
+            flash => flash,
+        },
+    )
+}
+
+async fn users_page<S: Source>(
+    State(app): State<Shared<S>>,
+    headers: HeaderMap,
+    Query(q): Query<Params>,
+) -> Response {
+    let caller = caller_or_login!(app, headers, "/users");
+    page_try!(caller, "/users", must_admin(&caller));
+    users_render(&app, &caller, &HashMap::new(), None, flash_of(&q)).await
+}
+
+async fn user_add<S: Source>(
+    State(app): State<Shared<S>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let caller = caller_or_login!(app, headers, "/users");
+    page_try!(
+        caller,
+        "/users",
+        crate::api::check_csrf(&caller, form.get("csrf").map(String::as_str).or(Some("")))
+    );
+    page_try!(caller, "/users", must_admin(&caller));
+    let mut shown = form.clone();
+    shown.remove("password");
+    shown.remove("csrf");
+    let password = form.get("password").cloned().unwrap_or_default();
+    if password.chars().count() < 10 {
+        let e = ApiError::bad_request(
+            "password",
+            "the password is shorter than 10 characters: choose a longer one",
+        );
+        return users_render(&app, &caller, &shown, Some(e), None).await;
+    }
+    let Some(role) = form
+        .get("role")
+        .and_then(|r| shareledger_ledger::access::Role::parse(r))
+    else {
+        let e = ApiError::bad_request("role", "choose auditor, clerk, officer or admin");
+        return users_render(&app, &caller, &shown, Some(e), None).await;
+    };
+    let issuers: Vec<String> = form
+        .get("issuers")
+        .map(|s| {
+            s.split(',')
+                .map(|i| i.trim().to_string())
+                .filter(|i| !i.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let hash =
+        match tokio::task::spawn_blocking(move || crate::auth::hash_password(&password)).await {
+            Ok(Ok(h)) => h,
+            _ => {
+                let e = ApiError::internal("the password could not be hashed");
+                return users_render(&app, &caller, &shown, Some(e), None).await;
+            }
+        };
+    let name = form.get("name").cloned().unwrap_or_default();
+    let event = shareledger_ledger::access::AccessEvent::UserAdded {
+        name: name.clone(),
+        role,
+        issuers: (!issuers.is_empty()).then_some(issuers),
+        password_hash: hash,
+    };
+    let actor = caller.name.clone();
+    match app
+        .with_ledger(move |l| Ok(l.record_access(event, now(), &actor)?))
+        .await
+    {
+        Ok(p) => Redirect::to(&format!(
+            "/users?flash={}",
+            encode(&format!("Added {name} at log position {p}."))
+        ))
+        .into_response(),
+        Err(e) => users_render(&app, &caller, &shown, Some(e), None).await,
+    }
+}
+
+async fn user_disable<S: Source>(
+    State(app): State<Shared<S>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let caller = caller_or_login!(app, headers, "/users");
+    page_try!(
+        caller,
+        "/users",
+        crate::api::check_csrf(&caller, form.get("csrf").map(String::as_str).or(Some("")))
+    );
+    page_try!(caller, "/users", must_admin(&caller));
+    let name = form.get("name").cloned().unwrap_or_default();
+    let event = shareledger_ledger::access::AccessEvent::UserDisabled { name: name.clone() };
+    let actor = caller.name.clone();
+    match app
+        .with_ledger(move |l| Ok(l.record_access(event, now(), &actor)?))
+        .await
+    {
+        Ok(p) => Redirect::to(&format!(
+            "/users?flash={}",
+            encode(&format!("Disabled {name} at log position {p}."))
+        ))
+        .into_response(),
+        Err(e) => users_render(&app, &caller, &HashMap::new(), Some(e), None).await,
+    }
 }

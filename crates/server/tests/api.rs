@@ -542,3 +542,31 @@ async fn audit_is_the_audit_document() {
     assert_eq!(get(&r, "/api/audit?issuer=99999").await.status, 404);
     assert_eq!(get(&r, "/api/audit?now=never").await.status, 400);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_return_as_pdf_is_printed_by_chromium_or_says_why_not() {
+    let t = TestServer::with(&format!("{HARBOUR}{REPURCHASE}\n"));
+    let r = t.router();
+    let a = get(
+        &r,
+        "/api/issuers/08888/returns/nddr?date=2025-06-13&format=pdf",
+    )
+    .await;
+    if shareledger_server::pdf::find_browser().is_some_and(|b| b.is_file()) {
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert_eq!(a.headers["content-type"], "application/pdf");
+        assert!(a.body.starts_with("%PDF-"));
+    } else {
+        assert_eq!(a.status, 503, "{}", a.body);
+        assert!(a.error()["message"].as_str().unwrap().contains("Chromium"));
+    }
+    let a = get(
+        &r,
+        "/api/issuers/08888/returns/nddr?date=2025-06-13&format=html&download=true",
+    )
+    .await;
+    assert_eq!(
+        a.headers["content-disposition"],
+        "attachment; filename=\"08888-FF305-2025-06-13.html\""
+    );
+}

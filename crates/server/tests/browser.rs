@@ -325,9 +325,24 @@ async fn a_company_secretary_records_produces_and_files_in_the_browser() {
     )
     .await;
     click(&c, &format!("#event-{last} details.void button")).await;
+    // The correction flow: the voided event's form, filled, to correct.
     let flash = text(&c, "p.flash").await;
     assert!(flash.contains("Voided"), "{flash}");
     assert_eq!(t.count(), last + 1);
+    assert_eq!(
+        c.current_url().await.unwrap().path(),
+        "/record/shares_repurchased"
+    );
+    let shares = wait_for(&c, "#f-shares").await.prop("value").await.unwrap();
+    assert_eq!(shares.as_deref(), Some("350000"));
+    let date = wait_for(&c, "#f-trade_date")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(date.as_deref(), Some("2025-06-16"));
+    shot(&c, "correction").await;
+    c.goto(&format!("{base}/log?issuer=08888")).await.unwrap();
     let row = c
         .find(Locator::Css(&format!("#event-{last}")))
         .await

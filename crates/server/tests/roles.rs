@@ -444,3 +444,97 @@ fn user_records_are_in_the_chain_and_out_of_the_register() {
         .unwrap_err();
     assert!(e.to_string().contains("already exists"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_manages_users_in_the_browser_and_others_may_not() {
+    let t = with_users();
+    let r = t.router();
+    let form = ("content-type", "application/x-www-form-urlencoded");
+    for who in ["ann", "clerk1", "olive"] {
+        let a = send(
+            &r,
+            "GET",
+            "/users",
+            &[("authorization", &basic(who, PW))],
+            "",
+        )
+        .await;
+        assert_eq!(a.status, 403, "{who}");
+        let a = send(
+            &r,
+            "POST",
+            "/users",
+            &[("authorization", &basic(who, PW)), form],
+            "name=mallory&role=admin&password=0123456789ab",
+        )
+        .await;
+        assert_eq!(a.status, 403, "{who}");
+    }
+    let admin = basic("root", PW);
+    let a = send(&r, "GET", "/users", &[("authorization", &admin)], "").await;
+    assert_eq!(a.status, 200);
+    assert!(a.body.contains("clerk1"));
+    let a = send(
+        &r,
+        "POST",
+        "/users",
+        &[("authorization", &admin), form],
+        "name=new.clerk&role=clerk&issuers=08888&password=short",
+    )
+    .await;
+    assert_eq!(a.status, 400, "a short password");
+    let a = send(
+        &r,
+        "POST",
+        "/users",
+        &[("authorization", &admin), form],
+        "name=new.clerk&role=clerk&issuers=08888&password=0123456789ab",
+    )
+    .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    let users = shareledger_ledger::Ledger::open(&t.db)
+        .unwrap()
+        .users()
+        .unwrap();
+    assert_eq!(users["new.clerk"].role, Role::Clerk);
+    assert_eq!(
+        users["new.clerk"].issuers.as_deref(),
+        Some(&["08888".to_string()][..])
+    );
+    // The new user logs in at once.
+    let a = send(
+        &r,
+        "GET",
+        "/api/issuers",
+        &[("authorization", &basic("new.clerk", "0123456789ab"))],
+        "",
+    )
+    .await;
+    assert_eq!(a.status, 200);
+    let a = send(
+        &r,
+        "POST",
+        "/users/disable",
+        &[("authorization", &admin), form],
+        "name=new.clerk",
+    )
+    .await;
+    assert_eq!(a.status, 303);
+    let a = send(
+        &r,
+        "GET",
+        "/api/issuers",
+        &[("authorization", &basic("new.clerk", "0123456789ab"))],
+        "",
+    )
+    .await;
+    assert_eq!(a.status, 401);
+    // Who did it is in the chain.
+    let log: Vec<_> = shareledger_ledger::Ledger::open(&t.db)
+        .unwrap()
+        .events(&shareledger_ledger::ReadFilter::stream("$access"))
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(log.last().unwrap().event_type, "user_disabled");
+    assert_eq!(log.last().unwrap().actor, "root");
+}
