@@ -156,8 +156,11 @@ fn caller_ctx(c: &Caller) -> Ctx {
     }))
 }
 
+/// An error shown at the top of a page (not beside a field).
 fn error_ctx(e: &ApiError) -> Ctx {
-    jv(&e.body()["error"].clone())
+    let mut b = e.body()["error"].clone();
+    b["field"] = Value::Null;
+    jv(&b)
 }
 
 /// A page's failure: a login for 401, else the error page.

@@ -5,7 +5,7 @@
 //! Without a browser or its driver the tests say "skipped" and pass, except
 //! in CI (`CI` set), where they fail: CI must run them.
 //!
-//! `SHARELEDGER_SCREENSHOTS=DIR` saves a screenshot of each main page there
+//! `SHARELEDGER_SCREENSHOTS=DIR` (absolute) saves a screenshot of each main page there
 //! (docs/screenshots/ holds the ones of the last run that was asked to).
 
 mod common;
@@ -133,7 +133,7 @@ async fn shot(c: &Client, name: &str) {
     if let Some(dir) = std::env::var_os("SHARELEDGER_SCREENSHOTS") {
         let png = c.screenshot().await.unwrap();
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+        std::fs::write(Path::new(&dir).join(format!("web-{name}.png")), png).unwrap();
     }
 }
 
