@@ -1878,3 +1878,78 @@ async fn user_disable<S: Source>(
         Err(e) => users_render(&app, &caller, &HashMap::new(), Some(e), None).await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_filing_sheet_keeps_the_documents_order_and_skips_nulls() {
+        let rows = filing_sheet(
+            r#"{"form":"FF305","issuer":{"id":"08888","name":"X"},"amends":null,
+                "section_i":[{"class":"ORD","shares":700000,"price":"3.1207"}]}"#,
+        );
+        let got: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| match &r.heading {
+                Some(h) => (format!("# {h}"), String::new()),
+                None => (r.label.clone(), r.value.clone()),
+            })
+            .collect();
+        let want: Vec<(String, String)> = [
+            ("Form", "FF305"),
+            ("# Issuer", ""),
+            ("Issuer › Id", "08888"),
+            ("Issuer › Name", "X"),
+            ("# Section I", ""),
+            ("Section I › 1 (class ORD) › Class", "ORD"),
+            ("Section I › 1 (class ORD) › Shares", "700000"),
+            ("Section I › 1 (class ORD) › Price", "3.1207"),
+        ]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_voided_event_becomes_its_form_filled() {
+        let q = correction_form(
+            "share_class_defined",
+            r#"{"type":"share_class_defined","issuer":"02121","class":"H","class_of_shares":"Ordinary shares","par_value":{"currency":"RMB","amount":"1"},"multi_counter":[{"stock_code":"82121","currency":"RMB"}]}"#,
+        )
+        .unwrap();
+        assert!(
+            q.starts_with("/record/share_class_defined?issuer=02121&class=H&"),
+            "{q}"
+        );
+        assert!(q.contains("class_of_shares=Ordinary%20shares"), "{q}");
+        assert!(
+            q.contains("par_value.currency=RMB&par_value.amount=1"),
+            "{q}"
+        );
+        assert!(q.contains("multi_counter=82121%3ARMB"), "{q}");
+    }
+
+    #[test]
+    fn form_values_keep_the_cores_judgement() {
+        let f = |kind| Field {
+            name: "x",
+            kind,
+            required: true,
+            help: "",
+            example: "",
+        };
+        assert_eq!(form_value(&f(Kind::Count), "4,300"), Value::from(4300u64));
+        // Not a number: passed on as text for the core to refuse in its words.
+        assert_eq!(form_value(&f(Kind::Count), "many"), Value::from("many"));
+        assert_eq!(
+            form_value(&f(Kind::Time), "2022-11-07T19:05"),
+            Value::from("2022-11-07T19:05:00+08:00")
+        );
+        assert_eq!(
+            form_value(&f(Kind::Amount), "92,569.50"),
+            Value::from("92569.50")
+        );
+    }
+}
