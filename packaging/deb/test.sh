@@ -13,7 +13,8 @@ test -f /usr/share/man/man1/shareledger.1.gz
 test -f /lib/systemd/system/shareledger.service || test -f /usr/lib/systemd/system/shareledger.service
 dir=$(mktemp -d)
 trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$dir"' EXIT
-(cd "$dir" && /usr/bin/shareledger demo) | grep -q "Next Day Disclosure Return"
+(cd "$dir" && /usr/bin/shareledger demo > "$dir/demo.txt")
+grep -q "NEXT DAY DISCLOSURE RETURN\|Next Day Disclosure Return" "$dir/demo.txt"
 /usr/bin/shareledger --db "$dir/ledger.db" import examples/ainnovation-2022.jsonl 2>/dev/null
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 /usr/bin/shareledger --db "$dir/ledger.db" serve --listen "127.0.0.1:$port" 2>"$dir/serve.log" &
