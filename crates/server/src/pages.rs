@@ -348,27 +348,40 @@ pub fn chart(state: &IssuerState, class: &str, today: NaiveDate) -> String {
         .collect();
     dates.insert(start);
     dates.insert(today.max(start));
-    let points: Vec<(NaiveDate, u64, u64)> = dates
+    // Per date: issued, pending cancellation, and shares bought under the
+    // mandate in force then (as `status` counts them).
+    let points: Vec<(NaiveDate, u64, u64, u64)> = dates
         .iter()
         .filter_map(|d| {
-            c.balances_as_of(*d)
-                .map(|b| (*d, b.issued_excluding_treasury, b.pending_cancellation))
+            let used = c
+                .mandate_in_force(*d)
+                .map(|m| c.repurchased_under(m, *d).1)
+                .unwrap_or(0);
+            c.balances_as_of(*d).map(|b| {
+                (
+                    *d,
+                    b.issued_excluding_treasury,
+                    b.pending_cancellation,
+                    used,
+                )
+            })
         })
         .collect();
     if points.len() < 2 {
         return String::new();
     }
-    let (w, h, left, right, top) = (760.0f64, 250.0f64, 110.0f64, 20.0f64, 34.0f64);
+    let (w, h, left, right, top) = (760.0f64, 360.0f64, 110.0f64, 20.0f64, 34.0f64);
     let panel = 80.0f64;
     let x0 = points[0].0;
     let span = (points[points.len() - 1].0 - x0).num_days().max(1) as f64;
     let x = |d: NaiveDate| left + (d - x0).num_days() as f64 / span * (w - left - right);
     let mut svg = format!(
-        r#"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="Issued shares of class {class} over time" xmlns="http://www.w3.org/2000/svg"><style>text{{font:11px system-ui,sans-serif;fill:#5b6573}} .t{{font-weight:600;fill:#1d2430}}</style>"#
+        r#"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="Issued shares, pending cancellation and the mandate used of class {class} over time" xmlns="http://www.w3.org/2000/svg"><style>text{{font:11px system-ui,sans-serif;fill:#5b6573}} .t{{font-weight:600;fill:#1d2430}}</style>"#
     );
     for (i, (title, pick, colour)) in [
         ("Issued shares (excluding treasury)", 0usize, "#0b5cad"),
         ("Pending cancellation", 1usize, "#b3261e"),
+        ("Bought under the repurchase mandate", 2usize, "#1e7b34"),
     ]
     .into_iter()
     .enumerate()
@@ -376,7 +389,11 @@ pub fn chart(state: &IssuerState, class: &str, today: NaiveDate) -> String {
         let y_top = top + i as f64 * (panel + 30.0);
         let vals: Vec<u64> = points
             .iter()
-            .map(|p| if pick == 0 { p.1 } else { p.2 })
+            .map(|p| match pick {
+                0 => p.1,
+                1 => p.2,
+                _ => p.3,
+            })
             .collect();
         let (lo, hi) = (
             *vals.iter().min().expect("points"),
@@ -409,7 +426,7 @@ pub fn chart(state: &IssuerState, class: &str, today: NaiveDate) -> String {
             ));
         }
         let mut path = String::new();
-        for (j, (d, _, _)) in points.iter().enumerate() {
+        for (j, (d, ..)) in points.iter().enumerate() {
             let v = vals[j];
             if j == 0 {
                 path.push_str(&format!("M{:.1},{:.1}", x(*d), y(v)));

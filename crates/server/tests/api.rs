@@ -570,3 +570,31 @@ async fn a_return_as_pdf_is_printed_by_chromium_or_says_why_not() {
         "attachment; filename=\"08888-FF305-2025-06-13.html\""
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_issuer_page_shows_balances_with_separators_and_a_chart() {
+    let t = TestServer::with(&format!("{HARBOUR}{REPURCHASE}\n"));
+    let r = t.router();
+    let a = get(&r, "/issuers/08888").await;
+    assert_eq!(a.status, 200);
+    assert!(a.body.contains("1,200,000,000"));
+    assert!(a.body.contains("repurchased on 13 Jun 2025"));
+    assert!(a
+        .body
+        .contains("<strong>700,000</strong> used of 120,000,000"));
+    let svg = a
+        .body
+        .split("<svg class=\"chart\"")
+        .nth(1)
+        .expect("a chart");
+    for title in [
+        "Issued shares (excluding treasury)",
+        "Pending cancellation",
+        "Bought under the repurchase mandate",
+    ] {
+        assert!(svg.contains(title), "{title}");
+    }
+    // Pending cancellation and the mandate used step up to 700,000.
+    assert_eq!(svg.matches(">700,000<").count(), 2, "{svg}");
+    assert_eq!(get(&r, "/issuers/99999").await.status, 404);
+}
