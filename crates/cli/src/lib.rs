@@ -255,6 +255,18 @@ pub enum Command {
         #[command(flatten)]
         format: FormatArg,
     },
+    /// The web app and its JSON API (docs/web.md) on ADDR.
+    #[command(
+        after_help = "Example:\n  shareledger serve\n  shareledger serve --listen 127.0.0.1:9000\n  shareledger serve --listen 0.0.0.0:8080     # only once a user exists (shareledger user add)\n\nOpen http://127.0.0.1:8080/ in a browser. With no user configured the app runs for you\nalone, without login, and listens only on this machine. The API is described at /api/openapi.json."
+    )]
+    Serve {
+        /// Address and port to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+    },
+    /// The users of the web app and their roles (kept in the ledger's hash chain).
+    #[command(subcommand, after_help = commands::users::AFTER_HELP)]
+    User(commands::users::UserCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(after_help = commands::completions::COMPLETIONS_HELP)]
     Completions(commands::completions::CompletionsArgs),

@@ -104,6 +104,23 @@ pub fn append_in<T: EventTx>(
         allow_duplicate,
         pipeline,
     } = options;
+    // The users' stream is not an issuer's: no register event may land in it.
+    if let Some((n, _)) = lines
+        .iter()
+        .find(|(_, i)| !crate::access::is_register_stream(i.event.stream()))
+    {
+        return Err(Rejection::field(
+            Some(*n),
+            "issuer",
+            "input",
+            format!(
+                "`{}` is reserved for the ledger's user records",
+                crate::access::ACCESS_STREAM
+            ),
+            "use the issuer's stock code, like 02121",
+        )
+        .into());
+    }
     {
         let last = tx.last_recorded_at()?;
         let clock = now;

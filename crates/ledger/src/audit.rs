@@ -128,7 +128,11 @@ fn audit_issuers<S: EventStore>(
     let streams: Vec<String> = store
         .streams()?
         .into_iter()
-        .filter(|s| s != MARKET_STREAM && only.is_none_or(|o| o == s))
+        .filter(|s| {
+            s != MARKET_STREAM
+                && crate::access::is_register_stream(s)
+                && only.is_none_or(|o| o == s)
+        })
         .collect();
     if let Some(o) = only {
         if streams.is_empty() {

@@ -22,10 +22,12 @@
 //! * [`import`]: JSON lines and broker CSV files;
 //! * [`fields`]: the fields of every event type, for forms and flags;
 //! * [`time`]: the store's times, Hong Kong time, time parameters;
+//! * [`access`]: the users and roles of a shared ledger, in the chain;
 //! * [`error`]: [`LedgerError`] and [`Rejection`].
 
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod append;
 pub mod audit;
 pub mod decode;
@@ -61,8 +63,8 @@ pub use status::Status;
 /// The storage types a front end names (to open a ledger, to filter the
 /// log); front ends use them through this crate, never the store directly.
 pub use shareledger_store::{
-    EventStore, PgStore, ReadFilter, ReadOnly, Store, StoreError, StoredEvent, Verification,
-    READ_CACHE_KIB,
+    EventStore, ExpectedVersion, PgStore, ReadFilter, ReadOnly, Store, StoreError, StoredEvent,
+    Verification, READ_CACHE_KIB,
 };
 
 /// The seed ledger (built only from the two real filings in
@@ -129,8 +131,23 @@ impl<S: EventStore> Ledger<S> {
             .store
             .streams()?
             .into_iter()
-            .filter(|s| s != MARKET_STREAM)
+            .filter(|s| s != MARKET_STREAM && access::is_register_stream(s))
             .collect())
+    }
+
+    /// The users of the ledger, by name ([`access::users`]).
+    pub fn users(&self) -> Result<std::collections::BTreeMap<String, access::User>> {
+        access::users(&self.store)
+    }
+
+    /// Record a change of the users ([`access::record`]); its log position.
+    pub fn record_access(
+        &mut self,
+        event: access::AccessEvent,
+        now: DateTime<FixedOffset>,
+        actor: &str,
+    ) -> Result<u64> {
+        access::record(&mut self.store, event, now, actor)
     }
 
     /// Balances of `issuer`'s classes (or `class`) as of `as_of`, as known at

@@ -117,7 +117,7 @@ pub fn replay_all<S: EventStore>(store: &S, threads: usize) -> Result<u64, Ledge
     let streams: Vec<String> = store
         .streams()?
         .into_iter()
-        .filter(|s| s != MARKET_STREAM)
+        .filter(|s| s != MARKET_STREAM && crate::access::is_register_stream(s))
         .collect();
     let counts = for_each_stream(store, &streams, threads, |store, stream| {
         let mut register = market.clone();
@@ -146,7 +146,7 @@ pub fn load_issuer<S: EventStore>(
         let known = store
             .streams()?
             .into_iter()
-            .filter(|s| s != MARKET_STREAM)
+            .filter(|s| s != MARKET_STREAM && crate::access::is_register_stream(s))
             .collect::<Vec<_>>();
         return Err(LedgerError::NotFound(format!(
             "no issuer `{issuer}` in {}{}: {}",

@@ -6,6 +6,7 @@ pub mod record;
 pub mod returns;
 pub mod status;
 pub mod trades;
+pub mod users;
 
 use std::io::{IsTerminal, Read};
 
@@ -155,6 +156,15 @@ fn run_on<S: Engine>(cli: Cli) -> Result<(), CliError> {
             );
             Ok(())
         }
+        Command::Serve { listen } => {
+            if is_postgres(&location(&cli.db)) {
+                return Err(CliError::refused(
+                    "the web app runs on a SQLite ledger for now: serve a file (--db PATH); a PostgreSQL ledger is used from the command line (docs/web.md)",
+                ));
+            }
+            shareledger_server::serve(cli.db, listen).map_err(CliError::refused)
+        }
+        Command::User(cmd) => users::run(&cli.db, cmd),
     }
 }
 
@@ -369,6 +379,9 @@ fn log<S: Engine>(
     let mut out = std::io::BufWriter::new(stdout.lock());
     for row in ledger.events(&filter) {
         let row = row?;
+        if !shareledger_ledger::access::is_register_stream(&row.stream) {
+            continue; // user records: `shareledger user list`
+        }
         let written = match format {
             ReportFormat::Json => writeln!(out, "{}", stored_json(&row)?),
             ReportFormat::Text => {
