@@ -422,7 +422,9 @@ pub struct ReturnFiled {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventVoided {
-    pub issuer: String,
+    /// Absent only when voiding a `market_closed` (the market calendar has no issuer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
     pub voided_id: Uuid,
     pub reason: String,
 }
@@ -549,7 +551,7 @@ impl Event {
             ShareOptionsGranted(e) | ShareOptionsLapsed(e) | ShareOptionsCancelled(e) => &e.issuer,
             ResultsAnnouncementScheduled(e) => &e.issuer,
             ReturnFiled(e) => &e.issuer,
-            EventVoided(e) => &e.issuer,
+            EventVoided(e) => return e.issuer.as_deref(),
             ClosingPrice(e) => &e.issuer,
             MarketClosed(_) => return None,
         })

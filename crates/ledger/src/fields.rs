@@ -874,7 +874,12 @@ pub const SPECS: &[EventSpec] = &[
         name: "event_voided",
         summary: "a correction: the voided event stops counting from now on (nothing is deleted)",
         fields: fields![
-            ISSUER,
+            opt(
+                "issuer",
+                Kind::Text,
+                "the issuer's id (leave it out only to void a market_closed)",
+                "02121"
+            ),
             req(
                 "voided_id",
                 Kind::Uuid,
@@ -888,7 +893,7 @@ pub const SPECS: &[EventSpec] = &[
                 "wrong number of shares; re-recorded"
             ),
         ],
-        example_extra: &[],
+        example_extra: &["issuer"],
     },
     EventSpec {
         name: "closing_price",
