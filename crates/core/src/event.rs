@@ -440,6 +440,34 @@ pub struct ClosingPrice {
     pub price: Amount,
 }
 
+/// Shares of one class reclassified into another, one for one (e.g. a WVR
+/// issuer's class B shares converted into class A shares).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharesReclassified {
+    pub issuer: String,
+    pub from_class: String,
+    pub to_class: String,
+    pub date: NaiveDate,
+    pub shares: u64,
+    /// "Conversion of Class B ordinary shares to Class A ordinary shares".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+impl SharesReclassified {
+    /// The description as the forms print it: as given, else one naming both classes.
+    pub fn description_or_default(&self) -> String {
+        match self.description.as_deref().map(str::trim) {
+            Some(d) if !d.is_empty() => d.to_string(),
+            _ => format!(
+                "Reclassification of class {} shares as class {} shares",
+                self.from_class, self.to_class
+            ),
+        }
+    }
+}
+
 /// Every event the ledger knows. The serde tag is the public `type` name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -466,6 +494,7 @@ pub enum Event {
     ReturnFiled(ReturnFiled),
     EventVoided(EventVoided),
     ClosingPrice(ClosingPrice),
+    SharesReclassified(SharesReclassified),
 }
 
 /// Calls `$m!(TypeName, "type_name", Variant)` for every event type: the one
@@ -495,6 +524,7 @@ macro_rules! for_each_event_type {
             ReturnFiled => "return_filed",
             EventVoided => "event_voided",
             ClosingPrice => "closing_price",
+            SharesReclassified => "shares_reclassified",
         }
     };
 }
@@ -553,6 +583,7 @@ impl Event {
             ReturnFiled(e) => &e.issuer,
             EventVoided(e) => return e.issuer.as_deref(),
             ClosingPrice(e) => &e.issuer,
+            SharesReclassified(e) => &e.issuer,
             MarketClosed(_) => return None,
         })
     }
@@ -607,7 +638,25 @@ impl Event {
             MarketClosed(e) => e.date,
             ReturnFiled(e) => e.date,
             ClosingPrice(e) => e.date,
+            SharesReclassified(e) => e.date,
         })
+    }
+
+    /// Every class the event concerns: its class, or both classes of a
+    /// reclassification.
+    pub fn classes(&self) -> Vec<&str> {
+        match self {
+            Event::SharesReclassified(e) => vec![e.from_class.as_str(), e.to_class.as_str()],
+            other => other.class().into_iter().collect(),
+        }
+    }
+
+    /// Whether the event concerns `class` (see [`Event::classes`]).
+    pub fn concerns_class(&self, class: &str) -> bool {
+        match self {
+            Event::SharesReclassified(e) => e.from_class == class || e.to_class == class,
+            other => other.class() == Some(class),
+        }
     }
 
     /// Whether the event moves a balance (issued, treasury, pending or
@@ -624,6 +673,7 @@ impl Event {
                 | TreasurySharesTransferred(_)
                 | TreasurySharesCancelled(_)
                 | AuthorisedSharesChanged(_)
+                | SharesReclassified(_)
         )
     }
 

@@ -33,6 +33,8 @@ pub enum RefusalKind {
     NotMonthEnd,
     InvalidDates,
     EmptyText,
+    /// A reclassification from a class into itself.
+    SameClass,
 }
 
 /// A refused event: nothing of it is written.

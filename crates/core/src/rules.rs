@@ -91,7 +91,8 @@ pub enum Disclosure {
 
 /// How rule 13.25A treats `event`. An option exercise with no `by_director`
 /// is taken as not by a director [assumed]; a redemption counts at the
-/// threshold; cancellations and treasury movements are "any other change".
+/// threshold; cancellations, treasury movements and reclassifications are
+/// "any other change".
 pub fn nddr_disclosure(event: &Event) -> Disclosure {
     match event {
         Event::SharesIssued(e) => match e.kind {
@@ -107,6 +108,8 @@ pub fn nddr_disclosure(event: &Event) -> Disclosure {
         | Event::TreasurySharesSold(_)
         | Event::TreasurySharesTransferred(_)
         | Event::TreasurySharesCancelled(_) => Disclosure::Always,
+        // "Any other change" [assumed for a reclassification: domain.md section 2].
+        Event::SharesReclassified(_) => Disclosure::Always,
         _ => Disclosure::Never,
     }
 }

@@ -153,6 +153,30 @@ pub fn effect(event: &Event) -> Effect {
     }
 }
 
+/// The effect of an event on the balances of `class`: [`effect`] for an
+/// event of one class; for a reclassification, −N issued in the class it
+/// leaves and +N in the class it joins (domain.md section 2).
+pub fn effect_on(event: &Event, class: &str) -> Effect {
+    match event {
+        Event::SharesReclassified(e) => {
+            let n = e.shares as i128;
+            let issued = if class == e.from_class {
+                -n
+            } else if class == e.to_class {
+                n
+            } else {
+                0
+            };
+            Effect {
+                issued,
+                ..Effect::default()
+            }
+        }
+        other if other.class() == Some(class) => effect(other),
+        _ => Effect::default(),
+    }
+}
+
 /// Where a pending-cancellation line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PendingOrigin {
@@ -1324,6 +1348,7 @@ fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal>
             issuer.class_or_refuse(&e.class)?;
             Ok(())
         }
+        Event::SharesReclassified(e) => check_shares_reclassified(issuer, e),
         Event::EventVoided(e) => {
             non_empty(&e.reason, "reason")?;
             let Some(target) = issuer.history.iter().find(|h| h.id == e.voided_id) else {
@@ -1373,6 +1398,54 @@ fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal>
                 })
         }
     }
+}
+
+/// A reclassification: two different classes of the issuer, at least one
+/// share, dated after both opening balances, and no more shares than the
+/// class it leaves has (excluding those pending cancellation) on its date
+/// and every later day.
+fn check_shares_reclassified(issuer: &IssuerState, e: &SharesReclassified) -> Result<(), Refusal> {
+    let from = issuer.class_or_refuse(&e.from_class).map_err(|r| Refusal {
+        field: "from_class",
+        ..r
+    })?;
+    let to = issuer.class_or_refuse(&e.to_class).map_err(|r| Refusal {
+        field: "to_class",
+        ..r
+    })?;
+    if e.from_class == e.to_class {
+        return Err(Refusal::new(
+            K::SameClass,
+            "to_class",
+            format!(
+                "shares of class {} cannot be reclassified as class {}",
+                e.from_class, e.to_class
+            ),
+            "name the class the shares leave (from_class) and the other class they join (to_class)",
+        ));
+    }
+    positive(e.shares, "shares")?;
+    after_opening(from, e.date, "date")?;
+    after_opening(to, e.date, "date")?;
+    let n = e.shares as i128;
+    from.check_delta(
+        e.date,
+        Delta {
+            issued: -n,
+            ..Delta::default()
+        },
+        "shares",
+        "a reclassification",
+    )?;
+    to.check_delta(
+        e.date,
+        Delta {
+            issued: n,
+            ..Delta::default()
+        },
+        "shares",
+        "a reclassification",
+    )
 }
 
 fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
@@ -1528,6 +1601,13 @@ fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
         }
         Event::ResultsAnnouncementScheduled(e) => issuer.results.push(e.clone()),
         Event::ReturnFiled(e) => issuer.filings.push((r.id, e.clone())),
+        Event::SharesReclassified(e) => {
+            for id in [&e.from_class, &e.to_class] {
+                let class = issuer.classes.get_mut(id).expect("checked");
+                class.has_movements = true;
+                class.add_delta(e.date, Delta::of(effect_on(&r.event, id)));
+            }
+        }
         Event::ClosingPrice(e) => {
             let class = issuer.classes.get_mut(&e.class).expect("checked");
             class.closing_prices.insert(

@@ -448,6 +448,9 @@ fn samples() -> Vec<Value> {
         json!({"type": "event_voided", "issuer": "02121", "voided_id": ID, "reason": "duplicate"}),
         json!({"type": "closing_price", "issuer": "02121", "class": "H", "date": "2022-11-04",
                "currency": "HKD", "price": "21.40"}),
+        json!({"type": "shares_reclassified", "issuer": "02121", "from_class": "B", "to_class": "A",
+               "date": "2024-07-15", "shares": 5_000_000,
+               "description": "Conversion of Class B ordinary shares to Class A ordinary shares"}),
     ]
 }
 

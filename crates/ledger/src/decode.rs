@@ -170,6 +170,7 @@ pub(crate) mod fast {
         "return_filed" => ReturnFiled,
         "event_voided" => EventVoided,
         "closing_price" => ClosingPrice,
+        "shares_reclassified" => SharesReclassified,
     }
 
     /// A deserializer of one JSON object that sets `type` and `note` aside.

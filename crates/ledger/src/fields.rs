@@ -907,6 +907,24 @@ pub const SPECS: &[EventSpec] = &[
         ],
         example_extra: &[],
     },
+    EventSpec {
+        name: "shares_reclassified",
+        summary: "shares of one class reclassified into another, one for one (WVR class B into class A)",
+        fields: fields![
+            ISSUER,
+            req("from_class", Kind::Text, "the class the shares leave", "B"),
+            req("to_class", Kind::Text, "the class the shares join", "A"),
+            req("date", Kind::Date, "the date of the reclassification", "2024-07-15"),
+            SHARES,
+            opt(
+                "description",
+                Kind::Text,
+                "what happened, as the forms print it",
+                "Conversion of Class B ordinary shares to Class A ordinary shares",
+            ),
+        ],
+        example_extra: &["description"],
+    },
 ];
 
 const OPTIONS_FIELDS: &[Field] = &[

@@ -148,7 +148,8 @@ pub fn day_before(date: NaiveDate) -> NaiveDate {
     date.checked_sub_days(Days::new(1)).unwrap_or(date)
 }
 
-/// The live events of one class with an effective date in `(after, through]`.
+/// The live events of one class (a reclassification: of both its classes)
+/// with an effective date in `(after, through]`.
 pub fn class_events<'a>(
     issuer: &'a IssuerState,
     class: &'a str,
@@ -158,7 +159,7 @@ pub fn class_events<'a>(
     issuer.live_events().filter_map(move |r| {
         let date = r.event.effective_date()?;
         let in_window = after.is_none_or(|a| date > a) && date <= through;
-        (r.event.class() == Some(class) && in_window).then_some((r, date))
+        (r.event.concerns_class(class) && in_window).then_some((r, date))
     })
 }
 

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use shareledger_core::event::{Event, IssueKind, Purpose};
 use shareledger_core::rules::monthly_has_treasury_columns;
-use shareledger_core::state::{effect, ClassState, IssuerState, PendingLine, PendingOrigin};
+use shareledger_core::state::{effect_on, ClassState, IssuerState, PendingLine, PendingOrigin};
 use shareledger_core::{Currency, Money};
 
 use crate::common::*;
@@ -304,8 +304,21 @@ fn movements_of_class(
     // The first cancellation event of each date in the month, by log position.
     let mut cancellation_seen: BTreeMap<NaiveDate, usize> = BTreeMap::new();
     for (seq, (r, date)) in class_events(issuer, id, Some(prev_end), end).enumerate() {
-        let eff = effect(&r.event);
+        let eff = effect_on(&r.event, id);
         match &r.event {
+            Event::SharesReclassified(e) => other.push((
+                seq,
+                OtherMovementRow {
+                    kind: format!("{OTHER_LABEL} ({})", e.description_or_default()),
+                    class: id.to_string(),
+                    date: Some(date),
+                    general_meeting_date: None,
+                    price: None,
+                    issued_during_month: Some(eff.issued as i64),
+                    treasury_during_month: None,
+                    issuable_at_close: None,
+                },
+            )),
             Event::SharesIssued(e) => {
                 let slot = match e.kind {
                     IssueKind::ShareOptionExercise => continue, // in (A)
@@ -353,7 +366,7 @@ fn movements_of_class(
                         seq,
                         OtherMovementRow {
                             kind: match (e.kind, &e.description) {
-                                (IssueKind::Other, Some(d)) => format!("Other ({d})"),
+                                (IssueKind::Other, Some(d)) => format!("{OTHER_LABEL} ({d})"),
                                 (k, _) => issue_label(k).to_string(),
                             },
                             class: id.to_string(),
@@ -525,6 +538,10 @@ fn movements_of_class(
     }
     Ok(())
 }
+
+/// Part III (E)'s "Other" line: the type, then what it was in brackets
+/// ("Other (Conversion of Class B ordinary shares to Class A ordinary shares)").
+const OTHER_LABEL: &str = "Other";
 
 /// Price × shares, exactly. `None` beyond a decimal's range (~7.9e28), which
 /// no real issue reaches; the core should refuse such a price (it is then

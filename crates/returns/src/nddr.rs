@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 use shareledger_core::event::{Event, IssueKind, Purpose, Recorded, ReturnForm};
 use shareledger_core::presentation::PercentBasis;
 use shareledger_core::rules::{moratorium_end, NddrLayout};
-use shareledger_core::state::{effect, ClassState, IssuerState};
+use shareledger_core::state::{effect_on, ClassState, IssuerState};
 use shareledger_core::{Amount, Currency, Money};
 
 use crate::common::*;
@@ -80,7 +80,7 @@ pub fn nddr(issuer: &IssuerState, req: &NddrRequest) -> Result<Nddr, ReturnError
         let mut drafts: Vec<Draft> = Vec::new();
         let mut pending_rows = Vec::new();
         for (r, date) in &events {
-            if let Some(draft) = section_i_line(issuer, layout, r, *date, &pct) {
+            if let Some(draft) = section_i_line(issuer, class.id(), layout, r, *date, &pct) {
                 push_merged(issuer, &mut drafts, draft, &pct);
             }
         }
@@ -234,12 +234,13 @@ struct Draft {
 /// cancellation appear through their pending lines instead).
 fn section_i_line(
     issuer: &IssuerState,
+    class: &str,
     layout: NddrLayout,
     r: &Recorded,
     date: NaiveDate,
     pct: &dyn Fn(u64) -> Option<String>,
 ) -> Option<Draft> {
-    let eff = effect(&r.event);
+    let eff = effect_on(&r.event, class);
     let line = |label: &str, detail: Option<String>, shares: u64, price: Option<Money>| NddrLine {
         label: label.to_string(),
         detail,
@@ -331,6 +332,12 @@ fn section_i_line(
             (line(TREASURY_TRANSFERRED, detail, e.shares, None), None)
         }
         Event::TreasurySharesCancelled(e) => (line(TREASURY_CANCELLED, None, e.shares, None), None),
+        // "Other (please specify)" with the description, in both classes:
+        // −N in the class the shares leave, +N in the class they join.
+        Event::SharesReclassified(e) => (
+            line(OTHER, Some(e.description_or_default()), e.shares, None),
+            None,
+        ),
         _ => return None,
     };
     Some(Draft { line, paid })

@@ -1,0 +1,409 @@
+//! Given / when / then for the share-capital events of issue #13:
+//! reclassifications, capital reorganisations, warrants, convertibles and
+//! other arrangements. *Given* a ledger built from JSON lines as a user
+//! imports them, *when* a return is produced, *then* it shows what the forms
+//! call for; every NDDR and Monthly Return built here is also checked to
+//! reconcile (closing = opening + lines; Part III's total = Part II's change).
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
+use serde_json::{json, Value};
+use shareledger_core::{parse_line, IssuerState, Refusal, RefusalKind as K, Register};
+use shareledger_returns::document::{MonthlyReturn, Nddr};
+use shareledger_returns::monthly::{monthly, MonthlyRequest};
+use shareledger_returns::nddr::{nddr, NddrRequest};
+use uuid::Uuid;
+
+const ISSUER: &str = "09999";
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_else(|e| panic!("bad test date {s}: {e}"))
+}
+
+fn clock() -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339("2025-12-31T09:00:00+08:00").expect("valid time")
+}
+
+fn merge(mut base: Value, extra: Value) -> Value {
+    if let (Value::Object(b), Value::Object(e)) = (&mut base, extra) {
+        b.extend(e);
+    }
+    base
+}
+
+#[allow(dead_code)]
+fn js<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).expect("documents serialize")
+}
+
+/// One issuer built event by event; every `given` event must be accepted.
+#[derive(Clone)]
+struct Ledger {
+    register: Register,
+    seq: u64,
+}
+
+impl Ledger {
+    /// The issuer registered, with a signatory.
+    fn new() -> Self {
+        Ledger {
+            register: Register::new(),
+            seq: 0,
+        }
+        .line(json!({"type": "issuer_registered", "issuer": ISSUER,
+                     "name": "Harbour Test Holdings Limited",
+                     "signatory": {"name": "Chan Tai Man", "title": "Company Secretary"}}))
+    }
+
+    fn try_line(&mut self, line: &Value) -> Result<(), Refusal> {
+        let text = line.to_string();
+        let incoming =
+            parse_line(&text).unwrap_or_else(|e| panic!("test line does not parse: {e}\n{text}"));
+        let seq = self.seq;
+        let r = incoming.into_recorded(
+            || Uuid::from_u128(0x13e0_0000_0000_0000_0000_0000_0000_0000 + seq as u128),
+            clock() + Duration::minutes(seq as i64),
+            "tester",
+        );
+        self.seq += 1;
+        self.register.execute(r)
+    }
+
+    fn line(mut self, line: Value) -> Self {
+        if let Err(refusal) = self.try_line(&line) {
+            panic!("given event refused: {refusal}\n{line}");
+        }
+        self
+    }
+
+    /// An event of the issuer (`type` and `issuer` added).
+    fn ev(self, ty: &str, fields: Value) -> Self {
+        self.line(merge(json!({"type": ty, "issuer": ISSUER}), fields))
+    }
+
+    /// The event under test is refused: kind, field, figures named; nothing changed.
+    fn refused(&self, ty: &str, fields: Value, kind: K, field: &str, figures: &[&str]) {
+        let mut l = self.clone();
+        let line = merge(json!({"type": ty, "issuer": ISSUER}), fields);
+        let refusal = match l.try_line(&line) {
+            Ok(()) => panic!("expected {kind:?} on `{field}`, but it was accepted\n{line}"),
+            Err(r) => r,
+        };
+        assert_eq!(refusal.kind, kind, "{refusal}");
+        assert_eq!(refusal.field, field, "{refusal}");
+        let text = format!("{} {}", refusal.message, refusal.hint);
+        for f in figures {
+            assert!(text.contains(f), "refusal should mention `{f}`: {refusal}");
+        }
+        assert!(
+            l.register == self.register,
+            "a refused event changed the register"
+        );
+    }
+
+    fn class(self, class: &str, fields: Value) -> Self {
+        self.ev(
+            "share_class_defined",
+            merge(
+                json!({"class": class, "class_of_shares": "Ordinary shares", "stock_code": ISSUER}),
+                fields,
+            ),
+        )
+    }
+
+    fn opening(self, class: &str, date: &str, issued: u64, treasury: u64) -> Self {
+        self.ev(
+            "opening_balance",
+            json!({"class": class, "date": date, "issued_shares": issued, "treasury_shares": treasury}),
+        )
+    }
+
+    fn filed(self, form: &str, date: &str) -> Self {
+        self.ev(
+            "return_filed",
+            json!({"form": form, "date": date, "submitted_at": format!("{date}T19:00:00+08:00")}),
+        )
+    }
+
+    fn state(&self) -> &IssuerState {
+        self.register.issuer(ISSUER).expect("registered")
+    }
+
+    fn nddr(&self, date: &str) -> Nddr {
+        let doc = nddr(
+            self.state(),
+            &NddrRequest {
+                date: d(date),
+                submitted: None,
+                layout: None,
+            },
+        )
+        .unwrap_or_else(|e| panic!("NDDR of {date}: {e}"));
+        for s in &doc.section_i {
+            let issued: i64 = s.events.iter().map(|l| l.issued_change).sum();
+            let treasury: i64 = s.events.iter().map(|l| l.treasury_change).sum();
+            assert_eq!(
+                s.opening_balance.issued_excluding_treasury as i64 + issued,
+                s.closing_balance.issued_excluding_treasury as i64,
+                "class {}: issued does not reconcile",
+                s.class
+            );
+            assert_eq!(
+                s.opening_balance.treasury as i64 + treasury,
+                s.closing_balance.treasury as i64,
+                "class {}: treasury does not reconcile",
+                s.class
+            );
+        }
+        doc
+    }
+
+    fn monthly(&self, year: i32, month: u32) -> MonthlyReturn {
+        let doc = monthly(
+            self.state(),
+            &MonthlyRequest {
+                year,
+                month,
+                submitted: d("2030-01-02"),
+            },
+        )
+        .unwrap_or_else(|e| panic!("Monthly Return {year}-{month}: {e}"));
+        for (row, total) in doc.issued.iter().zip(&doc.total_change) {
+            assert_eq!(
+                row.change.issued_excluding_treasury,
+                total.issued_excluding_treasury
+            );
+            assert_eq!(row.change.treasury, total.treasury);
+        }
+        doc
+    }
+}
+
+/// Part III (E) rows of `class`: (type, date, issued during the month, issuable at the close).
+fn part_e(
+    doc: &MonthlyReturn,
+    class: &str,
+) -> Vec<(String, Option<NaiveDate>, Option<i64>, Option<i64>)> {
+    doc.movements
+        .other
+        .iter()
+        .filter(|r| r.class == class)
+        .map(|r| {
+            (
+                r.kind.clone(),
+                r.date,
+                r.issued_during_month,
+                r.issuable_at_close,
+            )
+        })
+        .collect()
+}
+
+// ---- shares_reclassified ---------------------------------------------------------
+
+const B_TO_A: &str = "Conversion of Class B ordinary shares to Class A ordinary shares";
+
+/// A WVR issuer: 1,000,000,000 class A and 100,000,000 class B shares at 30 June 2024.
+fn wvr() -> Ledger {
+    Ledger::new()
+        .class("A", json!({"class_of_shares": "Class A ordinary shares"}))
+        .class(
+            "B",
+            json!({"class_of_shares": "Class B ordinary shares", "listed": false}),
+        )
+        .opening("A", "2024-06-30", 1_000_000_000, 0)
+        .opening("B", "2024-06-30", 100_000_000, 0)
+}
+
+fn reclassify(date: &str, shares: u64) -> Value {
+    json!({"from_class": "B", "to_class": "A", "date": date, "shares": shares, "description": B_TO_A})
+}
+
+#[test]
+fn a_reclassification_moves_shares_between_the_classes_in_both_returns() {
+    // Given 5,000,000 class B shares converted into class A on 15 July 2024,
+    let l = wvr().ev("shares_reclassified", reclassify("2024-07-15", 5_000_000));
+    // when the NDDR of that day is produced, then both classes disclose it:
+    // +5,000,000 in A (0.5% of 1,000,000,000), −5,000,000 in B (5%).
+    let doc = l.nddr("2024-07-15");
+    assert_eq!(doc.form, "FF305");
+    let lines: Vec<(String, Value)> = doc
+        .section_i
+        .iter()
+        .map(|s| {
+            (
+                s.class.clone(),
+                json!(s
+                    .events
+                    .iter()
+                    .map(|e| json!([
+                        e.label,
+                        e.detail,
+                        e.shares,
+                        e.issued_change,
+                        e.treasury_change,
+                        e.percent
+                    ]))
+                    .collect::<Vec<_>>()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (
+                "A".to_string(),
+                json!([[
+                    "Other (please specify)",
+                    B_TO_A,
+                    5_000_000,
+                    5_000_000,
+                    0,
+                    "0.5"
+                ]])
+            ),
+            (
+                "B".to_string(),
+                json!([[
+                    "Other (please specify)",
+                    B_TO_A,
+                    5_000_000,
+                    -5_000_000,
+                    0,
+                    "5"
+                ]])
+            ),
+        ]
+    );
+    assert_eq!(
+        doc.section_i[0].closing_balance.issued_excluding_treasury,
+        1_005_000_000
+    );
+    assert_eq!(
+        doc.section_i[1].closing_balance.issued_excluding_treasury,
+        95_000_000
+    );
+    // and the July Monthly Return shows Part II and a Part III (E) "Other" line in each.
+    let m = l.monthly(2024, 7);
+    let changes: Vec<(String, i64)> = m
+        .issued
+        .iter()
+        .map(|r| (r.class.clone(), r.change.issued_excluding_treasury))
+        .collect();
+    assert_eq!(changes, [("A".into(), 5_000_000), ("B".into(), -5_000_000)]);
+    let other = format!("Other ({B_TO_A})");
+    assert_eq!(
+        part_e(&m, "A"),
+        [(other.clone(), Some(d("2024-07-15")), Some(5_000_000), None)]
+    );
+    assert_eq!(
+        part_e(&m, "B"),
+        [(other, Some(d("2024-07-15")), Some(-5_000_000), None)]
+    );
+}
+
+#[test]
+fn a_reclassification_without_description_names_both_classes() {
+    let l = wvr().ev(
+        "shares_reclassified",
+        json!({"from_class": "B", "to_class": "A", "date": "2024-07-15", "shares": 10}),
+    );
+    let m = l.monthly(2024, 7);
+    assert_eq!(
+        part_e(&m, "A")[0].0,
+        "Other (Reclassification of class B shares as class A shares)"
+    );
+}
+
+#[test]
+fn a_reclassification_is_refused_beyond_the_shares_the_class_has() {
+    let l = wvr();
+    l.refused(
+        "shares_reclassified",
+        reclassify("2024-07-15", 100_000_001),
+        K::NegativeBalance,
+        "shares",
+        &["class B", "-1", "100000000"],
+    );
+    // Later events count: B falls to 60,000,000 on 1 August, so 50,000,000
+    // reclassified on 15 July would leave it negative at the end of 1 August.
+    let l = l.ev("shares_reclassified", reclassify("2024-08-01", 60_000_000));
+    l.refused(
+        "shares_reclassified",
+        reclassify("2024-07-15", 50_000_000),
+        K::NegativeBalance,
+        "shares",
+        &["class B", "2024-08-01"],
+    );
+}
+
+#[test]
+fn a_reclassification_into_its_own_or_an_unknown_class_or_before_the_opening_is_refused() {
+    let l = wvr();
+    l.refused(
+        "shares_reclassified",
+        merge(reclassify("2024-07-15", 1), json!({"to_class": "B"})),
+        K::SameClass,
+        "to_class",
+        &["class B"],
+    );
+    l.refused(
+        "shares_reclassified",
+        merge(reclassify("2024-07-15", 1), json!({"to_class": "C"})),
+        K::UnknownClass,
+        "to_class",
+        &["`C`", "A, B"],
+    );
+    l.refused(
+        "shares_reclassified",
+        merge(reclassify("2024-07-15", 1), json!({"from_class": "Z"})),
+        K::UnknownClass,
+        "from_class",
+        &["`Z`"],
+    );
+    l.refused(
+        "shares_reclassified",
+        reclassify("2024-06-30", 1),
+        K::BeforeOpeningBalance,
+        "date",
+        &["2024-06-30"],
+    );
+    l.refused(
+        "shares_reclassified",
+        reclassify("2024-07-15", 0),
+        K::ZeroShares,
+        "shares",
+        &[],
+    );
+}
+
+#[test]
+fn a_reclassification_forces_an_nddr_and_follows_the_previous_return() {
+    // Disclosed with the FF304 layout too, each class opening at the last return.
+    let l = Ledger::new()
+        .class("A", json!({}))
+        .class("B", json!({}))
+        .opening("A", "2023-01-31", 2_000, 0)
+        .opening("B", "2023-01-31", 1_000, 0)
+        .ev(
+            "shares_reclassified",
+            merge(reclassify("2023-02-10", 100), json!({"description": null})),
+        )
+        .filed("nddr", "2023-02-10")
+        .ev("shares_reclassified", reclassify("2023-02-20", 50));
+    let doc = l.nddr("2023-02-20");
+    assert_eq!(doc.form, "FF304");
+    assert_eq!(doc.previous_return, Some(d("2023-02-10")));
+    let a = &doc.section_i[0];
+    assert_eq!(
+        (
+            a.opening_balance.issued_excluding_treasury,
+            a.closing_balance.issued_excluding_treasury
+        ),
+        (2_100, 2_150)
+    );
+    assert_eq!(a.events[0].percent.as_deref(), Some("2.38095")); // 50 / 2,100
+    assert!(matches!(
+        shareledger_core::rules::nddr_disclosure(&l.state().history.last().unwrap().event),
+        shareledger_core::rules::Disclosure::Always
+    ));
+}
