@@ -278,6 +278,10 @@ pub struct SharesIssued {
     pub general_meeting_date: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// An exercise or conversion under a recorded instrument: the units or
+    /// principal used (default: pro rata to the shares still issuable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Amount>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -468,6 +472,71 @@ impl SharesReclassified {
     }
 }
 
+/// What kind of instrument issues shares (Monthly Return Part III (B), (C), (D)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstrumentKind {
+    Warrant,
+    Convertible,
+    OtherArrangement,
+}
+
+impl InstrumentKind {
+    /// The kind of `shares_issued` that exercises or converts it.
+    pub fn issue_kind(self) -> IssueKind {
+        match self {
+            InstrumentKind::Warrant => IssueKind::WarrantExercise,
+            InstrumentKind::Convertible => IssueKind::Conversion,
+            InstrumentKind::OtherArrangement => IssueKind::Other,
+        }
+    }
+}
+
+/// Warrants, convertibles or another arrangement to issue shares of `class`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstrumentIssued {
+    pub issuer: String,
+    /// The class its shares are issued in.
+    pub class: String,
+    /// Its name, unique per issuer; exercises name it in `scheme`.
+    pub instrument: String,
+    pub kind: InstrumentKind,
+    pub date: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<Currency>,
+    /// Units or principal outstanding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Amount>,
+    /// Subscription or conversion price per share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Amount>,
+    pub shares_issuable: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub general_meeting_date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry_date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stock_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// Shares no longer issuable under an instrument: lapsed, redeemed, expired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstrumentCancelled {
+    pub issuer: String,
+    pub instrument: String,
+    pub date: NaiveDate,
+    pub shares_issuable: u64,
+    /// Units or principal cancelled (default: pro rata).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Amount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// Every event the ledger knows. The serde tag is the public `type` name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -495,6 +564,8 @@ pub enum Event {
     EventVoided(EventVoided),
     ClosingPrice(ClosingPrice),
     SharesReclassified(SharesReclassified),
+    InstrumentIssued(InstrumentIssued),
+    InstrumentCancelled(InstrumentCancelled),
 }
 
 /// Calls `$m!(TypeName, "type_name", Variant)` for every event type: the one
@@ -525,6 +596,8 @@ macro_rules! for_each_event_type {
             EventVoided => "event_voided",
             ClosingPrice => "closing_price",
             SharesReclassified => "shares_reclassified",
+            InstrumentIssued => "instrument_issued",
+            InstrumentCancelled => "instrument_cancelled",
         }
     };
 }
@@ -584,6 +657,8 @@ impl Event {
             EventVoided(e) => return e.issuer.as_deref(),
             ClosingPrice(e) => &e.issuer,
             SharesReclassified(e) => &e.issuer,
+            InstrumentIssued(e) => &e.issuer,
+            InstrumentCancelled(e) => &e.issuer,
             MarketClosed(_) => return None,
         })
     }
@@ -605,6 +680,7 @@ impl Event {
             AuthorisedSharesChanged(e) => &e.class,
             ShareOptionSchemeAdopted(e) => &e.class,
             ClosingPrice(e) => &e.class,
+            InstrumentIssued(e) => &e.class,
             _ => return None,
         })
     }
@@ -639,6 +715,8 @@ impl Event {
             ReturnFiled(e) => e.date,
             ClosingPrice(e) => e.date,
             SharesReclassified(e) => e.date,
+            InstrumentIssued(e) => e.date,
+            InstrumentCancelled(e) => e.date,
         })
     }
 
@@ -873,6 +951,12 @@ const COUNT_FIELDS: &[&str] = &[
     "authorised_shares",
     "repurchased_before_ledger",
     "outstanding_options",
+    "shares_issuable",
+    "issued_shares_after",
+    "treasury_shares_after",
+    "authorised_shares_after",
+    "ratio_from",
+    "ratio_to",
 ];
 
 /// Dates must be written exactly `YYYY-MM-DD` (chrono alone would also take

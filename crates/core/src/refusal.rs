@@ -35,6 +35,10 @@ pub enum RefusalKind {
     EmptyText,
     /// A reclassification from a class into itself.
     SameClass,
+    /// An instrument of that name exists already.
+    InstrumentExists,
+    /// An exercise, conversion or cancellation beyond what an instrument can still issue.
+    ExceedsIssuable,
 }
 
 /// A refused event: nothing of it is written.

@@ -100,6 +100,10 @@ pub fn nddr_disclosure(event: &Event) -> Disclosure {
                 Disclosure::Threshold(e.shares)
             }
             IssueKind::WarrantExercise | IssueKind::Conversion => Disclosure::Threshold(e.shares),
+            // An exercise under another arrangement (an `other` issue naming
+            // its instrument in `scheme`) counts at the threshold, as
+            // warrants do [assumed].
+            IssueKind::Other if e.scheme.is_some() => Disclosure::Threshold(e.shares),
             _ => Disclosure::Always,
         },
         Event::SharesRedeemed(e) => Disclosure::Threshold(e.shares),

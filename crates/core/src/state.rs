@@ -564,6 +564,57 @@ pub struct SchemeState {
     pub outstanding: u64,
 }
 
+/// Warrants, convertibles or another arrangement, and what they can still issue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstrumentState {
+    pub issued: InstrumentIssued,
+    /// Shares still issuable.
+    pub issuable: u64,
+    /// Units or principal outstanding, when the issue gave an amount.
+    pub amount: Option<Decimal>,
+}
+
+impl InstrumentState {
+    pub fn new(e: &InstrumentIssued) -> Self {
+        InstrumentState {
+            issued: e.clone(),
+            issuable: e.shares_issuable,
+            amount: e.amount.map(|a| a.0),
+        }
+    }
+
+    /// The amount a use of `shares` takes: as `given`, else pro rata to the
+    /// shares still issuable (amount × shares / issuable, rounded half away
+    /// from zero to the decimals of the amount issued), and all of what is
+    /// left when the last issuable shares go. `None` when the instrument has
+    /// no amount.
+    pub fn amount_for(&self, shares: u64, given: Option<Amount>) -> Option<Decimal> {
+        if let Some(a) = given {
+            return Some(a.0);
+        }
+        let amount = self.amount?;
+        if shares >= self.issuable || self.issuable == 0 {
+            return Some(amount);
+        }
+        let dp = self.issued.amount.map(|a| a.0.scale()).unwrap_or(0);
+        amount
+            .checked_mul(Decimal::from(shares))?
+            .checked_div(Decimal::from(self.issuable))
+            .map(|x| {
+                x.round_dp_with_strategy(dp, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+            })
+    }
+
+    /// Record a use (exercise, conversion, cancellation) of `shares`.
+    pub fn take(&mut self, shares: u64, given: Option<Amount>) {
+        let used = self.amount_for(shares, given);
+        self.issuable -= shares;
+        if let (Some(a), Some(u)) = (self.amount.as_mut(), used) {
+            *a -= u.min(*a);
+        }
+    }
+}
+
 /// One issuer: its settings, classes, schemes, filings and whole history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuerState {
@@ -575,6 +626,8 @@ pub struct IssuerState {
     pub presentation: Presentation,
     pub classes: BTreeMap<String, ClassState>,
     pub schemes: BTreeMap<String, SchemeState>,
+    /// Warrants, convertibles and other arrangements, by name.
+    pub instruments: BTreeMap<String, InstrumentState>,
     pub results: Vec<ResultsAnnouncementScheduled>,
     pub filings: Vec<(Uuid, ReturnFiled)>,
     /// Every event of the issuer in log order, corrections included.
@@ -598,6 +651,7 @@ impl IssuerState {
             presentation,
             classes: BTreeMap::new(),
             schemes: BTreeMap::new(),
+            instruments: BTreeMap::new(),
             results: Vec::new(),
             filings: Vec::new(),
             history: Vec::new(),
@@ -1184,6 +1238,7 @@ fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal>
                     ));
                 }
             }
+            check_instrument_exercise(issuer, e)?;
             class.check_delta(e.date, Delta::of(eff), "shares", "an issue")
         }
         Event::SharesRedeemed(e) => {
@@ -1349,6 +1404,8 @@ fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal>
             Ok(())
         }
         Event::SharesReclassified(e) => check_shares_reclassified(issuer, e),
+        Event::InstrumentIssued(e) => check_instrument_issued(issuer, e),
+        Event::InstrumentCancelled(e) => check_instrument_cancelled(issuer, e),
         Event::EventVoided(e) => {
             non_empty(&e.reason, "reason")?;
             let Some(target) = issuer.history.iter().find(|h| h.id == e.voided_id) else {
@@ -1448,6 +1505,203 @@ fn check_shares_reclassified(issuer: &IssuerState, e: &SharesReclassified) -> Re
     )
 }
 
+/// The instrument an issue of shares exercises or converts: a warrant
+/// exercise, a conversion or an `other` issue whose `scheme` names a
+/// recorded instrument. (An exercise naming no recorded instrument is
+/// accepted as before: history whose instrument the ledger never had.)
+pub fn exercised_instrument<'a>(
+    issuer: &'a IssuerState,
+    e: &SharesIssued,
+) -> Option<&'a InstrumentState> {
+    if !matches!(
+        e.kind,
+        IssueKind::WarrantExercise | IssueKind::Conversion | IssueKind::Other
+    ) {
+        return None;
+    }
+    issuer.instruments.get(e.scheme.as_deref()?)
+}
+
+fn refuse_amount(given: Amount, left: Option<Decimal>, name: &str) -> Result<(), Refusal> {
+    match left {
+        Some(left) if given.0 > left => Err(Refusal::new(
+            K::ExceedsIssuable,
+            "amount",
+            format!(
+                "{} is more than the {left} outstanding under `{name}`",
+                given.0
+            ),
+            "check the amount, or leave it out to take it pro rata",
+        )),
+        None => Err(Refusal::new(
+            K::ExceedsIssuable,
+            "amount",
+            format!("`{name}` was recorded without an amount, so none can be used"),
+            "leave the amount out, or record the instrument with its amount",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// An exercise or conversion under a recorded instrument: of its class and
+/// kind, not before it was issued, and no more shares than it can still
+/// issue (domain.md section 2), nor more of its amount than is outstanding.
+fn check_instrument_exercise(issuer: &IssuerState, e: &SharesIssued) -> Result<(), Refusal> {
+    let Some(inst) = exercised_instrument(issuer, e) else {
+        return Ok(());
+    };
+    let i = &inst.issued;
+    if i.kind.issue_kind() != e.kind {
+        return Err(Refusal::new(
+            K::UnknownScheme,
+            "kind",
+            format!(
+                "`{}` is a {} instrument; an issue under it is of kind {}",
+                i.instrument,
+                serde_json::to_value(i.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+                serde_json::to_value(i.kind.issue_kind())
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+            ),
+            "correct the kind, or name the right instrument in scheme",
+        ));
+    }
+    if i.class != e.class {
+        return Err(Refusal::new(
+            K::UnknownScheme,
+            "class",
+            format!(
+                "`{}` issues class {} shares, not class {}",
+                i.instrument, i.class, e.class
+            ),
+            "record the issue in the instrument's class, or name the right instrument",
+        ));
+    }
+    if e.date < i.date {
+        return Err(Refusal::new(
+            K::InvalidDates,
+            "date",
+            format!(
+                "{} is before `{}` was issued on {}",
+                e.date, i.instrument, i.date
+            ),
+            "check the date",
+        ));
+    }
+    if e.shares > inst.issuable {
+        return Err(Refusal::new(
+            K::ExceedsIssuable,
+            "shares",
+            format!(
+                "issuing {} shares under `{}`, which can issue only {} more",
+                e.shares, i.instrument, inst.issuable
+            ),
+            "check the number; record the instrument (instrument_issued) with all the shares it can issue",
+        ));
+    }
+    if let Some(a) = e.amount {
+        refuse_amount(a, inst.amount, &i.instrument)?;
+    }
+    Ok(())
+}
+
+/// A new instrument: of a known class, with a new name and at least one
+/// share issuable; a price needs its currency; expiry not before the issue.
+fn check_instrument_issued(issuer: &IssuerState, e: &InstrumentIssued) -> Result<(), Refusal> {
+    issuer.class_or_refuse(&e.class)?;
+    non_empty(&e.instrument, "instrument")?;
+    if issuer.instruments.contains_key(&e.instrument) {
+        return Err(Refusal::new(
+            K::InstrumentExists,
+            "instrument",
+            format!("issuer {} already has an instrument `{}`", issuer.id, e.instrument),
+            "choose another name; an instrument is issued once (record further tranches under their own names)",
+        ));
+    }
+    positive(e.shares_issuable, "shares_issuable")?;
+    if e.price.is_some() && e.currency.is_none() {
+        return Err(Refusal::new(
+            K::IncompletePrices,
+            "currency",
+            "a price needs its currency",
+            "add \"currency\": \"HKD\" (for example)",
+        ));
+    }
+    for (a, field) in [(e.amount, "amount"), (e.price, "price")] {
+        if a.is_some_and(|a| a.0.checked_mul(Decimal::from(MAX_SHARES)).is_none()) {
+            return Err(Refusal::new(
+                K::PriceOutOfRange,
+                field,
+                "is beyond any amount the ledger can compute with",
+                "check the figure",
+            ));
+        }
+    }
+    if let Some(x) = e.expiry_date {
+        if x < e.date {
+            return Err(Refusal::new(
+                K::InvalidDates,
+                "expiry_date",
+                format!("expiry {x} is before the issue {}", e.date),
+                "check the dates",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Shares an instrument can no longer issue: a recorded instrument, not
+/// before its issue, no more than it can still issue.
+fn check_instrument_cancelled(
+    issuer: &IssuerState,
+    e: &InstrumentCancelled,
+) -> Result<(), Refusal> {
+    let Some(inst) = issuer.instruments.get(&e.instrument) else {
+        let known: Vec<&str> = issuer.instruments.keys().map(String::as_str).collect();
+        return Err(Refusal::new(
+            K::UnknownScheme,
+            "instrument",
+            format!("issuer {} has no instrument `{}`", issuer.id, e.instrument),
+            if known.is_empty() {
+                "record instrument_issued for it first".to_string()
+            } else {
+                format!("use one of: {}", known.join(", "))
+            },
+        ));
+    };
+    positive(e.shares_issuable, "shares_issuable")?;
+    if e.date < inst.issued.date {
+        return Err(Refusal::new(
+            K::InvalidDates,
+            "date",
+            format!(
+                "{} is before `{}` was issued on {}",
+                e.date, e.instrument, inst.issued.date
+            ),
+            "check the date",
+        ));
+    }
+    if e.shares_issuable > inst.issuable {
+        return Err(Refusal::new(
+            K::ExceedsIssuable,
+            "shares_issuable",
+            format!(
+                "cancelling {} shares issuable under `{}`, which can issue only {} more",
+                e.shares_issuable, e.instrument, inst.issuable
+            ),
+            "check the number",
+        ));
+    }
+    if let Some(a) = e.amount {
+        refuse_amount(a, inst.amount, &e.instrument)?;
+    }
+    Ok(())
+}
+
 fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
     let eff = effect(&r.event);
     match &r.event {
@@ -1531,6 +1785,11 @@ fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
             class.add_delta(e.date, Delta::of(eff));
         }
         Event::SharesIssued(e) => {
+            if let Some(name) = exercised_instrument(issuer, e).map(|i| i.issued.instrument.clone())
+            {
+                let inst = issuer.instruments.get_mut(&name).expect("found");
+                inst.take(e.shares, e.amount);
+            }
             if e.kind == IssueKind::ShareOptionExercise {
                 let s = issuer
                     .schemes
@@ -1601,6 +1860,18 @@ fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
         }
         Event::ResultsAnnouncementScheduled(e) => issuer.results.push(e.clone()),
         Event::ReturnFiled(e) => issuer.filings.push((r.id, e.clone())),
+        Event::InstrumentIssued(e) => {
+            issuer
+                .instruments
+                .insert(e.instrument.clone(), InstrumentState::new(e));
+        }
+        Event::InstrumentCancelled(e) => {
+            issuer
+                .instruments
+                .get_mut(&e.instrument)
+                .expect("checked")
+                .take(e.shares_issuable, e.amount);
+        }
         Event::SharesReclassified(e) => {
             for id in [&e.from_class, &e.to_class] {
                 let class = issuer.classes.get_mut(id).expect("checked");

@@ -417,7 +417,8 @@ fn samples() -> Vec<Value> {
         json!({"type": "shares_issued", "issuer": "02121", "class": "H", "date": "2022-12-02",
                "shares": 1000, "kind": "share_option_exercise", "scheme": "2019 Scheme",
                "by_director": true, "currency": "HKD", "price": "3.2", "previous_close": "3.50",
-               "general_meeting_date": "2019-06-01", "description": "exercise by Mr X"}),
+               "general_meeting_date": "2019-06-01", "description": "exercise by Mr X",
+               "amount": "1000"}),
         json!({"type": "shares_redeemed", "issuer": "02121", "class": "H", "date": "2022-12-03",
                "shares": 10, "currency": "USD", "price": "1.00", "cancelled": false}),
         json!({"type": "treasury_shares_sold", "issuer": "02121", "class": "H",
@@ -451,6 +452,13 @@ fn samples() -> Vec<Value> {
         json!({"type": "shares_reclassified", "issuer": "02121", "from_class": "B", "to_class": "A",
                "date": "2024-07-15", "shares": 5_000_000,
                "description": "Conversion of Class B ordinary shares to Class A ordinary shares"}),
+        json!({"type": "instrument_issued", "issuer": "02121", "class": "H", "instrument": "2024 Warrants",
+               "kind": "warrant", "date": "2024-07-02", "currency": "HKD", "amount": "10000000",
+               "price": "2.50", "shares_issuable": 10_000_000, "general_meeting_date": "2024-06-20",
+               "expiry_date": "2026-07-01", "stock_code": "01937", "description": "Listed warrants"}),
+        json!({"type": "instrument_cancelled", "issuer": "02121", "instrument": "2024 Warrants",
+               "date": "2024-07-31", "shares_issuable": 1_000_000, "amount": "1000000",
+               "reason": "lapsed"}),
     ]
 }
 

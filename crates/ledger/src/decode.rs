@@ -171,6 +171,8 @@ pub(crate) mod fast {
         "event_voided" => EventVoided,
         "closing_price" => ClosingPrice,
         "shares_reclassified" => SharesReclassified,
+        "instrument_issued" => InstrumentIssued,
+        "instrument_cancelled" => InstrumentCancelled,
     }
 
     /// A deserializer of one JSON object that sets `type` and `note` aside.

@@ -311,6 +311,7 @@ pub const ISSUE_KINDS: &[&str] = &[
     "other",
 ];
 pub const FORMS: &[&str] = &["nddr", "monthly"];
+pub const INSTRUMENT_KINDS: &[&str] = &["warrant", "convertible", "other_arrangement"];
 pub const ROUNDINGS: &[&str] = &["half_up", "down"];
 pub const BASES: &[&str] = &["form_default", "opening_balance", "excluding_pending"];
 
@@ -666,6 +667,12 @@ pub const SPECS: &[EventSpec] = &[
                 "description",
                 "placing of new H shares"
             ),
+            opt(
+                "amount",
+                Kind::Amount,
+                "an exercise or conversion: units or principal of the instrument used (default pro rata)",
+                "3000000",
+            ),
         ],
         example_extra: &["currency", "price"],
     },
@@ -924,6 +931,84 @@ pub const SPECS: &[EventSpec] = &[
             ),
         ],
         example_extra: &["description"],
+    },
+    EventSpec {
+        name: "instrument_issued",
+        summary: "warrants, convertibles or another arrangement to issue shares (Monthly Return III (B)-(D))",
+        fields: fields![
+            ISSUER,
+            req("class", Kind::Text, "the class its shares are issued in", "ORD"),
+            req(
+                "instrument",
+                Kind::Text,
+                "its name, unique per issuer (exercises name it in --scheme)",
+                "2024 Warrants",
+            ),
+            req(
+                "kind",
+                Kind::Choice(INSTRUMENT_KINDS),
+                "what kind of instrument",
+                "warrant"
+            ),
+            req("date", Kind::Date, "the date of issue", "2024-07-02"),
+            opt("currency", Kind::Currency, "currency of the amount and price", "HKD"),
+            opt(
+                "amount",
+                Kind::Amount,
+                "units or principal outstanding",
+                "10000000"
+            ),
+            opt(
+                "price",
+                Kind::Amount,
+                "subscription or conversion price per share",
+                "2.50"
+            ),
+            req(
+                "shares_issuable",
+                Kind::Count,
+                "shares it can issue",
+                "10000000"
+            ),
+            opt(
+                "general_meeting_date",
+                Kind::Date,
+                "the general meeting that approved it",
+                "2024-06-20"
+            ),
+            opt("expiry_date", Kind::Date, "when it expires", "2026-07-01"),
+            opt("stock_code", Kind::Text, "its stock code, if listed", "01937"),
+            opt(
+                "description",
+                Kind::Text,
+                "its particulars, as the Monthly Return prints them",
+                "Listed warrants, one share per warrant",
+            ),
+        ],
+        example_extra: &["currency", "amount", "price"],
+    },
+    EventSpec {
+        name: "instrument_cancelled",
+        summary: "shares an instrument can no longer issue (lapsed, redeemed, expired)",
+        fields: fields![
+            ISSUER,
+            req("instrument", Kind::Text, "the instrument's name", "2024 Warrants"),
+            req("date", Kind::Date, "the date", "2024-07-31"),
+            req(
+                "shares_issuable",
+                Kind::Count,
+                "shares no longer issuable",
+                "1000000"
+            ),
+            opt(
+                "amount",
+                Kind::Amount,
+                "units or principal cancelled (default pro rata)",
+                "1000000"
+            ),
+            opt("reason", Kind::Text, "why", "lapsed"),
+        ],
+        example_extra: &["reason"],
     },
 ];
 

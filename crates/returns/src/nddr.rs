@@ -298,7 +298,8 @@ fn section_i_line(
         Event::SharesIssued(e) => {
             let (price, paid) = per_share(&e.currency, e.price, e.shares);
             let detail = match e.kind {
-                IssueKind::Other => e.description.clone(),
+                // An issue under another arrangement names it when no description does.
+                IssueKind::Other => e.description.clone().or_else(|| e.scheme.clone()),
                 _ => e.scheme.clone(),
             };
             let mut l = line(issue_label(e.kind), detail, e.shares, price);

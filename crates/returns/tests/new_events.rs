@@ -407,3 +407,350 @@ fn a_reclassification_forces_an_nddr_and_follows_the_previous_return() {
         shareledger_core::rules::Disclosure::Always
     ));
 }
+
+// ---- warrants, convertibles and other arrangements ----------------------------------
+
+/// 1,000,000,000 ordinary shares at 30 June 2024; warrants issued on 2 July
+/// (10,000,000 units for 10,000,000 shares at HKD 2.50), convertible bonds
+/// outstanding since before the ledger (HKD 100,000,000 at HKD 5: 20,000,000
+/// shares), and a subscription agreement for 1,000,000 shares.
+fn with_instruments() -> Ledger {
+    Ledger::new()
+        .class("ORD", json!({}))
+        .opening("ORD", "2024-06-30", 1_000_000_000, 0)
+        .ev(
+            "instrument_issued",
+            json!({"class": "ORD", "instrument": "2024 Warrants", "kind": "warrant",
+                   "date": "2024-07-02", "currency": "HKD", "amount": "10000000", "price": "2.50",
+                   "shares_issuable": 10_000_000, "expiry_date": "2026-07-01",
+                   "stock_code": "01937", "general_meeting_date": "2024-06-20",
+                   "description": "Listed warrants, one share per warrant"}),
+        )
+        .ev(
+            "instrument_issued",
+            json!({"class": "ORD", "instrument": "2027 Bonds", "kind": "convertible",
+                   "date": "2024-06-01", "currency": "HKD", "amount": "100000000", "price": "5",
+                   "shares_issuable": 20_000_000,
+                   "description": "HK$100,000,000 3.5% convertible bonds due 2027"}),
+        )
+        .ev(
+            "instrument_issued",
+            json!({"class": "ORD", "instrument": "Subscription agreement", "kind": "other_arrangement",
+                   "date": "2024-07-05", "shares_issuable": 1_000_000,
+                   "description": "Subscription agreement with Harbour Capital dated 5 July 2024"}),
+        )
+}
+
+fn exercise(kind: &str, scheme: &str, date: &str, shares: u64) -> Value {
+    json!({"class": "ORD", "date": date, "shares": shares, "kind": kind, "scheme": scheme})
+}
+
+#[test]
+fn instruments_reach_part_iii_b_c_d_with_amounts_and_shares_still_issuable() {
+    // Given exercises, a conversion, an issue under the agreement and a lapse in July 2024,
+    let l = with_instruments()
+        .ev("shares_issued", exercise("warrant_exercise", "2024 Warrants", "2024-07-15", 3_000_000))
+        .ev("shares_issued", exercise("conversion", "2027 Bonds", "2024-07-20", 2_000_000))
+        .ev("shares_issued", exercise("other", "Subscription agreement", "2024-07-25", 400_000))
+        .ev(
+            "instrument_cancelled",
+            json!({"instrument": "2024 Warrants", "date": "2024-07-31", "shares_issuable": 1_000_000,
+                   "reason": "lapsed"}),
+        );
+    // when the July Monthly Return is produced,
+    let m = l.monthly(2024, 7);
+    let row = |v: &shareledger_returns::document::InstrumentRow| {
+        let f = v.instrument.as_ref().expect("a recorded instrument");
+        json!([
+            v.name,
+            v.issued_during_month,
+            f.amount_preceding,
+            f.amount_movement,
+            f.amount_closing,
+            f.issuable_at_close,
+            v.funds_raised
+        ])
+    };
+    // then (B) warrants: 10,000,000 issued on 2 July, 3,000,000 exercised, 1,000,000 lapsed
+    // (pro rata: 1,000,000 units), 6,000,000 still issuable; funds at the subscription price,
+    assert_eq!(
+        m.movements.warrants.iter().map(row).collect::<Vec<_>>(),
+        [
+            json!(["2024 Warrants", 3_000_000, "0", "6000000", "6000000", 6_000_000,
+                [{"currency": "HKD", "amount": "7500000"}]])
+        ]
+    );
+    // (C) convertibles: HKD 10,000,000 converted (pro rata to 2,000,000 of 20,000,000 shares),
+    assert_eq!(
+        m.movements.convertibles.iter().map(row).collect::<Vec<_>>(),
+        [json!([
+            "2027 Bonds",
+            2_000_000,
+            "100000000",
+            "-10000000",
+            "90000000",
+            18_000_000,
+            []
+        ])]
+    );
+    // (D) the agreement, recorded without an amount,
+    assert_eq!(
+        m.movements
+            .other_arrangements
+            .iter()
+            .map(row)
+            .collect::<Vec<_>>(),
+        [json!([
+            "Subscription agreement",
+            400_000,
+            null,
+            null,
+            null,
+            600_000,
+            []
+        ])]
+    );
+    let w = m.movements.warrants[0].instrument.as_ref().unwrap();
+    assert_eq!(
+        js(w),
+        json!({"description": "Listed warrants, one share per warrant", "stock_code": "01937",
+               "currency": "HKD", "price": {"currency": "HKD", "amount": "2.50"},
+               "general_meeting_date": "2024-06-20", "expiry_date": "2026-07-01",
+               "amount_preceding": "0", "amount_movement": "6000000", "amount_closing": "6000000",
+               "issuable_at_close": 6_000_000})
+    );
+    // and Part II grows by the shares issued, none in (E).
+    assert_eq!(m.issued[0].change.issued_excluding_treasury, 5_400_000);
+    assert!(m.movements.other.is_empty());
+    // In August nothing moves, but what is outstanding is still listed.
+    let aug = l.monthly(2024, 8);
+    assert_eq!(
+        aug.movements.warrants.iter().map(row).collect::<Vec<_>>(),
+        [json!([
+            "2024 Warrants",
+            0,
+            "6000000",
+            null,
+            "6000000",
+            6_000_000,
+            []
+        ])]
+    );
+    assert_eq!(aug.movements.convertibles.len(), 1);
+    // An instrument wholly used up before the month is left out.
+    let l = l.ev(
+        "shares_issued",
+        exercise("other", "Subscription agreement", "2024-08-05", 600_000),
+    );
+    assert_eq!(l.monthly(2024, 8).movements.other_arrangements.len(), 1);
+    assert!(l.monthly(2024, 9).movements.other_arrangements.is_empty());
+}
+
+#[test]
+fn an_exercise_beyond_what_the_instrument_can_still_issue_is_refused() {
+    let l = with_instruments().ev(
+        "shares_issued",
+        exercise("warrant_exercise", "2024 Warrants", "2024-07-15", 9_000_000),
+    );
+    l.refused(
+        "shares_issued",
+        exercise("warrant_exercise", "2024 Warrants", "2024-07-16", 1_000_001),
+        K::ExceedsIssuable,
+        "shares",
+        &["1000001", "2024 Warrants", "1000000"],
+    );
+    l.refused(
+        "instrument_cancelled",
+        json!({"instrument": "2024 Warrants", "date": "2024-07-31", "shares_issuable": 1_000_001}),
+        K::ExceedsIssuable,
+        "shares_issuable",
+        &["1000000"],
+    );
+    l.refused(
+        "shares_issued",
+        merge(
+            exercise("warrant_exercise", "2024 Warrants", "2024-07-16", 10),
+            json!({"amount": "1000001"}),
+        ),
+        K::ExceedsIssuable,
+        "amount",
+        &["1000001", "1000000"],
+    );
+    // The last shares take what is left: nothing remains outstanding.
+    let l = l.ev(
+        "shares_issued",
+        exercise("warrant_exercise", "2024 Warrants", "2024-07-16", 1_000_000),
+    );
+    let w = &l.state().instruments["2024 Warrants"];
+    assert_eq!(
+        (w.issuable, w.amount),
+        (0, Some(rust_decimal::Decimal::ZERO))
+    );
+}
+
+#[test]
+fn an_instrument_is_refused_when_misnamed_of_another_kind_class_or_date() {
+    let l = with_instruments()
+        .class("P", json!({}))
+        .opening("P", "2024-06-30", 10, 0);
+    l.refused(
+        "shares_issued",
+        exercise("conversion", "2024 Warrants", "2024-07-15", 1),
+        K::UnknownScheme,
+        "kind",
+        &["2024 Warrants", "warrant_exercise"],
+    );
+    l.refused(
+        "shares_issued",
+        merge(
+            exercise("warrant_exercise", "2024 Warrants", "2024-07-15", 1),
+            json!({"class": "P"}),
+        ),
+        K::UnknownScheme,
+        "class",
+        &["class ORD"],
+    );
+    l.refused(
+        "shares_issued",
+        exercise("other", "Subscription agreement", "2024-07-04", 1),
+        K::InvalidDates,
+        "date",
+        &["2024-07-05"],
+    );
+    l.refused(
+        "instrument_issued",
+        json!({"class": "ORD", "instrument": "2024 Warrants", "kind": "warrant", "date": "2024-08-01",
+               "shares_issuable": 1}),
+        K::InstrumentExists,
+        "instrument",
+        &["2024 Warrants"],
+    );
+    l.refused(
+        "instrument_issued",
+        json!({"class": "ORD", "instrument": "W2", "kind": "warrant", "date": "2024-08-01",
+               "shares_issuable": 0}),
+        K::ZeroShares,
+        "shares_issuable",
+        &[],
+    );
+    l.refused(
+        "instrument_issued",
+        json!({"class": "ORD", "instrument": "W2", "kind": "warrant", "date": "2024-08-01",
+               "shares_issuable": 1, "price": "1"}),
+        K::IncompletePrices,
+        "currency",
+        &[],
+    );
+    l.refused(
+        "instrument_issued",
+        json!({"class": "X", "instrument": "W2", "kind": "warrant", "date": "2024-08-01",
+               "shares_issuable": 1}),
+        K::UnknownClass,
+        "class",
+        &["`X`"],
+    );
+    l.refused(
+        "instrument_cancelled",
+        json!({"instrument": "2025 Warrants", "date": "2024-07-31", "shares_issuable": 1}),
+        K::UnknownScheme,
+        "instrument",
+        &["2025 Warrants", "2024 Warrants"],
+    );
+    l.refused(
+        "instrument_cancelled",
+        json!({"instrument": "2024 Warrants", "date": "2024-07-01", "shares_issuable": 1}),
+        K::InvalidDates,
+        "date",
+        &["2024-07-02"],
+    );
+    l.refused(
+        "instrument_cancelled",
+        json!({"instrument": "Subscription agreement", "date": "2024-07-31", "shares_issuable": 1,
+               "amount": "5"}),
+        K::ExceedsIssuable,
+        "amount",
+        &["without an amount"],
+    );
+}
+
+#[test]
+fn instrument_exercises_force_an_nddr_only_at_the_threshold_and_show_their_label() {
+    use shareledger_returns::checks::nddrs_due;
+    // 3,000,000 warrants exercised: 0.3% of 1,000,000,000, below 5%: no NDDR due.
+    let l = with_instruments().ev(
+        "shares_issued",
+        exercise("warrant_exercise", "2024 Warrants", "2024-07-15", 3_000_000),
+    );
+    assert!(nddrs_due(l.state(), None).is_empty());
+    // A conversion of 18,000,000 and an issue under the agreement take the
+    // threshold events to 21,400,000 — still 2.14%; a placing forces the return.
+    let l = l
+        .ev(
+            "shares_issued",
+            exercise("conversion", "2027 Bonds", "2024-07-16", 18_000_000),
+        )
+        .ev(
+            "shares_issued",
+            exercise("other", "Subscription agreement", "2024-07-17", 400_000),
+        );
+    assert!(nddrs_due(l.state(), None).is_empty());
+    let l = l.ev(
+        "shares_issued",
+        json!({"class": "ORD", "date": "2024-07-18", "shares": 100, "kind": "placing"}),
+    );
+    let due = nddrs_due(l.state(), None);
+    assert_eq!(
+        due.iter().map(|x| x.date).collect::<Vec<_>>(),
+        [d("2024-07-18")]
+    );
+    // The NDDR then carries every one of them, with its label and instrument.
+    let doc = l.nddr("2024-07-18");
+    let lines: Vec<(String, Option<String>, u64)> = doc.section_i[0]
+        .events
+        .iter()
+        .map(|e| (e.label.clone(), e.detail.clone(), e.shares))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (
+                "Exercise of warrants".into(),
+                Some("2024 Warrants".into()),
+                3_000_000
+            ),
+            (
+                "Conversion of convertible securities".into(),
+                Some("2027 Bonds".into()),
+                18_000_000
+            ),
+            (
+                "Other (please specify)".into(),
+                Some("Subscription agreement".into()),
+                400_000
+            ),
+            ("Placing".into(), None, 100),
+        ]
+    );
+    // Alone, 5% of the issued shares forces a return on the day it is reached.
+    let big = Ledger::new()
+        .class("ORD", json!({}))
+        .opening("ORD", "2024-06-30", 100_000_000, 0)
+        .ev(
+            "instrument_issued",
+            json!({"class": "ORD", "instrument": "W", "kind": "warrant",
+                                        "date": "2024-07-01", "shares_issuable": 10_000_000}),
+        )
+        .ev(
+            "shares_issued",
+            exercise("warrant_exercise", "W", "2024-07-02", 4_999_999),
+        )
+        .ev(
+            "shares_issued",
+            exercise("warrant_exercise", "W", "2024-07-03", 1),
+        );
+    let due = nddrs_due(big.state(), None);
+    assert_eq!(
+        due.iter().map(|x| x.date).collect::<Vec<_>>(),
+        [d("2024-07-03")]
+    );
+}
