@@ -537,6 +537,25 @@ pub struct InstrumentCancelled {
     pub reason: Option<String>,
 }
 
+/// The Exchange's prior approval or waiver of a rule for some events: the
+/// findings it covers become information, not breaches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeApprovalRecorded {
+    pub issuer: String,
+    /// The Main Board Rule approved or waived, as the findings name it ("10.06(3)").
+    pub rule: String,
+    /// The date of the approval.
+    pub date: NaiveDate,
+    /// The events it approves (default: the issuer's events that breach
+    /// `rule` on `date`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covers: Option<Vec<Uuid>>,
+    /// The Exchange's letter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
 /// Every event the ledger knows. The serde tag is the public `type` name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -566,6 +585,7 @@ pub enum Event {
     SharesReclassified(SharesReclassified),
     InstrumentIssued(InstrumentIssued),
     InstrumentCancelled(InstrumentCancelled),
+    ExchangeApprovalRecorded(ExchangeApprovalRecorded),
 }
 
 /// Calls `$m!(TypeName, "type_name", Variant)` for every event type: the one
@@ -598,6 +618,7 @@ macro_rules! for_each_event_type {
             SharesReclassified => "shares_reclassified",
             InstrumentIssued => "instrument_issued",
             InstrumentCancelled => "instrument_cancelled",
+            ExchangeApprovalRecorded => "exchange_approval_recorded",
         }
     };
 }
@@ -659,6 +680,7 @@ impl Event {
             SharesReclassified(e) => &e.issuer,
             InstrumentIssued(e) => &e.issuer,
             InstrumentCancelled(e) => &e.issuer,
+            ExchangeApprovalRecorded(e) => &e.issuer,
             MarketClosed(_) => return None,
         })
     }
@@ -717,6 +739,7 @@ impl Event {
             SharesReclassified(e) => e.date,
             InstrumentIssued(e) => e.date,
             InstrumentCancelled(e) => e.date,
+            ExchangeApprovalRecorded(e) => e.date,
         })
     }
 

@@ -628,6 +628,8 @@ pub struct IssuerState {
     pub schemes: BTreeMap<String, SchemeState>,
     /// Warrants, convertibles and other arrangements, by name.
     pub instruments: BTreeMap<String, InstrumentState>,
+    /// The Exchange's prior approvals and waivers, in log order.
+    pub approvals: Vec<(Uuid, ExchangeApprovalRecorded)>,
     pub results: Vec<ResultsAnnouncementScheduled>,
     pub filings: Vec<(Uuid, ReturnFiled)>,
     /// Every event of the issuer in log order, corrections included.
@@ -652,6 +654,7 @@ impl IssuerState {
             classes: BTreeMap::new(),
             schemes: BTreeMap::new(),
             instruments: BTreeMap::new(),
+            approvals: Vec::new(),
             results: Vec::new(),
             filings: Vec::new(),
             history: Vec::new(),
@@ -1406,6 +1409,7 @@ fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal>
         Event::SharesReclassified(e) => check_shares_reclassified(issuer, e),
         Event::InstrumentIssued(e) => check_instrument_issued(issuer, e),
         Event::InstrumentCancelled(e) => check_instrument_cancelled(issuer, e),
+        Event::ExchangeApprovalRecorded(e) => check_exchange_approval_recorded(issuer, e),
         Event::EventVoided(e) => {
             non_empty(&e.reason, "reason")?;
             let Some(target) = issuer.history.iter().find(|h| h.id == e.voided_id) else {
@@ -1702,6 +1706,34 @@ fn check_instrument_cancelled(
     Ok(())
 }
 
+/// An approval names a rule, and covers only events of the issuer that are
+/// in force (each at most once).
+fn check_exchange_approval_recorded(
+    issuer: &IssuerState,
+    e: &ExchangeApprovalRecorded,
+) -> Result<(), Refusal> {
+    non_empty(&e.rule, "rule")?;
+    for (i, id) in e.covers.iter().flatten().enumerate() {
+        if e.covers.iter().flatten().take(i).any(|x| x == id) {
+            return Err(Refusal::new(
+                K::InvalidDates,
+                "covers",
+                format!("event {id} is named twice"),
+                "name each event once",
+            ));
+        }
+        if !issuer.live_events().any(|r| r.id == *id) {
+            return Err(Refusal::new(
+                K::InvalidVoid,
+                "covers",
+                format!("issuer {} has no event in force with id {id}", issuer.id),
+                "find the ids with `shareledger log --issuer ID --format json` (or `audit --format json`, whose findings name their event)",
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
     let eff = effect(&r.event);
     match &r.event {
@@ -1860,6 +1892,7 @@ fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
         }
         Event::ResultsAnnouncementScheduled(e) => issuer.results.push(e.clone()),
         Event::ReturnFiled(e) => issuer.filings.push((r.id, e.clone())),
+        Event::ExchangeApprovalRecorded(e) => issuer.approvals.push((r.id, e.clone())),
         Event::InstrumentIssued(e) => {
             issuer
                 .instruments

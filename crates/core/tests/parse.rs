@@ -459,6 +459,8 @@ fn samples() -> Vec<Value> {
         json!({"type": "instrument_cancelled", "issuer": "02121", "instrument": "2024 Warrants",
                "date": "2024-07-31", "shares_issuable": 1_000_000, "amount": "1000000",
                "reason": "lapsed"}),
+        json!({"type": "exchange_approval_recorded", "issuer": "02121", "rule": "10.06(3)",
+               "date": "2024-07-20", "covers": [ID], "reference": "Exchange letter of 20 July 2024"}),
     ]
 }
 

@@ -173,6 +173,7 @@ pub(crate) mod fast {
         "shares_reclassified" => SharesReclassified,
         "instrument_issued" => InstrumentIssued,
         "instrument_cancelled" => InstrumentCancelled,
+        "exchange_approval_recorded" => ExchangeApprovalRecorded,
     }
 
     /// A deserializer of one JSON object that sets `type` and `note` aside.

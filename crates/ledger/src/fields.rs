@@ -27,6 +27,8 @@ pub enum Kind {
     /// Dates separated by commas.
     Dates,
     Uuid,
+    /// Event ids separated by commas.
+    Uuids,
     /// An object with these fields, given as `--field.sub value` (or as JSON).
     Object(&'static [Field]),
     /// Trading counters: `CODE:CURRENCY[,CODE:CURRENCY...]` (or JSON).
@@ -47,6 +49,7 @@ impl Kind {
             Kind::Choice(_) => "WORD",
             Kind::Dates => "DATE,DATE...",
             Kind::Uuid => "ID",
+            Kind::Uuids => "ID,ID...",
             Kind::Object(_) => "{...}",
             Kind::Counters => "CODE:CUR,...",
         }
@@ -65,6 +68,10 @@ impl Kind {
             Kind::Choice(words) => format!("one of {}", words.join(", ")),
             Kind::Dates => "dates written YYYY-MM-DD, separated by commas".into(),
             Kind::Uuid => "an event id (a UUID, as `shareledger log --format json` shows)".into(),
+            Kind::Uuids => {
+                "event ids (UUIDs, as `shareledger log --format json` shows), separated by commas"
+                    .into()
+            }
             Kind::Object(fields) => format!(
                 "an object: give its fields as {}",
                 fields
@@ -1010,6 +1017,28 @@ pub const SPECS: &[EventSpec] = &[
         ],
         example_extra: &["reason"],
     },
+    EventSpec {
+        name: "exchange_approval_recorded",
+        summary: "the Exchange's prior approval or waiver: the findings it covers become information",
+        fields: fields![
+            ISSUER,
+            req("rule", Kind::Text, "the Main Board Rule approved or waived", "10.06(3)"),
+            req("date", Kind::Date, "the date of the approval", "2024-07-20"),
+            opt(
+                "covers",
+                Kind::Uuids,
+                "the ids of the events it approves (default: the events breaching the rule on its date)",
+                "3f2b8c1e-5d4a-4e8f-9a6b-1c2d3e4f5a6b",
+            ),
+            opt(
+                "reference",
+                Kind::Text,
+                "the Exchange's letter",
+                "Exchange letter of 20 July 2024"
+            ),
+        ],
+        example_extra: &["reference"],
+    },
 ];
 
 const OPTIONS_FIELDS: &[Field] = &[
@@ -1065,7 +1094,7 @@ mod tests {
         match f.kind {
             Kind::Count => Value::Number(f.example.parse::<u64>().unwrap().into()),
             Kind::Bool => Value::Bool(f.example.parse().unwrap()),
-            Kind::Dates => Value::Array(
+            Kind::Dates | Kind::Uuids => Value::Array(
                 f.example
                     .split(',')
                     .map(|s| Value::String(s.into()))

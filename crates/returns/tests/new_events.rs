@@ -754,3 +754,111 @@ fn instrument_exercises_force_an_nddr_only_at_the_threshold_and_show_their_label
         [d("2024-07-03")]
     );
 }
+
+// ---- exchange_approval_recorded ---------------------------------------------------------
+
+/// A repurchase on 3 July 2024, then a placing on 10 July: within the
+/// 30-day moratorium of rule 10.06(3).
+fn moratorium_breach() -> (Ledger, Uuid) {
+    let l = Ledger::new()
+        .class("ORD", json!({}))
+        .opening("ORD", "2024-06-30", 1_000_000_000, 0)
+        .ev(
+            "repurchase_mandate_granted",
+            json!({"class": "ORD", "resolution_date": "2024-06-20",
+                                                 "issued_shares_at_resolution": 1_000_000_000}),
+        )
+        .ev(
+            "shares_repurchased",
+            json!({"class": "ORD", "trade_date": "2024-07-03", "shares": 1_000}),
+        )
+        .ev(
+            "shares_issued",
+            json!({"class": "ORD", "date": "2024-07-10", "shares": 500, "kind": "placing"}),
+        );
+    let placing = l.state().history.last().unwrap().id;
+    (l, placing)
+}
+
+fn moratorium_findings(l: &Ledger) -> Vec<shareledger_returns::checks::Finding> {
+    let now = DateTime::parse_from_rfc3339("2024-07-05T09:00:00+08:00").unwrap();
+    shareledger_returns::checks::run(
+        l.state(),
+        &shareledger_core::calendar::BusinessCalendar::new(),
+        now,
+    )
+    .into_iter()
+    .filter(|f| f.rule == "10.06(3)")
+    .collect()
+}
+
+#[test]
+fn a_recorded_approval_turns_the_breach_it_covers_into_information() {
+    use shareledger_returns::checks::Severity;
+    let (l, placing) = moratorium_breach();
+    // Given the breach, the check reports an error on the placing;
+    let before = moratorium_findings(&l);
+    assert_eq!(before.len(), 1);
+    assert_eq!(
+        (before[0].severity, before[0].event),
+        (Severity::Error, Some(placing))
+    );
+    // when the Exchange's prior approval for that day is recorded (covers by default),
+    let approved = l.clone().ev(
+        "exchange_approval_recorded",
+        json!({"rule": "10.06(3)", "date": "2024-07-10", "reference": "letter ref. LD/2024/17"}),
+    );
+    // then the same finding stays visible as a warning that says so.
+    let after = moratorium_findings(&approved);
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].severity, Severity::Warning);
+    assert!(
+        after[0].message.starts_with(
+            "approved by the Exchange on 10 July 2024, letter ref. LD/2024/17 (information, not a breach): "
+        ) && after[0].message.ends_with(&before[0].message),
+        "{}",
+        after[0].message
+    );
+    // Naming the event in `covers` does the same whatever the approval's date;
+    let by_id = l.clone().ev(
+        "exchange_approval_recorded",
+        json!({"rule": "10.06(3)", "date": "2024-07-01", "covers": [placing.to_string()]}),
+    );
+    assert_eq!(moratorium_findings(&by_id)[0].severity, Severity::Warning);
+    // an approval of another rule, another day or other events covers nothing.
+    for other in [
+        json!({"rule": "10.06(1)", "date": "2024-07-10"}),
+        json!({"rule": "10.06(3)", "date": "2024-07-11"}),
+    ] {
+        let l = l.clone().ev("exchange_approval_recorded", other);
+        assert_eq!(moratorium_findings(&l)[0].severity, Severity::Error);
+    }
+}
+
+#[test]
+fn an_approval_must_name_a_rule_and_events_in_force() {
+    let (l, placing) = moratorium_breach();
+    l.refused(
+        "exchange_approval_recorded",
+        json!({"rule": " ", "date": "2024-07-10"}),
+        K::EmptyText,
+        "rule",
+        &[],
+    );
+    let unknown = Uuid::from_u128(42);
+    l.refused(
+        "exchange_approval_recorded",
+        json!({"rule": "10.06(3)", "date": "2024-07-10", "covers": [unknown.to_string()]}),
+        K::InvalidVoid,
+        "covers",
+        &[&unknown.to_string()],
+    );
+    l.refused(
+        "exchange_approval_recorded",
+        json!({"rule": "10.06(3)", "date": "2024-07-10",
+               "covers": [placing.to_string(), placing.to_string()]}),
+        K::InvalidDates,
+        "covers",
+        &["named twice"],
+    );
+}
