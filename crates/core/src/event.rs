@@ -556,6 +556,73 @@ pub struct ExchangeApprovalRecorded {
     pub reference: Option<String>,
 }
 
+/// What kind of capital reorganisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReorganisationKind {
+    Consolidation,
+    Subdivision,
+    Other,
+}
+
+/// A consolidation or subdivision of a class's shares: `ratio_from` shares
+/// become `ratio_to` (10 → 1 is a ten-into-one consolidation). The issuer
+/// announces the resulting numbers (fractions are its own affair).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CapitalReorganised {
+    pub issuer: String,
+    pub class: String,
+    /// The effective date.
+    pub date: NaiveDate,
+    pub kind: ReorganisationKind,
+    pub ratio_from: u64,
+    pub ratio_to: u64,
+    /// Issued shares (excluding treasury) after it, as announced.
+    pub issued_shares_after: u64,
+    /// Default: treasury × ratio, rounded down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub treasury_shares_after: Option<u64>,
+    /// Default: authorised × ratio (rounded down), where the class has authorised shares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorised_shares_after: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub par_value_after: Option<Money>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub general_meeting_date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+impl CapitalReorganised {
+    /// `n` shares scaled by the ratio, rounded down.
+    pub fn scale(&self, n: u64) -> u64 {
+        (u128::from(n) * u128::from(self.ratio_to) / u128::from(self.ratio_from.max(1))) as u64
+    }
+
+    /// The description as the forms print it: as given, else from the ratio.
+    pub fn description_or_default(&self) -> String {
+        match self.description.as_deref().map(str::trim) {
+            Some(d) if !d.is_empty() => d.to_string(),
+            _ => {
+                let what = match self.kind {
+                    ReorganisationKind::Consolidation => "Consolidation",
+                    ReorganisationKind::Subdivision => "Subdivision",
+                    ReorganisationKind::Other => "Reorganisation",
+                };
+                let s = |n: u64| if n == 1 { "share" } else { "shares" };
+                format!(
+                    "{what} of every {} {} into {} {}",
+                    self.ratio_from,
+                    s(self.ratio_from),
+                    self.ratio_to,
+                    s(self.ratio_to)
+                )
+            }
+        }
+    }
+}
+
 /// Every event the ledger knows. The serde tag is the public `type` name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -586,6 +653,7 @@ pub enum Event {
     InstrumentIssued(InstrumentIssued),
     InstrumentCancelled(InstrumentCancelled),
     ExchangeApprovalRecorded(ExchangeApprovalRecorded),
+    CapitalReorganised(CapitalReorganised),
 }
 
 /// Calls `$m!(TypeName, "type_name", Variant)` for every event type: the one
@@ -619,6 +687,7 @@ macro_rules! for_each_event_type {
             InstrumentIssued => "instrument_issued",
             InstrumentCancelled => "instrument_cancelled",
             ExchangeApprovalRecorded => "exchange_approval_recorded",
+            CapitalReorganised => "capital_reorganised",
         }
     };
 }
@@ -681,6 +750,7 @@ impl Event {
             InstrumentIssued(e) => &e.issuer,
             InstrumentCancelled(e) => &e.issuer,
             ExchangeApprovalRecorded(e) => &e.issuer,
+            CapitalReorganised(e) => &e.issuer,
             MarketClosed(_) => return None,
         })
     }
@@ -703,6 +773,7 @@ impl Event {
             ShareOptionSchemeAdopted(e) => &e.class,
             ClosingPrice(e) => &e.class,
             InstrumentIssued(e) => &e.class,
+            CapitalReorganised(e) => &e.class,
             _ => return None,
         })
     }
@@ -740,6 +811,7 @@ impl Event {
             InstrumentIssued(e) => e.date,
             InstrumentCancelled(e) => e.date,
             ExchangeApprovalRecorded(e) => e.date,
+            CapitalReorganised(e) => e.date,
         })
     }
 
@@ -775,6 +847,7 @@ impl Event {
                 | TreasurySharesCancelled(_)
                 | AuthorisedSharesChanged(_)
                 | SharesReclassified(_)
+                | CapitalReorganised(_)
         )
     }
 

@@ -114,6 +114,8 @@ pub fn nddr_disclosure(event: &Event) -> Disclosure {
         | Event::TreasurySharesCancelled(_) => Disclosure::Always,
         // "Any other change" [assumed for a reclassification: domain.md section 2].
         Event::SharesReclassified(_) => Disclosure::Always,
+        // Always disclosed [rule 13.25A(2)(a)(x)].
+        Event::CapitalReorganised(_) => Disclosure::Always,
         _ => Disclosure::Never,
     }
 }

@@ -193,6 +193,9 @@ pub struct PendingLine {
     pub origin: PendingOrigin,
     /// (cancellation date, shares).
     pub cancellations: Vec<(NaiveDate, u64)>,
+    /// (capital reorganisation date, shares added (+) or taken (−) by
+    /// scaling what was still pending then: see docs/decisions.md).
+    pub reorganised: Vec<(NaiveDate, i128)>,
 }
 
 impl PendingLine {
@@ -201,7 +204,8 @@ impl PendingLine {
     }
     /// Shares of this line not cancelled by any cancellation in the log.
     pub fn remaining(&self) -> u64 {
-        self.repurchased - self.cancelled()
+        let adjusted: i128 = self.reorganised.iter().map(|a| a.1).sum();
+        (self.repurchased as i128 + adjusted - self.cancelled() as i128).max(0) as u64
     }
     /// Shares of this line pending at the end of `date`.
     pub fn pending_as_of(&self, date: NaiveDate) -> u64 {
@@ -214,7 +218,13 @@ impl PendingLine {
             .filter(|c| c.0 <= date)
             .map(|c| c.1)
             .sum();
-        self.repurchased - cancelled
+        let adjusted: i128 = self
+            .reorganised
+            .iter()
+            .filter(|a| a.0 <= date)
+            .map(|a| a.1)
+            .sum();
+        (self.repurchased as i128 + adjusted - cancelled as i128).max(0) as u64
     }
 }
 
@@ -244,6 +254,9 @@ pub struct ClassState {
     pub closing_prices: BTreeMap<NaiveDate, Money>,
     /// Whether any balance-moving event has been applied.
     pub has_movements: bool,
+    /// Capital reorganisations in date order, each with the net movement it
+    /// made on its date (announced numbers less those before it).
+    pub reorganisations: Vec<(CapitalReorganised, Delta)>,
 }
 
 impl ClassState {
@@ -260,6 +273,7 @@ impl ClassState {
             repurchased: BTreeMap::new(),
             closing_prices: BTreeMap::new(),
             has_movements: false,
+            reorganisations: Vec::new(),
         }
     }
 
@@ -326,6 +340,22 @@ impl ClassState {
             .next_back()
             .map(|(_, n)| *n)
             .or(self.definition.authorised_shares)
+    }
+
+    /// The par value at the end of `date`: the class's, or the last
+    /// capital reorganisation's on or before it that changed it.
+    pub fn par_value_as_of(&self, date: NaiveDate) -> Option<Money> {
+        self.reorganisations
+            .iter()
+            .rev()
+            .filter(|(r, _)| r.date <= date)
+            .find_map(|(r, _)| r.par_value_after.clone())
+            .or_else(|| self.definition.par_value.clone())
+    }
+
+    /// The capital reorganisation of `date`, if any, with its net movement.
+    pub fn reorganisation_on(&self, date: NaiveDate) -> Option<&(CapitalReorganised, Delta)> {
+        self.reorganisations.iter().find(|(r, _)| r.date == date)
     }
 
     /// The mandate in force on `date`: the latest resolved on or before it,
@@ -940,6 +970,20 @@ fn after_opening(class: &ClassState, date: NaiveDate, field: &'static str) -> Re
             ));
         }
     }
+    if let Some((r, _)) = class.reorganisations.last() {
+        if date <= r.date {
+            return Err(Refusal::new(
+                K::BeforeReorganisation,
+                field,
+                format!(
+                    "{date} is on or before the capital reorganisation of class {} on {}, whose announced numbers already contain it",
+                    class.id(),
+                    r.date
+                ),
+                format!("record only movements after {} (in the new shares)", r.date),
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -1410,6 +1454,7 @@ fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal>
         Event::InstrumentIssued(e) => check_instrument_issued(issuer, e),
         Event::InstrumentCancelled(e) => check_instrument_cancelled(issuer, e),
         Event::ExchangeApprovalRecorded(e) => check_exchange_approval_recorded(issuer, e),
+        Event::CapitalReorganised(e) => check_capital_reorganised(issuer, e),
         Event::EventVoided(e) => {
             non_empty(&e.reason, "reason")?;
             let Some(target) = issuer.history.iter().find(|h| h.id == e.voided_id) else {
@@ -1734,6 +1779,178 @@ fn check_exchange_approval_recorded(
     Ok(())
 }
 
+/// How far an announced number may lie from the exact scaled one: 1%
+/// [assumed: fractions are the issuer's affair and small; a larger gap is
+/// a wrong ratio or a number from before the reorganisation].
+const REORGANISATION_TOLERANCE_PERCENT: u128 = 1;
+
+/// The net movement and the scaled pending lines a capital reorganisation
+/// makes, from the class's balances at the end of its date.
+fn reorganisation_effect(
+    class: &ClassState,
+    e: &CapitalReorganised,
+) -> (Delta, Vec<(NaiveDate, i128)>) {
+    let before = class.current();
+    let treasury_after = e
+        .treasury_shares_after
+        .unwrap_or_else(|| e.scale(before.treasury));
+    let mut lines = Vec::new();
+    for line in class.pending.values() {
+        let now = line.remaining();
+        if now > 0 {
+            let scaled = e.scale(now);
+            if scaled != now {
+                lines.push((line.trade_date, scaled as i128 - now as i128));
+            }
+        }
+    }
+    let delta = Delta {
+        issued: e.issued_shares_after as i128 - before.issued_excluding_treasury as i128,
+        treasury: treasury_after as i128 - before.treasury as i128,
+        pending: lines.iter().map(|l| l.1).sum(),
+    };
+    (delta, lines)
+}
+
+/// A capital reorganisation: a ratio of whole shares, neither 0, that fits
+/// its kind; dated after the opening balance and on or after every movement
+/// of the class (later movements are in the new shares); announced numbers
+/// within 1% of the exact scaled ones, and the shares pending cancellation,
+/// scaled, within the issued shares.
+fn check_capital_reorganised(issuer: &IssuerState, e: &CapitalReorganised) -> Result<(), Refusal> {
+    let class = issuer.class_or_refuse(&e.class)?;
+    for (n, field) in [(e.ratio_from, "ratio_from"), (e.ratio_to, "ratio_to")] {
+        if n == 0 {
+            return Err(Refusal::new(
+                K::InvalidRatio,
+                field,
+                "is 0",
+                "a ratio is of whole shares: 10 → 1 is a ten-into-one consolidation",
+            ));
+        }
+        if n > MAX_SHARES {
+            return Err(Refusal::new(
+                K::InvalidRatio,
+                field,
+                format!("{n} is above {MAX_SHARES}"),
+                "check the ratio",
+            ));
+        }
+    }
+    let fits = match e.kind {
+        ReorganisationKind::Consolidation => e.ratio_from > e.ratio_to,
+        ReorganisationKind::Subdivision => e.ratio_from < e.ratio_to,
+        ReorganisationKind::Other => true,
+    };
+    if !fits {
+        return Err(Refusal::new(
+            K::InvalidRatio,
+            "kind",
+            format!(
+                "a {} of {} into {} does not fit its kind",
+                serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+                e.ratio_from,
+                e.ratio_to
+            ),
+            "a consolidation makes fewer shares (ratio_from > ratio_to), a subdivision more; or use kind other",
+        ));
+    }
+    after_opening(class, e.date, "date")?;
+    if let Some(last) = class.days.keys().next_back() {
+        if *last > e.date {
+            return Err(Refusal::new(
+                K::BeforeReorganisation,
+                "date",
+                format!(
+                    "class {} already has movements dated {last}, after the reorganisation on {}; they would be in the old shares",
+                    class.id(),
+                    e.date
+                ),
+                "record the reorganisation before the later movements (void and re-record them in the new shares)",
+            ));
+        }
+    }
+    for (n, field) in [
+        (e.issued_shares_after, "issued_shares_after"),
+        (
+            e.treasury_shares_after.unwrap_or(0),
+            "treasury_shares_after",
+        ),
+        (
+            e.authorised_shares_after.unwrap_or(0),
+            "authorised_shares_after",
+        ),
+    ] {
+        if n > MAX_SHARES {
+            return Err(Refusal::new(
+                K::TooManyShares,
+                field,
+                format!("{n} is above {MAX_SHARES}"),
+                "check the number",
+            ));
+        }
+    }
+    let before = class.current();
+    let close = |announced: u64,
+                 before: u64,
+                 field: &'static str,
+                 what: &str|
+     -> Result<(), Refusal> {
+        let exact_num = u128::from(before) * u128::from(e.ratio_to);
+        let den = u128::from(e.ratio_from);
+        // |announced − before × to / from| × 100 ≤ 1 × before × to / from, without dividing.
+        let a = u128::from(announced) * den;
+        let gap = a.abs_diff(exact_num);
+        if gap * 100 > exact_num * REORGANISATION_TOLERANCE_PERCENT && gap >= den {
+            return Err(Refusal::new(
+                K::InvalidRatio,
+                field,
+                format!(
+                    "{announced} {what} after a {} into {} reorganisation of {before} is more than 1% from {}",
+                    e.ratio_from,
+                    e.ratio_to,
+                    e.scale(before)
+                ),
+                "check the ratio and the announced number (the number after, excluding treasury shares)",
+            ));
+        }
+        Ok(())
+    };
+    close(
+        e.issued_shares_after,
+        before.issued_excluding_treasury,
+        "issued_shares_after",
+        "issued shares",
+    )?;
+    if let Some(t) = e.treasury_shares_after {
+        close(
+            t,
+            before.treasury,
+            "treasury_shares_after",
+            "treasury shares",
+        )?;
+    }
+    let (delta, _) = reorganisation_effect(class, e);
+    let pending_after = class.totals.pending + delta.pending;
+    if pending_after > e.issued_shares_after as i128 {
+        return Err(Refusal::new(
+            K::NegativeBalance,
+            "issued_shares_after",
+            format!(
+                "{pending_after} shares pending cancellation after the reorganisation (scaled, rounded down) but only {} issued",
+                e.issued_shares_after
+            ),
+            "check the announced number of issued shares",
+        ));
+    }
+    class.check_delta(
+        e.date,
+        delta,
+        "issued_shares_after",
+        "a capital reorganisation",
+    )
+}
+
 fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
     let eff = effect(&r.event);
     match &r.event {
@@ -1787,6 +2004,7 @@ fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
                         repurchased: 0,
                         origin: PendingOrigin::Repurchase,
                         cancellations: Vec::new(),
+                        reorganised: Vec::new(),
                     })
                     .repurchased += e.shares;
                 class.open_pending.insert(e.trade_date);
@@ -1808,7 +2026,11 @@ fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
                     .get_mut(&trade_date)
                     .expect("allocated from existing lines");
                 line.cancellations.push((e.date, n));
-                debug_assert!(line.cancelled() <= line.repurchased);
+                debug_assert!(
+                    line.cancelled() as i128
+                        <= line.repurchased as i128
+                            + line.reorganised.iter().map(|a| a.1).sum::<i128>()
+                );
                 if line.remaining() == 0 {
                     class.open_pending.remove(&trade_date);
                 }
@@ -1846,6 +2068,7 @@ fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
                         repurchased: 0,
                         origin: PendingOrigin::Redemption,
                         cancellations: Vec::new(),
+                        reorganised: Vec::new(),
                     })
                     .repurchased += e.shares;
                 class.open_pending.insert(e.date);
@@ -1893,6 +2116,26 @@ fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
         Event::ResultsAnnouncementScheduled(e) => issuer.results.push(e.clone()),
         Event::ReturnFiled(e) => issuer.filings.push((r.id, e.clone())),
         Event::ExchangeApprovalRecorded(e) => issuer.approvals.push((r.id, e.clone())),
+        Event::CapitalReorganised(e) => {
+            let class = issuer.classes.get_mut(&e.class).expect("checked");
+            let (delta, lines) = reorganisation_effect(class, e);
+            for (trade_date, adjustment) in lines {
+                let line = class.pending.get_mut(&trade_date).expect("a pending line");
+                line.reorganised.push((e.date, adjustment));
+                if line.remaining() == 0 {
+                    class.open_pending.remove(&trade_date);
+                }
+            }
+            let authorised = e
+                .authorised_shares_after
+                .or_else(|| class.authorised_as_of(e.date).map(|a| e.scale(a)));
+            if let Some(a) = authorised {
+                class.authorised_changes.insert(e.date, a);
+            }
+            class.has_movements = true;
+            class.add_delta(e.date, delta);
+            class.reorganisations.push((e.clone(), delta));
+        }
         Event::InstrumentIssued(e) => {
             issuer
                 .instruments

@@ -461,6 +461,12 @@ fn samples() -> Vec<Value> {
                "reason": "lapsed"}),
         json!({"type": "exchange_approval_recorded", "issuer": "02121", "rule": "10.06(3)",
                "date": "2024-07-20", "covers": [ID], "reference": "Exchange letter of 20 July 2024"}),
+        json!({"type": "capital_reorganised", "issuer": "02121", "class": "H", "date": "2024-07-15",
+               "kind": "consolidation", "ratio_from": 10, "ratio_to": 1,
+               "issued_shares_after": 55_930_483, "treasury_shares_after": 0,
+               "authorised_shares_after": 55_930_483,
+               "par_value_after": {"currency": "RMB", "amount": "10"},
+               "general_meeting_date": "2024-07-10", "description": "Share consolidation"}),
     ]
 }
 

@@ -174,6 +174,7 @@ pub(crate) mod fast {
         "instrument_issued" => InstrumentIssued,
         "instrument_cancelled" => InstrumentCancelled,
         "exchange_approval_recorded" => ExchangeApprovalRecorded,
+        "capital_reorganised" => CapitalReorganised,
     }
 
     /// A deserializer of one JSON object that sets `type` and `note` aside.

@@ -318,6 +318,7 @@ pub const ISSUE_KINDS: &[&str] = &[
     "other",
 ];
 pub const FORMS: &[&str] = &["nddr", "monthly"];
+pub const REORGANISATION_KINDS: &[&str] = &["consolidation", "subdivision", "other"];
 pub const INSTRUMENT_KINDS: &[&str] = &["warrant", "convertible", "other_arrangement"];
 pub const ROUNDINGS: &[&str] = &["half_up", "down"];
 pub const BASES: &[&str] = &["form_default", "opening_balance", "excluding_pending"];
@@ -1038,6 +1039,60 @@ pub const SPECS: &[EventSpec] = &[
             ),
         ],
         example_extra: &["reference"],
+    },
+    EventSpec {
+        name: "capital_reorganised",
+        summary: "a consolidation or subdivision of a class's shares (balances scaled, par value changed)",
+        fields: fields![
+            ISSUER,
+            CLASS,
+            req("date", Kind::Date, "the effective date", "2024-07-15"),
+            req(
+                "kind",
+                Kind::Choice(REORGANISATION_KINDS),
+                "what kind of reorganisation",
+                "consolidation"
+            ),
+            req("ratio_from", Kind::Count, "shares before (10 in ten-into-one)", "10"),
+            req("ratio_to", Kind::Count, "shares after (1 in ten-into-one)", "1"),
+            req(
+                "issued_shares_after",
+                Kind::Count,
+                "issued shares (excluding treasury) after it, as announced",
+                "100000000"
+            ),
+            opt(
+                "treasury_shares_after",
+                Kind::Count,
+                "treasury shares after it (default: scaled, rounded down)",
+                "500000"
+            ),
+            opt(
+                "authorised_shares_after",
+                Kind::Count,
+                "authorised shares after it (default: scaled, rounded down)",
+                "200000000"
+            ),
+            opt(
+                "par_value_after",
+                Kind::Object(MONEY),
+                "the par value after it",
+                ""
+            ),
+            opt(
+                "general_meeting_date",
+                Kind::Date,
+                "the general meeting that approved it",
+                "2024-07-10"
+            ),
+            opt(
+                "description",
+                Kind::Text,
+                "what happened, as the forms print it",
+                "Share consolidation of every ten shares into one"
+            ),
+        ],
+        example_extra: &["general_meeting_date"],
     },
 ];
 

@@ -103,6 +103,7 @@ pub const FF304_CANCELLED: &str = "Cancellation of repurchased shares";
 pub const FF305_CANCELLED: &str = "Repurchase of shares (shares repurchased and cancelled)";
 pub const FF305_TREASURY: &str = "Repurchase of shares (shares held as treasury shares)";
 pub const OTHER: &str = "Other (please specify)";
+pub const CAPITAL_REORGANISATION: &str = "Capital reorganisation";
 pub const REDEMPTION: &str = "Redemption of shares";
 pub const TREASURY_SOLD: &str = "Sale of treasury shares";
 pub const TREASURY_TRANSFERRED: &str = "Transfer of treasury shares";

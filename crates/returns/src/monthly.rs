@@ -51,10 +51,12 @@ pub fn monthly(issuer: &IssuerState, req: &MonthlyRequest) -> Result<MonthlyRetu
         // Part I.
         let a_prev = class.authorised_as_of(prev_end);
         let a_end = class.authorised_as_of(end);
-        let par = class.definition.par_value.clone();
+        // The par value at each close (a capital reorganisation may change it).
+        let par = class.par_value_as_of(end);
+        let par_prev = class.par_value_as_of(prev_end);
         // Capital = shares × par value, exactly, without the par value's
         // trailing zeros ("HKD 0.1" × 2,000,000,000 = "HKD 200000000").
-        let cap = |n: Option<u64>| {
+        let cap_at = |n: Option<u64>, par: &Option<Money>| {
             n.zip(par.clone()).map(|(n, p)| {
                 Money::new(
                     p.currency.clone(),
@@ -62,6 +64,7 @@ pub fn monthly(issuer: &IssuerState, req: &MonthlyRequest) -> Result<MonthlyRetu
                 )
             })
         };
+        let cap = |n: Option<u64>| cap_at(n, &par);
         if let Some(c) = cap(a_end) {
             let entry = capital
                 .entry(c.currency.to_string())
@@ -81,7 +84,7 @@ pub fn monthly(issuer: &IssuerState, req: &MonthlyRequest) -> Result<MonthlyRetu
                 .filter(|c| *c != 0),
             closing: a_end,
             par_value: par.clone(),
-            capital_preceding: cap(a_prev),
+            capital_preceding: cap_at(a_prev, &par_prev),
             capital_closing: cap(a_end),
         });
 
@@ -309,6 +312,25 @@ fn movements_of_class(
     for (seq, (r, date)) in class_events(issuer, id, Some(prev_end), end).enumerate() {
         let eff = effect_on(&r.event, id);
         match &r.event {
+            Event::CapitalReorganised(e) => {
+                let delta = class
+                    .reorganisation_on(e.date)
+                    .map(|(_, d)| *d)
+                    .unwrap_or_default();
+                other.push((
+                    seq,
+                    OtherMovementRow {
+                        kind: format!("{CAPITAL_REORGANISATION} ({})", e.description_or_default()),
+                        class: id.to_string(),
+                        date: Some(date),
+                        general_meeting_date: e.general_meeting_date,
+                        price: None,
+                        issued_during_month: Some(delta.issued as i64),
+                        treasury_during_month: Some(delta.treasury as i64).filter(|t| *t != 0),
+                        issuable_at_close: None,
+                    },
+                ))
+            }
             Event::SharesReclassified(e) => other.push((
                 seq,
                 OtherMovementRow {

@@ -75,12 +75,34 @@ pub fn nddr(issuer: &IssuerState, req: &NddrRequest) -> Result<Nddr, ReturnError
         let opening = balance_row(class, opening_date)?;
         let closing = balance_row(class, req.date)?;
         let basis = percent_basis(issuer, class, layout, opening_date, &opening);
-        let pct = |shares: u64| issuer.presentation.percent(shares, basis);
+        // After a capital reorganisation in the window, percentages are of
+        // the new number of shares: the same basis taken at the end of the
+        // reorganisation's date.
+        let basis_on = |date: NaiveDate| -> u64 {
+            let reorg = class
+                .reorganisations
+                .iter()
+                .rev()
+                .find(|(r, _)| r.date < date || (r.date == date && date == req.date))
+                .filter(|(r, _)| start.is_none_or(|s| r.date > s));
+            match reorg.and_then(|(r, _)| balance_row(class, r.date).ok().map(|b| (r.date, b))) {
+                Some((d, b)) => percent_basis(issuer, class, layout, d, &b),
+                None => basis,
+            }
+        };
+        let closing_basis = basis_on(req.date);
+        let pct = |shares: u64| issuer.presentation.percent(shares, closing_basis);
 
         let mut drafts: Vec<Draft> = Vec::new();
         let mut pending_rows = Vec::new();
         for (r, date) in &events {
-            if let Some(draft) = section_i_line(issuer, class.id(), layout, r, *date, &pct) {
+            let line_basis = if matches!(r.event, Event::CapitalReorganised(_)) {
+                basis
+            } else {
+                basis_on(*date)
+            };
+            let pct = |shares: u64| issuer.presentation.percent(shares, line_basis);
+            if let Some(draft) = section_i_line(issuer, class, layout, r, *date, &pct) {
                 push_merged(issuer, &mut drafts, draft, &pct);
             }
         }
@@ -234,13 +256,13 @@ struct Draft {
 /// cancellation appear through their pending lines instead).
 fn section_i_line(
     issuer: &IssuerState,
-    class: &str,
+    class: &ClassState,
     layout: NddrLayout,
     r: &Recorded,
     date: NaiveDate,
     pct: &dyn Fn(u64) -> Option<String>,
 ) -> Option<Draft> {
-    let eff = effect_on(&r.event, class);
+    let eff = effect_on(&r.event, class.id());
     let line = |label: &str, detail: Option<String>, shares: u64, price: Option<Money>| NddrLine {
         label: label.to_string(),
         detail,
@@ -333,6 +355,25 @@ fn section_i_line(
             (line(TREASURY_TRANSFERRED, detail, e.shares, None), None)
         }
         Event::TreasurySharesCancelled(e) => (line(TREASURY_CANCELLED, None, e.shares, None), None),
+        // Always disclosed: the number of shares after it, the change it
+        // made to the issued and treasury shares; no percentage (it is of
+        // every share).
+        Event::CapitalReorganised(e) => {
+            let delta = class
+                .reorganisation_on(e.date)
+                .map(|(_, d)| *d)
+                .unwrap_or_default();
+            let mut l = line(
+                CAPITAL_REORGANISATION,
+                Some(e.description_or_default()),
+                e.issued_shares_after,
+                None,
+            );
+            l.issued_change = delta.issued as i64;
+            l.treasury_change = delta.treasury as i64;
+            l.percent = None;
+            (l, None)
+        }
         // "Other (please specify)" with the description, in both classes:
         // −N in the class the shares leave, +N in the class they join.
         Event::SharesReclassified(e) => (

@@ -862,3 +862,271 @@ fn an_approval_must_name_a_rule_and_events_in_force() {
         &["named twice"],
     );
 }
+
+// ---- capital_reorganised ------------------------------------------------------------------
+
+/// 1,000,000,000 issued and 5,000,000 treasury shares of HKD 0.10 (2,000,000,000
+/// authorised) at 30 June 2024; 1,000,000 repurchased for cancellation on 3 July
+/// and still pending; a ten-into-one consolidation effective 15 July 2024.
+fn consolidated() -> Ledger {
+    Ledger::new()
+        .class("ORD", json!({"par_value": {"currency": "HKD", "amount": "0.1"},
+                             "authorised_shares": 2_000_000_000u64}))
+        .opening("ORD", "2024-06-30", 1_000_000_000, 5_000_000)
+        .ev("shares_repurchased", json!({"class": "ORD", "trade_date": "2024-07-03", "shares": 1_000_000,
+                                         "currency": "HKD", "highest_price": "1", "lowest_price": "1",
+                                         "total_paid": "1000000"}))
+        .ev("capital_reorganised", consolidation())
+}
+
+fn consolidation() -> Value {
+    json!({"class": "ORD", "date": "2024-07-15", "kind": "consolidation", "ratio_from": 10,
+           "ratio_to": 1, "issued_shares_after": 100_000_000,
+           "par_value_after": {"currency": "HKD", "amount": "1"},
+           "general_meeting_date": "2024-07-10"})
+}
+
+#[test]
+fn a_consolidation_scales_every_balance_and_the_par_value_and_later_percentages_use_the_new_count()
+{
+    // Given the consolidation and a placing of 1,000,000 new shares on 20 July,
+    let l = consolidated().ev(
+        "shares_issued",
+        json!({"class": "ORD", "date": "2024-07-20", "shares": 1_000_000, "kind": "placing"}),
+    );
+    // then the register holds the announced and scaled numbers:
+    let class = l.state().class("ORD").unwrap();
+    let b = class.balances_as_of(d("2024-07-15")).unwrap();
+    assert_eq!(
+        (
+            b.issued_excluding_treasury,
+            b.treasury,
+            b.pending_cancellation
+        ),
+        (100_000_000, 500_000, 100_000)
+    );
+    assert_eq!(class.authorised_as_of(d("2024-07-15")), Some(200_000_000));
+    let b = class.balances_as_of(d("2024-07-14")).unwrap();
+    assert_eq!(
+        (
+            b.issued_excluding_treasury,
+            b.treasury,
+            b.pending_cancellation
+        ),
+        (1_000_000_000, 5_000_000, 1_000_000)
+    );
+    // the NDDR has a "Capital reorganisation" line and the placing's % is of the new count,
+    let doc = l.nddr("2024-07-20");
+    let s = &doc.section_i[0];
+    let lines: Vec<Value> = s
+        .events
+        .iter()
+        .map(|e| {
+            json!([
+                e.label,
+                e.detail,
+                e.shares,
+                e.issued_change,
+                e.treasury_change,
+                e.percent
+            ])
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            json!([
+                "Capital reorganisation",
+                "Consolidation of every 10 shares into 1 share",
+                100_000_000,
+                -900_000_000,
+                -4_500_000,
+                null
+            ]),
+            json!(["Placing", null, 1_000_000, 1_000_000, 0, "1"]),
+        ]
+    );
+    assert_eq!(
+        (
+            s.closing_balance.issued_excluding_treasury,
+            s.closing_balance.treasury
+        ),
+        (101_000_000, 500_000)
+    );
+    // the pending line is scaled (1,000,000 → 100,000) and its % is on the new count.
+    assert_eq!(
+        s.pending_cancellation
+            .iter()
+            .map(|p| (p.date, p.shares, p.percent.clone()))
+            .collect::<Vec<_>>(),
+        [(d("2024-07-03"), 100_000, Some("0.1".to_string()))]
+    );
+    // The Monthly Return: Part I with the new number and par value, capital unchanged,
+    let m = l.monthly(2024, 7);
+    let a = &m.authorised[0];
+    assert_eq!(
+        js(a)
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k.as_str() != "class_info")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<serde_json::Map<_, _>>(),
+        json!({"class": "ORD", "preceding": 2_000_000_000u64, "change": -1_800_000_000i64,
+               "closing": 200_000_000, "par_value": {"currency": "HKD", "amount": "1"},
+               "capital_preceding": {"currency": "HKD", "amount": "200000000"},
+               "capital_closing": {"currency": "HKD", "amount": "200000000"}})
+        .as_object()
+        .unwrap()
+        .clone()
+    );
+    // Part II and a Part III (E) "Capital reorganisation" line that reconcile,
+    assert_eq!(m.issued[0].change.issued_excluding_treasury, -899_000_000);
+    assert_eq!(m.issued[0].change.treasury, -4_500_000);
+    let rows = part_e(&m, "ORD");
+    assert_eq!(
+        rows,
+        [
+            (
+                "Capital reorganisation (Consolidation of every 10 shares into 1 share)"
+                    .to_string(),
+                Some(d("2024-07-15")),
+                Some(-900_000_000),
+                None
+            ),
+            (
+                "Placing".to_string(),
+                Some(d("2024-07-20")),
+                Some(1_000_000),
+                None
+            ),
+            (
+                "Repurchase of shares (shares repurchased and cancelled)".to_string(),
+                None,
+                None,
+                Some(-100_000)
+            ),
+        ]
+    );
+    assert_eq!(
+        m.movements.other[0].general_meeting_date,
+        Some(d("2024-07-10"))
+    );
+    assert_eq!(m.movements.other[0].treasury_during_month, Some(-4_500_000));
+    // and the par value before the reorganisation is the old one.
+    assert_eq!(
+        js(&l
+            .state()
+            .class("ORD")
+            .unwrap()
+            .par_value_as_of(d("2024-07-14"))),
+        json!({"currency": "HKD", "amount": "0.1"})
+    );
+    // A later cancellation draws on the scaled line.
+    let l = l.ev(
+        "repurchased_shares_cancelled",
+        json!({"class": "ORD", "date": "2024-07-25", "shares": 100_000}),
+    );
+    l.refused(
+        "repurchased_shares_cancelled",
+        json!({"class": "ORD", "date": "2024-07-26", "shares": 1}),
+        K::ExceedsPending,
+        "shares",
+        &[],
+    );
+}
+
+#[test]
+fn a_subdivision_scales_up_and_fractions_of_the_announced_number_are_the_issuers() {
+    let l = Ledger::new()
+        .class("ORD", json!({}))
+        .opening("ORD", "2024-06-30", 1_000_001, 3)
+        .ev("capital_reorganised", json!({"class": "ORD", "date": "2024-07-15", "kind": "subdivision",
+                                          "ratio_from": 1, "ratio_to": 5, "issued_shares_after": 5_000_004}));
+    let b = l
+        .state()
+        .class("ORD")
+        .unwrap()
+        .balances_as_of(d("2024-07-15"))
+        .unwrap();
+    assert_eq!((b.issued_excluding_treasury, b.treasury), (5_000_004, 15));
+    // No authorised capital before: none after.
+    assert_eq!(
+        l.state()
+            .class("ORD")
+            .unwrap()
+            .authorised_as_of(d("2024-07-15")),
+        None
+    );
+}
+
+#[test]
+fn a_reorganisation_is_refused_with_a_zero_or_ill_fitting_ratio_or_numbers_far_from_it() {
+    let l = Ledger::new()
+        .class("ORD", json!({}))
+        .opening("ORD", "2024-06-30", 1_000_000_000, 0)
+        .ev(
+            "shares_issued",
+            json!({"class": "ORD", "date": "2024-07-16", "shares": 10, "kind": "placing"}),
+        );
+    let base = json!({"class": "ORD", "date": "2024-07-20", "kind": "consolidation", "ratio_from": 10,
+                      "ratio_to": 1, "issued_shares_after": 100_000_001});
+    l.refused(
+        "capital_reorganised",
+        merge(base.clone(), json!({"ratio_to": 0})),
+        K::InvalidRatio,
+        "ratio_to",
+        &["0"],
+    );
+    l.refused(
+        "capital_reorganised",
+        merge(base.clone(), json!({"ratio_from": 0})),
+        K::InvalidRatio,
+        "ratio_from",
+        &[],
+    );
+    l.refused(
+        "capital_reorganised",
+        merge(base.clone(), json!({"kind": "subdivision"})),
+        K::InvalidRatio,
+        "kind",
+        &["10 into 1"],
+    );
+    l.refused(
+        "capital_reorganised",
+        merge(
+            base.clone(),
+            json!({"issued_shares_after": 1_000_000_010u64}),
+        ),
+        K::InvalidRatio,
+        "issued_shares_after",
+        &["1000000010", "100000001"],
+    );
+    l.refused(
+        "capital_reorganised",
+        merge(base.clone(), json!({"treasury_shares_after": 5})),
+        K::InvalidRatio,
+        "treasury_shares_after",
+        &[],
+    );
+    // Dated before a movement already recorded: that movement is in the old shares.
+    l.refused(
+        "capital_reorganised",
+        merge(
+            base.clone(),
+            json!({"date": "2024-07-15", "issued_shares_after": 100_000_000}),
+        ),
+        K::BeforeReorganisation,
+        "date",
+        &["2024-07-16"],
+    );
+    // After it, nothing may be dated on or before it.
+    let l = l.ev("capital_reorganised", base);
+    l.refused(
+        "shares_issued",
+        json!({"class": "ORD", "date": "2024-07-20", "shares": 1, "kind": "placing"}),
+        K::BeforeReorganisation,
+        "date",
+        &["2024-07-20"],
+    );
+}
