@@ -168,7 +168,12 @@ pub struct AuthorisedRow {
     pub preceding: Option<u64>,
     pub change: Option<i64>,
     pub closing: Option<u64>,
+    /// The par value at the close of the month.
     pub par_value: Option<Money>,
+    /// The par value at the close of the preceding month, only when a capital
+    /// reorganisation changed it in the month (left out of the JSON otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub par_value_preceding: Option<Money>,
     pub capital_preceding: Option<Money>,
     pub capital_closing: Option<Money>,
 }

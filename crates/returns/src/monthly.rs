@@ -84,6 +84,7 @@ pub fn monthly(issuer: &IssuerState, req: &MonthlyRequest) -> Result<MonthlyRetu
                 .filter(|c| *c != 0),
             closing: a_end,
             par_value: par.clone(),
+            par_value_preceding: par_prev.clone().filter(|p| Some(p) != par.as_ref()),
             capital_preceding: cap_at(a_prev, &par_prev),
             capital_closing: cap(a_end),
         });

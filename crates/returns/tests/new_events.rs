@@ -974,6 +974,7 @@ fn a_consolidation_scales_every_balance_and_the_par_value_and_later_percentages_
             .collect::<serde_json::Map<_, _>>(),
         json!({"class": "ORD", "preceding": 2_000_000_000u64, "change": -1_800_000_000i64,
                "closing": 200_000_000, "par_value": {"currency": "HKD", "amount": "1"},
+               "par_value_preceding": {"currency": "HKD", "amount": "0.1"},
                "capital_preceding": {"currency": "HKD", "amount": "200000000"},
                "capital_closing": {"currency": "HKD", "amount": "200000000"}})
         .as_object()
