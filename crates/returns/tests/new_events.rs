@@ -178,11 +178,11 @@ impl Ledger {
     }
 }
 
-/// Part III (E) rows of `class`: (type, date, issued during the month, issuable at the close).
-fn part_e(
-    doc: &MonthlyReturn,
-    class: &str,
-) -> Vec<(String, Option<NaiveDate>, Option<i64>, Option<i64>)> {
+/// A Part III (E) row: (type, date, issued during the month, issuable at the close).
+type PartERow = (String, Option<NaiveDate>, Option<i64>, Option<i64>);
+
+/// Part III (E) rows of `class`.
+fn part_e(doc: &MonthlyReturn, class: &str) -> Vec<PartERow> {
     doc.movements
         .other
         .iter()
