@@ -251,6 +251,17 @@ fn verify_filed_returns<S: EventStore>(
     if filings.is_empty() {
         return Ok(findings);
     }
+    // A filing without a digest is judged only when a correction
+    // (`event_voided`) was recorded after it: an event merely recorded late
+    // (a threshold event riding along in a later return) is no correction.
+    let last_void = state
+        .history
+        .iter()
+        .rposition(|h| matches!(h.event, shareledger_core::event::Event::EventVoided(_)));
+    let corrected_after = |id: &uuid::Uuid| {
+        let at = state.history.iter().position(|h| h.id == *id);
+        matches!((at, last_void), (Some(a), Some(v)) if v > a)
+    };
     let index: std::collections::HashMap<uuid::Uuid, usize> = filings
         .iter()
         .enumerate()
@@ -280,7 +291,7 @@ fn verify_filed_returns<S: EventStore>(
                     at_filing,
                     now,
                 ));
-            } else {
+            } else if corrected_after(&rec.id) {
                 findings.extend(judge_filed_without_digest(
                     issuer,
                     filed,
