@@ -158,6 +158,9 @@ fn size(p: &Path) -> u64 {
 fn spawn_import(db: &Path, file: &Path) -> Child {
     shareledger(db)
         .arg("import")
+        // The generated file repeats identical awards on purpose (the
+        // double-entry rule would refuse them).
+        .arg("--allow-duplicate")
         .arg(file)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -327,7 +330,11 @@ fn killed_import_is_all_or_nothing_and_rerun_completes() {
     );
 
     // The re-run completes ...
-    let out = shareledger(&db).arg("import").arg(&file).output().unwrap();
+    let out = shareledger(&db)
+        .args(["import", "--allow-duplicate"])
+        .arg(&file)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     if kills.iter().all(|k| k.count == BEFORE) {
         assert!(
@@ -338,7 +345,11 @@ fn killed_import_is_all_or_nothing_and_rerun_completes() {
     }
     assert_eq!(check_ledger(&db), BEFORE + N);
     // ... and once everything is in, another is a no-op (the ids match).
-    let out = shareledger(&db).arg("import").arg(&file).output().unwrap();
+    let out = shareledger(&db)
+        .args(["import", "--allow-duplicate"])
+        .arg(&file)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains(&format!("imported 0 events ({N} already present")),

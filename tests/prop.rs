@@ -501,7 +501,10 @@ fn store_in_batches(store: &mut Store, g: &Generated, cuts: &[usize]) {
             lines_of(&g.lines[a..b], a + 1),
             now(),
             ACTOR,
-            AppendOptions::dry_run(false),
+            AppendOptions {
+                allow_duplicate: true,
+                ..AppendOptions::dry_run(false)
+            },
         )
         .unwrap_or_else(|e| panic!("batch {a}..{b} refused: {}", e));
         assert_eq!(summary.appended.len(), b - a);
@@ -975,7 +978,7 @@ proptest! {
         // At least the issuer, class and opening balance are stored.
         let at = 3 + split.index(g.lines.len() - 2);
         let at = at.min(g.lines.len());
-        ledger::append::append(&mut store, lines_of(&g.lines[..at], 1), now(), ACTOR, AppendOptions::dry_run(false))
+        ledger::append::append(&mut store, lines_of(&g.lines[..at], 1), now(), ACTOR, AppendOptions { allow_duplicate: true, ..AppendOptions::dry_run(false) })
             .unwrap_or_else(|e| panic!("valid prefix refused: {}", e));
         let count = store.count().unwrap();
 
@@ -986,7 +989,7 @@ proptest! {
         batch.push((bad_line, incoming(&bad)));
 
         let before = files(&db);
-        let result = ledger::append::append(&mut store, batch, now(), ACTOR, AppendOptions::dry_run(dry_run));
+        let result = ledger::append::append(&mut store, batch, now(), ACTOR, AppendOptions { allow_duplicate: true, ..AppendOptions::dry_run(dry_run) });
         let after = files(&db);
         let err = match result {
             Ok(s) => panic!("{kind:?} accepted ({} appended): {bad}", s.appended.len()),

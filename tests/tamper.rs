@@ -320,6 +320,8 @@ fn backup_while_writers_run_is_a_verified_consistent_copy() {
                     succeeded(
                         shareledger(&db)
                             .args(["record", "shares-repurchased", "--issuer", ISSUER])
+                            // Two writers record the same numbers on purpose.
+                            .arg("--allow-duplicate")
                             .args(["--class", "O", "--trade-date", "2025-02-03"])
                             .args(["--shares", &shares])
                             .args([
