@@ -521,7 +521,10 @@ fn date_flags_say_how_to_write_a_date_and_issuer_is_described() {
         assert!(!out.stderr.contains("invalid characters"), "{}", out.stderr);
     }
     let help = capture_ok(&db, &["return", "nddr", "--help"]).stdout;
-    let at = help.find("\n      --issuer <ISSUER>").expect("--issuer is listed") + 1;
+    let at = help
+        .find("\n      --issuer <ISSUER>")
+        .expect("--issuer is listed")
+        + 1;
     let after: String = help[at..].lines().take(2).collect();
     assert!(after.contains("The issuer's id"), "{help}");
 }

@@ -98,9 +98,41 @@ pub fn run(
     f.extend(moratorium_10_06_3(issuer));
     f.extend(nddr_deadline_13_25a(issuer, calendar, now));
     f.extend(monthly_deadline_13_25b(issuer, calendar, now));
+    apply_exchange_approvals(issuer, &mut f);
     // A stable sort: within a date, the order of the checks above.
     f.sort_by_key(|x| x.date);
     f
+}
+
+/// The Exchange's prior approvals and waivers (`exchange_approval_recorded`):
+/// a finding of the approval's rule on an event it covers (its `covers`, or
+/// by default every finding of that rule dated on the approval's date)
+/// stays visible, as a warning saying it was approved: information, not a
+/// breach. Rules are compared as written, spaces ignored ("10.06(3)").
+pub fn apply_exchange_approvals(issuer: &IssuerState, findings: &mut [Finding]) {
+    let norm = |s: &str| s.split_whitespace().collect::<String>();
+    for f in findings.iter_mut() {
+        let Some((_, approval)) = issuer.approvals().iter().find(|(_, a)| {
+            norm(&a.rule) == norm(&f.rule)
+                && match &a.covers {
+                    Some(ids) => f.event.is_some_and(|e| ids.contains(&e)),
+                    None => f.date == Some(a.date),
+                }
+        }) else {
+            continue;
+        };
+        f.severity = Severity::Warning;
+        f.message = format!(
+            "approved by the Exchange on {}{} (information, not a breach): {}",
+            fmt_date(approval.date),
+            approval
+                .reference
+                .as_deref()
+                .map(|r| format!(", {r}"))
+                .unwrap_or_default(),
+            f.message
+        );
+    }
 }
 
 fn fmt_date(d: NaiveDate) -> String {

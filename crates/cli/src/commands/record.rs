@@ -341,7 +341,7 @@ fn convert(field: &Field, flag: &str, value: &str) -> Result<Value, CliError> {
         Kind::Amount => Value::String(value.replace(',', "")),
         Kind::Currency => Value::String(value.to_ascii_uppercase()),
         Kind::Choice(_) => Value::String(value.replace('-', "_").to_ascii_lowercase()),
-        Kind::Dates => Value::Array(
+        Kind::Dates | Kind::Uuids => Value::Array(
             value
                 .split(',')
                 .filter(|s| !s.trim().is_empty())

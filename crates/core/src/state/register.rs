@@ -27,6 +27,9 @@ use super::IssuerState;
 pub struct Register {
     pub(super) issuers: BTreeMap<String, IssuerState>,
     pub(super) market_closures: BTreeMap<NaiveDate, String>,
+    /// The live `market_closed` events by id (what an issuer-less
+    /// `event_voided` may void).
+    pub(super) market_closed_ids: BTreeMap<Uuid, NaiveDate>,
 }
 
 /// Judge one event against the register: the event to append, or why not.
@@ -52,6 +55,12 @@ impl Register {
     /// The recorded market closures (`market_closed`), by date, with their reasons.
     pub fn market_closures(&self) -> &BTreeMap<NaiveDate, String> {
         &self.market_closures
+    }
+
+    /// The live `market_closed` events by id, with their dates (what an
+    /// `event_voided` without issuer may void).
+    pub fn market_closed_ids(&self) -> &BTreeMap<Uuid, NaiveDate> {
+        &self.market_closed_ids
     }
 
     /// Call `f` with this register as it would be had `issuer` recorded only
@@ -123,6 +132,7 @@ impl Register {
                 }
                 Ok(())
             }
+            Event::EventVoided(e) if e.issuer.is_none() => self.check_market_void(e),
             Event::IssuerRegistered(e) => {
                 non_empty(&e.issuer, "issuer")?;
                 non_empty(&e.name, "name")?;
@@ -151,12 +161,54 @@ impl Register {
         }
     }
 
+    /// An `event_voided` without issuer voids a `market_closed`: the day
+    /// becomes a trading day again (nothing recorded on it can become
+    /// impossible by that). Anything else needs its issuer.
+    fn check_market_void(&self, e: &EventVoided) -> Result<(), Refusal> {
+        non_empty(&e.reason, "reason")?;
+        if self.market_closed_ids.contains_key(&e.voided_id) {
+            return Ok(());
+        }
+        let owner = self
+            .issuers
+            .values()
+            .find(|i| i.history.iter().any(|h| h.id == e.voided_id));
+        Err(match owner {
+            Some(i) => Refusal::new(
+                K::InvalidVoid,
+                "issuer",
+                format!(
+                    "event {} belongs to issuer {}: only a market_closed is voided without an issuer",
+                    e.voided_id, i.id
+                ),
+                format!("add \"issuer\": \"{}\"", i.id),
+            ),
+            None => Refusal::new(
+                K::InvalidVoid,
+                "voided_id",
+                format!(
+                    "no live market_closed has id {} (an event_voided without issuer voids a market closure)",
+                    e.voided_id
+                ),
+                "find the id with `shareledger log --format json`; a closure voided already is voided",
+            ),
+        })
+    }
+
     /// Fold an accepted event in. Panics (an invariant, not an input error)
     /// if `r` was not accepted by [`decide`].
     pub fn apply(&mut self, r: Recorded) {
         match &r.event {
             Event::MarketClosed(e) => {
                 self.market_closures.insert(e.date, e.reason.clone());
+                self.market_closed_ids.insert(r.id, e.date);
+            }
+            Event::EventVoided(v) if v.issuer.is_none() => {
+                let date = self
+                    .market_closed_ids
+                    .remove(&v.voided_id)
+                    .expect("decide checked the closure exists");
+                self.market_closures.remove(&date);
             }
             Event::IssuerRegistered(e) => {
                 let mut issuer = IssuerState::new(e);
