@@ -826,6 +826,43 @@ fn a_correction_after_a_filing_without_digest_is_flagged_with_what_changed() {
 }
 
 #[test]
+fn a_filing_without_digest_is_judged_by_its_amendment_once_amended() {
+    // Given an NDDR filed without a digest that a later correction
+    // contradicts (as above),
+    let l = ledger(&[
+        priced_repurchase("2023-06-01", 1000, "10.2"),
+        priced_repurchase("2023-06-01", 500, "10.1"),
+        nddr_that_evening("2023-06-01"),
+    ]);
+    let log = l.log();
+    let filing = log.iter().find(|r| r["type"] == "return_filed").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let voided = log
+        .iter()
+        .find(|r| r["type"] == "shares_repurchased" && r["shares"] == 500)
+        .expect("the 500")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    l.import(&[
+        json!({"type": "event_voided", "issuer": ISSUER, "voided_id": voided,
+                      "reason": "booked twice"}),
+    ]);
+    l.audit("2023-06-02T12:00:00+08:00")
+        .assert_errors(&[("13.25A", "2023-06-01")]);
+    // when the amended return is recorded as filed (amends: that filing),
+    let mut amendment = filed("nddr", "2023-06-01", "2023-06-02T10:00:00+08:00");
+    amendment["amends"] = json!(filing);
+    amendment["status"] = json!("Amendment");
+    l.import(&[amendment]);
+    // then the filing it amends no longer draws the error (as a filing with
+    // a digest is judged by its amendment).
+    l.audit("2023-06-02T12:00:00+08:00").assert_clean();
+}
+
+#[test]
 fn a_filing_without_digest_that_regenerates_the_same_is_clean() {
     // A void that does not touch the filed return (a later repurchase,
     // disclosed by a later return) leaves the earlier filing unchallenged.
