@@ -23,7 +23,7 @@ use shareledger_core::rules::{
     moratorium_end, nddr_disclosure, Disclosure, BLACKOUT_DAYS, MORATORIUM_DAYS,
     NDDR_THRESHOLD_PERCENT, PRICE_CAP_PERCENT, PRICE_CAP_TRADING_DAYS,
 };
-use shareledger_core::state::IssuerState;
+use shareledger_core::state::{exercised_instrument, IssuerState};
 use uuid::Uuid;
 
 use crate::dates::month_end;
@@ -398,7 +398,9 @@ pub fn blackout_10_06_2_e(issuer: &IssuerState) -> Vec<Finding> {
 /// ledger does not know the time of day. Carved out [assumed]: issues under
 /// share schemes (option exercises, share awards), exercises of warrants and
 /// conversions (the ledger assumes those instruments were outstanding before
-/// the repurchase), and transfers of treasury shares to a share scheme.
+/// the repurchase), issues under another arrangement recorded
+/// (`instrument_issued`) on or before the repurchase, and transfers of treasury shares to a
+/// share scheme.
 pub fn moratorium_10_06_3(issuer: &IssuerState) -> Vec<Finding> {
     let trade_dates: BTreeSet<NaiveDate> = repurchases(issuer)
         .iter()
@@ -406,6 +408,11 @@ pub fn moratorium_10_06_3(issuer: &IssuerState) -> Vec<Finding> {
         .collect();
     let mut out = Vec::new();
     for r in issuer.live_events() {
+        // An issue under another arrangement (a recorded instrument) is
+        // carved out for the repurchases made on or after the arrangement's
+        // date (it was in place before them): only earlier ones count
+        // [assumed, as for warrants].
+        let mut arranged: Option<NaiveDate> = None;
         let (date, what) = match &r.event {
             Event::SharesIssued(e) => {
                 if matches!(
@@ -417,6 +424,7 @@ pub fn moratorium_10_06_3(issuer: &IssuerState) -> Vec<Finding> {
                 ) {
                     continue;
                 }
+                arranged = exercised_instrument(issuer, e).map(|i| i.issued.date);
                 (
                     e.date,
                     format!(
@@ -448,7 +456,8 @@ pub fn moratorium_10_06_3(issuer: &IssuerState) -> Vec<Finding> {
         let from = date
             .checked_sub_days(Days::new(MORATORIUM_DAYS))
             .unwrap_or(NaiveDate::MIN);
-        if let Some(t) = trade_dates.range(from..date).next_back() {
+        let until = arranged.map_or(date, |a| a.min(date));
+        if let Some(t) = trade_dates.range(from..until.max(from)).next_back() {
             out.push(
                 Finding::error(
                     "10.06(3)",
@@ -463,7 +472,7 @@ pub fn moratorium_10_06_3(issuer: &IssuerState) -> Vec<Finding> {
                 )
                 .by(r.id),
             );
-        } else if trade_dates.contains(&date) {
+        } else if trade_dates.contains(&date) && arranged.is_none() {
             out.push(
                 Finding::warning(
                     "10.06(3)",
