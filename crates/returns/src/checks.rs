@@ -23,7 +23,7 @@ use shareledger_core::rules::{
     monthly_returns_due, moratorium_end, moratorium_trade_dates, nddr_disclosure, Disclosure,
     NDDR_THRESHOLD_PERCENT, PRICE_CAP_PERCENT, PRICE_CAP_TRADING_DAYS,
 };
-use shareledger_core::state::IssuerState;
+use shareledger_core::state::{exercised_instrument, IssuerState};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -408,7 +408,9 @@ pub fn blackout_10_06_2_e(issuer: &IssuerState) -> Vec<Finding> {
 /// ledger does not know the time of day. Carved out \[assumed\]: issues under
 /// share schemes (option exercises, share awards), exercises of warrants and
 /// conversions (the ledger assumes those instruments were outstanding before
-/// the repurchase), and transfers of treasury shares to a share scheme.
+/// the repurchase), issues under another arrangement recorded
+/// (`instrument_issued`) on or before the repurchase, and transfers of
+/// treasury shares to a share scheme.
 pub fn moratorium_10_06_3(issuer: &IssuerState) -> Vec<Finding> {
     let trade_dates: BTreeSet<NaiveDate> = repurchases(issuer)
         .iter()
@@ -416,6 +418,11 @@ pub fn moratorium_10_06_3(issuer: &IssuerState) -> Vec<Finding> {
         .collect();
     let mut out = Vec::new();
     for r in issuer.live_events() {
+        // An issue under another arrangement (a recorded instrument) is
+        // carved out for the repurchases made on or after the arrangement's
+        // date (it was in place before them): only earlier ones count
+        // [assumed, as for warrants].
+        let mut arranged: Option<NaiveDate> = None;
         let (date, what) = match &r.event {
             Event::SharesIssued(e) => {
                 if matches!(
@@ -427,6 +434,7 @@ pub fn moratorium_10_06_3(issuer: &IssuerState) -> Vec<Finding> {
                 ) {
                     continue;
                 }
+                arranged = exercised_instrument(issuer, e).map(|i| i.issued().date);
                 (
                     e.date,
                     format!(
@@ -455,7 +463,12 @@ pub fn moratorium_10_06_3(issuer: &IssuerState) -> Vec<Finding> {
             }
             _ => continue,
         };
-        if let Some(t) = trade_dates.range(moratorium_trade_dates(date)).next_back() {
+        let window = moratorium_trade_dates(date);
+        let until = arranged.map_or(window.end, |a| a.min(window.end));
+        if let Some(t) = trade_dates
+            .range(window.start..until.max(window.start))
+            .next_back()
+        {
             out.push(
                 Finding::error(
                     "10.06(3)",
@@ -470,7 +483,7 @@ pub fn moratorium_10_06_3(issuer: &IssuerState) -> Vec<Finding> {
                 )
                 .by(r.id),
             );
-        } else if trade_dates.contains(&date) {
+        } else if trade_dates.contains(&date) && arranged.is_none() {
             out.push(
                 Finding::warning(
                     "10.06(3)",

@@ -1131,3 +1131,52 @@ fn a_reorganisation_is_refused_with_a_zero_or_ill_fitting_ratio_or_numbers_far_f
         &["2024-07-20"],
     );
 }
+
+#[test]
+fn an_issue_under_an_arrangement_made_before_a_repurchase_is_carved_out_of_the_moratorium() {
+    use shareledger_returns::checks::moratorium_10_06_3;
+    // Given a repurchase on 8 July 2024 and, within 30 days, an issue under the
+    // subscription agreement of 5 July and a placing,
+    let l = with_instruments()
+        .ev(
+            "shares_repurchased",
+            json!({"class": "ORD", "trade_date": "2024-07-08", "shares": 1_000}),
+        )
+        .ev(
+            "shares_issued",
+            exercise("other", "Subscription agreement", "2024-07-25", 400_000),
+        )
+        .ev(
+            "shares_issued",
+            json!({"class": "ORD", "date": "2024-07-26", "shares": 10, "kind": "placing"}),
+        );
+    // then only the placing breaks rule 10.06(3).
+    let dates: Vec<_> = moratorium_10_06_3(l.state())
+        .iter()
+        .map(|f| f.date)
+        .collect();
+    assert_eq!(dates, [Some(d("2024-07-26"))]);
+    // An arrangement made after the repurchase is not carved out.
+    let l = Ledger::new()
+        .class("ORD", json!({}))
+        .opening("ORD", "2024-06-30", 1_000_000, 0)
+        .ev(
+            "shares_repurchased",
+            json!({"class": "ORD", "trade_date": "2024-07-08", "shares": 1_000}),
+        )
+        .ev(
+            "instrument_issued",
+            json!({"class": "ORD", "instrument": "Late agreement",
+                                        "kind": "other_arrangement", "date": "2024-07-10",
+                                        "shares_issuable": 500}),
+        )
+        .ev(
+            "shares_issued",
+            exercise("other", "Late agreement", "2024-07-20", 500),
+        );
+    let dates: Vec<_> = moratorium_10_06_3(l.state())
+        .iter()
+        .map(|f| f.date)
+        .collect();
+    assert_eq!(dates, [Some(d("2024-07-20"))]);
+}
