@@ -782,3 +782,136 @@ fn a_dry_run_import_warns_without_writing() {
     assert!(text(&out.stderr).contains("warning: [10.06(3)]"));
     assert_eq!(l.log().len(), before);
 }
+
+// ---- a correction after a filing recorded without a digest (issue #13) ----------------------
+
+#[test]
+fn a_correction_after_a_filing_without_digest_is_flagged_with_what_changed() {
+    // Given an NDDR filed as imported history (no digest), disclosing 1,500
+    // shares repurchased on 1 June 2023,
+    let l = ledger(&[
+        priced_repurchase("2023-06-01", 1000, "10.2"),
+        priced_repurchase("2023-06-01", 500, "10.1"),
+        nddr_that_evening("2023-06-01"),
+    ]);
+    let log = l.log();
+    let filing = log.iter().find(|r| r["type"] == "return_filed").unwrap();
+    assert!(filing.get("digest").is_none(), "{filing}");
+    l.audit("2023-06-02T12:00:00+08:00").assert_clean();
+    // when the 500 is voided afterwards,
+    let voided = log
+        .iter()
+        .find(|r| r["type"] == "shares_repurchased" && r["shares"] == 500)
+        .expect("the 500")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    l.import(&[
+        json!({"type": "event_voided", "issuer": ISSUER, "voided_id": voided,
+                      "reason": "booked twice"}),
+    ]);
+    // then the audit compares the return as known when filed with the
+    // return as known now, and names the figures that changed.
+    let a = l.audit("2023-06-02T12:00:00+08:00");
+    a.assert_errors(&[("13.25A", "2023-06-01")]);
+    let m = a.message_of("13.25A", "2023-06-01");
+    for part in [
+        "without a digest",
+        "contradicts",
+        "section_i[0].events[0].shares: 1500 → 1000",
+        "amended",
+    ] {
+        assert!(m.contains(part), "`{part}` missing from: {m}");
+    }
+}
+
+#[test]
+fn a_filing_without_digest_is_judged_by_its_amendment_once_amended() {
+    // Given an NDDR filed without a digest that a later correction
+    // contradicts (as above),
+    let l = ledger(&[
+        priced_repurchase("2023-06-01", 1000, "10.2"),
+        priced_repurchase("2023-06-01", 500, "10.1"),
+        nddr_that_evening("2023-06-01"),
+    ]);
+    let log = l.log();
+    let filing = log.iter().find(|r| r["type"] == "return_filed").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let voided = log
+        .iter()
+        .find(|r| r["type"] == "shares_repurchased" && r["shares"] == 500)
+        .expect("the 500")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    l.import(&[
+        json!({"type": "event_voided", "issuer": ISSUER, "voided_id": voided,
+                      "reason": "booked twice"}),
+    ]);
+    l.audit("2023-06-02T12:00:00+08:00")
+        .assert_errors(&[("13.25A", "2023-06-01")]);
+    // when the amended return is recorded as filed (amends: that filing),
+    let mut amendment = filed("nddr", "2023-06-01", "2023-06-02T10:00:00+08:00");
+    amendment["amends"] = json!(filing);
+    amendment["status"] = json!("Amendment");
+    l.import(&[amendment]);
+    // then the filing it amends no longer draws the error (as a filing with
+    // a digest is judged by its amendment).
+    l.audit("2023-06-02T12:00:00+08:00").assert_clean();
+}
+
+#[test]
+fn a_filing_without_digest_that_regenerates_the_same_is_clean() {
+    // A void that does not touch the filed return (a later repurchase,
+    // disclosed by a later return) leaves the earlier filing unchallenged.
+    let l = ledger(&[
+        priced_repurchase("2023-06-01", 1000, "10.2"),
+        nddr_that_evening("2023-06-01"),
+        priced_repurchase("2023-06-02", 500, "10.1"),
+    ]);
+    let voided = l
+        .log()
+        .iter()
+        .find(|r| r["type"] == "shares_repurchased" && r["shares"] == 500)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    l.import(&[
+        json!({"type": "event_voided", "issuer": ISSUER, "voided_id": voided,
+                      "reason": "booked twice"}),
+    ]);
+    l.audit("2023-06-02T12:00:00+08:00").assert_clean();
+}
+
+// ---- the Exchange's prior approval (issue #13) -----------------------------------------------
+
+#[test]
+fn a_recorded_prior_approval_turns_the_moratorium_breach_into_information() {
+    let l = ledger(&[
+        repurchase("2023-06-01", 1000),
+        nddr_that_evening("2023-06-01"),
+        placing("2023-06-20", 5000),
+        nddr_that_evening("2023-06-20"),
+    ]);
+    l.audit("2023-06-21T12:00:00+08:00")
+        .assert_errors(&[("10.06(3)", "2023-06-20")]);
+    l.import(&[
+        json!({"type": "exchange_approval_recorded", "issuer": ISSUER,
+                      "rule": "10.06(3)", "date": "2023-06-20", "reference": "LD/2023/5"}),
+    ]);
+    let a = l.audit("2023-06-21T12:00:00+08:00");
+    a.assert_clean();
+    assert!(
+        a.warnings().contains(&e("10.06(3)", "2023-06-20")),
+        "{:#}",
+        a.report
+    );
+    let m = a.message_of("10.06(3)", "2023-06-20");
+    assert!(
+        m.contains("approved by the Exchange") && m.contains("LD/2023/5"),
+        "{m}"
+    );
+}

@@ -206,8 +206,14 @@ fn no_table_cell_of_an_html_form_overflows_in_chromium() {
     let long_db = dir.path().join("long.db");
     let example = Path::new(ROOT).join("examples/harbour-lantern-2024.jsonl");
     ok(&long_db, &["import", example.to_str().expect("UTF-8 path")]);
+    let events_db = dir.path().join("events.db");
+    let events = Path::new(ROOT).join("examples/harbour-dual-class-2024.jsonl");
+    ok(
+        &events_db,
+        &["import", events.to_str().expect("UTF-8 path")],
+    );
 
-    let pages: [(&str, &Path, &[&str], Option<&str>); 5] = [
+    let pages: [(&str, &Path, &[&str], Option<&str>); 7] = [
         (
             "seed-nddr",
             &seed_db,
@@ -249,6 +255,29 @@ fn no_table_cell_of_an_html_form_overflows_in_chromium() {
                 "return", "monthly", "--issuer", "06789", "--month", "2024-07",
             ],
             Some("monthly-2024-07.png"),
+        ),
+        (
+            // A reclassification, a consolidation, warrants, convertibles
+            // and another arrangement (issue #13).
+            "ff305-share-capital-events",
+            &events_db,
+            &[
+                "return",
+                "nddr",
+                "--issuer",
+                "09988",
+                "--date",
+                "2024-07-15",
+            ],
+            Some("ff305-events-2024-07-15.png"),
+        ),
+        (
+            "monthly-share-capital-events",
+            &events_db,
+            &[
+                "return", "monthly", "--issuer", "09988", "--month", "2024-07",
+            ],
+            Some("monthly-events-2024-07.png"),
         ),
         (
             // "30 September 2024": the longest dates in Part III (E).

@@ -407,12 +407,107 @@ fn every_event_type_records_through_the_binary() {
     ]);
     assert_eq!(v["voided_id"], id.as_str());
 
+    // The share-capital events of issue #13, dated after the balance checked
+    // below (a class B to reclassify into, instruments, an approval, and a
+    // subdivision last).
+    rec(&[
+        "share-class-defined",
+        "--issuer",
+        I,
+        "--class",
+        "B",
+        "--class-of-shares",
+        "Class B ordinary shares",
+    ]);
+    let warrants = rec(&[
+        "instrument-issued",
+        "--issuer",
+        I,
+        "--class",
+        "ORD",
+        "--instrument",
+        "2024 Warrants",
+        "--kind",
+        "warrant",
+        "--date",
+        "2024-09-02",
+        "--currency",
+        "HKD",
+        "--amount",
+        "1,000",
+        "--price",
+        "2.50",
+        "--shares-issuable",
+        "1,000",
+    ]);
+    rec(&[
+        "instrument-cancelled",
+        "--issuer",
+        I,
+        "--instrument",
+        "2024 Warrants",
+        "--date",
+        "2024-09-30",
+        "--shares-issuable",
+        "100",
+        "--reason",
+        "lapsed",
+    ]);
+    rec(&[
+        "exchange-approval-recorded",
+        "--issuer",
+        I,
+        "--rule",
+        "10.06(3)",
+        "--date",
+        "2024-08-16",
+        "--covers",
+        warrants["id"].as_str().unwrap(),
+        "--reference",
+        "LD/2024/1",
+    ]);
+    rec(&[
+        "shares-reclassified",
+        "--issuer",
+        I,
+        "--from-class",
+        "ORD",
+        "--to-class",
+        "B",
+        "--date",
+        "2024-12-30",
+        "--shares",
+        "1000",
+    ]);
+    let r = rec(&[
+        "capital-reorganised",
+        "--issuer",
+        I,
+        "--class",
+        "ORD",
+        "--date",
+        "2024-12-31",
+        "--kind",
+        "subdivision",
+        "--ratio-from",
+        "1",
+        "--ratio-to",
+        "2",
+        "--issued-shares-after",
+        "1999716000",
+        "--par-value-after.currency",
+        "HKD",
+        "--par-value-after.amount",
+        "0.05",
+    ]);
+    assert_eq!(r["par_value_after"]["amount"], "0.05");
+
     let all: std::collections::BTreeSet<String> = shareledger::core::event::EVENT_TYPES
         .iter()
         .map(|t| t.to_string())
         .collect();
     assert_eq!(types, all, "every event type was recorded once");
-    assert_eq!(event_count(db), 23);
+    assert_eq!(event_count(db), 29);
 
     // The ledger is whole: balances replay from it.
     let out = capture(
@@ -421,6 +516,8 @@ fn every_event_type_records_through_the_binary() {
             "balance",
             "--issuer",
             I,
+            "--class",
+            "ORD",
             "--as-of",
             "2024-08-31",
             "--format",

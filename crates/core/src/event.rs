@@ -278,6 +278,10 @@ pub struct SharesIssued {
     pub general_meeting_date: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// An exercise or conversion under a recorded instrument: the units or
+    /// principal used (default: pro rata to the shares still issuable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Amount>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -448,6 +452,185 @@ pub struct ClosingPrice {
     pub price: Amount,
 }
 
+/// Shares of one class reclassified into another, one for one (e.g. a WVR
+/// issuer's class B shares converted into class A shares).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharesReclassified {
+    pub issuer: String,
+    pub from_class: String,
+    pub to_class: String,
+    pub date: NaiveDate,
+    pub shares: u64,
+    /// "Conversion of Class B ordinary shares to Class A ordinary shares".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+impl SharesReclassified {
+    /// The description as the forms print it: as given, else one naming both classes.
+    pub fn description_or_default(&self) -> String {
+        match self.description.as_deref().map(str::trim) {
+            Some(d) if !d.is_empty() => d.to_string(),
+            _ => format!(
+                "Reclassification of class {} shares as class {} shares",
+                self.from_class, self.to_class
+            ),
+        }
+    }
+}
+
+/// What kind of instrument issues shares (Monthly Return Part III (B), (C), (D)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstrumentKind {
+    Warrant,
+    Convertible,
+    OtherArrangement,
+}
+
+impl InstrumentKind {
+    /// The kind of `shares_issued` that exercises or converts it.
+    pub fn issue_kind(self) -> IssueKind {
+        match self {
+            InstrumentKind::Warrant => IssueKind::WarrantExercise,
+            InstrumentKind::Convertible => IssueKind::Conversion,
+            InstrumentKind::OtherArrangement => IssueKind::Other,
+        }
+    }
+}
+
+/// Warrants, convertibles or another arrangement to issue shares of `class`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstrumentIssued {
+    pub issuer: String,
+    /// The class its shares are issued in.
+    pub class: String,
+    /// Its name, unique per issuer; exercises name it in `scheme`.
+    pub instrument: String,
+    pub kind: InstrumentKind,
+    pub date: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<Currency>,
+    /// Units or principal outstanding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Amount>,
+    /// Subscription or conversion price per share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Amount>,
+    pub shares_issuable: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub general_meeting_date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry_date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stock_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// Shares no longer issuable under an instrument: lapsed, redeemed, expired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstrumentCancelled {
+    pub issuer: String,
+    pub instrument: String,
+    pub date: NaiveDate,
+    pub shares_issuable: u64,
+    /// Units or principal cancelled (default: pro rata).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Amount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The Exchange's prior approval or waiver of a rule for some events: the
+/// findings it covers become information, not breaches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeApprovalRecorded {
+    pub issuer: String,
+    /// The Main Board Rule approved or waived, as the findings name it ("10.06(3)").
+    pub rule: String,
+    /// The date of the approval.
+    pub date: NaiveDate,
+    /// The events it approves (default: the issuer's events that breach
+    /// `rule` on `date`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covers: Option<Vec<Uuid>>,
+    /// The Exchange's letter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+/// What kind of capital reorganisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReorganisationKind {
+    Consolidation,
+    Subdivision,
+    Other,
+}
+
+/// A consolidation or subdivision of a class's shares: `ratio_from` shares
+/// become `ratio_to` (10 → 1 is a ten-into-one consolidation). The issuer
+/// announces the resulting numbers (fractions are its own affair).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CapitalReorganised {
+    pub issuer: String,
+    pub class: String,
+    /// The effective date.
+    pub date: NaiveDate,
+    pub kind: ReorganisationKind,
+    pub ratio_from: u64,
+    pub ratio_to: u64,
+    /// Issued shares (excluding treasury) after it, as announced.
+    pub issued_shares_after: u64,
+    /// Default: treasury × ratio, rounded down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub treasury_shares_after: Option<u64>,
+    /// Default: authorised × ratio (rounded down), where the class has authorised shares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorised_shares_after: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub par_value_after: Option<Money>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub general_meeting_date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+impl CapitalReorganised {
+    /// `n` shares scaled by the ratio, rounded down.
+    pub fn scale(&self, n: u64) -> u64 {
+        (u128::from(n) * u128::from(self.ratio_to) / u128::from(self.ratio_from.max(1))) as u64
+    }
+
+    /// The description as the forms print it: as given, else from the ratio.
+    pub fn description_or_default(&self) -> String {
+        match self.description.as_deref().map(str::trim) {
+            Some(d) if !d.is_empty() => d.to_string(),
+            _ => {
+                let what = match self.kind {
+                    ReorganisationKind::Consolidation => "Consolidation",
+                    ReorganisationKind::Subdivision => "Subdivision",
+                    ReorganisationKind::Other => "Reorganisation",
+                };
+                let s = |n: u64| if n == 1 { "share" } else { "shares" };
+                format!(
+                    "{what} of every {} {} into {} {}",
+                    self.ratio_from,
+                    s(self.ratio_from),
+                    self.ratio_to,
+                    s(self.ratio_to)
+                )
+            }
+        }
+    }
+}
+
 /// Every event the ledger knows. The serde tag is the public `type` name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -474,6 +657,11 @@ pub enum Event {
     ReturnFiled(ReturnFiled),
     EventVoided(EventVoided),
     ClosingPrice(ClosingPrice),
+    SharesReclassified(SharesReclassified),
+    InstrumentIssued(InstrumentIssued),
+    InstrumentCancelled(InstrumentCancelled),
+    ExchangeApprovalRecorded(ExchangeApprovalRecorded),
+    CapitalReorganised(CapitalReorganised),
 }
 
 /// Calls `$m!(TypeName, "type_name", Variant)` for every event type: the one
@@ -503,6 +691,11 @@ macro_rules! for_each_event_type {
             ReturnFiled => "return_filed",
             EventVoided => "event_voided",
             ClosingPrice => "closing_price",
+            SharesReclassified => "shares_reclassified",
+            InstrumentIssued => "instrument_issued",
+            InstrumentCancelled => "instrument_cancelled",
+            ExchangeApprovalRecorded => "exchange_approval_recorded",
+            CapitalReorganised => "capital_reorganised",
         }
     };
 }
@@ -561,6 +754,11 @@ impl Event {
             ReturnFiled(e) => &e.issuer,
             EventVoided(e) => return e.issuer.as_deref(),
             ClosingPrice(e) => &e.issuer,
+            SharesReclassified(e) => &e.issuer,
+            InstrumentIssued(e) => &e.issuer,
+            InstrumentCancelled(e) => &e.issuer,
+            ExchangeApprovalRecorded(e) => &e.issuer,
+            CapitalReorganised(e) => &e.issuer,
             MarketClosed(_) => return None,
         })
     }
@@ -582,6 +780,8 @@ impl Event {
             AuthorisedSharesChanged(e) => &e.class,
             ShareOptionSchemeAdopted(e) => &e.class,
             ClosingPrice(e) => &e.class,
+            InstrumentIssued(e) => &e.class,
+            CapitalReorganised(e) => &e.class,
             _ => return None,
         })
     }
@@ -615,7 +815,29 @@ impl Event {
             MarketClosed(e) => e.date,
             ReturnFiled(e) => e.date,
             ClosingPrice(e) => e.date,
+            SharesReclassified(e) => e.date,
+            InstrumentIssued(e) => e.date,
+            InstrumentCancelled(e) => e.date,
+            ExchangeApprovalRecorded(e) => e.date,
+            CapitalReorganised(e) => e.date,
         })
+    }
+
+    /// Every class the event concerns: its class, or both classes of a
+    /// reclassification.
+    pub fn classes(&self) -> Vec<&str> {
+        match self {
+            Event::SharesReclassified(e) => vec![e.from_class.as_str(), e.to_class.as_str()],
+            other => other.class().into_iter().collect(),
+        }
+    }
+
+    /// Whether the event concerns `class` (see [`Event::classes`]).
+    pub fn concerns_class(&self, class: &str) -> bool {
+        match self {
+            Event::SharesReclassified(e) => e.from_class == class || e.to_class == class,
+            other => other.class() == Some(class),
+        }
     }
 
     /// Whether the event moves a balance (issued, treasury, pending or
@@ -632,6 +854,8 @@ impl Event {
                 | TreasurySharesTransferred(_)
                 | TreasurySharesCancelled(_)
                 | AuthorisedSharesChanged(_)
+                | SharesReclassified(_)
+                | CapitalReorganised(_)
         )
     }
 
@@ -835,6 +1059,12 @@ const COUNT_FIELDS: &[&str] = &[
     "authorised_shares",
     "repurchased_before_ledger",
     "outstanding_options",
+    "shares_issuable",
+    "issued_shares_after",
+    "treasury_shares_after",
+    "authorised_shares_after",
+    "ratio_from",
+    "ratio_to",
 ];
 
 /// Dates must be written exactly `YYYY-MM-DD` (chrono alone would also take
@@ -1160,6 +1390,7 @@ pub fn check_bounds(event: &Event) -> Result<(), DecodeError> {
             count("shares", Some(e.shares))?;
             per_share("price", e.price.as_ref())?;
             per_share("previous_close", e.previous_close.as_ref())?;
+            amount("amount", e.amount.as_ref())?;
         }
         SharesRedeemed(e) => {
             count("shares", Some(e.shares))?;
@@ -1199,7 +1430,32 @@ pub fn check_bounds(event: &Event) -> Result<(), DecodeError> {
                 }
             }
         }
-        ResultsAnnouncementScheduled(_) | MarketClosed(_) | ReturnFiled(_) | EventVoided(_) => {}
+        SharesReclassified(e) => count("shares", Some(e.shares))?,
+        CapitalReorganised(e) => {
+            count("ratio_from", Some(e.ratio_from))?;
+            count("ratio_to", Some(e.ratio_to))?;
+            count("issued_shares_after", Some(e.issued_shares_after))?;
+            count("treasury_shares_after", e.treasury_shares_after)?;
+            count("authorised_shares_after", e.authorised_shares_after)?;
+            per_share(
+                "par_value_after.amount",
+                e.par_value_after.as_ref().map(|m| &m.amount),
+            )?;
+        }
+        InstrumentIssued(e) => {
+            count("shares_issuable", Some(e.shares_issuable))?;
+            amount("amount", e.amount.as_ref())?;
+            per_share("price", e.price.as_ref())?;
+        }
+        InstrumentCancelled(e) => {
+            count("shares_issuable", Some(e.shares_issuable))?;
+            amount("amount", e.amount.as_ref())?;
+        }
+        ResultsAnnouncementScheduled(_)
+        | MarketClosed(_)
+        | ReturnFiled(_)
+        | EventVoided(_)
+        | ExchangeApprovalRecorded(_) => {}
     }
     Ok(())
 }

@@ -24,4 +24,4 @@ pub use amount::{Amount, Currency, Money};
 pub use event::{parse_line, DecodeError, Event, Incoming, Recorded};
 pub use presentation::Presentation;
 pub use refusal::{Refusal, RefusalKind};
-pub use state::{decide, effect, Balances, ClassState, IssuerState, Register};
+pub use state::{decide, effect, effect_on, Balances, ClassState, IssuerState, Register};

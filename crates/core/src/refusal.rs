@@ -36,6 +36,16 @@ pub enum RefusalKind {
     InvalidAmendment,
     FutureDate,
     NotTradingDay,
+    /// A reclassification from a class into itself.
+    SameClass,
+    /// An instrument of that name exists already.
+    InstrumentExists,
+    /// An exercise, conversion or cancellation beyond what an instrument can still issue.
+    ExceedsIssuable,
+    /// A capital reorganisation's ratio or announced numbers do not fit.
+    InvalidRatio,
+    /// A movement dated on or before a capital reorganisation, whose announced numbers contain it.
+    BeforeReorganisation,
 }
 
 /// A refused event: nothing of it is written.

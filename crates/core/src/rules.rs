@@ -149,7 +149,8 @@ pub enum Disclosure {
 
 /// How rule 13.25A treats `event`. An option exercise with no `by_director`
 /// is taken as not by a director \[assumed\]; a redemption counts at the
-/// threshold; cancellations and treasury movements are "any other change".
+/// threshold; cancellations, treasury movements and reclassifications are
+/// "any other change".
 pub fn nddr_disclosure(event: &Event) -> Disclosure {
     match event {
         Event::SharesIssued(e) => match e.kind {
@@ -157,6 +158,10 @@ pub fn nddr_disclosure(event: &Event) -> Disclosure {
                 Disclosure::Threshold(e.shares)
             }
             IssueKind::WarrantExercise | IssueKind::Conversion => Disclosure::Threshold(e.shares),
+            // An exercise under another arrangement (an `other` issue naming
+            // its instrument in `scheme`) counts at the threshold, as
+            // warrants do [assumed].
+            IssueKind::Other if e.scheme.is_some() => Disclosure::Threshold(e.shares),
             _ => Disclosure::Always,
         },
         Event::SharesRedeemed(e) => Disclosure::Threshold(e.shares),
@@ -165,6 +170,10 @@ pub fn nddr_disclosure(event: &Event) -> Disclosure {
         | Event::TreasurySharesSold(_)
         | Event::TreasurySharesTransferred(_)
         | Event::TreasurySharesCancelled(_) => Disclosure::Always,
+        // "Any other change" [assumed for a reclassification: domain.md section 2].
+        Event::SharesReclassified(_) => Disclosure::Always,
+        // Always disclosed [rule 13.25A(2)(a)(x)].
+        Event::CapitalReorganised(_) => Disclosure::Always,
         _ => Disclosure::Never,
     }
 }

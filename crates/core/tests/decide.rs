@@ -1261,3 +1261,72 @@ fn voiding_for_unknown_issuer_is_refused() {
         .when(with(void(id(1)), json!({"issuer": "00700"})))
         .then_refused(K::UnknownIssuer, "issuer", &["00700"]);
 }
+
+// ---- voiding a market closure (event_voided without issuer) -----------------------------
+
+fn market_void(voided: u128) -> serde_json::Value {
+    json!({"type": "event_voided", "voided_id": id(voided).to_string(), "reason": "recorded by mistake"})
+}
+
+#[test]
+fn voiding_a_market_closure_reopens_the_day_and_frees_its_date() {
+    let g = Given::seed()
+        .event(with_id(
+            json!({"type": "market_closed", "date": "2023-09-08", "reason": "rain"}),
+            7,
+        ))
+        .when(market_void(7))
+        .then_accepted();
+    assert!(g.register().market_closures().is_empty());
+    // The day can be recorded as closed again (with the right reason).
+    g.when(json!({"type": "market_closed", "date": "2023-09-08", "reason": "black rainstorm"}))
+        .then_accepted();
+}
+
+#[test]
+fn voiding_a_market_closure_twice_is_refused() {
+    Given::seed()
+        .event(with_id(
+            json!({"type": "market_closed", "date": "2023-09-08", "reason": "rain"}),
+            7,
+        ))
+        .event(market_void(7))
+        .when(market_void(7))
+        .then_refused(
+            K::InvalidVoid,
+            "voided_id",
+            &[&id(7).to_string(), "market_closed"],
+        );
+}
+
+#[test]
+fn voiding_an_issuer_event_without_its_issuer_is_refused_naming_the_issuer() {
+    Given::seed()
+        .event(with_id(repurchase("2022-11-07", 4300), 1))
+        .when(market_void(1))
+        .then_refused(
+            K::InvalidVoid,
+            "issuer",
+            &["02121", "\"issuer\": \"02121\""],
+        );
+}
+
+#[test]
+fn voiding_an_unknown_id_without_issuer_is_refused() {
+    Given::seed().when(market_void(4242)).then_refused(
+        K::InvalidVoid,
+        "voided_id",
+        &[&id(4242).to_string()],
+    );
+}
+
+#[test]
+fn a_market_void_without_reason_is_refused() {
+    Given::seed()
+        .event(with_id(
+            json!({"type": "market_closed", "date": "2023-09-08", "reason": "rain"}),
+            7,
+        ))
+        .when(with(market_void(7), json!({"reason": ""})))
+        .then_refused(K::EmptyText, "reason", &[]);
+}

@@ -14,7 +14,7 @@ use shareledger_store::{EventRef, EventStore, ReadFilter, StoredEvent};
 use crate::decode::{decode, Decoder};
 use crate::error::LedgerError;
 use crate::replay::{for_each_stream, load_issuer, replay_rows};
-use crate::returns::{calendar, regenerate_digest};
+use crate::returns::{calendar, produce_allowing_empty, regenerate_digest, request_of};
 
 /// The hash chain as the audit found it (interchange.md section 3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -345,9 +345,20 @@ fn check_filed_returns<S: EventStore>(
         return Ok((findings, contradicted));
     };
     let filings = state.filings().to_vec();
-    if filings.iter().all(|(_, f)| f.digest.is_none()) {
+    if filings.is_empty() {
         return Ok((findings, contradicted));
     }
+    // A filing without a digest is judged only when a correction
+    // (`event_voided`) was recorded after it: an event merely recorded late
+    // (a threshold event riding along in a later return) is no correction.
+    let last_void = state
+        .history()
+        .iter()
+        .rposition(|h| matches!(h.event, shareledger_core::event::Event::EventVoided(_)));
+    let corrected_after = |id: &uuid::Uuid| {
+        let at = state.history().iter().position(|h| h.id == *id);
+        matches!((at, last_void), (Some(a), Some(v)) if v > a)
+    };
     let index: std::collections::HashMap<uuid::Uuid, usize> = filings
         .iter()
         .enumerate()
@@ -363,10 +374,11 @@ fn check_filed_returns<S: EventStore>(
         };
         if let Some(&i) = index.get(&rec.id) {
             let (_, filed) = &filings[i];
+            // A filing amended later is judged by its amendment now.
+            let amended = filings.iter().any(|(_, f)| f.amends == Some(filings[i].0));
             if let Some(expected) = &filed.digest {
                 let at_filing = regenerate_digest(&then, issuer, filed);
-                // A filing amended later is judged by its amendment now.
-                let now = match filings.iter().any(|(_, f)| f.amends == Some(filings[i].0)) {
+                let now = match amended {
                     true => Ok(expected.clone()),
                     false => now_register.with_filings_before(issuer, i, |view| {
                         regenerate_digest(view, issuer, filed)
@@ -385,6 +397,16 @@ fn check_filed_returns<S: EventStore>(
                     expected,
                     row.position,
                     at_filing,
+                    now,
+                ));
+            } else if !amended && corrected_after(&rec.id) {
+                let now = now_register
+                    .with_filings_before(issuer, i, |view| regenerate_json(view, issuer, filed));
+                findings.extend(judge_filed_without_digest(
+                    issuer,
+                    filed,
+                    row.position,
+                    regenerate_json(&then, issuer, filed),
                     now,
                 ));
             }
@@ -453,6 +475,127 @@ fn judge_filed(
         )),
     }
     out
+}
+
+/// The document a `return_filed` records, regenerated from `register`, as
+/// JSON without its hand-set `date_submitted` and the filing's own Status
+/// line and amended filing (what a digest covers: `returns::digest`).
+fn regenerate_json(
+    register: &Register,
+    issuer: &str,
+    filed: &shareledger_core::event::ReturnFiled,
+) -> Result<serde_json::Value, LedgerError> {
+    if register.issuer(issuer).is_none() {
+        return Err(LedgerError::NotFound(format!(
+            "issuer {issuer} was not registered then"
+        )));
+    }
+    let req = request_of(issuer, filed)?;
+    let produced = produce_allowing_empty(register, &req, filed.amends.is_some())?;
+    let mut v: serde_json::Value = serde_json::from_str(&produced.json)
+        .map_err(|e| LedgerError::Inconsistent(format!("a document is not JSON: {e}")))?;
+    if let Some(map) = v.as_object_mut() {
+        map.remove("date_submitted");
+        map.remove("status");
+        map.remove("amends");
+    }
+    Ok(v)
+}
+
+/// The figures that differ between two documents, as `path: then → now`
+/// (at most `limit`, then how many more).
+pub fn document_differences(
+    then: &serde_json::Value,
+    now: &serde_json::Value,
+    limit: usize,
+) -> String {
+    use serde_json::Value;
+    fn walk(path: &str, a: Option<&Value>, b: Option<&Value>, out: &mut Vec<String>) {
+        match (a, b) {
+            (Some(Value::Object(x)), Some(Value::Object(y))) => {
+                let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+                for k in keys {
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    walk(&p, x.get(k), y.get(k), out);
+                }
+            }
+            (Some(Value::Array(x)), Some(Value::Array(y))) => {
+                for i in 0..x.len().max(y.len()) {
+                    walk(&format!("{path}[{i}]"), x.get(i), y.get(i), out);
+                }
+            }
+            (a, b) if a == b => {}
+            (a, b) => {
+                let show = |v: Option<&Value>| match v {
+                    None => "(absent)".to_string(),
+                    Some(v) => {
+                        let t = v.to_string();
+                        if t.chars().count() > 80 {
+                            format!("{}…", t.chars().take(80).collect::<String>())
+                        } else {
+                            t
+                        }
+                    }
+                };
+                out.push(format!("{path}: {} → {}", show(a), show(b)));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk("", Some(then), Some(now), &mut out);
+    let more = out.len().saturating_sub(limit);
+    out.truncate(limit);
+    let mut text = out.join("; ");
+    if more > 0 {
+        text.push_str(&format!("; and {more} more"));
+    }
+    text
+}
+
+/// A filing recorded without a digest (history imported from before the
+/// ledger): regenerated as known when it was filed and as the log stands
+/// now; a difference (a later correction) is an error naming what changed.
+/// When it cannot be regenerated as known then (the ledger's history does
+/// not reach back to it), nothing can be proved either way: no finding.
+fn judge_filed_without_digest(
+    issuer: &str,
+    filed: &shareledger_core::event::ReturnFiled,
+    position: u64,
+    at_filing: Result<serde_json::Value, LedgerError>,
+    now: Result<serde_json::Value, LedgerError>,
+) -> Option<Finding> {
+    let rule = match filed.form {
+        shareledger_core::event::ReturnForm::Nddr => "13.25A",
+        shareledger_core::event::ReturnForm::Monthly => "13.25B",
+    };
+    let what = filed.layout.as_deref().unwrap_or("return");
+    let then = at_filing.ok()?;
+    Some(match now {
+        Ok(now) if now == then => return None,
+        Ok(now) => Finding::error(
+            rule,
+            issuer,
+            Some(filed.date),
+            format!(
+                "the log as it stands now contradicts the {what} filed for {} (log position {position}, recorded without a digest: compared with the return regenerated as known when it was filed): later corrections change it ({}); file an amended return",
+                filed.date,
+                document_differences(&then, &now, 5)
+            ),
+        ),
+        Err(e) => Finding::error(
+            rule,
+            issuer,
+            Some(filed.date),
+            format!(
+                "the {what} filed for {} (log position {position}, recorded without a digest) could be produced as known when it was filed but no longer can ({e}): file an amended return",
+                filed.date
+            ),
+        ),
+    })
 }
 
 /// Findings that `events` introduce: the rule checks' findings with the

@@ -170,6 +170,11 @@ pub(crate) mod fast {
         "return_filed" => ReturnFiled,
         "event_voided" => EventVoided,
         "closing_price" => ClosingPrice,
+        "shares_reclassified" => SharesReclassified,
+        "instrument_issued" => InstrumentIssued,
+        "instrument_cancelled" => InstrumentCancelled,
+        "exchange_approval_recorded" => ExchangeApprovalRecorded,
+        "capital_reorganised" => CapitalReorganised,
     }
 
     /// A deserializer of one JSON object that sets `type` and `note` aside.

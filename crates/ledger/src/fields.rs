@@ -27,6 +27,8 @@ pub enum Kind {
     /// Dates separated by commas.
     Dates,
     Uuid,
+    /// Event ids separated by commas.
+    Uuids,
     /// An object with these fields, given as `--field.sub value` (or as JSON).
     Object(&'static [Field]),
     /// Trading counters: `CODE:CURRENCY[,CODE:CURRENCY...]` (or JSON).
@@ -47,6 +49,7 @@ impl Kind {
             Kind::Choice(_) => "WORD",
             Kind::Dates => "DATE,DATE...",
             Kind::Uuid => "ID",
+            Kind::Uuids => "ID,ID...",
             Kind::Object(_) => "{...}",
             Kind::Counters => "CODE:CUR,...",
         }
@@ -65,6 +68,10 @@ impl Kind {
             Kind::Choice(words) => format!("one of {}", words.join(", ")),
             Kind::Dates => "dates written YYYY-MM-DD, separated by commas".into(),
             Kind::Uuid => "an event id (a UUID, as `shareledger log --format json` shows)".into(),
+            Kind::Uuids => {
+                "event ids (UUIDs, as `shareledger log --format json` shows), separated by commas"
+                    .into()
+            }
             Kind::Object(fields) => format!(
                 "an object: give its fields as {}",
                 fields
@@ -311,6 +318,8 @@ pub const ISSUE_KINDS: &[&str] = &[
     "other",
 ];
 pub const FORMS: &[&str] = &["nddr", "monthly"];
+pub const REORGANISATION_KINDS: &[&str] = &["consolidation", "subdivision", "other"];
+pub const INSTRUMENT_KINDS: &[&str] = &["warrant", "convertible", "other_arrangement"];
 pub const ROUNDINGS: &[&str] = &["half_up", "down"];
 pub const BASES: &[&str] = &["form_default", "opening_balance", "excluding_pending"];
 
@@ -666,6 +675,12 @@ pub const SPECS: &[EventSpec] = &[
                 "description",
                 "placing of new H shares"
             ),
+            opt(
+                "amount",
+                Kind::Amount,
+                "an exercise or conversion: units or principal of the instrument used (default pro rata)",
+                "3000000",
+            ),
         ],
         example_extra: &["currency", "price"],
     },
@@ -889,7 +904,7 @@ pub const SPECS: &[EventSpec] = &[
             opt(
                 "issuer",
                 Kind::Text,
-                "the issuer's id (absent only when voiding a market_closed)",
+                "the issuer's id (leave it out only to void a market_closed)",
                 "02121"
             ),
             req(
@@ -905,7 +920,7 @@ pub const SPECS: &[EventSpec] = &[
                 "wrong number of shares; re-recorded"
             ),
         ],
-        example_extra: &[],
+        example_extra: &["issuer"],
     },
     EventSpec {
         name: "closing_price",
@@ -918,6 +933,178 @@ pub const SPECS: &[EventSpec] = &[
             req("price", Kind::Amount, "the closing price", "21.50"),
         ],
         example_extra: &[],
+    },
+    EventSpec {
+        name: "shares_reclassified",
+        summary: "shares of one class reclassified into another, one for one (WVR class B into class A)",
+        fields: fields![
+            ISSUER,
+            req("from_class", Kind::Text, "the class the shares leave", "B"),
+            req("to_class", Kind::Text, "the class the shares join", "A"),
+            req("date", Kind::Date, "the date of the reclassification", "2024-07-15"),
+            SHARES,
+            opt(
+                "description",
+                Kind::Text,
+                "what happened, as the forms print it",
+                "Conversion of Class B ordinary shares to Class A ordinary shares",
+            ),
+        ],
+        example_extra: &["description"],
+    },
+    EventSpec {
+        name: "instrument_issued",
+        summary: "warrants, convertibles or another arrangement to issue shares (Monthly Return III (B)-(D))",
+        fields: fields![
+            ISSUER,
+            req("class", Kind::Text, "the class its shares are issued in", "ORD"),
+            req(
+                "instrument",
+                Kind::Text,
+                "its name, unique per issuer (exercises name it in --scheme)",
+                "2024 Warrants",
+            ),
+            req(
+                "kind",
+                Kind::Choice(INSTRUMENT_KINDS),
+                "what kind of instrument",
+                "warrant"
+            ),
+            req("date", Kind::Date, "the date of issue", "2024-07-02"),
+            opt("currency", Kind::Currency, "currency of the amount and price", "HKD"),
+            opt(
+                "amount",
+                Kind::Amount,
+                "units or principal outstanding",
+                "10000000"
+            ),
+            opt(
+                "price",
+                Kind::Amount,
+                "subscription or conversion price per share",
+                "2.50"
+            ),
+            req(
+                "shares_issuable",
+                Kind::Count,
+                "shares it can issue",
+                "10000000"
+            ),
+            opt(
+                "general_meeting_date",
+                Kind::Date,
+                "the general meeting that approved it",
+                "2024-06-20"
+            ),
+            opt("expiry_date", Kind::Date, "when it expires", "2026-07-01"),
+            opt("stock_code", Kind::Text, "its stock code, if listed", "01937"),
+            opt(
+                "description",
+                Kind::Text,
+                "its particulars, as the Monthly Return prints them",
+                "Listed warrants, one share per warrant",
+            ),
+        ],
+        example_extra: &["currency", "amount", "price"],
+    },
+    EventSpec {
+        name: "instrument_cancelled",
+        summary: "shares an instrument can no longer issue (lapsed, redeemed, expired)",
+        fields: fields![
+            ISSUER,
+            req("instrument", Kind::Text, "the instrument's name", "2024 Warrants"),
+            req("date", Kind::Date, "the date", "2024-07-31"),
+            req(
+                "shares_issuable",
+                Kind::Count,
+                "shares no longer issuable",
+                "1000000"
+            ),
+            opt(
+                "amount",
+                Kind::Amount,
+                "units or principal cancelled (default pro rata)",
+                "1000000"
+            ),
+            opt("reason", Kind::Text, "why", "lapsed"),
+        ],
+        example_extra: &["reason"],
+    },
+    EventSpec {
+        name: "exchange_approval_recorded",
+        summary: "the Exchange's prior approval or waiver: the findings it covers become information",
+        fields: fields![
+            ISSUER,
+            req("rule", Kind::Text, "the Main Board Rule approved or waived", "10.06(3)"),
+            req("date", Kind::Date, "the date of the approval", "2024-07-20"),
+            opt(
+                "covers",
+                Kind::Uuids,
+                "the ids of the events it approves (default: the events breaching the rule on its date)",
+                "3f2b8c1e-5d4a-4e8f-9a6b-1c2d3e4f5a6b",
+            ),
+            opt(
+                "reference",
+                Kind::Text,
+                "the Exchange's letter",
+                "Exchange letter of 20 July 2024"
+            ),
+        ],
+        example_extra: &["reference"],
+    },
+    EventSpec {
+        name: "capital_reorganised",
+        summary: "a consolidation or subdivision of a class's shares (balances scaled, par value changed)",
+        fields: fields![
+            ISSUER,
+            CLASS,
+            req("date", Kind::Date, "the effective date", "2024-07-15"),
+            req(
+                "kind",
+                Kind::Choice(REORGANISATION_KINDS),
+                "what kind of reorganisation",
+                "consolidation"
+            ),
+            req("ratio_from", Kind::Count, "shares before (10 in ten-into-one)", "10"),
+            req("ratio_to", Kind::Count, "shares after (1 in ten-into-one)", "1"),
+            req(
+                "issued_shares_after",
+                Kind::Count,
+                "issued shares (excluding treasury) after it, as announced",
+                "100000000"
+            ),
+            opt(
+                "treasury_shares_after",
+                Kind::Count,
+                "treasury shares after it (default: scaled, rounded down)",
+                "500000"
+            ),
+            opt(
+                "authorised_shares_after",
+                Kind::Count,
+                "authorised shares after it (default: scaled, rounded down)",
+                "200000000"
+            ),
+            opt(
+                "par_value_after",
+                Kind::Object(MONEY),
+                "the par value after it",
+                ""
+            ),
+            opt(
+                "general_meeting_date",
+                Kind::Date,
+                "the general meeting that approved it",
+                "2024-07-10"
+            ),
+            opt(
+                "description",
+                Kind::Text,
+                "what happened, as the forms print it",
+                "Share consolidation of every ten shares into one"
+            ),
+        ],
+        example_extra: &["general_meeting_date"],
     },
 ];
 
@@ -974,7 +1161,7 @@ mod tests {
         match f.kind {
             Kind::Count => Value::Number(f.example.parse::<u64>().unwrap().into()),
             Kind::Bool => Value::Bool(f.example.parse().unwrap()),
-            Kind::Dates => Value::Array(
+            Kind::Dates | Kind::Uuids => Value::Array(
                 f.example
                     .split(',')
                     .map(|s| Value::String(s.into()))

@@ -200,7 +200,7 @@ fn filing_key(req: &ReturnRequest) -> Result<(ReturnForm, NaiveDate), LedgerErro
 /// [`produce`]; with `amendment`, an NDDR that a correction left with
 /// nothing to disclose on its date is produced with no lines (the amended
 /// return of domain.md 3.1a) instead of refused.
-fn produce_allowing_empty(
+pub(crate) fn produce_allowing_empty(
     register: &Register,
     req: &ReturnRequest,
     amendment: bool,

@@ -23,7 +23,7 @@ use shareledger_core::rules::{
     monthly_returns_due, moratorium_end, moratorium_trade_dates, nddr_disclosure, Disclosure,
     NDDR_THRESHOLD_PERCENT, PRICE_CAP_PERCENT, PRICE_CAP_TRADING_DAYS,
 };
-use shareledger_core::state::IssuerState;
+use shareledger_core::state::{exercised_instrument, IssuerState};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -98,9 +98,41 @@ pub fn run(
     f.extend(moratorium_10_06_3(issuer));
     f.extend(nddr_deadline_13_25a(issuer, calendar, now));
     f.extend(monthly_deadline_13_25b(issuer, calendar, now));
+    apply_exchange_approvals(issuer, &mut f);
     // A stable sort: within a date, the order of the checks above.
     f.sort_by_key(|x| x.date);
     f
+}
+
+/// The Exchange's prior approvals and waivers (`exchange_approval_recorded`):
+/// a finding of the approval's rule on an event it covers (its `covers`, or
+/// by default every finding of that rule dated on the approval's date)
+/// stays visible, as a warning saying it was approved: information, not a
+/// breach. Rules are compared as written, spaces ignored ("10.06(3)").
+pub fn apply_exchange_approvals(issuer: &IssuerState, findings: &mut [Finding]) {
+    let norm = |s: &str| s.split_whitespace().collect::<String>();
+    for f in findings.iter_mut() {
+        let Some((_, approval)) = issuer.approvals().iter().find(|(_, a)| {
+            norm(&a.rule) == norm(&f.rule)
+                && match &a.covers {
+                    Some(ids) => f.event.is_some_and(|e| ids.contains(&e)),
+                    None => f.date == Some(a.date),
+                }
+        }) else {
+            continue;
+        };
+        f.severity = Severity::Warning;
+        f.message = format!(
+            "approved by the Exchange on {}{} (information, not a breach): {}",
+            fmt_date(approval.date),
+            approval
+                .reference
+                .as_deref()
+                .map(|r| format!(", {r}"))
+                .unwrap_or_default(),
+            f.message
+        );
+    }
 }
 
 fn fmt_date(d: NaiveDate) -> String {
@@ -376,7 +408,9 @@ pub fn blackout_10_06_2_e(issuer: &IssuerState) -> Vec<Finding> {
 /// ledger does not know the time of day. Carved out \[assumed\]: issues under
 /// share schemes (option exercises, share awards), exercises of warrants and
 /// conversions (the ledger assumes those instruments were outstanding before
-/// the repurchase), and transfers of treasury shares to a share scheme.
+/// the repurchase), issues under another arrangement recorded
+/// (`instrument_issued`) on or before the repurchase, and transfers of
+/// treasury shares to a share scheme.
 pub fn moratorium_10_06_3(issuer: &IssuerState) -> Vec<Finding> {
     let trade_dates: BTreeSet<NaiveDate> = repurchases(issuer)
         .iter()
@@ -384,6 +418,11 @@ pub fn moratorium_10_06_3(issuer: &IssuerState) -> Vec<Finding> {
         .collect();
     let mut out = Vec::new();
     for r in issuer.live_events() {
+        // An issue under another arrangement (a recorded instrument) is
+        // carved out for the repurchases made on or after the arrangement's
+        // date (it was in place before them): only earlier ones count
+        // [assumed, as for warrants].
+        let mut arranged: Option<NaiveDate> = None;
         let (date, what) = match &r.event {
             Event::SharesIssued(e) => {
                 if matches!(
@@ -395,6 +434,7 @@ pub fn moratorium_10_06_3(issuer: &IssuerState) -> Vec<Finding> {
                 ) {
                     continue;
                 }
+                arranged = exercised_instrument(issuer, e).map(|i| i.issued().date);
                 (
                     e.date,
                     format!(
@@ -423,7 +463,12 @@ pub fn moratorium_10_06_3(issuer: &IssuerState) -> Vec<Finding> {
             }
             _ => continue,
         };
-        if let Some(t) = trade_dates.range(moratorium_trade_dates(date)).next_back() {
+        let window = moratorium_trade_dates(date);
+        let until = arranged.map_or(window.end, |a| a.min(window.end));
+        if let Some(t) = trade_dates
+            .range(window.start..until.max(window.start))
+            .next_back()
+        {
             out.push(
                 Finding::error(
                     "10.06(3)",
@@ -438,7 +483,7 @@ pub fn moratorium_10_06_3(issuer: &IssuerState) -> Vec<Finding> {
                 )
                 .by(r.id),
             );
-        } else if trade_dates.contains(&date) {
+        } else if trade_dates.contains(&date) && arranged.is_none() {
             out.push(
                 Finding::warning(
                     "10.06(3)",

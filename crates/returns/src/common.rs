@@ -103,6 +103,7 @@ pub const FF304_CANCELLED: &str = "Cancellation of repurchased shares";
 pub const FF305_CANCELLED: &str = "Repurchase of shares (shares repurchased and cancelled)";
 pub const FF305_TREASURY: &str = "Repurchase of shares (shares held as treasury shares)";
 pub const OTHER: &str = "Other (please specify)";
+pub const CAPITAL_REORGANISATION: &str = "Capital reorganisation";
 pub const REDEMPTION: &str = "Redemption of shares";
 pub const TREASURY_SOLD: &str = "Sale of treasury shares";
 pub const TREASURY_TRANSFERRED: &str = "Transfer of treasury shares";
@@ -148,7 +149,8 @@ pub fn day_before(date: NaiveDate) -> NaiveDate {
     date.checked_sub_days(Days::new(1)).unwrap_or(date)
 }
 
-/// The live events of one class with an effective date in `(after, through]`.
+/// The live events of one class (a reclassification: of both its classes)
+/// with an effective date in `(after, through]`.
 pub fn class_events<'a>(
     issuer: &'a IssuerState,
     class: &'a str,
@@ -158,7 +160,7 @@ pub fn class_events<'a>(
     issuer.live_events().filter_map(move |r| {
         let date = r.event.effective_date()?;
         let in_window = after.is_none_or(|a| date > a) && date <= through;
-        (r.event.class() == Some(class) && in_window).then_some((r, date))
+        (r.event.concerns_class(class) && in_window).then_some((r, date))
     })
 }
 

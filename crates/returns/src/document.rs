@@ -188,7 +188,12 @@ pub struct AuthorisedRow {
     pub preceding: Option<u64>,
     pub change: Option<i64>,
     pub closing: Option<u64>,
+    /// The par value at the close of the month.
     pub par_value: Option<Money>,
+    /// The par value at the close of the preceding month, only when a capital
+    /// reorganisation changed it in the month (left out of the JSON otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub par_value_preceding: Option<Money>,
     pub capital_preceding: Option<Money>,
     pub capital_closing: Option<Money>,
 }
@@ -238,6 +243,31 @@ pub struct InstrumentRow {
     pub issued_during_month: i64,
     pub treasury_during_month: i64,
     pub funds_raised: Vec<Money>,
+    /// The figures of a recorded instrument (`instrument_issued`); each is
+    /// left out of the JSON when the ledger has no such instrument (an
+    /// exercise of history), so documents without instruments are as before.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub instrument: Option<InstrumentFigures>,
+}
+
+/// Part III (B), (C), (D): an instrument's particulars and its amount and
+/// shares issuable over the month. Amounts (units or principal) are exact
+/// decimals as text; `null` when the instrument was recorded without one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstrumentFigures {
+    pub description: Option<String>,
+    pub stock_code: Option<String>,
+    pub currency: Option<String>,
+    /// Subscription or conversion price per share.
+    pub price: Option<Money>,
+    pub general_meeting_date: Option<NaiveDate>,
+    pub expiry_date: Option<NaiveDate>,
+    pub amount_preceding: Option<String>,
+    /// Issued, exercised, converted or cancelled during the month (signed).
+    pub amount_movement: Option<String>,
+    pub amount_closing: Option<String>,
+    /// Shares that may still be issued under it at the close of the month.
+    pub issuable_at_close: u64,
 }
 
 /// Part III (E): other movements.

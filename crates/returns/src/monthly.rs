@@ -9,9 +9,12 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use shareledger_core::amount::exact_mul;
-use shareledger_core::event::{Event, IssueKind, Purpose};
+use shareledger_core::event::{Event, InstrumentIssued, InstrumentKind, IssueKind, Purpose};
 use shareledger_core::rules::monthly_has_treasury_columns;
-use shareledger_core::state::{effect, ClassState, IssuerState, PendingLine, PendingOrigin};
+use shareledger_core::state::{
+    effect_on, exercised_instrument, ClassState, InstrumentState, IssuerState, PendingLine,
+    PendingOrigin,
+};
 use shareledger_core::{Currency, Money};
 
 use crate::common::*;
@@ -49,10 +52,12 @@ pub fn monthly(issuer: &IssuerState, req: &MonthlyRequest) -> Result<MonthlyRetu
         // Part I.
         let a_prev = class.authorised_as_of(prev_end);
         let a_end = class.authorised_as_of(end);
-        let par = class.definition().par_value.clone();
+        // The par value at each close (a capital reorganisation may change it).
+        let par = class.par_value_as_of(end);
+        let par_prev = class.par_value_as_of(prev_end);
         // Capital = shares × par value, exactly, without the par value's
         // trailing zeros ("HKD 0.1" × 2,000,000,000 = "HKD 200000000").
-        let cap = |n: Option<u64>| -> Result<Option<Money>, ReturnError> {
+        let cap_at = |n: Option<u64>, par: &Option<Money>| -> Result<Option<Money>, ReturnError> {
             n.zip(par.clone())
                 .map(|(n, p)| {
                     exact_mul(Decimal::from(n), p.amount.0)
@@ -66,6 +71,7 @@ pub fn monthly(issuer: &IssuerState, req: &MonthlyRequest) -> Result<MonthlyRetu
                 })
                 .transpose()
         };
+        let cap = |n: Option<u64>| cap_at(n, &par);
         if let Some(c) = cap(a_end)? {
             let entry = capital
                 .entry(c.currency.to_string())
@@ -90,7 +96,8 @@ pub fn monthly(issuer: &IssuerState, req: &MonthlyRequest) -> Result<MonthlyRetu
                 .filter(|c| *c != 0),
             closing: a_end,
             par_value: par.clone(),
-            capital_preceding: cap(a_prev)?,
+            par_value_preceding: par_prev.clone().filter(|p| Some(p) != par.as_ref()),
+            capital_preceding: cap_at(a_prev, &par_prev)?,
             capital_closing: cap(a_end)?,
         });
 
@@ -318,19 +325,64 @@ fn movements_of_class(
     // The first cancellation event of each date in the month, by log position.
     let mut cancellation_seen: BTreeMap<NaiveDate, usize> = BTreeMap::new();
     for (seq, (r, date)) in class_events(issuer, id, Some(prev_end), end).enumerate() {
-        let eff = effect(&r.event);
+        let eff = effect_on(&r.event, id);
         match &r.event {
+            Event::CapitalReorganised(e) => {
+                let delta = class
+                    .reorganisation_on(e.date)
+                    .map(|(_, d)| *d)
+                    .unwrap_or_default();
+                other.push((
+                    seq,
+                    OtherMovementRow {
+                        kind: format!("{CAPITAL_REORGANISATION} ({})", e.description_or_default()),
+                        class: id.to_string(),
+                        date: Some(date),
+                        general_meeting_date: e.general_meeting_date,
+                        price: None,
+                        issued_during_month: Some(delta.issued as i64),
+                        treasury_during_month: Some(delta.treasury as i64).filter(|t| *t != 0),
+                        issuable_at_close: None,
+                    },
+                ))
+            }
+            Event::SharesReclassified(e) => other.push((
+                seq,
+                OtherMovementRow {
+                    kind: format!("{OTHER_LABEL} ({})", e.description_or_default()),
+                    class: id.to_string(),
+                    date: Some(date),
+                    general_meeting_date: None,
+                    price: None,
+                    issued_during_month: Some(eff.issued as i64),
+                    treasury_during_month: None,
+                    issuable_at_close: None,
+                },
+            )),
             Event::SharesIssued(e) => {
+                let recorded = exercised_instrument(issuer, e).is_some();
                 let slot = match e.kind {
                     IssueKind::ShareOptionExercise => continue, // in (A)
                     IssueKind::WarrantExercise => Some((1u8, "Warrants")),
                     IssueKind::Conversion => Some((2, "Convertibles")),
                     IssueKind::ShareAward => Some((3, "Share award")),
+                    IssueKind::Other if recorded => Some((3, "Other arrangement")),
                     _ => None,
                 };
                 let price = e.currency.clone().zip(e.price).map(|(c, p)| Money {
                     currency: c,
                     amount: p,
+                });
+                // An exercise without its own price raises the instrument's
+                // subscription price (a conversion raises nothing).
+                let funds_price = price.clone().or_else(|| {
+                    exercised_instrument(issuer, e)
+                        .filter(|i| i.issued().kind != InstrumentKind::Convertible)
+                        .and_then(|i| i.issued().currency.clone().zip(i.issued().price))
+                        .map(|(c, p)| Money {
+                            currency: c,
+                            amount: p,
+                        })
                 });
                 match slot {
                     Some((part, kind)) => {
@@ -347,10 +399,11 @@ fn movements_of_class(
                                 issued_during_month: 0,
                                 treasury_during_month: 0,
                                 funds_raised: Vec::new(),
+                                instrument: None,
                             }
                         });
                         row.issued_during_month += e.shares as i64;
-                        if let Some(funds) = price
+                        if let Some(funds) = funds_price
                             .as_ref()
                             .and_then(|p| funds_raised(&p.currency, p.amount.0, e.shares))
                         {
@@ -367,7 +420,7 @@ fn movements_of_class(
                         seq,
                         OtherMovementRow {
                             kind: match (e.kind, &e.description) {
-                                (IssueKind::Other, Some(d)) => format!("Other ({d})"),
+                                (IssueKind::Other, Some(d)) => format!("{OTHER_LABEL} ({d})"),
                                 (k, _) => issue_label(k).to_string(),
                             },
                             class: id.to_string(),
@@ -530,6 +583,45 @@ fn movements_of_class(
         });
     }
     out.other.extend(other);
+    // The recorded instruments of this class: their amounts and the shares
+    // they can still issue, with a row even in a month without exercises
+    // while anything is outstanding.
+    for inst in issuer
+        .instruments()
+        .values()
+        .filter(|i| i.issued().class == id)
+    {
+        let i = inst.issued();
+        if i.date > end {
+            continue;
+        }
+        let (part, kind) = match i.kind {
+            InstrumentKind::Warrant => (1u8, "Warrants"),
+            InstrumentKind::Convertible => (2, "Convertibles"),
+            InstrumentKind::OtherArrangement => (3, "Other arrangement"),
+        };
+        let f = instrument_figures(issuer, i, prev_end, end);
+        let moved = f.amount_movement.is_some()
+            || instruments.contains_key(&(part, i.instrument.clone()))
+            || (prev_end < i.date && i.date <= end);
+        let preceding_issuable = instrument_issuable_at(issuer, i, prev_end);
+        if !moved && f.issuable_at_close == 0 && preceding_issuable == 0 {
+            continue;
+        }
+        let row = instruments
+            .entry((part, i.instrument.clone()))
+            .or_insert_with(|| InstrumentRow {
+                name: i.instrument.clone(),
+                class: id.to_string(),
+                kind: kind.to_string(),
+                issued_during_month: 0,
+                treasury_during_month: 0,
+                funds_raised: Vec::new(),
+                instrument: None,
+            });
+        row.kind = kind.to_string();
+        row.instrument = Some(f);
+    }
     for ((part, _), row) in instruments {
         match part {
             1 => out.warrants.push(row),
@@ -539,6 +631,10 @@ fn movements_of_class(
     }
     Ok(())
 }
+
+/// Part III (E)'s "Other" line: the type, then what it was in brackets
+/// ("Other (Conversion of Class B ordinary shares to Class A ordinary shares)").
+const OTHER_LABEL: &str = "Other";
 
 /// Price × shares, exactly. `None` beyond a decimal's range (~7.9e28), which
 /// no real issue reaches; the core should refuse such a price (it is then
@@ -552,6 +648,92 @@ fn funds_raised(currency: &Currency, price: Decimal, shares: u64) -> Option<Mone
 /// Money without trailing zeros: a sum of products of prices and counts.
 fn normalized(m: Money) -> Money {
     Money::new(m.currency, m.amount.0.normalize())
+}
+
+/// The uses of a recorded instrument in log order, each with its date,
+/// the shares it takes and the amount (units or principal) it takes, pro
+/// rata where not given, exactly as the core computes it.
+fn instrument_uses(
+    issuer: &IssuerState,
+    i: &InstrumentIssued,
+) -> Vec<(NaiveDate, u64, Option<Decimal>)> {
+    let mut state = InstrumentState::new(i);
+    let mut uses = Vec::new();
+    for r in issuer.live_events() {
+        let (date, shares, given) = match &r.event {
+            Event::SharesIssued(e)
+                if e.scheme.as_deref() == Some(i.instrument.as_str())
+                    && e.kind == i.kind.issue_kind() =>
+            {
+                (e.date, e.shares, e.amount)
+            }
+            Event::InstrumentCancelled(e) if e.instrument == i.instrument => {
+                (e.date, e.shares_issuable, e.amount)
+            }
+            _ => continue,
+        };
+        let used = state.amount_for(shares, given);
+        state.take(shares.min(state.issuable()), given);
+        uses.push((date, shares, used));
+    }
+    uses
+}
+
+/// Shares still issuable under a recorded instrument at the end of `date`.
+fn instrument_issuable_at(issuer: &IssuerState, i: &InstrumentIssued, date: NaiveDate) -> u64 {
+    if i.date > date {
+        return 0;
+    }
+    let used: u64 = instrument_uses(issuer, i)
+        .iter()
+        .filter(|(d, _, _)| *d <= date)
+        .map(|(_, n, _)| n)
+        .sum();
+    i.shares_issuable.saturating_sub(used)
+}
+
+/// Part III (B)–(D) figures of a recorded instrument for the month `(prev_end, end]`.
+fn instrument_figures(
+    issuer: &IssuerState,
+    i: &InstrumentIssued,
+    prev_end: NaiveDate,
+    end: NaiveDate,
+) -> InstrumentFigures {
+    let uses = instrument_uses(issuer, i);
+    let amount_at = |date: NaiveDate| -> Option<Decimal> {
+        let start = i.amount?.0;
+        if i.date > date {
+            return Some(Decimal::ZERO);
+        }
+        let used: Decimal = uses
+            .iter()
+            .filter(|(d, _, _)| *d <= date)
+            .filter_map(|(_, _, a)| *a)
+            .sum();
+        Some((start - used).max(Decimal::ZERO))
+    };
+    let preceding = amount_at(prev_end);
+    let closing = amount_at(end);
+    let text = |d: Decimal| d.normalize().to_string();
+    InstrumentFigures {
+        description: i.description.clone(),
+        stock_code: i.stock_code.clone(),
+        currency: i.currency.as_ref().map(|c| c.to_string()),
+        price: i.currency.clone().zip(i.price).map(|(c, p)| Money {
+            currency: c,
+            amount: p,
+        }),
+        general_meeting_date: i.general_meeting_date,
+        expiry_date: i.expiry_date,
+        amount_preceding: preceding.map(text),
+        amount_movement: preceding
+            .zip(closing)
+            .map(|(p, c)| c - p)
+            .filter(|m| !m.is_zero())
+            .map(text),
+        amount_closing: closing.map(text),
+        issuable_at_close: instrument_issuable_at(issuer, i, end),
+    }
 }
 
 /// Options outstanding under `scheme` at the end of `date`.

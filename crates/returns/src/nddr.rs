@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use shareledger_core::event::{Event, IssueKind, Purpose, Recorded, ReturnForm};
 use shareledger_core::rules::{moratorium_end, NddrLayout};
-use shareledger_core::state::{effect, ClassState, IssuerState};
+use shareledger_core::state::{effect_on, ClassState, IssuerState};
 use shareledger_core::{Amount, Currency, Money};
 
 use crate::common::*;
@@ -86,12 +86,34 @@ fn build(issuer: &IssuerState, req: &NddrRequest, amendment: bool) -> Result<Ndd
         let opening = balance_row(class, opening_date)?;
         let closing = balance_row(class, req.date)?;
         let basis = percent_basis(issuer, class, layout, opening_date, &opening);
-        let pct = |shares: u64| issuer.presentation().percent(shares, basis);
+        // After a capital reorganisation in the window, percentages are of
+        // the new number of shares: the same basis taken at the end of the
+        // reorganisation's date.
+        let basis_on = |date: NaiveDate| -> u64 {
+            let reorg = class
+                .reorganisations()
+                .iter()
+                .rev()
+                .find(|(r, _)| r.date < date || (r.date == date && date == req.date))
+                .filter(|(r, _)| start.is_none_or(|s| r.date > s));
+            match reorg.and_then(|(r, _)| balance_row(class, r.date).ok().map(|b| (r.date, b))) {
+                Some((d, b)) => percent_basis(issuer, class, layout, d, &b),
+                None => basis,
+            }
+        };
+        let closing_basis = basis_on(req.date);
+        let pct = |shares: u64| issuer.presentation().percent(shares, closing_basis);
 
         let mut drafts: Vec<Draft> = Vec::new();
         let mut pending_rows = Vec::new();
         for (r, date) in &events {
-            if let Some(draft) = section_i_line(issuer, layout, r, *date, &pct) {
+            let line_basis = if matches!(r.event, Event::CapitalReorganised(_)) {
+                basis
+            } else {
+                basis_on(*date)
+            };
+            let pct = |shares: u64| issuer.presentation().percent(shares, line_basis);
+            if let Some(draft) = section_i_line(issuer, class, layout, r, *date, &pct) {
                 push_merged(issuer, &mut drafts, draft, &pct);
             }
         }
@@ -249,12 +271,13 @@ struct Draft {
 /// cancellation appear through their pending lines instead).
 fn section_i_line(
     issuer: &IssuerState,
+    class: &ClassState,
     layout: NddrLayout,
     r: &Recorded,
     date: NaiveDate,
     pct: &dyn Fn(u64) -> Option<String>,
 ) -> Option<Draft> {
-    let eff = effect(&r.event);
+    let eff = effect_on(&r.event, class.id());
     let line = |label: &str, detail: Option<String>, shares: u64, price: Option<Money>| NddrLine {
         label: label.to_string(),
         detail,
@@ -312,7 +335,8 @@ fn section_i_line(
         Event::SharesIssued(e) => {
             let (price, paid) = per_share(&e.currency, e.price, e.shares);
             let detail = match e.kind {
-                IssueKind::Other => e.description.clone(),
+                // An issue under another arrangement names it when no description does.
+                IssueKind::Other => e.description.clone().or_else(|| e.scheme.clone()),
                 _ => e.scheme.clone(),
             };
             let mut l = line(issue_label(e.kind), detail, e.shares, price);
@@ -346,6 +370,31 @@ fn section_i_line(
             (line(TREASURY_TRANSFERRED, detail, e.shares, None), None)
         }
         Event::TreasurySharesCancelled(e) => (line(TREASURY_CANCELLED, None, e.shares, None), None),
+        // Always disclosed: the number of shares after it, the change it
+        // made to the issued and treasury shares; no percentage (it is of
+        // every share).
+        Event::CapitalReorganised(e) => {
+            let delta = class
+                .reorganisation_on(e.date)
+                .map(|(_, d)| *d)
+                .unwrap_or_default();
+            let mut l = line(
+                CAPITAL_REORGANISATION,
+                Some(e.description_or_default()),
+                e.issued_shares_after,
+                None,
+            );
+            l.issued_change = delta.issued as i64;
+            l.treasury_change = delta.treasury as i64;
+            l.percent = None;
+            (l, None)
+        }
+        // "Other (please specify)" with the description, in both classes:
+        // −N in the class the shares leave, +N in the class they join.
+        Event::SharesReclassified(e) => (
+            line(OTHER, Some(e.description_or_default()), e.shares, None),
+            None,
+        ),
         _ => return None,
     };
     Some(Draft { line, paid })

@@ -349,7 +349,7 @@ fn convert(field: &Field, flag: &str, value: &str) -> Result<Value, CliError> {
         })?),
         Kind::Currency => Value::String(value.to_ascii_uppercase()),
         Kind::Choice(_) => Value::String(value.replace('-', "_").to_ascii_lowercase()),
-        Kind::Dates => Value::Array(
+        Kind::Dates | Kind::Uuids => Value::Array(
             value
                 .split(',')
                 .filter(|s| !s.trim().is_empty())

@@ -4,9 +4,10 @@
 use crate::amount::Money;
 use crate::event::*;
 
-use super::balances::{effect, Delta};
+use super::balances::{effect, effect_on, Delta};
+use super::check::{exercised_instrument, reorganisation_effect};
 use super::class::{PendingLine, PendingOrigin};
-use super::{ClassState, IssuerState, SchemeState};
+use super::{ClassState, InstrumentState, IssuerState, SchemeState};
 
 pub(super) fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
     let eff = effect(&r.event);
@@ -61,6 +62,7 @@ pub(super) fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
                         repurchased: 0,
                         origin: PendingOrigin::Repurchase,
                         cancellations: Vec::new(),
+                        reorganised: Vec::new(),
                     })
                     .repurchased += e.shares;
                 class.open_pending.insert(e.trade_date);
@@ -82,7 +84,11 @@ pub(super) fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
                     .get_mut(&trade_date)
                     .expect("allocated from existing lines");
                 line.cancellations.push((e.date, n));
-                debug_assert!(line.cancelled() <= line.repurchased);
+                debug_assert!(
+                    line.cancelled() as i128
+                        <= line.repurchased as i128
+                            + line.reorganised.iter().map(|a| a.1).sum::<i128>()
+                );
                 if line.remaining() == 0 {
                     class.open_pending.remove(&trade_date);
                 }
@@ -91,6 +97,11 @@ pub(super) fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
             class.add_delta(e.date, Delta::of(eff));
         }
         Event::SharesIssued(e) => {
+            if let Some(name) = exercised_instrument(issuer, e).map(|i| i.issued.instrument.clone())
+            {
+                let inst = issuer.instruments.get_mut(&name).expect("found");
+                inst.take(e.shares, e.amount);
+            }
             if e.kind == IssueKind::ShareOptionExercise {
                 let s = issuer
                     .schemes
@@ -115,6 +126,7 @@ pub(super) fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
                         repurchased: 0,
                         origin: PendingOrigin::Redemption,
                         cancellations: Vec::new(),
+                        reorganised: Vec::new(),
                     })
                     .repurchased += e.shares;
                 class.open_pending.insert(e.date);
@@ -161,6 +173,46 @@ pub(super) fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
         }
         Event::ResultsAnnouncementScheduled(e) => issuer.results.push(e.clone()),
         Event::ReturnFiled(e) => issuer.filings.push((r.id, e.clone())),
+        Event::ExchangeApprovalRecorded(e) => issuer.approvals.push((r.id, e.clone())),
+        Event::CapitalReorganised(e) => {
+            let class = issuer.classes.get_mut(&e.class).expect("checked");
+            let (delta, lines) = reorganisation_effect(class, e);
+            for (trade_date, adjustment) in lines {
+                let line = class.pending.get_mut(&trade_date).expect("a pending line");
+                line.reorganised.push((e.date, adjustment));
+                if line.remaining() == 0 {
+                    class.open_pending.remove(&trade_date);
+                }
+            }
+            let authorised = e
+                .authorised_shares_after
+                .or_else(|| class.authorised_as_of(e.date).map(|a| e.scale(a)));
+            if let Some(a) = authorised {
+                class.authorised_changes.insert(e.date, a);
+            }
+            class.has_movements = true;
+            class.add_delta(e.date, delta);
+            class.reorganisations.push((e.clone(), delta));
+        }
+        Event::InstrumentIssued(e) => {
+            issuer
+                .instruments
+                .insert(e.instrument.clone(), InstrumentState::new(e));
+        }
+        Event::InstrumentCancelled(e) => {
+            issuer
+                .instruments
+                .get_mut(&e.instrument)
+                .expect("checked")
+                .take(e.shares_issuable, e.amount);
+        }
+        Event::SharesReclassified(e) => {
+            for id in [&e.from_class, &e.to_class] {
+                let class = issuer.classes.get_mut(id).expect("checked");
+                class.has_movements = true;
+                class.add_delta(e.date, Delta::of(effect_on(&r.event, id)));
+            }
+        }
         Event::ClosingPrice(e) => {
             let class = issuer.classes.get_mut(&e.class).expect("checked");
             class.closing_prices.insert(

@@ -119,6 +119,30 @@ pub fn effect(event: &Event) -> Effect {
     }
 }
 
+/// The effect of an event on the balances of `class`: [`effect`] for an
+/// event of one class; for a reclassification, −N issued in the class it
+/// leaves and +N in the class it joins (domain.md section 2).
+pub fn effect_on(event: &Event, class: &str) -> Effect {
+    match event {
+        Event::SharesReclassified(e) => {
+            let n = e.shares as i128;
+            let issued = if class == e.from_class {
+                -n
+            } else if class == e.to_class {
+                n
+            } else {
+                0
+            };
+            Effect {
+                issued,
+                ..Effect::default()
+            }
+        }
+        other if other.class() == Some(class) => effect(other),
+        _ => Effect::default(),
+    }
+}
+
 pub(super) fn to_count(n: i128) -> u64 {
     debug_assert!(
         (0..=MAX_SHARES as i128).contains(&n),

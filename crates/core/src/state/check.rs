@@ -13,7 +13,7 @@ use crate::rules::TREASURY_REGIME_START;
 
 use super::balances::{effect, Delta};
 use super::register::replay;
-use super::{ClassState, IssuerState, MAX_SHARES};
+use super::{ClassState, InstrumentState, IssuerState, MAX_SHARES};
 
 /// Whether `r` may be appended to `issuer`: the checking function of its kind.
 pub(super) fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal> {
@@ -48,6 +48,11 @@ pub(super) fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(
         Event::ResultsAnnouncementScheduled(e) => check_results_announcement_scheduled(e),
         Event::ReturnFiled(e) => check_return_filed(issuer, e),
         Event::ClosingPrice(e) => check_closing_price(issuer, e),
+        Event::SharesReclassified(e) => check_shares_reclassified(issuer, e),
+        Event::InstrumentIssued(e) => check_instrument_issued(issuer, e),
+        Event::InstrumentCancelled(e) => check_instrument_cancelled(issuer, e),
+        Event::ExchangeApprovalRecorded(e) => check_exchange_approval_recorded(issuer, e),
+        Event::CapitalReorganised(e) => check_capital_reorganised(issuer, e),
         Event::EventVoided(e) => check_event_voided(issuer, e),
     }
 }
@@ -277,6 +282,7 @@ fn check_shares_issued(
             ));
         }
     }
+    check_instrument_exercise(issuer, e)?;
     class.check_delta(e.date, delta, "shares", "an issue")
 }
 
@@ -571,6 +577,454 @@ fn check_event_voided(issuer: &IssuerState, e: &EventVoided) -> Result<(), Refus
         })
 }
 
+/// Whether a `shares_reclassified` may be appended: a reclassification: two
+/// different classes of the issuer, at least one share, dated after both
+/// opening balances, and no more shares than the class it leaves has (excluding
+/// those pending cancellation) on its date and every later day.
+fn check_shares_reclassified(issuer: &IssuerState, e: &SharesReclassified) -> Result<(), Refusal> {
+    let from = issuer.class_or_refuse(&e.from_class).map_err(|r| Refusal {
+        field: "from_class",
+        ..r
+    })?;
+    let to = issuer.class_or_refuse(&e.to_class).map_err(|r| Refusal {
+        field: "to_class",
+        ..r
+    })?;
+    if e.from_class == e.to_class {
+        return Err(Refusal::new(
+            K::SameClass,
+            "to_class",
+            format!(
+                "shares of class {} cannot be reclassified as class {}",
+                e.from_class, e.to_class
+            ),
+            "name the class the shares leave (from_class) and the other class they join (to_class)",
+        ));
+    }
+    positive(e.shares, "shares")?;
+    after_opening(from, e.date, "date")?;
+    after_opening(to, e.date, "date")?;
+    let n = e.shares as i128;
+    from.check_delta(
+        e.date,
+        Delta {
+            issued: -n,
+            ..Delta::default()
+        },
+        "shares",
+        "a reclassification",
+    )?;
+    to.check_delta(
+        e.date,
+        Delta {
+            issued: n,
+            ..Delta::default()
+        },
+        "shares",
+        "a reclassification",
+    )
+}
+
+/// The instrument an issue of shares exercises or converts: a warrant
+/// exercise, a conversion or an `other` issue whose `scheme` names a
+/// recorded instrument. (An exercise naming no recorded instrument is
+/// accepted as before: history whose instrument the ledger never had.)
+pub fn exercised_instrument<'a>(
+    issuer: &'a IssuerState,
+    e: &SharesIssued,
+) -> Option<&'a InstrumentState> {
+    if !matches!(
+        e.kind,
+        IssueKind::WarrantExercise | IssueKind::Conversion | IssueKind::Other
+    ) {
+        return None;
+    }
+    issuer.instruments.get(e.scheme.as_deref()?)
+}
+
+fn refuse_amount(given: Amount, left: Option<Decimal>, name: &str) -> Result<(), Refusal> {
+    match left {
+        Some(left) if given.0 > left => Err(Refusal::new(
+            K::ExceedsIssuable,
+            "amount",
+            format!(
+                "{} is more than the {left} outstanding under `{name}`",
+                given.0
+            ),
+            "check the amount, or leave it out to take it pro rata",
+        )),
+        None => Err(Refusal::new(
+            K::ExceedsIssuable,
+            "amount",
+            format!("`{name}` was recorded without an amount, so none can be used"),
+            "leave the amount out, or record the instrument with its amount",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// An exercise or conversion under a recorded instrument: of its class and
+/// kind, not before it was issued, and no more shares than it can still
+/// issue (domain.md section 2), nor more of its amount than is outstanding.
+fn check_instrument_exercise(issuer: &IssuerState, e: &SharesIssued) -> Result<(), Refusal> {
+    let Some(inst) = exercised_instrument(issuer, e) else {
+        return Ok(());
+    };
+    let i = &inst.issued;
+    if i.kind.issue_kind() != e.kind {
+        return Err(Refusal::new(
+            K::UnknownScheme,
+            "kind",
+            format!(
+                "`{}` is a {} instrument; an issue under it is of kind {}",
+                i.instrument,
+                serde_json::to_value(i.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+                serde_json::to_value(i.kind.issue_kind())
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+            ),
+            "correct the kind, or name the right instrument in scheme",
+        ));
+    }
+    if i.class != e.class {
+        return Err(Refusal::new(
+            K::UnknownScheme,
+            "class",
+            format!(
+                "`{}` issues class {} shares, not class {}",
+                i.instrument, i.class, e.class
+            ),
+            "record the issue in the instrument's class, or name the right instrument",
+        ));
+    }
+    if e.date < i.date {
+        return Err(Refusal::new(
+            K::InvalidDates,
+            "date",
+            format!(
+                "{} is before `{}` was issued on {}",
+                e.date, i.instrument, i.date
+            ),
+            "check the date",
+        ));
+    }
+    if e.shares > inst.issuable {
+        return Err(Refusal::new(
+            K::ExceedsIssuable,
+            "shares",
+            format!(
+                "issuing {} shares under `{}`, which can issue only {} more",
+                e.shares, i.instrument, inst.issuable
+            ),
+            "check the number; record the instrument (instrument_issued) with all the shares it can issue",
+        ));
+    }
+    if let Some(a) = e.amount {
+        refuse_amount(a, inst.amount, &i.instrument)?;
+    }
+    Ok(())
+}
+
+/// Whether an `instrument_issued` may be appended: a new instrument: of a known
+/// class, with a new name and at least one share issuable; a price needs its
+/// currency; expiry not before the issue.
+fn check_instrument_issued(issuer: &IssuerState, e: &InstrumentIssued) -> Result<(), Refusal> {
+    issuer.class_or_refuse(&e.class)?;
+    non_empty(&e.instrument, "instrument")?;
+    if issuer.instruments.contains_key(&e.instrument) {
+        return Err(Refusal::new(
+            K::InstrumentExists,
+            "instrument",
+            format!("issuer {} already has an instrument `{}`", issuer.id, e.instrument),
+            "choose another name; an instrument is issued once (record further tranches under their own names)",
+        ));
+    }
+    positive(e.shares_issuable, "shares_issuable")?;
+    if e.price.is_some() && e.currency.is_none() {
+        return Err(Refusal::new(
+            K::IncompletePrices,
+            "currency",
+            "a price needs its currency",
+            "add \"currency\": \"HKD\" (for example)",
+        ));
+    }
+    for (a, field) in [(e.amount, "amount"), (e.price, "price")] {
+        if a.is_some_and(|a| a.0.checked_mul(Decimal::from(MAX_SHARES)).is_none()) {
+            return Err(Refusal::new(
+                K::PriceOutOfRange,
+                field,
+                "is beyond any amount the ledger can compute with",
+                "check the figure",
+            ));
+        }
+    }
+    if let Some(x) = e.expiry_date {
+        if x < e.date {
+            return Err(Refusal::new(
+                K::InvalidDates,
+                "expiry_date",
+                format!("expiry {x} is before the issue {}", e.date),
+                "check the dates",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether an `instrument_cancelled` may be appended: shares an instrument can
+/// no longer issue: a recorded instrument, not before its issue, no more than
+/// it can still issue.
+fn check_instrument_cancelled(
+    issuer: &IssuerState,
+    e: &InstrumentCancelled,
+) -> Result<(), Refusal> {
+    let Some(inst) = issuer.instruments.get(&e.instrument) else {
+        let known: Vec<&str> = issuer.instruments.keys().map(String::as_str).collect();
+        return Err(Refusal::new(
+            K::UnknownScheme,
+            "instrument",
+            format!("issuer {} has no instrument `{}`", issuer.id, e.instrument),
+            if known.is_empty() {
+                "record instrument_issued for it first".to_string()
+            } else {
+                format!("use one of: {}", known.join(", "))
+            },
+        ));
+    };
+    positive(e.shares_issuable, "shares_issuable")?;
+    if e.date < inst.issued.date {
+        return Err(Refusal::new(
+            K::InvalidDates,
+            "date",
+            format!(
+                "{} is before `{}` was issued on {}",
+                e.date, e.instrument, inst.issued.date
+            ),
+            "check the date",
+        ));
+    }
+    if e.shares_issuable > inst.issuable {
+        return Err(Refusal::new(
+            K::ExceedsIssuable,
+            "shares_issuable",
+            format!(
+                "cancelling {} shares issuable under `{}`, which can issue only {} more",
+                e.shares_issuable, e.instrument, inst.issuable
+            ),
+            "check the number",
+        ));
+    }
+    if let Some(a) = e.amount {
+        refuse_amount(a, inst.amount, &e.instrument)?;
+    }
+    Ok(())
+}
+
+/// Whether an `exchange_approval_recorded` may be appended: an approval names a
+/// rule, and covers only events of the issuer that are in force (each at most
+/// once).
+fn check_exchange_approval_recorded(
+    issuer: &IssuerState,
+    e: &ExchangeApprovalRecorded,
+) -> Result<(), Refusal> {
+    non_empty(&e.rule, "rule")?;
+    for (i, id) in e.covers.iter().flatten().enumerate() {
+        if e.covers.iter().flatten().take(i).any(|x| x == id) {
+            return Err(Refusal::new(
+                K::InvalidDates,
+                "covers",
+                format!("event {id} is named twice"),
+                "name each event once",
+            ));
+        }
+        if !issuer.live_events().any(|r| r.id == *id) {
+            return Err(Refusal::new(
+                K::InvalidVoid,
+                "covers",
+                format!("issuer {} has no event in force with id {id}", issuer.id),
+                "find the ids with `shareledger log --issuer ID --format json` (or `audit --format json`, whose findings name their event)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// How far an announced number may lie from the exact scaled one: 1%
+/// [assumed: fractions are the issuer's affair and small; a larger gap is
+/// a wrong ratio or a number from before the reorganisation].
+const REORGANISATION_TOLERANCE_PERCENT: u128 = 1;
+
+/// The net movement and the scaled pending lines a capital reorganisation
+/// makes, from the class's balances at the end of its date.
+pub(super) fn reorganisation_effect(
+    class: &ClassState,
+    e: &CapitalReorganised,
+) -> (Delta, Vec<(NaiveDate, i128)>) {
+    let before = class.current();
+    let treasury_after = e
+        .treasury_shares_after
+        .unwrap_or_else(|| e.scale(before.treasury));
+    let mut lines = Vec::new();
+    for line in class.pending.values() {
+        let now = line.remaining();
+        if now > 0 {
+            let scaled = e.scale(now);
+            if scaled != now {
+                lines.push((line.trade_date, scaled as i128 - now as i128));
+            }
+        }
+    }
+    let delta = Delta {
+        issued: e.issued_shares_after as i128 - before.issued_excluding_treasury as i128,
+        treasury: treasury_after as i128 - before.treasury as i128,
+        pending: lines.iter().map(|l| l.1).sum(),
+    };
+    (delta, lines)
+}
+
+/// Whether a `capital_reorganised` may be appended: a ratio of whole shares,
+/// neither 0, that fits its kind; dated after the opening balance and on or
+/// after every movement of the class (later movements are in the new shares);
+/// announced numbers within 1% of the exact scaled ones, and the shares pending
+/// cancellation, scaled, within the issued shares.
+fn check_capital_reorganised(issuer: &IssuerState, e: &CapitalReorganised) -> Result<(), Refusal> {
+    let class = issuer.class_or_refuse(&e.class)?;
+    for (n, field) in [(e.ratio_from, "ratio_from"), (e.ratio_to, "ratio_to")] {
+        if n == 0 {
+            return Err(Refusal::new(
+                K::InvalidRatio,
+                field,
+                "is 0",
+                "a ratio is of whole shares: 10 → 1 is a ten-into-one consolidation",
+            ));
+        }
+        if n > MAX_SHARES {
+            return Err(Refusal::new(
+                K::InvalidRatio,
+                field,
+                format!("{n} is above {MAX_SHARES}"),
+                "check the ratio",
+            ));
+        }
+    }
+    let fits = match e.kind {
+        ReorganisationKind::Consolidation => e.ratio_from > e.ratio_to,
+        ReorganisationKind::Subdivision => e.ratio_from < e.ratio_to,
+        ReorganisationKind::Other => true,
+    };
+    if !fits {
+        return Err(Refusal::new(
+            K::InvalidRatio,
+            "kind",
+            format!(
+                "a {} of {} into {} does not fit its kind",
+                serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+                e.ratio_from,
+                e.ratio_to
+            ),
+            "a consolidation makes fewer shares (ratio_from > ratio_to), a subdivision more; or use kind other",
+        ));
+    }
+    after_opening(class, e.date, "date")?;
+    if let Some(last) = class.days.keys().next_back() {
+        if *last > e.date {
+            return Err(Refusal::new(
+                K::BeforeReorganisation,
+                "date",
+                format!(
+                    "class {} already has movements dated {last}, after the reorganisation on {}; they would be in the old shares",
+                    class.id(),
+                    e.date
+                ),
+                "record the reorganisation before the later movements (void and re-record them in the new shares)",
+            ));
+        }
+    }
+    for (n, field) in [
+        (e.issued_shares_after, "issued_shares_after"),
+        (
+            e.treasury_shares_after.unwrap_or(0),
+            "treasury_shares_after",
+        ),
+        (
+            e.authorised_shares_after.unwrap_or(0),
+            "authorised_shares_after",
+        ),
+    ] {
+        if n > MAX_SHARES {
+            return Err(Refusal::new(
+                K::TooManyShares,
+                field,
+                format!("{n} is above {MAX_SHARES}"),
+                "check the number",
+            ));
+        }
+    }
+    let before = class.current();
+    let close = |announced: u64,
+                 before: u64,
+                 field: &'static str,
+                 what: &str|
+     -> Result<(), Refusal> {
+        let exact_num = u128::from(before) * u128::from(e.ratio_to);
+        let den = u128::from(e.ratio_from);
+        // |announced − before × to / from| × 100 ≤ 1 × before × to / from, without dividing.
+        let a = u128::from(announced) * den;
+        let gap = a.abs_diff(exact_num);
+        if gap * 100 > exact_num * REORGANISATION_TOLERANCE_PERCENT && gap >= den {
+            return Err(Refusal::new(
+                K::InvalidRatio,
+                field,
+                format!(
+                    "{announced} {what} after a {} into {} reorganisation of {before} is more than 1% from {}",
+                    e.ratio_from,
+                    e.ratio_to,
+                    e.scale(before)
+                ),
+                "check the ratio and the announced number (the number after, excluding treasury shares)",
+            ));
+        }
+        Ok(())
+    };
+    close(
+        e.issued_shares_after,
+        before.issued_excluding_treasury,
+        "issued_shares_after",
+        "issued shares",
+    )?;
+    if let Some(t) = e.treasury_shares_after {
+        close(
+            t,
+            before.treasury,
+            "treasury_shares_after",
+            "treasury shares",
+        )?;
+    }
+    let (delta, _) = reorganisation_effect(class, e);
+    let pending_after = class.totals.pending + delta.pending;
+    if pending_after > e.issued_shares_after as i128 {
+        return Err(Refusal::new(
+            K::NegativeBalance,
+            "issued_shares_after",
+            format!(
+                "{pending_after} shares pending cancellation after the reorganisation (scaled, rounded down) but only {} issued",
+                e.issued_shares_after
+            ),
+            "check the announced number of issued shares",
+        ));
+    }
+    class.check_delta(
+        e.date,
+        delta,
+        "issued_shares_after",
+        "a capital reorganisation",
+    )
+}
+
 pub(super) fn non_empty(s: &str, field: &'static str) -> Result<(), Refusal> {
     if s.trim().is_empty() {
         return Err(Refusal::new(
@@ -623,6 +1077,20 @@ fn after_opening(class: &ClassState, date: NaiveDate, field: &'static str) -> Re
                     class.id()
                 ),
                 format!("record only movements after {}", o.date),
+            ));
+        }
+    }
+    if let Some((r, _)) = class.reorganisations.last() {
+        if date <= r.date {
+            return Err(Refusal::new(
+                K::BeforeReorganisation,
+                field,
+                format!(
+                    "{date} is on or before the capital reorganisation of class {} on {}, whose announced numbers already contain it",
+                    class.id(),
+                    r.date
+                ),
+                format!("record only movements after {} (in the new shares)", r.date),
             ));
         }
     }

@@ -28,6 +28,9 @@ pub struct PendingLine {
     pub origin: PendingOrigin,
     /// (cancellation date, shares).
     pub cancellations: Vec<(NaiveDate, u64)>,
+    /// (capital reorganisation date, shares added (+) or taken (−) by
+    /// scaling what was still pending then: see docs/decisions.md).
+    pub reorganised: Vec<(NaiveDate, i128)>,
 }
 
 impl PendingLine {
@@ -36,7 +39,8 @@ impl PendingLine {
     }
     /// Shares of this line not cancelled by any cancellation in the log.
     pub fn remaining(&self) -> u64 {
-        self.repurchased - self.cancelled()
+        let adjusted: i128 = self.reorganised.iter().map(|a| a.1).sum();
+        (self.repurchased as i128 + adjusted - self.cancelled() as i128).max(0) as u64
     }
     /// Shares of this line pending at the end of `date`.
     pub fn pending_as_of(&self, date: NaiveDate) -> u64 {
@@ -49,7 +53,13 @@ impl PendingLine {
             .filter(|c| c.0 <= date)
             .map(|c| c.1)
             .sum();
-        self.repurchased - cancelled
+        let adjusted: i128 = self
+            .reorganised
+            .iter()
+            .filter(|a| a.0 <= date)
+            .map(|a| a.1)
+            .sum();
+        (self.repurchased as i128 + adjusted - cancelled as i128).max(0) as u64
     }
 }
 
@@ -87,6 +97,9 @@ pub struct ClassState {
     pub(super) closing_prices: BTreeMap<NaiveDate, Money>,
     /// Whether any balance-moving event has been applied.
     pub(super) has_movements: bool,
+    /// Capital reorganisations in date order, each with the net movement it
+    /// made on its date (announced numbers less those before it).
+    pub(super) reorganisations: Vec<(CapitalReorganised, Delta)>,
 }
 
 impl ClassState {
@@ -103,6 +116,7 @@ impl ClassState {
             repurchased: BTreeMap::new(),
             closing_prices: BTreeMap::new(),
             has_movements: false,
+            reorganisations: Vec::new(),
         }
     }
 
@@ -155,6 +169,12 @@ impl ClassState {
     /// Whether any balance-moving event has been applied.
     pub fn has_movements(&self) -> bool {
         self.has_movements
+    }
+
+    /// The capital reorganisations in date order, each with the net
+    /// movement it made on its date (announced numbers less those before it).
+    pub fn reorganisations(&self) -> &[(CapitalReorganised, Delta)] {
+        &self.reorganisations
     }
 
     fn opening_delta(&self) -> Delta {
@@ -216,6 +236,22 @@ impl ClassState {
             .next_back()
             .map(|(_, n)| *n)
             .or(self.definition.authorised_shares)
+    }
+
+    /// The par value at the end of `date`: the class's, or the last
+    /// capital reorganisation's on or before it that changed it.
+    pub fn par_value_as_of(&self, date: NaiveDate) -> Option<Money> {
+        self.reorganisations
+            .iter()
+            .rev()
+            .filter(|(r, _)| r.date <= date)
+            .find_map(|(r, _)| r.par_value_after.clone())
+            .or_else(|| self.definition.par_value.clone())
+    }
+
+    /// The capital reorganisation of `date`, if any, with its net movement.
+    pub fn reorganisation_on(&self, date: NaiveDate) -> Option<&(CapitalReorganised, Delta)> {
+        self.reorganisations.iter().find(|(r, _)| r.date == date)
     }
 
     /// The mandate in force on `date`: the latest resolved on or before it,

@@ -4,8 +4,10 @@
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::NaiveDate;
+use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::amount::Amount;
 use crate::event::*;
 use crate::presentation::Presentation;
 use crate::refusal::{Refusal, RefusalKind as K};
@@ -17,6 +19,76 @@ use super::ClassState;
 pub struct SchemeState {
     pub adoption: ShareOptionSchemeAdopted,
     pub outstanding: u64,
+}
+
+/// Warrants, convertibles or another arrangement, and what they can still issue.
+///
+/// Read-only inside the register ([`IssuerState::instruments`]); a copy
+/// ([`InstrumentState::new`], [`InstrumentState::take`]) lets a caller
+/// follow an instrument through its uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstrumentState {
+    pub(super) issued: InstrumentIssued,
+    /// Shares still issuable.
+    pub(super) issuable: u64,
+    /// Units or principal outstanding, when the issue gave an amount.
+    pub(super) amount: Option<Decimal>,
+}
+
+impl InstrumentState {
+    pub fn new(e: &InstrumentIssued) -> Self {
+        InstrumentState {
+            issued: e.clone(),
+            issuable: e.shares_issuable,
+            amount: e.amount.map(|a| a.0),
+        }
+    }
+
+    /// The instrument as issued (`instrument_issued`).
+    pub fn issued(&self) -> &InstrumentIssued {
+        &self.issued
+    }
+
+    /// Shares still issuable.
+    pub fn issuable(&self) -> u64 {
+        self.issuable
+    }
+
+    /// Units or principal outstanding, when the issue gave an amount.
+    pub fn amount(&self) -> Option<Decimal> {
+        self.amount
+    }
+
+    /// The amount a use of `shares` takes: as `given`, else pro rata to the
+    /// shares still issuable (amount × shares / issuable, rounded half away
+    /// from zero to the decimals of the amount issued), and all of what is
+    /// left when the last issuable shares go. `None` when the instrument has
+    /// no amount.
+    pub fn amount_for(&self, shares: u64, given: Option<Amount>) -> Option<Decimal> {
+        if let Some(a) = given {
+            return Some(a.0);
+        }
+        let amount = self.amount?;
+        if shares >= self.issuable || self.issuable == 0 {
+            return Some(amount);
+        }
+        let dp = self.issued.amount.map(|a| a.0.scale()).unwrap_or(0);
+        amount
+            .checked_mul(Decimal::from(shares))?
+            .checked_div(Decimal::from(self.issuable))
+            .map(|x| {
+                x.round_dp_with_strategy(dp, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+            })
+    }
+
+    /// Record a use (exercise, conversion, cancellation) of `shares`.
+    pub fn take(&mut self, shares: u64, given: Option<Amount>) {
+        let used = self.amount_for(shares, given);
+        self.issuable -= shares;
+        if let (Some(a), Some(u)) = (self.amount.as_mut(), used) {
+            *a -= u.min(*a);
+        }
+    }
 }
 
 /// One issuer: its settings, classes, schemes, filings and whole history.
@@ -38,6 +110,10 @@ pub struct IssuerState {
     pub(super) presentation: Presentation,
     pub(super) classes: BTreeMap<String, ClassState>,
     pub(super) schemes: BTreeMap<String, SchemeState>,
+    /// Warrants, convertibles and other arrangements, by name.
+    pub(super) instruments: BTreeMap<String, InstrumentState>,
+    /// The Exchange's prior approvals and waivers, in log order.
+    pub(super) approvals: Vec<(Uuid, ExchangeApprovalRecorded)>,
     pub(super) results: Vec<ResultsAnnouncementScheduled>,
     pub(super) filings: Vec<(Uuid, ReturnFiled)>,
     /// Every event of the issuer in log order, corrections included.
@@ -61,6 +137,8 @@ impl IssuerState {
             presentation,
             classes: BTreeMap::new(),
             schemes: BTreeMap::new(),
+            instruments: BTreeMap::new(),
+            approvals: Vec::new(),
             results: Vec::new(),
             filings: Vec::new(),
             history: Vec::new(),
@@ -107,6 +185,17 @@ impl IssuerState {
     /// Its share option schemes by name.
     pub fn schemes(&self) -> &BTreeMap<String, SchemeState> {
         &self.schemes
+    }
+
+    /// Its warrants, convertibles and other arrangements, by name.
+    pub fn instruments(&self) -> &BTreeMap<String, InstrumentState> {
+        &self.instruments
+    }
+
+    /// The Exchange's prior approvals and waivers recorded for it, in log
+    /// order, with their ids.
+    pub fn approvals(&self) -> &[(Uuid, ExchangeApprovalRecorded)] {
+        &self.approvals
     }
 
     /// Its results timetables, in log order.

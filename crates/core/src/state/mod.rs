@@ -21,11 +21,14 @@
 //! The module by job:
 //!
 //! * `balances`: [`Balances`], the per-day [`Delta`], and [`effect`], the one
-//!   table of how each event moves issued / treasury / pending shares;
+//!   table of how each event moves issued / treasury / pending shares
+//!   ([`effect_on`]: on one class, for an event of two);
 //! * `class`: [`ClassState`] (balances per day, pending-cancellation lines,
-//!   authorised changes, mandates and their usage, closing prices);
-//! * `issuer`: [`IssuerState`] (settings, classes, schemes, results
-//!   timetables, filings, the whole history);
+//!   authorised changes, mandates and their usage, closing prices, capital
+//!   reorganisations);
+//! * `issuer`: [`IssuerState`] (settings, classes, schemes, instruments
+//!   ([`InstrumentState`]), approvals, results timetables, filings, the
+//!   whole history);
 //! * `register`: [`Register`], [`decide`], apply and the replay a correction
 //!   needs;
 //! * `check`: what may be appended, one checking function per event kind;
@@ -38,9 +41,10 @@ mod class;
 mod issuer;
 mod register;
 
-pub use balances::{effect, Balances, Delta, Effect};
+pub use balances::{effect, effect_on, Balances, Delta, Effect};
+pub use check::exercised_instrument;
 pub use class::{ClassState, Mandate, PendingLine, PendingOrigin};
-pub use issuer::{IssuerState, SchemeState};
+pub use issuer::{InstrumentState, IssuerState, SchemeState};
 pub use register::{decide, Register};
 
 /// No balance may exceed this many shares (a quadrillion): far above any

@@ -57,6 +57,12 @@ impl Register {
         &self.market_closures
     }
 
+    /// The live `market_closed` events by id, with their dates (what an
+    /// `event_voided` without issuer may void).
+    pub fn market_closed_ids(&self) -> &BTreeMap<Uuid, NaiveDate> {
+        &self.market_closed_ids
+    }
+
     /// Call `f` with this register as it would be had `issuer` recorded only
     /// its first `n` live filings (in log order, as
     /// [`IssuerState::filings`] lists them): every other event, corrections
@@ -156,7 +162,8 @@ impl Register {
     }
 
     /// An `event_voided` without issuer voids a `market_closed`: the day
-    /// becomes a trading day again. Anything else needs its issuer.
+    /// becomes a trading day again (nothing recorded on it can become
+    /// impossible by that). Anything else needs its issuer.
     fn check_market_void(&self, e: &EventVoided) -> Result<(), Refusal> {
         non_empty(&e.reason, "reason")?;
         if self.market_closed_ids.contains_key(&e.voided_id) {
@@ -180,10 +187,10 @@ impl Register {
                 K::InvalidVoid,
                 "voided_id",
                 format!(
-                    "no live market_closed event has id {} (a void without an issuer corrects a market_closed)",
+                    "no live market_closed has id {} (an event_voided without issuer voids a market closure)",
                     e.voided_id
                 ),
-                "a void without an issuer corrects a market_closed; to void an issuer's event, give its issuer",
+                "find the id with `shareledger log --format json`; a closure voided already is voided",
             ),
         })
     }
