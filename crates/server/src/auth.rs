@@ -220,7 +220,10 @@ impl Auth {
             return Ok(caller_of(user, None));
         }
         let token = cookie(headers, COOKIE).ok_or_else(ApiError::unauthorized)?;
-        let mut sessions = self.sessions.lock().expect("sessions");
+        let mut sessions = self
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let session = sessions
             .get_mut(&token)
             .filter(|s| s.last_used.elapsed() < SESSION_IDLE)
@@ -234,13 +237,19 @@ impl Auth {
     }
 
     fn locked(&self, name: &str) -> bool {
-        let f = self.failures.lock().expect("failures");
+        let f = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         f.get(name)
             .is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < LOCKOUT)
     }
 
     fn fail(&self, name: &str) {
-        let mut f = self.failures.lock().expect("failures");
+        let mut f = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let e = f.entry(name.to_string()).or_insert((0, Instant::now()));
         if e.1.elapsed() >= LOCKOUT {
             *e = (0, Instant::now());
@@ -262,23 +271,32 @@ impl Auth {
             self.fail(name);
             return Login::Refused;
         }
-        self.failures.lock().expect("failures").remove(name);
+        self.failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(name);
         let t = token();
-        self.sessions.lock().expect("sessions").insert(
-            t.clone(),
-            Session {
-                user: name.to_string(),
-                csrf: token(),
-                last_used: Instant::now(),
-            },
-        );
+        self.sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(
+                t.clone(),
+                Session {
+                    user: name.to_string(),
+                    csrf: token(),
+                    last_used: Instant::now(),
+                },
+            );
         Login::Ok(t)
     }
 
     /// End the session of these headers.
     pub fn logout(&self, headers: &HeaderMap) {
         if let Some(t) = cookie(headers, COOKIE) {
-            self.sessions.lock().expect("sessions").remove(&t);
+            self.sessions
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&t);
         }
     }
 }

@@ -466,7 +466,9 @@ async fn issuer_page<S: Source>(
         app.with_ledger(move |l| {
             let status = l.status(&id, at)?;
             let register = l.load_issuer(&id, None)?;
-            let state = register.issuer(&id).expect("status found it");
+            let state = register.issuer(&id).ok_or_else(|| {
+                shareledger_ledger::LedgerError::NotFound(format!("no issuer `{id}`"))
+            })?;
             let charts: HashMap<String, String> = state
                 .classes()
                 .keys()
@@ -1165,7 +1167,8 @@ async fn filed_post<S: Source>(
     let req = page_try!(caller, path, return_request(&issuer, &form, &body));
     let submitted_at = match body.get("submitted_at").filter(|s| !s.is_empty()) {
         Some(s) => {
-            let Value::String(t) = form_value(
+            // A time input's value, completed to RFC 3339 as the forms do.
+            let t = match form_value(
                 &Field {
                     name: "submitted_at",
                     kind: Kind::Time,
@@ -1174,8 +1177,9 @@ async fn filed_post<S: Source>(
                     example: "",
                 },
                 s,
-            ) else {
-                unreachable!("a time is text")
+            ) {
+                Value::String(t) => t,
+                other => other.to_string(),
             };
             page_try!(
                 caller,
