@@ -1016,6 +1016,23 @@ fn events_are_voided_by_position_or_id_prefix_as_log_prints_them() {
         assert_eq!(out.code, 1, "{bad}: {}", out.stderr);
         assert!(out.stderr.contains(says), "{bad}: {}", out.stderr);
     }
+    // The start of a ledger-drawn id is its time: shared by every event
+    // recorded in the same minute, so it names none of them.
+    let start: String = {
+        let line = json
+            .lines()
+            .find(|l| l.contains("shares_repurchased"))
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        v["id"].as_str().unwrap()[..8].to_string()
+    };
+    let out = void(&start);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("give more characters of the id"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(count(), before, "nothing written");
     // By position, then by prefix.
     let out = void(&format!("@{}", rows[0].0));
