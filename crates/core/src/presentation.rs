@@ -83,7 +83,7 @@ pub struct PresentationSettings {
 pub const MAX_DECIMALS: u32 = 12;
 
 /// The settings in force, defaults filled in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Presentation {
     pub percent_decimals: u32,
     pub percent_rounding: Rounding,

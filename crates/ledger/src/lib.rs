@@ -40,6 +40,7 @@ pub mod import;
 pub mod log;
 pub mod replay;
 pub mod returns;
+pub mod snapshot;
 #[allow(missing_docs)]
 pub mod status;
 pub mod time;
@@ -52,7 +53,7 @@ use shareledger_core::state::Register;
 use shareledger_returns::checks::Finding;
 use shareledger_store::RowIter;
 
-pub use append::{AppendOptions, AppendSummary, Lines};
+pub use append::{AppendOptions, AppendSummary, IntoLine, Lines};
 pub use audit::{AuditOptions, AuditReport, Chain};
 pub use engine::{is_postgres, Engine};
 pub use error::{LedgerError, Rejection, Result};
@@ -105,13 +106,17 @@ impl<S: EventStore> Ledger<S> {
 
     /// Decide every line against the register as stored and append them
     /// all in one transaction, or none ([`append::append`]).
-    pub fn append(
+    pub fn append<I>(
         &mut self,
-        lines: Lines,
+        lines: I,
         now: DateTime<FixedOffset>,
         actor: &str,
         options: AppendOptions,
-    ) -> Result<AppendSummary> {
+    ) -> Result<AppendSummary>
+    where
+        I: IntoIterator,
+        I::Item: append::IntoLine,
+    {
         append::append(&mut self.store, lines, now, actor, options)
     }
 

@@ -513,20 +513,21 @@ async fn events<S: Source>(
         .with_ledger(move |l| {
             let options = AppendOptions {
                 allow_duplicate,
+                keep_events: dry_run,
                 ..AppendOptions::dry_run(dry_run)
             };
             Ok(l.append(lines, now(), &actor, options)?)
         })
         .await?;
     let mut out = json!({
-        "appended": summary.appended.len(),
+        "appended": summary.appended,
         "first_position": summary.first_position,
-        "last_position": summary.last_position(),
+        "last_position": summary.last_position,
         "duplicates": summary.duplicates,
     });
     if dry_run {
         out["dry_run"] = Value::Bool(true);
-        out["events"] = Value::Array(summary.appended.iter().map(recorded_json).collect());
+        out["events"] = Value::Array(summary.events.iter().map(recorded_json).collect());
     }
     Ok(json_text(
         pretty(&out)?,

@@ -848,10 +848,13 @@ async fn record_post<S: Source>(
     let result = app
         .with_ledger(move |l| {
             let at = now();
-            let summary = l.append(lines, at, &actor, AppendOptions::dry_run(check_only))?;
-            let findings = l
-                .findings_introduced(&summary.appended, check_only, at)
-                .unwrap_or_default();
+            let options = AppendOptions {
+                keep_events: true,
+                findings: true,
+                ..AppendOptions::dry_run(check_only)
+            };
+            let mut summary = l.append(lines, at, &actor, options)?;
+            let findings = std::mem::take(&mut summary.findings);
             Ok((summary, findings))
         })
         .await;
@@ -864,7 +867,7 @@ async fn record_post<S: Source>(
                 .collect();
             if check_only {
                 let preview = summary
-                    .appended
+                    .events
                     .first()
                     .map(|r| serde_json::to_string_pretty(&recorded_json(r)).unwrap_or_default());
                 return record_page(
@@ -1351,8 +1354,8 @@ async fn trades_post<S: Source>(
             if confirm {
                 let flash = format!(
                     "Recorded {} repurchase{} from the broker's file{}.",
-                    summary.appended.len(),
-                    if summary.appended.len() == 1 { "" } else { "s" },
+                    summary.appended,
+                    if summary.appended == 1 { "" } else { "s" },
                     if summary.duplicates > 0 {
                         format!(
                             " ({} already recorded by an earlier upload, skipped)",

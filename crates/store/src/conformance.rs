@@ -16,6 +16,7 @@ use crate::engine::{EventRead, EventStore, EventTx};
 use crate::error::StoreError;
 use crate::event::{AppendOutcome, ExpectedVersion, NewEvent};
 use crate::read::ReadFilter;
+use crate::snapshot::Snapshot;
 
 /// What a backend gives the suite.
 pub trait Harness {
@@ -43,6 +44,7 @@ pub fn run_all<H: Harness>(h: &mut H) {
     checkpoint_finds_cut_tail(h);
     streaming_reads(h);
     readers_see_commits(h);
+    snapshots(h);
 }
 
 /// A fixed-width timestamp `n` seconds after 2024-01-01T00:00:00Z.
@@ -336,6 +338,76 @@ pub fn failed_transaction_writes_nothing<H: Harness>(h: &mut H) {
     assert_eq!(s.count().unwrap(), 2);
     assert_eq!(s.stream_version("b").unwrap(), 0);
     fill_more(&mut s, 3..=3);
+    assert!(s.verify().unwrap().is_intact());
+}
+
+/// Snapshots: kept per stream beside the log, replaced in place, committed
+/// or rolled back with their transaction, dropped one or all, and never part
+/// of the chain (the head hash and `verify` are the same with or without
+/// them).
+pub fn snapshots<H: Harness>(h: &mut H) {
+    let mut s = h.fresh();
+    assert_eq!(s.snapshot("a").unwrap(), None, "none in a new ledger");
+    fill(&mut s, 4, &["a", "b"]);
+    let head = s.head().unwrap();
+    let snap = |stream: &str, version: u64, position: u64, data: &[u8]| Snapshot {
+        stream: stream.to_string(),
+        version,
+        position,
+        format: 7,
+        data: data.to_vec(),
+    };
+    // Bytes of every value, a NUL among them: opaque.
+    let bytes: Vec<u8> = (0..=255u8).chain(0..=255u8).collect();
+    s.write(|tx| -> Result<(), StoreError> {
+        tx.put_snapshot(&snap("a", 2, 3, &bytes))?;
+        assert_eq!(
+            tx.snapshot("a")?,
+            Some(snap("a", 2, 3, &bytes)),
+            "the transaction sees its own snapshot"
+        );
+        tx.put_snapshot(&snap("b", 2, 4, b"b"))?;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(s.snapshot("a").unwrap(), Some(snap("a", 2, 3, &bytes)));
+    assert_eq!(s.snapshot("b").unwrap(), Some(snap("b", 2, 4, b"b")));
+    assert_eq!(s.snapshot("c").unwrap(), None);
+    assert_eq!(s.head().unwrap(), head, "a snapshot is not an event");
+    assert_eq!(s.count().unwrap(), 4);
+    assert!(s.verify().unwrap().is_intact());
+    // Replaced in place.
+    s.write(|tx| tx.put_snapshot(&snap("a", 3, 5, b"newer")))
+        .unwrap();
+    assert_eq!(s.snapshot("a").unwrap(), Some(snap("a", 3, 5, b"newer")));
+    // A failed transaction keeps the old one.
+    let r: Result<(), StoreError> = s.write(|tx| {
+        tx.put_snapshot(&snap("a", 9, 9, b"lost"))?;
+        tx.drop_snapshots(Some("b"))?;
+        Err(StoreError::invalid(
+            "x",
+            "field",
+            "value",
+            "the caller gave up",
+        ))
+    });
+    assert!(r.is_err());
+    assert_eq!(s.snapshot("a").unwrap(), Some(snap("a", 3, 5, b"newer")));
+    assert_eq!(s.snapshot("b").unwrap(), Some(snap("b", 2, 4, b"b")));
+    // Other readers see committed snapshots.
+    let reader = s.reader().unwrap();
+    assert_eq!(reader.snapshot("b").unwrap(), Some(snap("b", 2, 4, b"b")));
+    drop(reader);
+    // Dropped one, then all.
+    assert_eq!(s.write(|tx| tx.drop_snapshots(Some("a"))).unwrap(), 1);
+    assert_eq!(s.snapshot("a").unwrap(), None);
+    assert_eq!(s.snapshot("b").unwrap(), Some(snap("b", 2, 4, b"b")));
+    s.write(|tx| tx.put_snapshot(&snap("a", 1, 1, b"")))
+        .unwrap();
+    assert_eq!(s.write(|tx| tx.drop_snapshots(None)).unwrap(), 2);
+    assert_eq!(s.snapshot("a").unwrap(), None);
+    assert_eq!(s.snapshot("b").unwrap(), None);
+    fill_more(&mut s, 5..=5);
     assert!(s.verify().unwrap().is_intact());
 }
 

@@ -27,6 +27,7 @@
 use crate::error::StoreError;
 use crate::event::{AppendOutcome, ExpectedVersion, NewEvent, StoredEvent, ValidEvent};
 use crate::read::{EventRef, ReadFilter};
+use crate::snapshot::Snapshot;
 use crate::store::Verification;
 
 /// A boxed stream of owned rows in position order (see [`EventRead::events`]).
@@ -61,6 +62,11 @@ pub trait EventRead {
 
     /// Number of stored events.
     fn count(&self) -> Result<u64, StoreError>;
+
+    /// The snapshot kept for `stream`, if any ([`Snapshot`]: derived
+    /// state outside the hash chain, opaque to the store, which a caller
+    /// checks before trusting and may always rebuild from the log).
+    fn snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StoreError>;
 }
 
 /// One open write transaction: everything read through it stays as read
@@ -83,6 +89,14 @@ pub trait EventTx: EventRead {
         expected: &[(String, ExpectedVersion)],
         events: &[ValidEvent],
     ) -> Result<Vec<AppendOutcome>, StoreError>;
+
+    /// Keep `snapshot` for its stream, replacing any earlier one; it commits
+    /// (or not) with the transaction. Nothing of the log changes.
+    fn put_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError>;
+
+    /// Drop the snapshot of `stream` (`None`: every snapshot); how many were
+    /// dropped. Snapshots are derived: dropping one loses nothing.
+    fn drop_snapshots(&mut self, stream: Option<&str>) -> Result<u64, StoreError>;
 }
 
 /// One open ledger on some engine.

@@ -67,6 +67,7 @@ pub mod pg_testing;
 mod postgres;
 mod read;
 mod schema;
+mod snapshot;
 mod store;
 mod verify;
 
@@ -81,6 +82,7 @@ pub use hash::{event_hash, is_hash_hex, EventFields, GENESIS_PREV_HASH};
 pub use postgres::{is_postgres_url, redact_url, PgStore, PgTx, PG_SCHEMA_VERSION};
 pub use read::{EventRef, Events, ReadFilter, DEFAULT_PAGE_SIZE};
 pub use schema::{ReadOnly, APPLICATION_ID, SCHEMA_VERSION};
+pub use snapshot::Snapshot;
 pub use store::{Store, Verification, WriteTx};
 
 /// SQLite page cache of a connection as opened, KiB: 64 MiB, so bulk imports

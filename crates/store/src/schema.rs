@@ -71,12 +71,24 @@ CREATE TABLE meta (
 INSERT INTO meta (key, value) VALUES ('hash_scheme', 'sha256-length-prefixed-v1');
 "#;
 
+/// Schema step 2: the snapshots table (derived state per stream, outside the
+/// hash chain, updated in place: `crate::snapshot`).
+const V2: &str = r#"
+CREATE TABLE snapshots (
+    stream   TEXT    PRIMARY KEY,
+    version  INTEGER NOT NULL CHECK (version >= 1),
+    position INTEGER NOT NULL CHECK (position >= 1),
+    format   INTEGER NOT NULL CHECK (format BETWEEN 0 AND 4294967295),
+    data     BLOB    NOT NULL
+) STRICT;
+"#;
+
 /// Database page size of new ledgers (bytes).
 const PAGE_SIZE: u32 = 8192;
 
 /// The migration steps this build knows; `MIGRATIONS[i]` upgrades
 /// `user_version` `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The newest schema (`PRAGMA user_version`) this build knows.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -464,10 +476,10 @@ pub(crate) fn migrate(
 mod tests {
     use super::*;
 
-    /// A made-up second step, to prove an existing v1 ledger is upgraded in
+    /// A made-up third step, to prove an existing ledger is upgraded in
     /// place (data kept, only the missing step run).
-    const V2_TEST: &str = "ALTER TABLE meta ADD COLUMN note TEXT; \
-                           INSERT INTO meta (key, value, note) VALUES ('v2', 'yes', 'test step');";
+    const V3_TEST: &str = "ALTER TABLE meta ADD COLUMN note TEXT; \
+                           INSERT INTO meta (key, value, note) VALUES ('v3', 'yes', 'test step');";
 
     fn user_version(path: &Path) -> i64 {
         let c = Connection::open(path).unwrap();
@@ -476,34 +488,35 @@ mod tests {
     }
 
     #[test]
-    fn v1_file_migrates_to_v2_keeping_events() {
+    fn v1_file_migrates_to_v2_then_v3_keeping_events() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("l.db");
         {
-            let mut s = crate::Store::open(&path).unwrap();
-            s.write(|tx| {
-                tx.append(
-                    &[],
-                    &[crate::NewEvent {
-                        id: "e1".into(),
-                        stream: "s".into(),
-                        event_type: "t".into(),
-                        schema_version: 1,
-                        payload: "{}".into(),
-                        effective_date: None,
-                        recorded_at: "2024-01-01T00:00:00.000000Z".into(),
-                        actor: "a".into(),
-                    }],
-                )
-            })
+            // A ledger as a build of schema 1 left it.
+            let conn = open_connection(&path, OpenMode::Create, &[V1]).unwrap();
+            conn.execute_batch(
+                "INSERT INTO events (position, stream, version, id, event_type, schema_version, \
+                 payload, effective_date, recorded_at, actor, prev_hash, hash) VALUES \
+                 (1, 's', 1, 'e1', 't', 1, '{}', NULL, '2024-01-01T00:00:00.000000Z', 'a', \
+                 '0000000000000000000000000000000000000000000000000000000000000000', \
+                 '1111111111111111111111111111111111111111111111111111111111111111')",
+            )
             .unwrap();
         }
         assert_eq!(user_version(&path), 1);
 
-        let two: &[&str] = &[V1, V2_TEST];
-        let conn = open_connection(&path, OpenMode::Existing, two).unwrap();
+        // This build adds the snapshots table and keeps the events.
+        {
+            let s = crate::Store::open(&path).unwrap();
+            assert_eq!(s.count().unwrap(), 1);
+            assert_eq!(crate::EventRead::snapshot(&s, "s").unwrap(), None);
+        }
+        assert_eq!(user_version(&path), 2);
+
+        let three: &[&str] = &[V1, V2, V3_TEST];
+        let conn = open_connection(&path, OpenMode::Existing, three).unwrap();
         let note: String = conn
-            .query_row("SELECT note FROM meta WHERE key = 'v2'", [], |r| r.get(0))
+            .query_row("SELECT note FROM meta WHERE key = 'v3'", [], |r| r.get(0))
             .unwrap();
         assert_eq!(note, "test step");
         let n: i64 = conn
@@ -511,16 +524,16 @@ mod tests {
             .unwrap();
         assert_eq!(n, 1);
         drop(conn);
-        assert_eq!(user_version(&path), 2);
+        assert_eq!(user_version(&path), 3);
 
-        // Opening again with v2 runs nothing (the INSERT would fail on the
+        // Opening again with v3 runs nothing (the INSERT would fail on the
         // primary key if it ran twice).
-        open_connection(&path, OpenMode::Existing, two).unwrap();
+        open_connection(&path, OpenMode::Existing, three).unwrap();
 
-        // And this build (v1) now refuses the v2 file.
+        // And this build (v2) now refuses the v3 file.
         match crate::Store::open(&path) {
             Err(StoreError::TooNew {
-                found: 2, known: 1, ..
+                found: 3, known: 2, ..
             }) => {}
             other => panic!("expected TooNew, got {other:?}"),
         }

@@ -36,6 +36,7 @@ use crate::event::{
 use crate::hash::{event_hash, EventFields, GENESIS_PREV_HASH};
 use crate::read::{self, EventRef, Events, ReadFilter, DEFAULT_PAGE_SIZE};
 use crate::schema::{self, OpenMode, ReadOnly, MIGRATIONS};
+use crate::snapshot::Snapshot;
 use crate::verify::ChainCheck;
 
 const INSERT: &str = "INSERT INTO events (position, stream, version, id, event_type, \
@@ -635,6 +636,9 @@ macro_rules! sqlite_reads {
         fn count(&self) -> Result<u64, StoreError> {
             read::count(self.conn_ref(), self.path_ref())
         }
+        fn snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StoreError> {
+            crate::snapshot::read(self.conn_ref(), self.path_ref(), stream)
+        }
     };
 }
 
@@ -678,6 +682,12 @@ impl EventTx for WriteTx<'_> {
         events: &[ValidEvent],
     ) -> Result<Vec<AppendOutcome>, StoreError> {
         WriteTx::append_valid(self, expected, events)
+    }
+    fn put_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        crate::snapshot::put(&self.tx, self.path, snapshot)
+    }
+    fn drop_snapshots(&mut self, stream: Option<&str>) -> Result<u64, StoreError> {
+        crate::snapshot::delete(&self.tx, self.path, stream)
     }
 }
 

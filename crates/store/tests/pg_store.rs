@@ -503,7 +503,10 @@ fn a_newer_schema_is_refused() {
     drop(s);
     pg::raw(&url)
         .batch_execute(
-            "INSERT INTO shareledger_migrations (version, description) VALUES (2, 'from the future')",
+            &format!(
+                "INSERT INTO shareledger_migrations (version, description) VALUES ({}, 'from the future')",
+                shareledger_store::PG_SCHEMA_VERSION + 1
+            ),
         )
         .unwrap();
     let before = relations(&url);
@@ -513,7 +516,13 @@ fn a_newer_schema_is_refused() {
     ] {
         match &e {
             StoreError::PgTooNew { found, known, .. } => {
-                assert_eq!((*found, *known), (2, shareledger_store::PG_SCHEMA_VERSION));
+                assert_eq!(
+                    (*found, *known),
+                    (
+                        i64::from(shareledger_store::PG_SCHEMA_VERSION) + 1,
+                        shareledger_store::PG_SCHEMA_VERSION
+                    )
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -571,7 +580,7 @@ fn concurrent_first_opens_migrate_once() {
         .query_one("SELECT count(*) FROM shareledger_migrations", &[])
         .unwrap()
         .get(0);
-    assert_eq!(n, 1);
+    assert_eq!(n, i64::from(shareledger_store::PG_SCHEMA_VERSION));
 }
 
 /// The URL's password never shows: not in `location()`, not in errors.
@@ -809,7 +818,7 @@ fn the_documented_roles_and_policies_hold() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(owners.len(), 4);
+    assert_eq!(owners.len(), 5);
     assert!(owners.iter().all(|o| o == "ledger_owner"), "{owners:?}");
     pg::raw(&as_user("ledger_admin"))
         .batch_execute(
@@ -818,6 +827,7 @@ fn the_documented_roles_and_policies_hold() {
              GRANT SELECT, INSERT ON shareledger.events TO shareledger_app;
              GRANT SELECT, UPDATE ON shareledger.head   TO shareledger_app;
              GRANT SELECT ON shareledger.shareledger_migrations, shareledger.meta TO shareledger_app;
+             GRANT SELECT, INSERT, UPDATE, DELETE ON shareledger.snapshots TO shareledger_app;
              GRANT SELECT ON ALL TABLES IN SCHEMA shareledger TO shareledger_auditor;",
         )
         .unwrap_or_else(|e| panic!("{e:?}"));
@@ -1048,7 +1058,10 @@ fn a_ledger_in_its_own_schema_beside_other_tables() {
         )
         .unwrap()
         .get(0);
-    assert_eq!(in_a, 4, "events, head, meta, shareledger_migrations");
+    assert_eq!(
+        in_a, 5,
+        "events, head, meta, snapshots, shareledger_migrations"
+    );
     // `public` itself holds someone else's table: refused there.
     assert!(matches!(
         PgStore::open(&url).unwrap_err(),

@@ -5,12 +5,9 @@
 use std::io::IsTerminal;
 
 use clap::Args;
-use shareledger_core::event::Recorded;
 use shareledger_ledger::time::parse_time;
-use shareledger_ledger::{
-    default_threads, AuditOptions, AuditReport, Chain, Engine, EventStore, Ledger,
-};
-use shareledger_returns::checks::Severity;
+use shareledger_ledger::{default_threads, AuditOptions, AuditReport, Chain, Engine};
+use shareledger_returns::checks::{Finding, Severity};
 
 use crate::{CliError, ReportFormat, ReportFormatArg};
 
@@ -135,18 +132,12 @@ fn print_text(report: &AuditReport) -> Result<(), CliError> {
 const WARNINGS_PER_RULE: usize = 5;
 
 /// The findings that the events just appended (or, in a dry run, that
-/// would be) introduce, printed to standard error as warnings: a few per
-/// rule (a history imported at once can miss years of Monthly Returns);
-/// `audit` lists them all.
-pub fn print_findings<S: EventStore>(
-    ledger: &Ledger<S>,
-    appended: &[Recorded],
-    dry_run: bool,
-) -> Result<(), CliError> {
-    let hypothetical = dry_run || appended.iter().any(|r| r.position.is_none());
-    let findings = ledger.findings_introduced(appended, hypothetical, super::now())?;
+/// would be) introduce ([`AppendOptions::findings`](shareledger_ledger::AppendOptions)),
+/// printed to standard error as warnings: a few per rule (a history imported
+/// at once can miss years of Monthly Returns); `audit` lists them all.
+pub fn print_findings(findings: &[Finding]) -> Result<(), CliError> {
     let mut shown: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
-    for f in &findings {
+    for f in findings {
         let n = shown
             .entry((f.issuer.as_str(), f.rule.as_str()))
             .or_default();

@@ -8,11 +8,11 @@ pub mod status;
 pub mod trades;
 pub mod users;
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
-use shareledger_ledger::import::jsonl::read_lines_with;
+use shareledger_ledger::import::jsonl::stream_lines;
 use shareledger_ledger::log::stored_json;
 use shareledger_ledger::time::{hk, parse_time, store_time};
 use shareledger_ledger::{
@@ -302,12 +302,26 @@ fn import<S: Engine>(
     dry_run: bool,
     allow_duplicate: bool,
 ) -> Result<(), CliError> {
-    let lines = if file.as_os_str() == "-" {
+    // The lines are read, decided and written one at a time inside the one
+    // transaction (bounded memory whatever the file's size).
+    let options = AppendOptions {
+        dry_run,
+        allow_duplicate,
+        findings: true,
+        ..AppendOptions::default()
+    };
+    let (summary, ledger) = if file.as_os_str() == "-" {
+        let (mut ledger, scratch) = open_for_append::<S>(db, dry_run)?;
         let progress = byte_progress(None);
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s)?;
+        let stdin = std::io::stdin().lock();
+        let summary = ledger.append(
+            stream_lines(stdin, |n| progress.inc(n)),
+            now(),
+            &default_actor(),
+            options,
+        );
         progress.finish_and_clear();
-        read_lines(s.as_bytes()).map_err(CliError::from)?
+        (summary, (ledger, scratch))
     } else {
         let f = std::fs::File::open(file).map_err(|e| {
             CliError::refused(format!(
@@ -316,40 +330,26 @@ fn import<S: Engine>(
             ))
         })?;
         let len = f.metadata().ok().map(|m| m.len());
+        let (mut ledger, scratch) = open_for_append::<S>(db, dry_run)?;
         let progress = byte_progress(len);
-        let lines = read_lines_with(std::io::BufReader::new(f), |n| progress.inc(n));
-        if lines.is_err() {
+        let summary = ledger.append(
+            stream_lines(std::io::BufReader::new(f), |n| progress.inc(n)),
+            now(),
+            &default_actor(),
+            options,
+        );
+        if summary.is_err() {
             progress.abandon();
         }
         progress.finish_and_clear();
-        lines?
+        (summary, (ledger, scratch))
     };
-    let large = std::fs::metadata(file).is_ok_and(|m| m.len() >= PROGRESS_MIN_BYTES)
-        || lines.len() >= 5_000;
-    let (mut ledger, _scratch) = open_for_append::<S>(db, dry_run)?;
-    let progress = spinner(
-        large,
-        format!(
-            "checking {} events against the ledger and writing them in one transaction",
-            lines.len()
-        ),
-    );
-    let summary = ledger.append(
-        lines,
-        now(),
-        &default_actor(),
-        AppendOptions {
-            dry_run,
-            allow_duplicate,
-            pipeline: None,
-        },
-    );
-    progress.finish_and_clear();
+    let (ledger, _scratch) = ledger;
     let summary = summary?;
     let verb = if dry_run { "would import" } else { "imported" };
     crate::note!(
         "{verb} {} events{} into {}",
-        summary.appended.len(),
+        summary.appended,
         if summary.duplicates > 0 {
             format!(" ({} already present, skipped)", summary.duplicates)
         } else {
@@ -357,7 +357,7 @@ fn import<S: Engine>(
         },
         ledger.location()
     )?;
-    audit::print_findings(&ledger, &summary.appended, dry_run)?;
+    audit::print_findings(&summary.findings)?;
     Ok(())
 }
 
@@ -418,7 +418,7 @@ fn demo(format: OutputFormat) -> Result<(), CliError> {
     let summary = ledger.append(lines, now(), "demo", AppendOptions::default())?;
     crate::note!(
         "demo: built the example ledger of the seed filings ({} events) in a temporary ledger, deleted when the demo ends (to keep one: shareledger import examples/ainnovation-2022.jsonl)",
-        summary.appended.len()
+        summary.appended
     )?;
     drop(ledger);
     for cmd in [

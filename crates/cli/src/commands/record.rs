@@ -548,6 +548,8 @@ pub fn run<S: Engine>(db: &std::path::Path, args: RecordArgs) -> Result<(), CliE
                 dry_run,
                 allow_duplicate: args.allow_duplicate || extras.allow_duplicate,
                 pipeline: None,
+                keep_events: true,
+                findings: true,
             },
         )
         .map_err(|e| {
@@ -557,7 +559,7 @@ pub fn run<S: Engine>(db: &std::path::Path, args: RecordArgs) -> Result<(), CliE
                 code: e.code,
             }
         })?;
-    for rec in &summary.appended {
+    for rec in &summary.events {
         let stored = match rec.position {
             Some(_) => ledger.find_by_id(&rec.id.to_string())?,
             None => None,
@@ -583,7 +585,7 @@ pub fn run<S: Engine>(db: &std::path::Path, args: RecordArgs) -> Result<(), CliE
     if summary.duplicates > 0 {
         crate::note!("already recorded (same id and content): nothing written")?;
     }
-    super::audit::print_findings(&ledger, &summary.appended, dry_run)?;
+    super::audit::print_findings(&summary.findings)?;
     Ok(())
 }
 

@@ -169,6 +169,8 @@ pub fn run<S: Engine>(db: &Path, args: ImportTradesArgs) -> Result<(), CliError>
         dry_run: args.dry_run,
         allow_duplicate: args.allow_duplicate,
         pipeline: None,
+        keep_events: true,
+        findings: true,
     };
     let summary = ledger
         .append(lines, now(), &default_actor(), options)
@@ -195,7 +197,7 @@ pub fn run<S: Engine>(db: &Path, args: ImportTradesArgs) -> Result<(), CliError>
 
     match args.format {
         TradesFormat::Json => {
-            for rec in &summary.appended {
+            for rec in &summary.events {
                 let v = match rec.position {
                     Some(_) => match ledger.find_by_id(&rec.id.to_string())? {
                         Some(row) => stored_json(&row)?,
@@ -235,7 +237,7 @@ pub fn run<S: Engine>(db: &Path, args: ImportTradesArgs) -> Result<(), CliError>
     if !parsed.ignored.is_empty() {
         crate::note!("ignored columns: {}", parsed.ignored.join(", "))?;
     }
-    let n = summary.appended.len();
+    let n = summary.appended;
     if n == 0 && summary.duplicates > 0 {
         crate::note!(
             "nothing new: {} event{} already recorded by an earlier import of these trades",
@@ -283,6 +285,6 @@ pub fn run<S: Engine>(db: &Path, args: ImportTradesArgs) -> Result<(), CliError>
             }
         }
     )?;
-    super::audit::print_findings(&ledger, &summary.appended, args.dry_run)?;
+    super::audit::print_findings(&summary.findings)?;
     Ok(())
 }

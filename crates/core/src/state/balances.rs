@@ -5,7 +5,7 @@ use crate::event::*;
 use super::MAX_SHARES;
 
 /// The balances of one class at a moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Balances {
     pub issued_excluding_treasury: u64,
     pub treasury: u64,
@@ -21,7 +21,7 @@ impl Balances {
 }
 
 /// The net movement of one effective date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Delta {
     pub issued: i128,
     pub treasury: i128,

@@ -13,7 +13,7 @@ use super::balances::{to_count, Delta};
 use super::{Balances, MAX_SHARES};
 
 /// Where a pending-cancellation line came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PendingOrigin {
     Repurchase,
     Redemption,
@@ -21,7 +21,7 @@ pub enum PendingOrigin {
 
 /// Shares repurchased (or redeemed) on one trade date for cancellation, and
 /// what has been cancelled of them since.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PendingLine {
     pub trade_date: NaiveDate,
     pub repurchased: u64,
@@ -75,7 +75,7 @@ pub type Mandate = RepurchaseMandateGranted;
 ///     class.days.clear();
 /// }
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClassState {
     pub(super) definition: ShareClassDefined,
     pub(super) opening: Option<OpeningBalance>,

@@ -15,7 +15,7 @@ use crate::refusal::{Refusal, RefusalKind as K};
 use super::ClassState;
 
 /// A share option scheme and its outstanding options.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SchemeState {
     pub adoption: ShareOptionSchemeAdopted,
     pub outstanding: u64,
@@ -26,7 +26,7 @@ pub struct SchemeState {
 /// Read-only inside the register ([`IssuerState::instruments`]); a copy
 /// ([`InstrumentState::new`], [`InstrumentState::take`]) lets a caller
 /// follow an instrument through its uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InstrumentState {
     pub(super) issued: InstrumentIssued,
     /// Shares still issuable.
@@ -100,7 +100,7 @@ impl InstrumentState {
 ///     issuer.filings.clear();
 /// }
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IssuerState {
     pub(super) id: String,
     pub(super) name: String,
@@ -116,10 +116,21 @@ pub struct IssuerState {
     pub(super) approvals: Vec<(Uuid, ExchangeApprovalRecorded)>,
     pub(super) results: Vec<ResultsAnnouncementScheduled>,
     pub(super) filings: Vec<(Uuid, ReturnFiled)>,
-    /// Every event of the issuer in log order, corrections included.
+    /// Every event of the issuer in log order, corrections included. Not
+    /// part of the serialised state (a snapshot, `IssuerState::state_only`):
+    /// a state read back without it decides every event but a correction.
+    #[serde(skip)]
     pub(super) history: Vec<Recorded>,
-    /// Ids of voided events.
+    /// Ids of voided events (serialised sorted: the same state, the same
+    /// bytes).
+    #[serde(serialize_with = "sorted")]
     pub(super) voided: HashSet<Uuid>,
+}
+
+fn sorted<S: serde::Serializer>(set: &HashSet<Uuid>, s: S) -> Result<S::Ok, S::Error> {
+    let mut v: Vec<&Uuid> = set.iter().collect();
+    v.sort();
+    serde::Serialize::serialize(&v, s)
 }
 
 impl IssuerState {

@@ -107,6 +107,34 @@ impl Register {
         f(view.register)
     }
 
+    /// Take over the issuers (and market closures) of `other` that this
+    /// register does not have yet: a register built from other streams (the
+    /// append loads each stream the first time a line names it, on another
+    /// thread, and hands the result over). What this register already has is
+    /// kept; nothing is decided again.
+    pub fn absorb(&mut self, other: Register) {
+        for (id, state) in other.issuers {
+            self.issuers.entry(id).or_insert(state);
+        }
+        for (date, reason) in other.market_closures {
+            self.market_closures.entry(date).or_insert(reason);
+        }
+        for (id, date) in other.market_closed_ids {
+            self.market_closed_ids.entry(id).or_insert(date);
+        }
+    }
+
+    /// Put in an issuer's state as read back from a snapshot (a cache of
+    /// the state the log gives, without the history: see
+    /// [`IssuerState::history`]); it replaces any state of that issuer. The
+    /// caller vouches that the state is the one the log gives (the ledger
+    /// checks the snapshot's stream version against the log) and sends no
+    /// correction (`event_voided`) to an issuer restored so: a correction
+    /// replays the history, which a restored state does not hold.
+    pub fn restore_issuer(&mut self, state: IssuerState) {
+        self.issuers.insert(state.id.clone(), state);
+    }
+
     /// Judge and, if accepted, apply.
     pub fn execute(&mut self, r: Recorded) -> Result<(), Refusal> {
         let r = decide(self, r)?;

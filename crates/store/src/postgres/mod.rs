@@ -478,6 +478,9 @@ macro_rules! pg_reads {
         fn count(&self) -> Result<u64, StoreError> {
             self.retry(|cx| read::count(&mut *read::borrow(self.conn_cell(), cx)?, cx))
         }
+        fn snapshot(&self, stream: &str) -> Result<Option<crate::Snapshot>, StoreError> {
+            self.retry(|cx| read::snapshot(&mut *read::borrow(self.conn_cell(), cx)?, cx, stream))
+        }
     };
 }
 
@@ -580,6 +583,16 @@ impl EventTx for PgTx<'_> {
         events: &[ValidEvent],
     ) -> Result<Vec<AppendOutcome>, StoreError> {
         self.append_checked(expected, events)
+    }
+    fn put_snapshot(&mut self, snapshot: &crate::Snapshot) -> Result<(), StoreError> {
+        let cx = self.cx;
+        let mut tx = read::borrow(&self.tx, &cx)?;
+        read::put_snapshot(&mut *tx, &cx, snapshot)
+    }
+    fn drop_snapshots(&mut self, stream: Option<&str>) -> Result<u64, StoreError> {
+        let cx = self.cx;
+        let mut tx = read::borrow(&self.tx, &cx)?;
+        read::drop_snapshots(&mut *tx, &cx, stream)
     }
 }
 

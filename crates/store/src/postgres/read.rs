@@ -465,3 +465,74 @@ pub(crate) fn streams<C: GenericClient>(c: &mut C, cx: &Cx<'_>) -> Result<Vec<St
         .map(|r| str_col(r, 0, cx).map(str::to_string))
         .collect()
 }
+
+/// The snapshot of `stream` ([`crate::Snapshot`]).
+pub(crate) fn snapshot<C: GenericClient>(
+    c: &mut C,
+    cx: &Cx<'_>,
+    stream: &str,
+) -> Result<Option<crate::Snapshot>, StoreError> {
+    let st = stmt(
+        c,
+        cx,
+        "SELECT version, position, format, data FROM snapshots WHERE stream = $1",
+    )?;
+    let err = |e| pg_err(cx.location, "reading a snapshot", e);
+    let Some(row) = c.query_opt(&st, &[&stream]).map_err(err)? else {
+        return Ok(None);
+    };
+    let version: i64 = row.try_get(0).map_err(err)?;
+    let position: i64 = row.try_get(1).map_err(err)?;
+    let format: i64 = row.try_get(2).map_err(err)?;
+    let data: Vec<u8> = row.try_get(3).map_err(err)?;
+    Ok(Some(crate::Snapshot {
+        stream: stream.to_string(),
+        version: u64::try_from(version).map_err(|_| bad_value(cx, "version", version))?,
+        position: u64::try_from(position).map_err(|_| bad_value(cx, "position", position))?,
+        format: u32::try_from(format).map_err(|_| bad_value(cx, "format", format))?,
+        data,
+    }))
+}
+
+/// Keep `snapshot` for its stream, replacing any earlier one.
+pub(crate) fn put_snapshot<C: GenericClient>(
+    c: &mut C,
+    cx: &Cx<'_>,
+    snapshot: &crate::Snapshot,
+) -> Result<(), StoreError> {
+    let st = stmt(
+        c,
+        cx,
+        "INSERT INTO snapshots (stream, version, position, format, data) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (stream) DO UPDATE SET version = EXCLUDED.version, position = EXCLUDED.position, \
+         format = EXCLUDED.format, data = EXCLUDED.data",
+    )?;
+    c.execute(
+        &st,
+        &[
+            &snapshot.stream,
+            &clamp(snapshot.version),
+            &clamp(snapshot.position),
+            &i64::from(snapshot.format),
+            &snapshot.data,
+        ],
+    )
+    .map_err(|e| pg_err(cx.location, "writing a snapshot", e))?;
+    Ok(())
+}
+
+/// Drop the snapshot of `stream`, or every snapshot; how many.
+pub(crate) fn drop_snapshots<C: GenericClient>(
+    c: &mut C,
+    cx: &Cx<'_>,
+    stream: Option<&str>,
+) -> Result<u64, StoreError> {
+    let err = |e| pg_err(cx.location, "dropping snapshots", e);
+    match stream {
+        Some(s) => {
+            let st = stmt(c, cx, "DELETE FROM snapshots WHERE stream = $1")?;
+            c.execute(&st, &[&s]).map_err(err)
+        }
+        None => c.execute("DELETE FROM snapshots", &[]).map_err(err),
+    }
+}

@@ -107,9 +107,24 @@ CREATE TRIGGER head_no_truncate BEFORE TRUNCATE ON head
     FOR EACH STATEMENT EXECUTE FUNCTION shareledger_append_only();
 "#;
 
+/// Step 2: the snapshots table (derived state per stream, outside the hash
+/// chain, updated in place: `crate::snapshot`).
+const V2: &str = r#"
+CREATE TABLE snapshots (
+    stream   text COLLATE "C" PRIMARY KEY,
+    version  bigint NOT NULL CHECK (version >= 1),
+    position bigint NOT NULL CHECK (position >= 1),
+    format   bigint NOT NULL CHECK (format BETWEEN 0 AND 4294967295),
+    data     bytea  NOT NULL
+);
+"#;
+
 /// The migration steps this build knows: `(description, sql)`; step `i`
 /// (from 0) is recorded as version `i + 1`.
-pub(crate) const MIGRATIONS: &[(&str, &str)] = &[("events, head, meta, append-only triggers", V1)];
+pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
+    ("events, head, meta, append-only triggers", V1),
+    ("snapshots (derived state, outside the chain)", V2),
+];
 
 /// The newest PostgreSQL schema version this build knows.
 pub const PG_SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
