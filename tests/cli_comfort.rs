@@ -414,7 +414,7 @@ fn status_of_every_issuer_puts_the_most_urgent_first() {
                 "--class",
                 "ORD",
                 "--date",
-                "2025-07-16",
+                "2025-06-30",
                 "--issued-shares",
                 "1000000",
             ],

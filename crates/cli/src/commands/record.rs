@@ -34,6 +34,9 @@ pub struct RecordArgs {
     /// Record it even though an equal event of the issuer is already recorded (two identical purchases on one day).
     #[arg(long)]
     pub allow_duplicate: bool,
+    /// What to print of the recorded event: one line (text), or the event as stored, with its position, id and hash (json).
+    #[arg(long, value_enum)]
+    pub format: Option<crate::ReportFormat>,
     /// The fields: --field-name value (nested: --signatory.name value). `record TYPE --help` lists them.
     #[arg(
         trailing_var_arg = true,
@@ -83,6 +86,8 @@ pub struct Extras {
     pub allow_duplicate: bool,
     pub db: Option<std::path::PathBuf>,
     pub help: bool,
+    /// `--format` given after the type.
+    pub format: Option<crate::ReportFormat>,
 }
 
 /// A top-level field (or envelope field) of `spec` by JSON name.
@@ -216,6 +221,18 @@ pub fn fields_to_object(spec: &EventSpec, args: &[String]) -> Result<Flags, CliE
         };
         if name == "db" {
             extras.db = Some(value.into());
+            continue;
+        }
+        if name == "format" {
+            extras.format = Some(match value.as_str() {
+                "text" => crate::ReportFormat::Text,
+                "json" => crate::ReportFormat::Json,
+                other => {
+                    return Err(CliError::usage(format!(
+                        "--format {other}: give --format text (one line, the default) or --format json (the event as stored)"
+                    )))
+                }
+            });
             continue;
         }
         let Some((top, sub)) = resolve(spec, &name) else {
@@ -557,16 +574,27 @@ pub fn run<S: Engine>(db: &std::path::Path, args: RecordArgs) -> Result<(), CliE
                 code: e.code,
             }
         })?;
+    let format = extras
+        .format
+        .or(args.format)
+        .unwrap_or(crate::ReportFormat::Text);
     for rec in &summary.appended {
-        let stored = match rec.position {
-            Some(_) => ledger.find_by_id(&rec.id.to_string())?,
-            None => None,
-        };
-        let v = match &stored {
-            Some(row) => stored_json(row)?,
-            None => recorded_json(rec),
-        };
-        super::print_json_line(&v)?;
+        match format {
+            crate::ReportFormat::Json => {
+                let stored = match rec.position {
+                    Some(_) => ledger.find_by_id(&rec.id.to_string())?,
+                    None => None,
+                };
+                let v = match &stored {
+                    Some(row) => stored_json(row)?,
+                    None => recorded_json(rec),
+                };
+                super::print_json_line(&v)?;
+            }
+            crate::ReportFormat::Text => {
+                crate::outln!("{}", one_line(rec))?;
+            }
+        }
         match rec.position {
             Some(p) => crate::note!(
                 "recorded {} at log position {p} in {}",
@@ -585,6 +613,31 @@ pub fn run<S: Engine>(db: &std::path::Path, args: RecordArgs) -> Result<(), CliE
     }
     super::audit::print_findings(&ledger, &summary.appended, dry_run)?;
     Ok(())
+}
+
+/// The recorded event in one line: its log position (or "dry run"), the
+/// last 8 characters of its id (what `log` shows and `--voided-id` takes),
+/// its type and its fields as recorded (`--format json` prints it whole).
+fn one_line(rec: &shareledger_core::Recorded) -> String {
+    let at = rec
+        .position
+        .map_or_else(|| "dry run:".to_string(), |p| format!("@{p}"));
+    let id = rec.id.to_string();
+    let short = id.get(id.len().saturating_sub(8)..).unwrap_or(&id);
+    let fields = match rec.event.to_value() {
+        Value::Object(m) => m
+            .into_iter()
+            .filter(|(k, _)| k != "type")
+            .map(|(k, v)| match v {
+                Value::String(s) => format!("{k} {s}"),
+                v => format!("{k} {v}"),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    };
+    crate::output::sanitize(&format!("{at} {short} {}: {fields}", rec.event.type_name()))
+        .into_owned()
 }
 
 #[cfg(test)]
