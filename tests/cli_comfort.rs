@@ -528,3 +528,67 @@ fn date_flags_say_how_to_write_a_date_and_issuer_is_described() {
     let after: String = help[at..].lines().take(2).collect();
     assert!(after.contains("The issuer's id"), "{help}");
 }
+
+/// Bash completes `record TYPE`'s field flags (generated from the event
+/// table), and still the types and the other commands' flags (clap's).
+#[test]
+fn bash_completes_the_fields_of_record() {
+    if std::process::Command::new("bash")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(std::env::var_os("CI").is_none(), "bash is needed in CI");
+        eprintln!("skipped: no bash");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("shareledger.bash");
+    let out = capture_ok(Path::new("unused.db"), &["completions", "bash"]);
+    std::fs::write(&script, &out.stdout).unwrap();
+    let complete = |words: &str| -> Vec<String> {
+        let cword = words.split(' ').count() - 1;
+        let prog = format!(
+            "source {}; COMP_WORDS=({words}); COMP_CWORD={cword}; {}; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display(),
+            "_shareledger_record_fields shareledger"
+        );
+        let out = std::process::Command::new("bash")
+            .args(["-c", &prog])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        complete("shareledger record shares-repurchased --tr"),
+        vec!["--trade-date"]
+    );
+    // After other fields, nested fields, the snake_case spelling of the type.
+    assert_eq!(
+        complete("shareledger record share_class_defined --issuer 08888 --par-value.c"),
+        vec!["--par-value.currency"]
+    );
+    let all = complete("shareledger record shares-repurchased --");
+    for flag in [
+        "--issuer",
+        "--shares",
+        "--highest-price",
+        "--dry-run",
+        "--allow-duplicate",
+        "--format",
+    ] {
+        assert!(all.iter().any(|f| f == flag), "{flag} in {all:?}");
+    }
+    assert!(!all.iter().any(|f| f == "--resolution-date"), "{all:?}");
+    // The type itself and other commands: clap's completion.
+    assert!(complete("shareledger record shares-rep").contains(&"shares-repurchased".to_string()));
+    assert!(complete("shareledger status --iss").contains(&"--issuer".to_string()));
+}
