@@ -1293,6 +1293,7 @@ async fn trades_post<S: Source>(
         )
         .unwrap_or_else(|| broker_csv::word("cancellation").expect("a purpose")),
         currency,
+        date_format: broker_csv::DateFormat::Iso,
     };
     let ignore: Vec<String> = form
         .get("ignore")
