@@ -1378,3 +1378,47 @@ fn record_prints_one_line_and_json_on_request() {
     assert!(out.stderr.contains("--format json"), "{}", out.stderr);
     assert_eq!(event_count(&db), 2, "nothing written");
 }
+
+/// The example in a refusal is in the user's own figures when the command
+/// gives them (a price beside the bad one), not the demo company's.
+#[test]
+fn a_price_example_uses_the_users_own_price() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    ledger_with_class(&db);
+    let before = event_count(&db);
+    for lowest in ["1.2x", "1.25"] {
+        let out = capture(
+            &db,
+            &[
+                "record",
+                "shares-repurchased",
+                "--issuer",
+                I,
+                "--class",
+                "ORD",
+                "--trade-date",
+                "2024-07-05",
+                "--shares",
+                "100",
+                "--currency",
+                "HKD",
+                "--highest-price",
+                "1.20",
+                "--lowest-price",
+                lowest,
+                "--total-paid",
+                "120",
+            ],
+        );
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(out.stderr.contains("--lowest-price"), "{}", out.stderr);
+        assert!(
+            out.stderr.contains("for example --lowest-price 1.20"),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("21.35"), "{}", out.stderr);
+    }
+    assert_eq!(event_count(&db), before);
+}

@@ -243,7 +243,7 @@ pub fn fields_to_object(spec: &EventSpec, args: &[String]) -> Result<Flags, CliE
             Some(s) => format!("{}.{}", top.flag(), s.flag_name()),
             None => top.flag(),
         };
-        let typed = convert(field, &flag, &value)?;
+        let typed = convert(field, &flag, &value, own_price(args).as_deref())?;
         raw.insert(
             match sub {
                 Some(s) => format!("{}.{}", top.name, s.name),
@@ -319,6 +319,27 @@ pub fn fields_to_object(spec: &EventSpec, args: &[String]) -> Result<Flags, CliE
     })
 }
 
+/// A price the user gave in this command (`--highest-price 1.20`), well
+/// formed: the example for another price field, in the user's own figures
+/// (the demo company's 21.35 means nothing to an issuer trading at 1.20).
+fn own_price(args: &[String]) -> Option<String> {
+    let well_formed = |v: &str| {
+        ungroup_thousands(v)
+            .and_then(|d| d.parse::<shareledger_core::amount::Amount>().ok())
+            .is_some()
+    };
+    args.iter().enumerate().find_map(|(i, a)| {
+        let (flag, value) = match a.split_once('=') {
+            Some((f, v)) => (f, Some(v.to_string())),
+            None => (a.as_str(), args.get(i + 1).cloned()),
+        };
+        (flag.starts_with("--") && flag.ends_with("-price"))
+            .then_some(value)
+            .flatten()
+            .filter(|v| well_formed(v))
+    })
+}
+
 /// The field a flag names (`trade-date`, `signatory.name`): (top, sub).
 fn resolve(spec: &EventSpec, name: &str) -> Option<(&'static Field, Option<&'static Field>)> {
     let path: Vec<String> = name.split('.').map(|p| p.replace('-', "_")).collect();
@@ -334,11 +355,19 @@ fn resolve(spec: &EventSpec, name: &str) -> Option<(&'static Field, Option<&'sta
 }
 
 /// A flag's text as the JSON value of its field.
-fn convert(field: &Field, flag: &str, value: &str) -> Result<Value, CliError> {
+fn convert(
+    field: &Field,
+    flag: &str,
+    value: &str,
+    own_price: Option<&str>,
+) -> Result<Value, CliError> {
+    let example = own_price
+        .filter(|p| field.name.ends_with("price") && *p != value)
+        .unwrap_or(field.example);
     let bad = |what: String| {
         CliError::refused(format!(
             "{flag} `{value}`: {what}; for example {flag} {}",
-            quoted(field.example)
+            quoted(example)
         ))
     };
     Ok(match field.kind {
@@ -446,8 +475,19 @@ pub fn flagged(spec: &EventSpec, message: &str, raw: &BTreeMap<String, String>) 
     let Some((path, after)) = rest.split_once('`') else {
         return msg.to_string();
     };
-    let (flag, example) = flag_for_path(spec, path);
+    let (flag, mut example) = flag_for_path(spec, path);
     let clean_path: String = path.split('[').next().unwrap_or(path).to_string();
+    if clean_path.ends_with("price") {
+        // Another price the user gave, in their own figures.
+        let own: Vec<String> = raw
+            .iter()
+            .filter(|(k, _)| k.ends_with("price"))
+            .flat_map(|(k, v)| [format!("--{}", k.replace('_', "-")), v.clone()])
+            .collect();
+        if let Some(p) = own_price(&own).filter(|p| raw.get(&clean_path) != Some(p)) {
+            example = format!("{flag} {p}");
+        }
+    }
     let given = raw
         .get(path)
         .or_else(|| raw.get(&clean_path))
