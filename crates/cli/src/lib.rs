@@ -105,7 +105,7 @@ Every command's --help ends with an example.";
 #[derive(Debug, Parser)]
 #[command(name = "shareledger", version, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// The ledger file (SQLite).
+    /// The ledger: a SQLite file (created by the first write), or a PostgreSQL database as postgresql://USER@HOST/DB.
     #[arg(
         long,
         global = true,
