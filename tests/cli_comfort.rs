@@ -592,3 +592,59 @@ fn bash_completes_the_fields_of_record() {
     assert!(complete("shareledger record shares-rep").contains(&"shares-repurchased".to_string()));
     assert!(complete("shareledger status --iss").contains(&"--issuer".to_string()));
 }
+
+/// An opening balance dated in the past makes every later return owed: the
+/// record says so in one line pointing to `status`, not a warning per
+/// return and "15 more".
+#[test]
+fn an_opening_balance_in_the_past_is_one_line_about_overdue_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    for args in [
+        vec![
+            "record",
+            "issuer-registered",
+            "--issuer",
+            "07777",
+            "--name",
+            "Past Limited",
+        ],
+        vec![
+            "record",
+            "share-class-defined",
+            "--issuer",
+            "07777",
+            "--class",
+            "ORD",
+            "--class-of-shares",
+            "Ordinary shares",
+        ],
+    ] {
+        capture_ok(&db, &args);
+    }
+    let out = capture_ok(
+        &db,
+        &[
+            "record",
+            "opening-balance",
+            "--issuer",
+            "07777",
+            "--class",
+            "ORD",
+            "--date",
+            "2024-01-31",
+            "--issued-shares",
+            "1000000",
+        ],
+    );
+    let lines: Vec<&str> = out.stderr.lines().filter(|l| l.contains("13.25")).collect();
+    assert_eq!(lines.len(), 1, "{}", out.stderr);
+    assert!(
+        lines[0].starts_with("error: [13.25A/13.25B] 07777: ")
+            && lines[0].contains("returns dated 2024-02-29 to ")
+            && lines[0].contains("shareledger status --issuer 07777"),
+        "{}",
+        lines[0]
+    );
+    assert!(!out.stderr.contains("more finding"), "{}", out.stderr);
+}
