@@ -8,19 +8,18 @@
 //! `SHARELEDGER_SCREENSHOTS=DIR` (absolute) saves a screenshot of each main page there
 //! (docs/screenshots/ holds the ones of the last run that was asked to).
 
+#[macro_use]
 mod common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 use shareledger_ledger::access::Role;
-use shareledger_server::{router, App, SqliteFile};
 
 fn find(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -120,11 +119,11 @@ async fn browser() -> Option<(Driver, Client)> {
 
 /// The app on a free port of this machine.
 async fn serve(t: &TestServer) -> String {
-    let app = Arc::new(App::new(SqliteFile(t.db.clone())).unwrap());
+    let app = t.router();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, router(app)).await.unwrap();
+        axum::serve(listener, app).await.unwrap();
     });
     format!("http://127.0.0.1:{}", addr.port())
 }
@@ -276,7 +275,7 @@ async fn a_company_secretary_records_produces_and_files_in_the_browser() {
         "the NDDR left the due list: {due}"
     );
     let filed: Value = serde_json::from_str(
-        &shareledger_ledger::Ledger::open(&t.db)
+        &shareledger_ledger::Ledger::open(t.file())
             .unwrap()
             .events(&shareledger_ledger::ReadFilter::default())
             .last()
