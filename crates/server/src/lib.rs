@@ -186,7 +186,10 @@ pub type Shared<S> = Arc<App<S>>;
 impl<S: Source> App<S> {
     /// An app over `source`, reading its users from the ledger.
     pub fn new(source: S) -> Result<Self, LedgerError> {
-        let users = source.open()?.users()?;
+        let ledger = source.open()?;
+        let users = ledger.users();
+        source.recycle(ledger);
+        let users = users?;
         Ok(App {
             source,
             auth: auth::Auth::new(users),

@@ -662,3 +662,46 @@ on_both_engines! {
         assert!(page.body.contains("AMENDMENT"), "{}", page.body);
     }
 }
+
+/// The PostgreSQL source's pool: one connection serves requests one after
+/// another; a burst opens more, and at most `PG_IDLE_CONNECTIONS` stay.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_postgresql_pool_reuses_its_connections_and_keeps_few() {
+    if !Kind::Postgres.available() {
+        return;
+    }
+    let t = TestServer::harbour_on(Kind::Postgres);
+    let Db::Postgres(url) = &t.db else {
+        unreachable!()
+    };
+    let app = std::sync::Arc::new(tokio::task::block_in_place(|| {
+        shareledger_server::App::new(shareledger_server::PgDatabase::new(url.clone())).unwrap()
+    }));
+    assert_eq!(app.source.idle(), 1, "App::new read the users");
+    for _ in 0..5 {
+        let n = app.with_ledger(|l| Ok(l.issuers()?.len())).await.unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(app.source.idle(), 1, "one connection, reused");
+    }
+    let burst: Vec<_> = (0..24)
+        .map(|_| {
+            let app = std::sync::Arc::clone(&app);
+            tokio::spawn(async move {
+                app.with_ledger(|l| {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    Ok(l.issuers()?.len())
+                })
+                .await
+                .unwrap()
+            })
+        })
+        .collect();
+    for b in burst {
+        assert_eq!(b.await.unwrap(), 2);
+    }
+    assert_eq!(
+        app.source.idle(),
+        shareledger_server::PG_IDLE_CONNECTIONS,
+        "the burst's extra connections were closed"
+    );
+}
