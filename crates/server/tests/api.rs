@@ -255,14 +255,14 @@ on_both_engines! {
         assert_eq!(t.count(), before);
 
         // Line 2 refused: 422 with line and field, and line 1 not written either.
-        let bad = REPURCHASE.replace("2025-06-13", "2025-05-29");
+        let bad = REPURCHASE.replace("2025-06-13", "2025-04-29");
         let body = format!("{REPURCHASE}\n{bad}\n");
         let a = send(&r, "POST", "/api/events", &[NDJSON], &body).await;
         assert_eq!(a.status, 422, "{}", a.body);
         let e = a.error();
         assert_eq!(e["line"], 2);
         assert_eq!(e["field"], "trade_date");
-        assert!(e["message"].as_str().unwrap().contains("2025-05-29"), "{e}");
+        assert!(e["message"].as_str().unwrap().contains("2025-04-29"), "{e}");
         assert!(e["hint"].is_string());
         assert_eq!(t.count(), before, "nothing written");
 

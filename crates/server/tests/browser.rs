@@ -202,11 +202,11 @@ async fn a_company_secretary_records_produces_and_files_in_the_browser() {
     let before = t.count();
     c.goto(&format!("{base}/issuers/08888")).await.unwrap();
     click(&c, "a[href^='/record/shares_repurchased']").await;
-    fill_repurchase(&c, "2025-05-29").await;
+    fill_repurchase(&c, "2025-04-29").await;
     click(&c, "#record-button").await;
     let err = text(&c, "#e-trade_date").await;
     assert!(
-        err.contains("2025-05-29") && err.contains("opening balance"),
+        err.contains("2025-04-29") && err.contains("opening balance"),
         "{err}"
     );
     // The values typed are still there to correct.

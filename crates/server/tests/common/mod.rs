@@ -21,14 +21,14 @@ use tower::ServiceExt;
 /// A small issuer: registered, one class, an opening balance, a mandate.
 pub const HARBOUR: &str = r#"{"type":"issuer_registered","issuer":"08888","name":"Example Harbour Holdings Limited"}
 {"type":"share_class_defined","issuer":"08888","class":"ORD","class_of_shares":"Ordinary shares"}
-{"type":"opening_balance","issuer":"08888","class":"ORD","date":"2025-05-30","issued_shares":1200000000}
+{"type":"opening_balance","issuer":"08888","class":"ORD","date":"2025-04-30","issued_shares":1200000000}
 {"type":"repurchase_mandate_granted","issuer":"08888","class":"ORD","resolution_date":"2025-05-22","issued_shares_at_resolution":1200000000}
 "#;
 
 /// A second issuer, for a clerk who may not see it.
 pub const OTHER: &str = r#"{"type":"issuer_registered","issuer":"00700","name":"Other Holdings Limited"}
 {"type":"share_class_defined","issuer":"00700","class":"ORD","class_of_shares":"Ordinary shares"}
-{"type":"opening_balance","issuer":"00700","class":"ORD","date":"2025-05-30","issued_shares":5000000}
+{"type":"opening_balance","issuer":"00700","class":"ORD","date":"2025-04-30","issued_shares":5000000}
 "#;
 
 /// A repurchase on Friday 13 June 2025.
