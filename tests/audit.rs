@@ -715,7 +715,7 @@ fn import_writes_a_rule_breaking_event_and_warns_of_what_it_introduces() {
     ]);
     let out = l.import(&[placing("2023-06-20", 5000)]);
     let err = text(&out.stderr);
-    assert!(err.contains("warning: [10.06(3)]"), "{err}");
+    assert!(err.contains("error: [10.06(3)]"), "{err}");
     assert!(
         l.log()
             .iter()
@@ -734,10 +734,7 @@ fn a_back_dated_repurchase_warns_of_the_later_event_it_makes_a_breach() {
     let l = ledger(&[placing("2023-06-20", 5000), nddr_that_evening("2023-06-20")]);
     let out = l.import(&[repurchase("2023-06-01", 1000)]);
     let err = text(&out.stderr);
-    assert!(
-        err.contains("warning: [10.06(3)] 02121 2023-06-20"),
-        "{err}"
-    );
+    assert!(err.contains("error: [10.06(3)] 02121 2023-06-20"), "{err}");
 }
 
 #[test]
@@ -762,7 +759,7 @@ fn record_writes_a_rule_breaking_event_and_warns() {
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let err = text(&out.stderr);
-    assert!(err.contains("warning: [10.06(3)]"), "{err}");
+    assert!(err.contains("error: [10.06(3)]"), "{err}");
     assert!(l
         .log()
         .iter()
@@ -779,7 +776,7 @@ fn a_dry_run_import_warns_without_writing() {
     let input = format!("{}\n", placing("2023-06-20", 5000));
     let out = l.run_with_input(&["import", "--dry-run", "-"], Some(&input));
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("warning: [10.06(3)]"));
+    assert!(text(&out.stderr).contains("error: [10.06(3)]"));
     assert_eq!(l.log().len(), before);
 }
 
@@ -913,5 +910,94 @@ fn a_recorded_prior_approval_turns_the_moratorium_breach_into_information() {
     assert!(
         m.contains("approved by the Exchange") && m.contains("LD/2023/5"),
         "{m}"
+    );
+}
+
+// ---- one severity per rule, reported once (issue #14) ----------------------------------------
+
+/// Record a repurchase of `shares` H shares on `date` through the binary.
+fn record_repurchase(l: &Ledger, date: &str, shares: &str) -> String {
+    let out = l.run(&[
+        "record",
+        "shares-repurchased",
+        "--issuer",
+        ISSUER,
+        "--class",
+        CLASS,
+        "--trade-date",
+        date,
+        "--shares",
+        shares,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stderr).to_string()
+}
+
+#[test]
+fn a_mandate_breach_is_an_error_when_recorded_reported_once_and_the_same_in_audit() {
+    let l = ledger(&[
+        repurchase("2022-06-01", 60_000),
+        nddr_that_evening("2022-06-01"),
+    ]);
+    // The buy-back that crosses the mandate's 100,000: an error, as in audit.
+    let err = record_repurchase(&l, "2022-06-02", "40001");
+    assert!(err.contains("error: [10.06(1)] 02121 2022-06-02"), "{err}");
+    // A later buy-back under the same mandate is not reported again.
+    let err = record_repurchase(&l, "2022-06-06", "1000");
+    assert!(!err.contains("10.06(1)"), "{err}");
+    // audit: one breach of the mandate, an error, counting both.
+    let a = l.audit("2022-06-10T12:00:00+08:00");
+    let mandate: Vec<_> = a
+        .findings()
+        .iter()
+        .filter(|f| f["rule"] == "10.06(1)")
+        .collect();
+    assert_eq!(mandate.len(), 1, "{:#}", a.report);
+    assert_eq!(mandate[0]["severity"], "error");
+    assert_eq!(mandate[0]["date"], "2022-06-02");
+    assert!(
+        mandate[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("1 later repurchase(s) under it") && m.contains("101001")),
+        "{}",
+        mandate[0]
+    );
+    assert_eq!(a.code, 1);
+}
+
+#[test]
+fn every_finding_record_prints_has_the_severity_audit_gives_it() {
+    // A placing 14 days after a repurchase (10.06(3)), recorded: the line
+    // `record` prints and the finding `audit` reports agree on severity.
+    let l = ledger(&[
+        repurchase("2023-06-01", 1000),
+        nddr_that_evening("2023-06-01"),
+    ]);
+    let out = l.run(&[
+        "record",
+        "shares-issued",
+        "--issuer",
+        ISSUER,
+        "--class",
+        CLASS,
+        "--date",
+        "2023-06-20",
+        "--shares",
+        "5000",
+        "--kind",
+        "placing",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr).to_string();
+    let a = l.audit("2023-06-20T12:00:00+08:00");
+    let f = a
+        .findings()
+        .iter()
+        .find(|f| f["rule"] == "10.06(3)")
+        .unwrap_or_else(|| panic!("{:#}", a.report));
+    let severity = f["severity"].as_str().expect("severity");
+    assert!(
+        err.contains(&format!("{severity}: [10.06(3)] 02121 2023-06-20")),
+        "record said: {err}\naudit said: {f}"
     );
 }

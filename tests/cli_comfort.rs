@@ -414,7 +414,7 @@ fn status_of_every_issuer_puts_the_most_urgent_first() {
                 "--class",
                 "ORD",
                 "--date",
-                "2025-07-16",
+                "2025-06-30",
                 "--issued-shares",
                 "1000000",
             ],
@@ -527,4 +527,124 @@ fn date_flags_say_how_to_write_a_date_and_issuer_is_described() {
         + 1;
     let after: String = help[at..].lines().take(2).collect();
     assert!(after.contains("The issuer's id"), "{help}");
+}
+
+/// Bash completes `record TYPE`'s field flags (generated from the event
+/// table), and still the types and the other commands' flags (clap's).
+#[test]
+fn bash_completes_the_fields_of_record() {
+    if std::process::Command::new("bash")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(std::env::var_os("CI").is_none(), "bash is needed in CI");
+        eprintln!("skipped: no bash");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("shareledger.bash");
+    let out = capture_ok(Path::new("unused.db"), &["completions", "bash"]);
+    std::fs::write(&script, &out.stdout).unwrap();
+    let complete = |words: &str| -> Vec<String> {
+        let cword = words.split(' ').count() - 1;
+        let prog = format!(
+            "source {}; COMP_WORDS=({words}); COMP_CWORD={cword}; {}; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display(),
+            "_shareledger_record_fields shareledger"
+        );
+        let out = std::process::Command::new("bash")
+            .args(["-c", &prog])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        complete("shareledger record shares-repurchased --tr"),
+        vec!["--trade-date"]
+    );
+    // After other fields, nested fields, the snake_case spelling of the type.
+    assert_eq!(
+        complete("shareledger record share_class_defined --issuer 08888 --par-value.c"),
+        vec!["--par-value.currency"]
+    );
+    let all = complete("shareledger record shares-repurchased --");
+    for flag in [
+        "--issuer",
+        "--shares",
+        "--highest-price",
+        "--dry-run",
+        "--allow-duplicate",
+        "--format",
+    ] {
+        assert!(all.iter().any(|f| f == flag), "{flag} in {all:?}");
+    }
+    assert!(!all.iter().any(|f| f == "--resolution-date"), "{all:?}");
+    // The type itself and other commands: clap's completion.
+    assert!(complete("shareledger record shares-rep").contains(&"shares-repurchased".to_string()));
+    assert!(complete("shareledger status --iss").contains(&"--issuer".to_string()));
+}
+
+/// An opening balance dated in the past makes every later return owed: the
+/// record says so in one line pointing to `status`, not a warning per
+/// return and "15 more".
+#[test]
+fn an_opening_balance_in_the_past_is_one_line_about_overdue_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    for args in [
+        vec![
+            "record",
+            "issuer-registered",
+            "--issuer",
+            "07777",
+            "--name",
+            "Past Limited",
+        ],
+        vec![
+            "record",
+            "share-class-defined",
+            "--issuer",
+            "07777",
+            "--class",
+            "ORD",
+            "--class-of-shares",
+            "Ordinary shares",
+        ],
+    ] {
+        capture_ok(&db, &args);
+    }
+    let out = capture_ok(
+        &db,
+        &[
+            "record",
+            "opening-balance",
+            "--issuer",
+            "07777",
+            "--class",
+            "ORD",
+            "--date",
+            "2024-01-31",
+            "--issued-shares",
+            "1000000",
+        ],
+    );
+    let lines: Vec<&str> = out.stderr.lines().filter(|l| l.contains("13.25")).collect();
+    assert_eq!(lines.len(), 1, "{}", out.stderr);
+    assert!(
+        lines[0].starts_with("error: [13.25A/13.25B] 07777: ")
+            && lines[0].contains("returns dated 2024-02-29 to ")
+            && lines[0].contains("shareledger status --issuer 07777"),
+        "{}",
+        lines[0]
+    );
+    assert!(!out.stderr.contains("more finding"), "{}", out.stderr);
 }

@@ -818,7 +818,7 @@ fn command_line_numbers_are_read_only_when_well_formed() {
     // Well-formed thousands groups are read as written.
     let out = rec("4,300", "1.000");
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("\"shares\":4300"), "{}", out.stdout);
+    assert!(out.stdout.contains("shares 4300,"), "{}", out.stdout);
 }
 
 #[test]
@@ -1139,6 +1139,8 @@ fn a_mistaken_market_closure_can_be_voided() {
         "2025-01-06",
         "--reason",
         "typhoon (mistaken)",
+        "--format",
+        "json",
     ]);
     let id = serde_json::from_str::<serde_json::Value>(closed.trim()).unwrap()["id"]
         .as_str()
@@ -1311,6 +1313,8 @@ fn messages_read_as_english() {
         "HKD",
         "--price",
         "3",
+        "--format",
+        "json",
     ]);
     let id = serde_json::from_str::<serde_json::Value>(void.trim()).unwrap()["id"]
         .as_str()
@@ -1325,6 +1329,8 @@ fn messages_read_as_english() {
         &id,
         "--reason",
         "wrong",
+        "--format",
+        "json",
     ]);
     let vid = serde_json::from_str::<serde_json::Value>(first.trim()).unwrap()["id"]
         .as_str()

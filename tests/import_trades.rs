@@ -259,3 +259,42 @@ fn a_bad_row_is_refused_with_row_and_column_and_nothing_is_written() {
     );
     assert_eq!(out.code, 2, "{}", out.stderr);
 }
+
+/// A Hong Kong Excel export writes 13/06/2025: refused by default, saying
+/// how to read it; read with `--date-format DD/MM/YYYY`; a bad format name
+/// is a usage error. Nothing is written by a refusal.
+#[test]
+fn day_first_dates_are_read_when_the_user_says_so() {
+    let (dir, db) = ledger();
+    let csv = dir.path().join("fills-dmy.csv");
+    std::fs::write(
+        &csv,
+        "date,shares,price\n13/06/2025,200000,3.12\n13/06/2025,150000,3.15\n",
+    )
+    .unwrap();
+    let csv = csv.to_str().unwrap();
+    let args = ["import-trades", csv, "--issuer", "08888", "--class", "ORD"];
+    let out = capture(&db, &args);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--date-format DD/MM/YYYY"),
+        "{}",
+        out.stderr
+    );
+    assert!(repurchases(&db).is_empty());
+
+    let mut bad = args.to_vec();
+    bad.extend(["--date-format", "DD.MM.YY"]);
+    let out = capture(&db, &bad);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("DD/MM/YYYY"), "{}", out.stderr);
+
+    let mut ok = args.to_vec();
+    ok.extend(["--date-format", "DD/MM/YYYY"]);
+    capture_ok(&db, &ok);
+    let r = repurchases(&db);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0]["trade_date"], "2025-06-13");
+    assert_eq!(r[0]["shares"], 350000);
+    assert_eq!(r[0]["total_paid"], "1096500.00");
+}

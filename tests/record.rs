@@ -12,7 +12,7 @@ use common::capture;
 
 /// Record and expect success; the event as stored (JSON) is returned.
 fn record(db: &Path, args: &[&str]) -> serde_json::Value {
-    let mut all = vec!["record"];
+    let mut all = vec!["record", "--format", "json"];
     all.extend_from_slice(args);
     let out = capture(db, &all);
     assert_eq!(
@@ -589,8 +589,13 @@ fn a_dry_run_shows_the_event_and_writes_nothing() {
         ],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
+    // One line (the default text format): what would be recorded.
+    assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
     assert!(
-        out.stdout.contains("\"type\":\"issuer_registered\""),
+        out.stdout.starts_with("dry run: ")
+            && out
+                .stdout
+                .contains("issuer_registered: issuer 09999, name X Limited"),
         "{}",
         out.stdout
     );
@@ -604,6 +609,8 @@ fn a_dry_run_shows_the_event_and_writes_nothing() {
         vec![
             "record",
             "--dry-run",
+            "--format",
+            "json",
             "shares-repurchased",
             "--issuer",
             I,
@@ -626,6 +633,8 @@ fn a_dry_run_shows_the_event_and_writes_nothing() {
             "--shares",
             "100",
             "--dry-run",
+            "--format",
+            "json",
         ],
     ] {
         let out = capture(&db, &args);
@@ -669,7 +678,7 @@ fn a_recorded_event_prints_its_findings() {
         out.stderr
     );
     assert!(
-        out.stderr.contains("warning: [10.06(1)]"),
+        out.stderr.contains("error: [10.06(1)]"),
         "no mandate: {}",
         out.stderr
     );
@@ -1296,4 +1305,120 @@ fn trades_on_days_the_exchange_was_shut_and_changes_not_yet_happened_are_refused
         "{}",
         out.stderr
     );
+}
+
+/// `record` prints one line by default: the position, the end of the id
+/// (what `--voided-id` takes) and the fields; `--format json` the stored
+/// event; a bad `--format` is refused before anything is written.
+#[test]
+fn record_prints_one_line_and_json_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    let out = capture(
+        &db,
+        &[
+            "record",
+            "issuer-registered",
+            "--issuer",
+            I,
+            "--name",
+            "X Limited",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let line = out.stdout.trim_end();
+    assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
+    assert!(line.starts_with("@1 "), "{line}");
+    assert!(
+        line.ends_with("issuer_registered: issuer 09999, name X Limited"),
+        "{line}"
+    );
+    // The 8 characters after the position are the end of the stored id.
+    let log = common::capture_ok(&db, &["log", "--format", "json"]).stdout;
+    let stored: serde_json::Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
+    let id = stored["id"].as_str().unwrap();
+    assert_eq!(&line[3..11], &id[id.len() - 8..]);
+
+    let out = capture(
+        &db,
+        &[
+            "record",
+            "share-class-defined",
+            "--issuer",
+            I,
+            "--class",
+            "ORD",
+            "--class-of-shares",
+            "Ordinary shares",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(out.stdout.trim_end()).unwrap();
+    assert_eq!(v["position"], 2);
+    assert_eq!(v["type"], "share_class_defined");
+
+    let out = capture(
+        &db,
+        &[
+            "record",
+            "share-class-defined",
+            "--issuer",
+            I,
+            "--class",
+            "PREF",
+            "--class-of-shares",
+            "Preference shares",
+            "--format",
+            "yaml",
+        ],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--format json"), "{}", out.stderr);
+    assert_eq!(event_count(&db), 2, "nothing written");
+}
+
+/// The example in a refusal is in the user's own figures when the command
+/// gives them (a price beside the bad one), not the demo company's.
+#[test]
+fn a_price_example_uses_the_users_own_price() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    ledger_with_class(&db);
+    let before = event_count(&db);
+    for lowest in ["1.2x", "1.25"] {
+        let out = capture(
+            &db,
+            &[
+                "record",
+                "shares-repurchased",
+                "--issuer",
+                I,
+                "--class",
+                "ORD",
+                "--trade-date",
+                "2024-07-05",
+                "--shares",
+                "100",
+                "--currency",
+                "HKD",
+                "--highest-price",
+                "1.20",
+                "--lowest-price",
+                lowest,
+                "--total-paid",
+                "120",
+            ],
+        );
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(out.stderr.contains("--lowest-price"), "{}", out.stderr);
+        assert!(
+            out.stderr.contains("for example --lowest-price 1.20"),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("21.35"), "{}", out.stderr);
+    }
+    assert_eq!(event_count(&db), before);
 }

@@ -129,3 +129,53 @@ fn status_and_audit_agree_on_every_monthly_return_due() {
         vec!["2022-11-30", "2022-12-31", "2023-01-31", "2023-02-28"]
     );
 }
+
+/// Every return `status` lists as due can be produced: a Monthly Return for
+/// the month of a mid-month opening balance cannot (Part II needs the
+/// closing balance of the month before, which the ledger was never told), so
+/// it is not listed, and the next month is the first owed.
+#[test]
+fn every_monthly_return_status_lists_can_be_produced() {
+    for opening in ["2022-10-14", "2022-10-31", "2022-10-03"] {
+        let l = Ledger::new();
+        import(&l, &issuer(opening));
+        let out = l.run(&[
+            "status",
+            "--issuer",
+            ISSUER,
+            "--now",
+            "2023-01-20T12:00:00+08:00",
+            "--format",
+            "json",
+        ]);
+        assert!(out.status.success(), "status: {}", text(&out.stderr));
+        let s: Value = serde_json::from_slice(&out.stdout).expect("status JSON");
+        let months: Vec<String> = s["returns_due"]
+            .as_array()
+            .expect("returns_due")
+            .iter()
+            .filter(|r| r["form"] == "monthly")
+            .map(|r| r["date"].as_str().expect("date")[..7].to_string())
+            .collect();
+        assert_eq!(
+            months,
+            vec!["2022-11", "2022-12", "2023-01"],
+            "opening {opening}"
+        );
+        for month in &months {
+            let out = l.run(&["return", "monthly", "--issuer", ISSUER, "--month", month]);
+            assert!(
+                out.status.success(),
+                "opening {opening}: the Monthly Return for {month} status lists cannot be produced: {}",
+                text(&out.stderr)
+            );
+        }
+        // And the month of the opening itself is refused, saying why.
+        let out = l.run(&[
+            "return", "monthly", "--issuer", ISSUER, "--month", "2022-10",
+        ]);
+        if opening != "2022-10-31" {
+            assert!(!out.status.success(), "opening {opening}: October produced");
+        }
+    }
+}

@@ -70,16 +70,21 @@ impl Ledger {
     }
 
     fn checkpoint(&self) -> String {
-        let out = succeeded(
-            shareledger(&self.db).arg("checkpoint").output().unwrap(),
-            "checkpoint",
-        );
-        let line = out.trim().to_string();
-        let (pos, hash) = line.split_once(':').expect("POSITION:HASH");
-        assert_eq!(pos, EVENTS.to_string());
-        assert_eq!(hash.len(), 64);
-        line
+        checkpoint(&self.db)
     }
+}
+
+/// `shareledger checkpoint` of the ledger at `db` (a file or a URL).
+fn checkpoint(db: &Path) -> String {
+    let out = succeeded(
+        shareledger(db).arg("checkpoint").output().unwrap(),
+        "checkpoint",
+    );
+    let line = out.trim().to_string();
+    let (pos, hash) = line.split_once(':').expect("POSITION:HASH");
+    assert_eq!(pos, EVENTS.to_string());
+    assert_eq!(hash.len(), 64);
+    line
 }
 
 /// `audit --format json` (and `--expect` if given): (exit code, report).
@@ -485,4 +490,105 @@ fn a_new_ledger_is_private() {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------- PostgreSQL
+//
+// The same attacks on a PostgreSQL ledger (issue #15): the ledger written
+// through the binary into a database of the throwaway cluster
+// (`shareledger_store::pg_testing`; skipped without one, failed under
+// `CI`), then a row changed or deleted as the tables' owner could, with
+// the append-only triggers disabled for the time of it.
+
+/// The test ledger imported into a new PostgreSQL database: its URL.
+fn pg_ledger() -> Option<String> {
+    let url = shareledger_store::pg_testing::database()?;
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("events.jsonl");
+    std::fs::write(&f, ledger_lines()).unwrap();
+    succeeded(
+        shareledger(Path::new(&url))
+            .arg("import")
+            .arg(&f)
+            .output()
+            .unwrap(),
+        "import into PostgreSQL",
+    );
+    Some(url)
+}
+
+/// Run `sql` on the ledger at `url` with its triggers disabled.
+fn pg_attack(url: &str, sql: &str) -> u64 {
+    let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    let mut tx = c.transaction().unwrap();
+    tx.batch_execute("ALTER TABLE events DISABLE TRIGGER USER")
+        .unwrap();
+    let n = tx.execute(sql, &[]).unwrap();
+    tx.batch_execute("ALTER TABLE events ENABLE TRIGGER USER")
+        .unwrap();
+    tx.commit().unwrap();
+    n
+}
+
+#[test]
+fn on_postgresql_the_triggers_refuse_update_and_delete() {
+    let Some(url) = pg_ledger() else {
+        return;
+    };
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    for sql in [
+        "UPDATE events SET payload = '{}' WHERE position = 5",
+        "DELETE FROM events WHERE position = 13",
+        "TRUNCATE events",
+    ] {
+        let e = c.batch_execute(sql).unwrap_err();
+        assert!(format!("{e:?}").contains("append-only"), "{sql}: {e:?}");
+    }
+    assert_eq!(audit(Path::new(&url), None).0, 0);
+}
+
+#[test]
+fn on_postgresql_audit_exits_1_on_a_changed_row_naming_its_position() {
+    let Some(url) = pg_ledger() else {
+        return;
+    };
+    let db = Path::new(&url);
+    let cp = checkpoint(db);
+    let (code, report) = audit(db, Some(&cp));
+    assert_eq!(code, 0, "untouched: {report}");
+    let n = pg_attack(
+        &url,
+        "UPDATE events SET payload = replace(replace(payload, '\"shares\":104', '\"shares\":10400'), '\"total_paid\":\"312\"', '\"total_paid\":\"31200\"') WHERE position = 8",
+    );
+    assert_eq!(n, 1, "the forgery changed one row");
+    let (code, report) = audit(db, None);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["chain"]["broken_at"], 8, "{report}");
+    assert!(
+        integrity_messages(&report)[0].contains("position 8"),
+        "{report}"
+    );
+    let (code, report) = audit(db, Some(&cp));
+    assert_eq!(code, 1);
+    assert_eq!(report["chain"]["broken_at"], 8);
+}
+
+#[test]
+fn on_postgresql_audit_exits_1_on_a_deleted_row() {
+    let Some(url) = pg_ledger() else {
+        return;
+    };
+    let db = Path::new(&url);
+    let cp = checkpoint(db);
+    assert_eq!(pg_attack(&url, "DELETE FROM events WHERE position = 6"), 1);
+    let (code, report) = audit(db, None);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["chain"]["broken_at"], 6, "{report}");
+    assert!(
+        integrity_messages(&report)[0].contains("missing"),
+        "{report}"
+    );
+    let (code, _) = audit(db, Some(&cp));
+    assert_eq!(code, 1);
 }

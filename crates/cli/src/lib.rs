@@ -105,7 +105,7 @@ Every command's --help ends with an example.";
 #[derive(Debug, Parser)]
 #[command(name = "shareledger", version, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// The ledger file (SQLite).
+    /// The ledger: a SQLite file (created by the first write), or a PostgreSQL database as postgresql://USER@HOST/DB.
     #[arg(
         long,
         global = true,
@@ -257,7 +257,7 @@ pub enum Command {
     },
     /// The web app and its JSON API (docs/web.md) on ADDR.
     #[command(
-        after_help = "Example:\n  shareledger serve\n  shareledger serve --listen 127.0.0.1:9000\n  shareledger serve --listen 0.0.0.0:8080     # only once a user exists (shareledger user add)\n\nOpen http://127.0.0.1:8080/ in a browser. With no user configured the app runs for you\nalone, without login, and listens only on this machine. The API is described at /api/openapi.json."
+        after_help = "Example:\n  shareledger serve\n  shareledger serve --listen 127.0.0.1:9000\n  shareledger serve --listen 0.0.0.0:8080     # only once a user exists (shareledger user add)\n  shareledger --db postgresql://shareledger_app@db.internal/registry serve --listen 10.0.0.5:8080\n\nOpen http://127.0.0.1:8080/ in a browser. With no user configured the app runs for you\nalone, without login, and listens only on this machine. The API is described at /api/openapi.json."
     )]
     Serve {
         /// Address and port to listen on.

@@ -217,9 +217,12 @@ impl Month {
 ///   month it first reports on is its own: an NDDR dated 30 November 2022
 ///   makes November 2022 owed;
 /// * with none recorded: the months ending after the earliest opening balance
-///   date (`earliest_opening`). An opening balance as at a month's end is
-///   that month's closing balance, so the month after is the first owed; an
-///   opening balance in the middle of a month makes that month owed;
+///   date (`earliest_opening`): the month after the opening's month. An
+///   opening balance as at a month's end is that month's closing balance;
+///   one dated within a month cannot give that month's return (Part II
+///   starts from the balance at the close of the preceding month, which the
+///   ledger does not have), so that month is not owed either: it was the
+///   company's to file from its own records;
 /// * with neither: `None` (the ledger knows nothing to judge).
 pub fn first_monthly_return_owed(
     first_filing: Option<NaiveDate>,
@@ -227,10 +230,7 @@ pub fn first_monthly_return_owed(
 ) -> Option<Month> {
     match (first_filing, earliest_opening) {
         (Some(f), _) => Some(Month::of(f)),
-        (None, Some(o)) => {
-            let m = Month::of(o);
-            Some(if o == m.end() { m.next() } else { m })
-        }
+        (None, Some(o)) => Some(Month::of(o).next()),
         (None, None) => None,
     }
 }
@@ -435,9 +435,15 @@ mod tests {
             first_monthly_return_owed(None, Some(d(2022, 12, 31))),
             Some(month(2023, 1))
         );
+        // Within a month: that month's return cannot be produced from the
+        // ledger (no closing balance of September), so November is first.
         assert_eq!(
             first_monthly_return_owed(None, Some(d(2022, 10, 15))),
-            Some(month(2022, 10))
+            Some(month(2022, 11))
+        );
+        assert_eq!(
+            first_monthly_return_owed(None, Some(d(2022, 10, 1))),
+            Some(month(2022, 11))
         );
         assert_eq!(first_monthly_return_owed(None, None), None);
     }

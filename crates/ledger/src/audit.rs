@@ -664,7 +664,7 @@ pub fn findings_introduced<S: EventStore>(
         out.extend(
             checks::run(state, &calendar(&after), now)
                 .into_iter()
-                .filter(|f| !old.contains(f)),
+                .filter(|f| !old.iter().any(|o| o.is_same(f))),
         );
     }
     Ok(out)

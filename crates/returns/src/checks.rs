@@ -83,6 +83,21 @@ impl Finding {
         self.event = Some(event);
         self
     }
+
+    /// Whether `other` reports the same thing: the same rule, issuer, date
+    /// and severity, about the same event; a finding about no event in
+    /// particular (a return missing, a check that could not run) is the
+    /// same only with the same words. What a later event only adds to
+    /// (a mandate's breach, now with one more repurchase beyond it) is the
+    /// same finding, so `record` and `import` do not report it again.
+    pub fn is_same(&self, other: &Finding) -> bool {
+        self.severity == other.severity
+            && self.rule == other.rule
+            && self.issuer == other.issuer
+            && self.date == other.date
+            && self.event == other.event
+            && (self.event.is_some() || self.message == other.message)
+    }
 }
 
 /// Every rule check of one issuer, in date order.
@@ -168,10 +183,12 @@ fn repurchases(
 /// to issuers whose primary listing is on the Exchange. Every repurchase
 /// counts against the mandate, whatever its method \[assumed\]; shares bought
 /// before the ledger's history (`repurchased_before_ledger`) count too.
-/// Within a day, repurchases count in log order, so only the one that
-/// crosses the limit, and those after it, are flagged. The count before each
-/// day is the register's (`ClassState::mandate_usage`), the same the NDDR
-/// and `status` report.
+/// Within a day, repurchases count in log order. A mandate exceeded is one
+/// breach, reported once, on the repurchase that crossed its limit (the
+/// later repurchases under it are counted in the same finding, not each
+/// reported again). A repurchase with no mandate in force is its own
+/// breach. The count before each day is the register's
+/// (`ClassState::mandate_usage`), the same the NDDR and `status` report.
 pub fn repurchase_mandate_10_06_1(issuer: &IssuerState) -> Vec<Finding> {
     let mut out = Vec::new();
     if !issuer.primary_listing() {
@@ -181,6 +198,9 @@ pub fn repurchase_mandate_10_06_1(issuer: &IssuerState) -> Vec<Finding> {
     let mut usage: HashMap<(&str, NaiveDate), BTreeMap<NaiveDate, u64>> = HashMap::new();
     // Per (class, mandate, trade date): used so far that day, in log order.
     let mut used: HashMap<(&str, NaiveDate, NaiveDate), u64> = HashMap::new();
+    // Per (class, mandate) exceeded: the finding's index in `out`, how many
+    // later repurchases went beyond it, the last one's date and the total.
+    let mut breached: HashMap<(&str, NaiveDate), (usize, usize, NaiveDate, u64)> = HashMap::new();
     for (r, e) in repurchases(issuer) {
         let Some(class) = issuer.class(&e.class) else {
             continue;
@@ -216,25 +236,52 @@ pub fn repurchase_mandate_10_06_1(issuer: &IssuerState) -> Vec<Finding> {
                     .next_back()
                     .map_or(m.repurchased_before_ledger.unwrap_or(0), |(_, n)| *n)
             });
-        *u += e.shares;
+        *u = u.saturating_add(e.shares);
         let authorised = m.authorised_or_default();
-        if *u > authorised {
-            out.push(
-                Finding::error(
-                    "10.06(1)",
-                    issuer.id(),
-                    Some(e.trade_date),
-                    format!(
-                        "the repurchase of {} class {} shares on {} takes the shares repurchased under the mandate of {} to {}, {} beyond the {authorised} it authorises",
-                        e.shares,
-                        e.class,
-                        fmt_date(e.trade_date),
-                        fmt_date(m.resolution_date),
-                        *u,
-                        *u - authorised
-                    ),
-                )
-                .by(r.id),
+        if *u <= authorised {
+            continue;
+        }
+        match breached.get_mut(&(class.id(), m.resolution_date)) {
+            Some((_, later, last, total)) => {
+                *later += 1;
+                *last = e.trade_date;
+                *total = *u;
+            }
+            None => {
+                breached.insert(
+                    (class.id(), m.resolution_date),
+                    (out.len(), 0, e.trade_date, *u),
+                );
+                out.push(
+                    Finding::error(
+                        "10.06(1)",
+                        issuer.id(),
+                        Some(e.trade_date),
+                        format!(
+                            "the repurchase of {} class {} shares on {} takes the shares repurchased under the mandate of {} to {}, {} beyond the {authorised} it authorises",
+                            e.shares,
+                            e.class,
+                            fmt_date(e.trade_date),
+                            fmt_date(m.resolution_date),
+                            *u,
+                            *u - authorised
+                        ),
+                    )
+                    .by(r.id),
+                );
+            }
+        }
+    }
+    // The later repurchases beyond a mandate, in its one finding.
+    for ((_, _), (at, later, last, total)) in breached {
+        if later == 0 {
+            continue;
+        }
+        if let Some(f) = out.get_mut(at) {
+            f.message = format!(
+                "{}; {later} later repurchase(s) under it, the last on {}, took the total to {total}",
+                f.message,
+                fmt_date(last)
             );
         }
     }

@@ -604,6 +604,44 @@ fn one_share_beyond_the_mandate_breaks_it() {
 }
 
 #[test]
+fn a_mandate_exceeded_is_one_breach_reported_once_with_the_later_repurchases_counted() {
+    // 100,001 on 3 June crosses the 100,000; 6 and 7 June go on beyond it.
+    let g = small().events([
+        repurchase("2022-06-01", 60_000),
+        repurchase("2022-06-02", 40_000),
+        repurchase("2022-06-03", 1),
+        repurchase("2022-06-06", 500),
+        repurchase("2022-06-07", 499),
+    ]);
+    let f = checks::repurchase_mandate_10_06_1(issuer_state(&g));
+    assert_eq!(summary(&f), one(E, "10.06(1)", "2022-06-03"));
+    assert!(
+        f[0].message.contains(
+            "2 later repurchase(s) under it, the last on 7 June 2022, took the total to 101000"
+        ),
+        "{}",
+        f[0].message
+    );
+    // Still the same finding as before the later repurchases: `record`
+    // does not report it again.
+    let before = small().events([
+        repurchase("2022-06-01", 60_000),
+        repurchase("2022-06-02", 40_000),
+        repurchase("2022-06-03", 1),
+    ]);
+    let b = checks::repurchase_mandate_10_06_1(issuer_state(&before));
+    assert!(b[0].is_same(&f[0]) && b[0] != f[0]);
+    // A new mandate exceeded is a new breach.
+    let g2 = g.events([
+        mandate("2022-06-15", 1_000_000),
+        repurchase("2022-06-16", 100_001),
+    ]);
+    let f2 = checks::repurchase_mandate_10_06_1(issuer_state(&g2));
+    assert_eq!(f2.len(), 2, "{f2:?}");
+    assert!(!f2[0].is_same(&f2[1]));
+}
+
+#[test]
 fn within_a_day_only_the_repurchase_that_crosses_the_limit_is_flagged() {
     let g = small().events([
         repurchase("2022-06-01", 100_000),

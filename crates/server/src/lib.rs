@@ -8,8 +8,13 @@
 //! the core, and their words are shown beside the field at fault.
 //!
 //! The server is generic over the storage engine through [`Source`], which
-//! opens a [`Ledger`] for one request (SQLite: [`SqliteFile`]). The store is
-//! blocking: every call of the ledger runs in `spawn_blocking`.
+//! opens a [`Ledger`] for one request (SQLite: [`SqliteFile`], a connection
+//! per request; PostgreSQL: [`PgDatabase`], a small pool of connections).
+//! [`Servable`] ties each engine to its source, so a front end that has
+//! picked the engine ([`shareledger_ledger::is_postgres`]) serves it with
+//! [`serve_at`]. The store is blocking: every call of the ledger runs in
+//! `spawn_blocking`, and a connection is used by one blocking task at a
+//! time.
 //!
 //! * [`api`]: the JSON API, routed under `/api`;
 //! * [`pages`]: the pages for people (server-rendered HTML);
@@ -25,11 +30,11 @@ pub mod pdf;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
 use chrono::{DateTime, FixedOffset, Utc};
-use shareledger_ledger::{EventStore, Ledger, LedgerError, Store};
+use shareledger_ledger::{redact_url, Engine, EventStore, Ledger, LedgerError, PgStore, Store};
 
 pub use error::ApiError;
 
@@ -42,6 +47,12 @@ pub trait Source: Send + Sync + 'static {
     fn open(&self) -> Result<Ledger<Self::Store>, LedgerError>;
     /// Where it is, for messages (no password).
     fn location(&self) -> String;
+    /// Take back a ledger [`Source::open`] gave once its request is done
+    /// without a failure of the worker (a pool keeps it for the next
+    /// request; by default it is closed).
+    fn recycle(&self, ledger: Ledger<Self::Store>) {
+        drop(ledger);
+    }
 }
 
 /// A SQLite ledger file.
@@ -55,6 +66,109 @@ impl Source for SqliteFile {
     }
     fn location(&self) -> String {
         self.0.display().to_string()
+    }
+}
+
+/// How many idle connections [`PgDatabase`] keeps for the next requests.
+pub const PG_IDLE_CONNECTIONS: usize = 8;
+
+/// A ledger on a PostgreSQL server (`postgresql://…`): a small pool of
+/// connections ([`PgStore`]). A request takes an idle connection or opens a
+/// new one (creating the ledger's tables in an empty database, as every
+/// command does); when it is done, the connection goes back to the pool,
+/// which keeps at most [`PG_IDLE_CONNECTIONS`] and closes the others. A
+/// connection the server closed meanwhile is reopened by the store itself;
+/// every write is one transaction of its own, so a connection never goes
+/// back with a transaction open.
+pub struct PgDatabase {
+    url: String,
+    idle: Mutex<Vec<Ledger<PgStore>>>,
+}
+
+impl PgDatabase {
+    /// The ledger at `url` (nothing is connected before the first request).
+    pub fn new(url: impl Into<String>) -> Self {
+        PgDatabase {
+            url: url.into(),
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// How many connections wait in the pool.
+    pub fn idle(&self) -> usize {
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+}
+
+impl std::fmt::Debug for PgDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgDatabase")
+            .field("location", &self.location())
+            .field("idle", &self.idle())
+            .finish()
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        // Closing a connection of the blocking `postgres` client blocks on
+        // a runtime of its own, which panics on a thread that drives async
+        // tasks (the server's app is dropped there): close them on a plain
+        // thread.
+        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(PoisonError::into_inner));
+        if !idle.is_empty() {
+            let _ = std::thread::spawn(move || drop(idle)).join();
+        }
+    }
+}
+
+impl Source for PgDatabase {
+    type Store = PgStore;
+    fn open(&self) -> Result<Ledger<PgStore>, LedgerError> {
+        let pooled = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        match pooled {
+            Some(ledger) => Ok(ledger),
+            None => Ledger::<PgStore>::open_at(&self.url),
+        }
+    }
+    fn location(&self) -> String {
+        redact_url(&self.url)
+    }
+    fn recycle(&self, ledger: Ledger<PgStore>) {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < PG_IDLE_CONNECTIONS {
+            idle.push(ledger);
+        }
+    }
+}
+
+/// An engine the server can serve: its [`Source`] from the location a user
+/// gives (`--db`).
+pub trait Servable: Engine {
+    /// The source serving this engine.
+    type Source: Source<Store = Self>;
+    /// The source of the ledger at `location`.
+    fn source(location: &str) -> Self::Source;
+}
+
+impl Servable for Store {
+    type Source = SqliteFile;
+    fn source(location: &str) -> SqliteFile {
+        SqliteFile(PathBuf::from(location))
+    }
+}
+
+impl Servable for PgStore {
+    type Source = PgDatabase;
+    fn source(location: &str) -> PgDatabase {
+        PgDatabase::new(location)
     }
 }
 
@@ -72,7 +186,10 @@ pub type Shared<S> = Arc<App<S>>;
 impl<S: Source> App<S> {
     /// An app over `source`, reading its users from the ledger.
     pub fn new(source: S) -> Result<Self, LedgerError> {
-        let users = source.open()?.users()?;
+        let ledger = source.open()?;
+        let users = ledger.users();
+        source.recycle(ledger);
+        let users = users?;
         Ok(App {
             source,
             auth: auth::Auth::new(users),
@@ -109,7 +226,9 @@ impl<S: Source> App<S> {
         let app = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
             let mut ledger = app.source.open()?;
-            f(&mut ledger)
+            let result = f(&mut ledger);
+            app.source.recycle(ledger);
+            result
         })
         .await
         .map_err(|e| ApiError::internal(format!("the request's worker failed: {e}")))?
@@ -145,6 +264,12 @@ pub fn is_loopback(addr: &SocketAddr) -> bool {
 /// stopped. With no user configured, only a loopback address is accepted.
 pub fn serve(db: PathBuf, addr: SocketAddr) -> Result<(), String> {
     serve_source(SqliteFile(db), addr)
+}
+
+/// Serve the ledger at `location` (a file, or a `postgresql://` URL) on
+/// the engine `S` the front end picked for it.
+pub fn serve_at<S: Servable>(location: &str, addr: SocketAddr) -> Result<(), String> {
+    serve_source(S::source(location), addr)
 }
 
 /// [`serve`] on any engine.

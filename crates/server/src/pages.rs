@@ -251,6 +251,23 @@ fn due_href(issuer: &str, form: &str, date: NaiveDate) -> String {
     }
 }
 
+/// The returns of `s` that must be filed again because a correction
+/// contradicts what was filed (the status's amendment lines), each with
+/// its link, its reason and the position of the filing it amends.
+fn amendments_due(s: &shareledger_ledger::Status) -> Vec<Value> {
+    s.returns_due
+        .iter()
+        .filter(|r| r.amends.is_some())
+        .map(|r| {
+            serde_json::json!({
+                "label": format!("{} {}", due_label(r.form), due_period(r.form, r.date)),
+                "href": due_href(&s.issuer.id, r.form, r.date),
+                "why": r.events.join("; "),
+            })
+        })
+        .collect()
+}
+
 fn flash_of(q: &Params) -> Option<String> {
     q.get("flash").cloned().filter(|s| !s.is_empty())
 }
@@ -305,7 +322,12 @@ async fn start<S: Source>(
                 "name": sum["name"],
                 "overdue": sum["overdue"],
                 "next": next.map(|r| serde_json::json!({
-                    "label": format!("{} {}", due_label(r.form), due_period(r.form, r.date)),
+                    "label": format!(
+                        "{}{} {}",
+                        if r.amends.is_some() { "Amendment: " } else { "" },
+                        due_label(r.form),
+                        due_period(r.form, r.date)
+                    ),
                     "href": due_href(&s.issuer.id, r.form, r.date),
                     "deadline": long_time(&r.deadline),
                     "overdue": r.overdue,
@@ -314,6 +336,7 @@ async fn start<S: Source>(
                     0 | 1 => String::new(),
                     n => format!("{} more", n - 1),
                 },
+                "amendments": amendments_due(s),
             })
         })
         .collect();
@@ -525,6 +548,7 @@ async fn issuer_page<S: Source>(
                 "overdue": r.overdue,
                 "events": r.events,
                 "href": due_href(&issuer, r.form, r.date),
+                "amendment": r.amends.is_some(),
             })
         })
         .collect();
@@ -1296,6 +1320,7 @@ async fn trades_post<S: Source>(
         )
         .unwrap_or_else(|| broker_csv::word("cancellation").expect("a purpose")),
         currency,
+        date_format: broker_csv::DateFormat::Iso,
     };
     let ignore: Vec<String> = form
         .get("ignore")

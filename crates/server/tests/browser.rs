@@ -8,19 +8,18 @@
 //! `SHARELEDGER_SCREENSHOTS=DIR` (absolute) saves a screenshot of each main page there
 //! (docs/screenshots/ holds the ones of the last run that was asked to).
 
+#[macro_use]
 mod common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 use shareledger_ledger::access::Role;
-use shareledger_server::{router, App, SqliteFile};
 
 fn find(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -120,11 +119,11 @@ async fn browser() -> Option<(Driver, Client)> {
 
 /// The app on a free port of this machine.
 async fn serve(t: &TestServer) -> String {
-    let app = Arc::new(App::new(SqliteFile(t.db.clone())).unwrap());
+    let app = t.router();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, router(app)).await.unwrap();
+        axum::serve(listener, app).await.unwrap();
     });
     format!("http://127.0.0.1:{}", addr.port())
 }
@@ -203,11 +202,11 @@ async fn a_company_secretary_records_produces_and_files_in_the_browser() {
     let before = t.count();
     c.goto(&format!("{base}/issuers/08888")).await.unwrap();
     click(&c, "a[href^='/record/shares_repurchased']").await;
-    fill_repurchase(&c, "2025-05-29").await;
+    fill_repurchase(&c, "2025-04-29").await;
     click(&c, "#record-button").await;
     let err = text(&c, "#e-trade_date").await;
     assert!(
-        err.contains("2025-05-29") && err.contains("opening balance"),
+        err.contains("2025-04-29") && err.contains("opening balance"),
         "{err}"
     );
     // The values typed are still there to correct.
@@ -276,7 +275,7 @@ async fn a_company_secretary_records_produces_and_files_in_the_browser() {
         "the NDDR left the due list: {due}"
     );
     let filed: Value = serde_json::from_str(
-        &shareledger_ledger::Ledger::open(&t.db)
+        &shareledger_ledger::Ledger::open(t.file())
             .unwrap()
             .events(&shareledger_ledger::ReadFilter::default())
             .last()
@@ -412,5 +411,172 @@ async fn a_clerk_is_not_offered_the_officers_actions_and_forcing_them_is_refused
         .unwrap();
     assert_eq!(status, 403);
     assert_eq!(t.count(), before);
+    c.close().await.unwrap();
+}
+
+/// Record one event through its form (`/record/KIND?issuer=…`): each
+/// `(field, value)` typed (dates set), then Record; the flash says it.
+async fn record_by_form(c: &Client, base: &str, kind: &str, fields: &[(&str, &str)]) {
+    c.goto(&format!("{base}/record/{kind}?issuer=08888"))
+        .await
+        .unwrap();
+    for (name, value) in fields {
+        let css = format!("#f-{name}");
+        if name.ends_with("date") {
+            set(c, &css, value).await;
+        } else {
+            type_in(c, &css, value).await;
+        }
+    }
+    click(c, "#record-button").await;
+    let flash = text(c, "p.flash").await;
+    assert!(
+        flash.contains(&format!("Recorded {}", kind.replace('_', " "))),
+        "{kind}: {flash}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_issuer_is_registered_its_monthly_return_filed_and_a_correction_makes_it_due_again() {
+    let t = TestServer::with("");
+    let Some((_driver, c)) = browser().await else {
+        return;
+    };
+    let base = serve(&t).await;
+
+    // An empty ledger: the start page offers to register an issuer.
+    c.goto(&format!("{base}/")).await.unwrap();
+    click(&c, "a[href='/record/issuer_registered']").await;
+    type_in(&c, "#f-issuer", "08888").await;
+    type_in(&c, "#f-name", "Example Harbour Holdings Limited").await;
+    click(&c, "#record-button").await;
+    let flash = text(&c, "p.flash").await;
+    assert!(flash.contains("Recorded issuer registered"), "{flash}");
+    assert_eq!(t.count(), 1);
+    assert_eq!(c.current_url().await.unwrap().path(), "/issuers/08888");
+
+    // Its class, opening balance and mandate, each by its form.
+    record_by_form(
+        &c,
+        &base,
+        "share_class_defined",
+        &[("class", "ORD"), ("class_of_shares", "Ordinary shares")],
+    )
+    .await;
+    record_by_form(
+        &c,
+        &base,
+        "opening_balance",
+        &[
+            ("class", "ORD"),
+            ("date", "2025-05-30"),
+            ("issued_shares", "1,200,000,000"),
+        ],
+    )
+    .await;
+    record_by_form(
+        &c,
+        &base,
+        "repurchase_mandate_granted",
+        &[
+            ("class", "ORD"),
+            ("resolution_date", "2025-05-22"),
+            ("issued_shares_at_resolution", "1,200,000,000"),
+        ],
+    )
+    .await;
+    c.goto(&format!("{base}/record/shares_repurchased?issuer=08888"))
+        .await
+        .unwrap();
+    fill_repurchase(&c, "2025-06-13").await;
+    click(&c, "#record-button").await;
+    assert!(text(&c, "p.flash")
+        .await
+        .contains("Recorded shares repurchased"));
+    assert_eq!(t.count(), 5);
+    c.goto(&format!("{base}/")).await.unwrap();
+    let issuers = text(&c, "#issuers").await;
+    assert!(
+        issuers.contains("Example Harbour Holdings Limited"),
+        "{issuers}"
+    );
+
+    // The Monthly Return for June 2025: its figures, then marked filed.
+    c.goto(&format!("{base}/issuers/08888")).await.unwrap();
+    let due = text(&c, "#due").await;
+    assert!(due.contains("June 2025"), "{due}");
+    c.goto(&format!(
+        "{base}/issuers/08888/returns/monthly?month=2025-06"
+    ))
+    .await
+    .unwrap();
+    let form_text: Value = c
+        .execute(
+            "return document.querySelector('iframe.return').contentDocument.body.innerText;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let form_text = form_text.as_str().unwrap();
+    assert!(form_text.contains("1,200,000,000"), "{form_text}");
+    assert!(form_text.contains("700,000"), "{form_text}");
+    shot(&c, "monthly").await;
+    set(&c, "input[name=submitted_at]", "2025-07-02T10:00").await;
+    click(&c, "#mark-filed").await;
+    let flash = text(&c, "p.flash").await;
+    assert!(
+        flash.contains("Marked the") && flash.contains("Jun 2025 as filed"),
+        "{flash}"
+    );
+    assert_eq!(t.count(), 6);
+    let due = text(&c, "#due").await;
+    assert!(
+        !due.contains("June 2025"),
+        "the Monthly Return left the due list: {due}"
+    );
+    c.goto(&format!("{base}/")).await.unwrap();
+    let amendments = text(&c, "#issuers td.amendments").await;
+    assert_eq!(amendments, "none");
+
+    // A correction: the repurchase voided, with its reason, from the log.
+    c.goto(&format!("{base}/log?issuer=08888")).await.unwrap();
+    click(&c, "#event-5 details.void summary").await;
+    type_in(
+        &c,
+        "#event-5 input[name=reason]",
+        "recorded against the wrong issuer",
+    )
+    .await;
+    click(&c, "#event-5 details.void button").await;
+    let flash = text(&c, "p.flash").await;
+    assert!(flash.contains("Voided"), "{flash}");
+    assert_eq!(t.count(), 7);
+    let voided: Value = serde_json::from_str(
+        &shareledger_ledger::Ledger::open(t.file())
+            .unwrap()
+            .events(&shareledger_ledger::ReadFilter::default())
+            .last()
+            .unwrap()
+            .unwrap()
+            .payload,
+    )
+    .unwrap();
+    assert_eq!(voided["type"], "event_voided");
+    assert_eq!(voided["reason"], "recorded against the wrong issuer");
+
+    // The Monthly Return filed no longer matches the log: the start page
+    // lists its amendment, which leads to the return.
+    c.goto(&format!("{base}/")).await.unwrap();
+    let amendments = text(&c, "#issuers td.amendments").await;
+    assert!(
+        amendments.contains("Monthly Return June 2025") && amendments.contains("AMEND"),
+        "{amendments}"
+    );
+    shot(&c, "start-amendments").await;
+    click(&c, "#issuers td.amendments a").await;
+    assert_eq!(
+        c.current_url().await.unwrap().path(),
+        "/issuers/08888/returns/monthly"
+    );
     c.close().await.unwrap();
 }

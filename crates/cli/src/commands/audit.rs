@@ -131,20 +131,45 @@ fn print_text(report: &AuditReport) -> Result<(), CliError> {
 /// How many findings of one rule `import` and `record` print.
 const WARNINGS_PER_RULE: usize = 5;
 
+/// The filing deadlines (13.25A, 13.25B): what is owed, not what an event
+/// did wrong, so several of them are summed up in one line.
+fn is_deadline_rule(rule: &str) -> bool {
+    rule == "13.25A" || rule == "13.25B"
+}
+
 /// The findings that the events just appended (or, in a dry run, that
 /// would be) introduce ([`AppendOptions::findings`](shareledger_ledger::AppendOptions)),
-/// printed to standard error as warnings: a few per rule (a history imported
-/// at once can miss years of Monthly Returns); `audit` lists them all.
+/// printed to standard error with their severity (the
+/// same as `audit` gives them): a few per rule, and overdue returns as one
+/// line per issuer when there are several (an opening balance dated in the
+/// past makes every later return owed); `audit` and `status` list them all.
 pub fn print_findings(findings: &[Finding]) -> Result<(), CliError> {
+    let label = |f: &Finding| match f.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    // Overdue returns per issuer: summed up when more than one.
+    let mut deadlines: std::collections::BTreeMap<&str, Vec<&Finding>> = Default::default();
+    for f in findings.iter().filter(|f| is_deadline_rule(&f.rule)) {
+        deadlines.entry(f.issuer.as_str()).or_default().push(f);
+    }
     let mut shown: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
     for f in findings {
+        if is_deadline_rule(&f.rule)
+            && deadlines
+                .get(f.issuer.as_str())
+                .is_some_and(|v| v.len() > 1)
+        {
+            continue;
+        }
         let n = shown
             .entry((f.issuer.as_str(), f.rule.as_str()))
             .or_default();
         *n += 1;
         if *n <= WARNINGS_PER_RULE {
             crate::note!(
-                "warning: [{}] {} {}: {}",
+                "{}: [{}] {} {}: {}",
+                label(f),
                 f.rule,
                 f.issuer,
                 f.date.map(|d| d.to_string()).unwrap_or_default(),
@@ -155,10 +180,28 @@ pub fn print_findings(findings: &[Finding]) -> Result<(), CliError> {
     for ((issuer, rule), n) in shown {
         if n > WARNINGS_PER_RULE {
             crate::note!(
-                "warning: [{rule}] {issuer}: {} more finding(s) of this rule: run `shareledger audit --issuer {issuer}` for all",
+                "[{rule}] {issuer}: {} more finding(s) of this rule: run `shareledger audit --issuer {issuer}` for all",
                 n - WARNINGS_PER_RULE
             )?;
         }
+    }
+    for (issuer, owed) in deadlines.into_iter().filter(|(_, v)| v.len() > 1) {
+        let first = owed.iter().filter_map(|f| f.date).min();
+        let last = owed.iter().filter_map(|f| f.date).max();
+        let worst = if owed.iter().any(|f| f.severity == Severity::Error) {
+            "error"
+        } else {
+            "warning"
+        };
+        crate::note!(
+            "{worst}: [13.25A/13.25B] {issuer}: {} returns{} are not recorded as filed and past their deadline: `shareledger status --issuer {issuer}` lists them; a return filed before this ledger was started is recorded with a return_filed event (or `return … --mark-filed --submitted-at`)",
+            owed.len(),
+            match (first, last) {
+                (Some(a), Some(b)) if a != b => format!(" dated {a} to {b}"),
+                (Some(a), _) => format!(" dated {a}"),
+                _ => String::new(),
+            }
+        )?;
     }
     Ok(())
 }

@@ -38,7 +38,81 @@ pub fn completions(args: CompletionsArgs) -> Result<(), CliError> {
     let mut cmd = Cli::command();
     let mut out = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, "shareledger", &mut out);
+    if args.shell == Shell::Bash {
+        out.extend_from_slice(bash_record_fields().as_bytes());
+    }
     crate::output::stdout_bytes(&out)
+}
+
+/// `record TYPE --…`: the fields are not clap arguments (they depend on the
+/// type), so clap's bash script cannot offer them. This wraps it: after
+/// `record TYPE`, a word starting with `-` completes to that type's flags
+/// (from the one table of fields, `shareledger_ledger::fields`); anything
+/// else goes to clap's completion.
+fn bash_record_fields() -> String {
+    use shareledger_ledger::fields::{Kind, ENVELOPE, SPECS};
+    let mut cases = String::new();
+    let envelope: Vec<String> = ENVELOPE
+        .iter()
+        .map(|f| f.flag())
+        .chain(
+            [
+                "--dry-run",
+                "--allow-duplicate",
+                "--format",
+                "--db",
+                "--help",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        )
+        .collect();
+    for spec in SPECS {
+        let mut flags: Vec<String> = Vec::new();
+        for f in spec.fields {
+            match f.kind {
+                Kind::Object(subs) => {
+                    for sub in subs {
+                        flags.push(format!("{}.{}", f.flag(), sub.flag_name()));
+                    }
+                }
+                _ => flags.push(f.flag()),
+            }
+        }
+        flags.extend(envelope.iter().cloned());
+        // Both spellings of the type are accepted on the command line.
+        cases.push_str(&format!(
+            "        {}|{}) flags=\"{}\" ;;\n",
+            spec.command_name(),
+            spec.name,
+            flags.join(" ")
+        ));
+    }
+    format!(
+        r#"
+# The fields of `record TYPE` (generated from the event table).
+_shareledger_record_fields() {{
+    local cur="${{COMP_WORDS[COMP_CWORD]}}" type="" flags="" i
+    if [[ "${{COMP_WORDS[1]}}" == record && "$cur" == -* ]]; then
+        for (( i = 2; i < COMP_CWORD; i++ )); do
+            case "${{COMP_WORDS[i]}}" in
+                -*) ;;
+                *) type="${{COMP_WORDS[i]}}"; break ;;
+            esac
+        done
+    fi
+    case "$type" in
+{cases}        *) _shareledger "$@"; return ;;
+    esac
+    COMPREPLY=( $(compgen -W "$flags" -- "$cur") )
+}}
+if [[ "${{BASH_VERSINFO[0]}}" -eq 4 && "${{BASH_VERSINFO[1]}}" -ge 4 || "${{BASH_VERSINFO[0]}}" -gt 4 ]]; then
+    complete -F _shareledger_record_fields -o nosort -o bashdefault -o default shareledger
+else
+    complete -F _shareledger_record_fields -o bashdefault -o default shareledger
+fi
+"#
+    )
 }
 
 pub fn man(args: ManArgs) -> Result<(), CliError> {

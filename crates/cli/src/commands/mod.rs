@@ -67,7 +67,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     result
 }
 
-fn run_on<S: Engine>(cli: Cli) -> Result<(), CliError> {
+fn run_on<S: shareledger_server::Servable>(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Import {
             file,
@@ -157,14 +157,9 @@ fn run_on<S: Engine>(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Serve { listen } => {
-            if is_postgres(&location(&cli.db)) {
-                return Err(CliError::refused(
-                    "the web app runs on a SQLite ledger for now: serve a file (--db PATH); a PostgreSQL ledger is used from the command line (docs/web.md)",
-                ));
-            }
-            shareledger_server::serve(cli.db, listen).map_err(CliError::refused)
+            shareledger_server::serve_at::<S>(&location(&cli.db), listen).map_err(CliError::refused)
         }
-        Command::User(cmd) => users::run(&cli.db, cmd),
+        Command::User(cmd) => users::run::<S>(&cli.db, cmd),
     }
 }
 

@@ -34,6 +34,9 @@ pub struct RecordArgs {
     /// Record it even though an equal event of the issuer is already recorded (two identical purchases on one day).
     #[arg(long)]
     pub allow_duplicate: bool,
+    /// What to print of the recorded event: one line (text), or the event as stored, with its position, id and hash (json).
+    #[arg(long, value_enum)]
+    pub format: Option<crate::ReportFormat>,
     /// The fields: --field-name value (nested: --signatory.name value). `record TYPE --help` lists them.
     #[arg(
         trailing_var_arg = true,
@@ -83,6 +86,8 @@ pub struct Extras {
     pub allow_duplicate: bool,
     pub db: Option<std::path::PathBuf>,
     pub help: bool,
+    /// `--format` given after the type.
+    pub format: Option<crate::ReportFormat>,
 }
 
 /// A top-level field (or envelope field) of `spec` by JSON name.
@@ -218,6 +223,18 @@ pub fn fields_to_object(spec: &EventSpec, args: &[String]) -> Result<Flags, CliE
             extras.db = Some(value.into());
             continue;
         }
+        if name == "format" {
+            extras.format = Some(match value.as_str() {
+                "text" => crate::ReportFormat::Text,
+                "json" => crate::ReportFormat::Json,
+                other => {
+                    return Err(CliError::usage(format!(
+                        "--format {other}: give --format text (one line, the default) or --format json (the event as stored)"
+                    )))
+                }
+            });
+            continue;
+        }
         let Some((top, sub)) = resolve(spec, &name) else {
             return Err(unknown_flag(spec, &format!("--{name}")));
         };
@@ -226,7 +243,7 @@ pub fn fields_to_object(spec: &EventSpec, args: &[String]) -> Result<Flags, CliE
             Some(s) => format!("{}.{}", top.flag(), s.flag_name()),
             None => top.flag(),
         };
-        let typed = convert(field, &flag, &value)?;
+        let typed = convert(field, &flag, &value, own_price(args).as_deref())?;
         raw.insert(
             match sub {
                 Some(s) => format!("{}.{}", top.name, s.name),
@@ -302,6 +319,27 @@ pub fn fields_to_object(spec: &EventSpec, args: &[String]) -> Result<Flags, CliE
     })
 }
 
+/// A price the user gave in this command (`--highest-price 1.20`), well
+/// formed: the example for another price field, in the user's own figures
+/// (the demo company's 21.35 means nothing to an issuer trading at 1.20).
+fn own_price(args: &[String]) -> Option<String> {
+    let well_formed = |v: &str| {
+        ungroup_thousands(v)
+            .and_then(|d| d.parse::<shareledger_core::amount::Amount>().ok())
+            .is_some()
+    };
+    args.iter().enumerate().find_map(|(i, a)| {
+        let (flag, value) = match a.split_once('=') {
+            Some((f, v)) => (f, Some(v.to_string())),
+            None => (a.as_str(), args.get(i + 1).cloned()),
+        };
+        (flag.starts_with("--") && flag.ends_with("-price"))
+            .then_some(value)
+            .flatten()
+            .filter(|v| well_formed(v))
+    })
+}
+
 /// The field a flag names (`trade-date`, `signatory.name`): (top, sub).
 fn resolve(spec: &EventSpec, name: &str) -> Option<(&'static Field, Option<&'static Field>)> {
     let path: Vec<String> = name.split('.').map(|p| p.replace('-', "_")).collect();
@@ -317,11 +355,19 @@ fn resolve(spec: &EventSpec, name: &str) -> Option<(&'static Field, Option<&'sta
 }
 
 /// A flag's text as the JSON value of its field.
-fn convert(field: &Field, flag: &str, value: &str) -> Result<Value, CliError> {
+fn convert(
+    field: &Field,
+    flag: &str,
+    value: &str,
+    own_price: Option<&str>,
+) -> Result<Value, CliError> {
+    let example = own_price
+        .filter(|p| field.name.ends_with("price") && *p != value)
+        .unwrap_or(field.example);
     let bad = |what: String| {
         CliError::refused(format!(
             "{flag} `{value}`: {what}; for example {flag} {}",
-            quoted(field.example)
+            quoted(example)
         ))
     };
     Ok(match field.kind {
@@ -429,8 +475,19 @@ pub fn flagged(spec: &EventSpec, message: &str, raw: &BTreeMap<String, String>) 
     let Some((path, after)) = rest.split_once('`') else {
         return msg.to_string();
     };
-    let (flag, example) = flag_for_path(spec, path);
+    let (flag, mut example) = flag_for_path(spec, path);
     let clean_path: String = path.split('[').next().unwrap_or(path).to_string();
+    if clean_path.ends_with("price") {
+        // Another price the user gave, in their own figures.
+        let own: Vec<String> = raw
+            .iter()
+            .filter(|(k, _)| k.ends_with("price"))
+            .flat_map(|(k, v)| [format!("--{}", k.replace('_', "-")), v.clone()])
+            .collect();
+        if let Some(p) = own_price(&own).filter(|p| raw.get(&clean_path) != Some(p)) {
+            example = format!("{flag} {p}");
+        }
+    }
     let given = raw
         .get(path)
         .or_else(|| raw.get(&clean_path))
@@ -559,16 +616,27 @@ pub fn run<S: Engine>(db: &std::path::Path, args: RecordArgs) -> Result<(), CliE
                 code: e.code,
             }
         })?;
+    let format = extras
+        .format
+        .or(args.format)
+        .unwrap_or(crate::ReportFormat::Text);
     for rec in &summary.events {
-        let stored = match rec.position {
-            Some(_) => ledger.find_by_id(&rec.id.to_string())?,
-            None => None,
-        };
-        let v = match &stored {
-            Some(row) => stored_json(row)?,
-            None => recorded_json(rec),
-        };
-        super::print_json_line(&v)?;
+        match format {
+            crate::ReportFormat::Json => {
+                let stored = match rec.position {
+                    Some(_) => ledger.find_by_id(&rec.id.to_string())?,
+                    None => None,
+                };
+                let v = match &stored {
+                    Some(row) => stored_json(row)?,
+                    None => recorded_json(rec),
+                };
+                super::print_json_line(&v)?;
+            }
+            crate::ReportFormat::Text => {
+                crate::outln!("{}", one_line(rec))?;
+            }
+        }
         match rec.position {
             Some(p) => crate::note!(
                 "recorded {} at log position {p} in {}",
@@ -587,6 +655,31 @@ pub fn run<S: Engine>(db: &std::path::Path, args: RecordArgs) -> Result<(), CliE
     }
     super::audit::print_findings(&summary.findings)?;
     Ok(())
+}
+
+/// The recorded event in one line: its log position (or "dry run"), the
+/// last 8 characters of its id (what `log` shows and `--voided-id` takes),
+/// its type and its fields as recorded (`--format json` prints it whole).
+fn one_line(rec: &shareledger_core::Recorded) -> String {
+    let at = rec
+        .position
+        .map_or_else(|| "dry run:".to_string(), |p| format!("@{p}"));
+    let id = rec.id.to_string();
+    let short = id.get(id.len().saturating_sub(8)..).unwrap_or(&id);
+    let fields = match rec.event.to_value() {
+        Value::Object(m) => m
+            .into_iter()
+            .filter(|(k, _)| k != "type")
+            .map(|(k, v)| match v {
+                Value::String(s) => format!("{k} {s}"),
+                v => format!("{k} {v}"),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    };
+    crate::output::sanitize(&format!("{at} {short} {}: {fields}", rec.event.type_name()))
+        .into_owned()
 }
 
 #[cfg(test)]

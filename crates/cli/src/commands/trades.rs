@@ -11,8 +11,8 @@ use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 use shareledger_core::event::Event;
 use shareledger_ledger::import::broker_csv::{
-    currency, events, method_name, money, parse, purpose_name, row_ranges, word, Defaults, Key,
-    Layout,
+    currency, events, method_name, money, parse, purpose_name, row_ranges, word, DateFormat,
+    Defaults, Key, Layout,
 };
 use shareledger_ledger::log::{recorded_json, stored_json};
 use shareledger_ledger::{AppendOptions, Engine, Lines};
@@ -51,6 +51,9 @@ pub struct ImportTradesArgs {
     /// Currency of the prices, for rows without a `currency` column.
     #[arg(long, default_value = "HKD")]
     pub currency: String,
+    /// How the file writes its dates: YYYY-MM-DD, DD/MM/YYYY (Hong Kong Excel) or MM/DD/YYYY.
+    #[arg(long, default_value = "YYYY-MM-DD", value_parser = parse_date_format)]
+    pub date_format: DateFormat,
     /// Columns of the broker's file to skip (comma-separated); any other unknown column is refused.
     #[arg(long, value_delimiter = ',', value_name = "COLUMN,...")]
     pub ignore_columns: Vec<String>,
@@ -106,6 +109,12 @@ pub fn as_columns(message: &str, layout: Layout) -> String {
     format!("{before}{name}{after}")
 }
 
+fn parse_date_format(s: &str) -> Result<DateFormat, String> {
+    DateFormat::from_name(s).ok_or_else(|| {
+        format!("`{s}`: give YYYY-MM-DD, DD/MM/YYYY (13/06/2025) or MM/DD/YYYY (06/13/2025)")
+    })
+}
+
 pub fn run<S: Engine>(db: &Path, args: ImportTradesArgs) -> Result<(), CliError> {
     let defaults = Defaults {
         method: word(&args.method).expect("clap checked the method"),
@@ -113,6 +122,7 @@ pub fn run<S: Engine>(db: &Path, args: ImportTradesArgs) -> Result<(), CliError>
         purpose: word(&args.purpose).expect("clap checked the purpose"),
         currency: currency(&args.currency)
             .map_err(|m| CliError::usage(format!("--currency: {m}")))?,
+        date_format: args.date_format,
     };
     let parsed = if args.file.as_os_str() == "-" {
         let mut s = Vec::new();

@@ -7,9 +7,9 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use clap::{Args, Subcommand};
 use shareledger_ledger::access::{AccessEvent, Role};
-use shareledger_ledger::Ledger;
+use shareledger_ledger::{Engine, Ledger};
 
-use super::{default_actor, now};
+use super::{default_actor, location, now};
 use crate::CliError;
 
 pub const AFTER_HELP: &str = "\
@@ -127,10 +127,10 @@ fn issuers(access: &Access) -> Option<Vec<String>> {
     })
 }
 
-pub fn run(db: &std::path::Path, cmd: UserCommand) -> Result<(), CliError> {
+pub fn run<S: Engine>(db: &std::path::Path, cmd: UserCommand) -> Result<(), CliError> {
     let event = match cmd {
         UserCommand::List => {
-            let ledger = Ledger::open_existing(db)?;
+            let (ledger, _) = Ledger::<S>::open_to_read_at(&location(db))?;
             let users = ledger.users()?;
             if users.is_empty() {
                 println!("no users: `shareledger serve` runs for one person, on this machine only");
@@ -177,7 +177,7 @@ pub fn run(db: &std::path::Path, cmd: UserCommand) -> Result<(), CliError> {
     };
     let what = format!("{event:?}");
     let what = what.split([' ', '{']).next().unwrap_or("").to_string();
-    let mut ledger = Ledger::open(db)?;
+    let mut ledger = Ledger::<S>::open_at(&location(db))?;
     let position = ledger.record_access(event, now(), &default_actor())?;
     eprintln!(
         "recorded {} at log position {position} in {}",
@@ -186,7 +186,7 @@ pub fn run(db: &std::path::Path, cmd: UserCommand) -> Result<(), CliError> {
             "UserChanged" => "the change",
             _ => "the user's disabling",
         },
-        db.display()
+        ledger.location()
     );
     Ok(())
 }

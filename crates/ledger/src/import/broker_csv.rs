@@ -132,6 +132,81 @@ pub struct Defaults {
     pub exchange: Option<String>,
     pub purpose: Purpose,
     pub currency: String,
+    /// How the `date` column is written.
+    pub date_format: DateFormat,
+}
+
+/// How a broker's file writes its dates. ISO (2025-06-13) unless the user
+/// says otherwise: 13/06/2025 and 06/13/2025 cannot be told apart in
+/// general, so the day-first and month-first spellings are read only when
+/// asked for, never guessed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DateFormat {
+    /// YYYY-MM-DD.
+    #[default]
+    Iso,
+    /// DD/MM/YYYY (what Hong Kong Excel exports; also DD-MM-YYYY, D/M/YYYY).
+    DayFirst,
+    /// MM/DD/YYYY (also MM-DD-YYYY, M/D/YYYY).
+    MonthFirst,
+}
+
+impl DateFormat {
+    /// The spelling users give (`--date-format`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_uppercase().as_str() {
+            "YYYY-MM-DD" | "ISO" => Some(DateFormat::Iso),
+            "DD/MM/YYYY" | "DD-MM-YYYY" => Some(DateFormat::DayFirst),
+            "MM/DD/YYYY" | "MM-DD-YYYY" => Some(DateFormat::MonthFirst),
+            _ => None,
+        }
+    }
+
+    /// How it is written, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            DateFormat::Iso => "YYYY-MM-DD",
+            DateFormat::DayFirst => "DD/MM/YYYY",
+            DateFormat::MonthFirst => "MM/DD/YYYY",
+        }
+    }
+
+    /// `text` read in this format: the whole cell, a real calendar date, a
+    /// four-digit year; `/` or `-` between the parts of the day-first and
+    /// month-first spellings.
+    pub fn parse(self, text: &str) -> Option<NaiveDate> {
+        let text = text.trim();
+        match self {
+            DateFormat::Iso => NaiveDate::parse_from_str(text, "%Y-%m-%d").ok(),
+            DateFormat::DayFirst | DateFormat::MonthFirst => {
+                let parts: Vec<&str> = text.split(['/', '-']).collect();
+                let [a, b, y] = parts.as_slice() else {
+                    return None;
+                };
+                let digits = |s: &str, max: usize| {
+                    (!s.is_empty() && s.len() <= max && s.bytes().all(|c| c.is_ascii_digit()))
+                        .then(|| s.parse::<u32>().ok())
+                        .flatten()
+                };
+                let (a, b) = (digits(a, 2)?, digits(b, 2)?);
+                let year = (y.len() == 4).then(|| digits(y, 4)).flatten()?;
+                let (day, month) = match self {
+                    DateFormat::DayFirst => (a, b),
+                    _ => (b, a),
+                };
+                NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)
+            }
+        }
+    }
+
+    /// 13 June 2025 as this format writes it, for examples.
+    fn example(self) -> &'static str {
+        match self {
+            DateFormat::Iso => "2025-06-13",
+            DateFormat::DayFirst => "13/06/2025",
+            DateFormat::MonthFirst => "06/13/2025",
+        }
+    }
 }
 
 pub fn word<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
@@ -267,10 +342,20 @@ pub fn parse(
             }
         }
         let (date_text, _) = cell("date").expect("checked");
-        let date = NaiveDate::parse_from_str(date_text, "%Y-%m-%d").map_err(|_| {
+        let date = defaults.date_format.parse(date_text).ok_or_else(|| {
+            let f = defaults.date_format;
             err(
                 "date",
-                format!("`{date_text}` is not a date written YYYY-MM-DD, like 2025-06-13 (day/month order is ambiguous, so the year comes first)"),
+                match f {
+                    DateFormat::Iso => format!(
+                        "`{date_text}` is not a date written YYYY-MM-DD, like 2025-06-13 (day/month order is ambiguous, so the year comes first; for a file written 13/06/2025 give --date-format DD/MM/YYYY)"
+                    ),
+                    _ => format!(
+                        "`{date_text}` is not a date written {}, like {}",
+                        f.name(),
+                        f.example()
+                    ),
+                },
             )
         })?;
         let (shares_text, _) = cell("shares").expect("checked");
@@ -542,7 +627,54 @@ mod tests {
             exchange: None,
             purpose: Purpose::Cancellation,
             currency: "HKD".into(),
+            date_format: DateFormat::Iso,
         }
+    }
+
+    #[test]
+    fn dates_in_the_format_asked_for_and_only_that() {
+        let dmy = DateFormat::DayFirst;
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+        assert_eq!(dmy.parse("13/06/2025"), d(2025, 6, 13));
+        assert_eq!(dmy.parse("3/6/2025"), d(2025, 6, 3));
+        assert_eq!(dmy.parse("03-06-2025"), d(2025, 6, 3));
+        assert_eq!(DateFormat::MonthFirst.parse("06/13/2025"), d(2025, 6, 13));
+        for bad in [
+            "06/13/2025",
+            "31/02/2025",
+            "13/06/25",
+            "2025-06-13",
+            "13/06/2025x",
+            "1/2",
+            "",
+            "+1/2/2025",
+            "13/06/02025",
+        ] {
+            assert_eq!(dmy.parse(bad), None, "{bad}");
+        }
+        assert_eq!(DateFormat::Iso.parse("13/06/2025"), None);
+        assert_eq!(DateFormat::from_name("dd/mm/yyyy"), Some(dmy));
+        assert_eq!(DateFormat::from_name("YYYY/DD/MM"), None);
+        // A day-first file, read as asked; the same file without the
+        // format is refused, saying how to read it.
+        let csv = "date,shares,price\n13/06/2025,100,21.5\n";
+        let p = parse(
+            csv.as_bytes(),
+            &Defaults {
+                date_format: dmy,
+                ..defaults()
+            },
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            p.groups.keys().next().unwrap().date,
+            NaiveDate::from_ymd_opt(2025, 6, 13).unwrap()
+        );
+        let e = parse(csv.as_bytes(), &defaults(), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--date-format DD/MM/YYYY"), "{e}");
     }
 
     fn d(s: &str) -> Decimal {
