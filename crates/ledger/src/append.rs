@@ -747,7 +747,7 @@ impl Decider<'_> {
                 self.summary.findings.extend(
                     checks::run(state, &calendar, self.clock)
                         .into_iter()
-                        .filter(|f| !old.contains(f)),
+                        .filter(|f| !old.iter().any(|o| o.is_same(f))),
                 );
             }
         }
