@@ -90,6 +90,11 @@ const PAGE_SIZE: u32 = 8192;
 /// `user_version` `i` to `i + 1`.
 pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
+/// The oldest schema a read-only opening reads as it is: every later step
+/// adds derived tables only (step 2: snapshots, used by appends alone), and
+/// the events, their hashes and the meta rows are those of step 1.
+pub const READABLE_FROM: u32 = 1;
+
 /// The newest schema (`PRAGMA user_version`) this build knows.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
@@ -410,7 +415,10 @@ pub(crate) fn open_read_only(
                 path: path.to_path_buf(),
             });
         }
-        if (uv as u32) < known {
+        // Steps after the first add derived tables only (snapshots), which
+        // nothing that reads uses: a ledger of an older build is read as
+        // it is (an auditor's read-only copy is never asked to upgrade).
+        if (uv as u32) < READABLE_FROM.min(known) {
             return Err(StoreError::OlderSchema {
                 path: path.to_path_buf(),
                 found: i64::from(uv),
@@ -485,6 +493,38 @@ mod tests {
         let c = Connection::open(path).unwrap();
         c.pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap()
+    }
+
+    /// A ledger of a schema-1 build (no snapshots table) opened read-only
+    /// by this build: read as it is, never asked to upgrade, not changed.
+    #[test]
+    fn a_v1_file_is_read_read_only_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        {
+            let conn = open_connection(&path, OpenMode::Create, &[V1]).unwrap();
+            conn.execute_batch(
+                "INSERT INTO events (position, stream, version, id, event_type, schema_version, \
+                 payload, effective_date, recorded_at, actor, prev_hash, hash) VALUES \
+                 (1, 's', 1, 'e1', 't', 1, '{}', NULL, '2024-01-01T00:00:00.000000Z', 'a', \
+                 '0000000000000000000000000000000000000000000000000000000000000000', \
+                 '1111111111111111111111111111111111111111111111111111111111111111')",
+            )
+            .unwrap();
+        }
+        let before = std::fs::read(&path).unwrap();
+        let (conn, _) = open_read_only(&path, SCHEMA_VERSION, ReadOnly::Shared).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+        drop(conn);
+        assert_eq!(user_version(&path), 1);
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "the file is unchanged"
+        );
     }
 
     #[test]
