@@ -34,7 +34,7 @@ const PEER_VERSION: &str = "9.5.6";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scale {
-    /// 100k and 502k registrar files, one issuer of 100k events: a few minutes.
+    /// 100k and 502k registrar files, one issuer of 100k events: the smoke run.
     Small,
     /// Small, plus 1M-event registrar and one issuer of 1M events.
     Default,
@@ -1416,5 +1416,38 @@ fn short(n: u64) -> String {
         format!("{:.0}k", n as f64 / 1e3)
     } else {
         n.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_replaces_what_lies_between_the_markers_only() {
+        let path = std::env::temp_dir().join(format!("perf-{}.md", Uuid::now_v7()));
+        std::fs::write(
+            &path,
+            "# Title\n\n<!-- commands:begin -->\nold table\n<!-- commands:end -->\n\nbelow\n",
+        )
+        .expect("written");
+        update_doc(&path, "| new | table |\n").expect("updated");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(
+            text,
+            "# Title\n\n<!-- commands:begin -->\n| new | table |\n<!-- commands:end -->\n\nbelow\n"
+        );
+        std::fs::write(&path, "no markers\n").expect("written");
+        assert!(update_doc(&path, "x").is_err());
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn the_floor_reads_a_lines_stream_and_type() {
+        let line = r#"{"class":"H","issuer":"20001","type":"shares_repurchased"}"#;
+        assert_eq!(field(line, "issuer"), Some("20001"));
+        assert_eq!(field(line, "type"), Some("shares_repurchased"));
+        assert_eq!(field(r#"{"type":"market_closed"}"#, "issuer"), None);
+        assert_eq!(fmt_count(1_009_004), "1,009,004");
     }
 }
