@@ -4,10 +4,11 @@
 //! change with the number of issuers), with its own share counts drawn from a
 //! seeded generator. Dates run in business days of the Hong Kong calendar
 //! (general holidays plus the market closures of the `$market` stream) from
-//! January 2023, in two-month cycles:
+//! January 2021, in two-month cycles (so that 1000 events per issuer end in
+//! 2024, well before the clock of the import that records them):
 //!
 //! * setup: `issuer_registered`, `share_class_defined`, `opening_balance`
-//!   (30 December 2022), `share_option_scheme_adopted`, five
+//!   (31 December 2020), `share_option_scheme_adopted`, five
 //!   `closing_price`s, and each January a `repurchase_mandate_granted`;
 //! * a buy-back month: options granted; six days of on-Exchange repurchases
 //!   for cancellation with prices (and that day's closing price), then their
@@ -32,14 +33,16 @@ use shareledger_core::calendar::BusinessCalendar;
 pub const MIN_PER_ISSUER: usize = 20;
 
 /// Market closures recorded in the `$market` stream (synthetic dates).
-const CLOSURES: &[(&str, &str)] = &[
+pub(crate) const CLOSURES: &[(&str, &str)] = &[
     ("2023-07-17", "Typhoon signal No. 8 (synthetic)"),
     ("2023-09-08", "Black rainstorm warning (synthetic)"),
     ("2024-09-06", "Typhoon signal No. 8 (synthetic)"),
     ("2025-07-22", "Black rainstorm warning (synthetic)"),
 ];
 
-const SCHEME: &str = "2021 Share Option Scheme";
+const SCHEME: &str = "2020 Share Option Scheme";
+/// The opening balance's date; the histories start the next month.
+const OPENING: &str = "2020-12-31";
 const TOTAL_PER_MONTH_CAP: usize = 64;
 
 /// Deterministic, dependency-free PRNG (splitmix64).
@@ -105,6 +108,11 @@ impl Generator {
 
     /// The `$market` stream's events.
     pub fn market_lines(&self) -> Vec<String> {
+        Generator::market_lines_static()
+    }
+
+    /// The `$market` stream's events (the same for every generator).
+    pub fn market_lines_static() -> Vec<String> {
         CLOSURES
             .iter()
             .map(|(date, reason)| {
@@ -191,29 +199,40 @@ impl Generator {
         );
         out.push(
             json!({"type": "opening_balance", "issuer": issuer, "class": "H",
-                   "date": "2022-12-30", "issued_shares": issued})
+                   "date": OPENING, "issued_shares": issued})
             .to_string(),
         );
         out.push(
             json!({"type": "share_option_scheme_adopted", "issuer": issuer, "class": "H",
-                   "scheme": SCHEME, "adoption_date": "2021-06-30",
+                   "scheme": SCHEME, "adoption_date": "2020-06-30",
                    "outstanding_options": 10_000_000u64})
             .to_string(),
         );
-        for date in [
-            "2022-12-22",
-            "2022-12-23",
-            "2022-12-28",
-            "2022-12-29",
-            "2022-12-30",
-        ] {
-            close(&mut out, d(date));
+        // The closes of the five trading days up to the opening balance.
+        let mut closes: Vec<NaiveDate> = Vec::new();
+        let mut day = d(OPENING);
+        while closes.len() < 5 {
+            if self.calendar.is_business_day(day) {
+                closes.insert(0, day);
+            }
+            day = day.pred_opt().expect("a date before the opening");
+        }
+        for date in closes {
+            close(&mut out, date);
         }
 
-        let (mut y, mut m) = (2023, 1);
-        let mut last_repurchase = d("2022-12-30");
+        let (mut y, mut m) = (2021, 1);
+        let mut last_repurchase = d(OPENING);
         let mut buyback_month = true;
+        let today = chrono::Utc::now().date_naive();
         while out.len() < self.per_issuer {
+            // Every date in the past: the ledger refuses an event dated
+            // after its `recorded_at` (the import's clock).
+            assert!(
+                month_end(y, m) < today,
+                "{} events per issuer run into {y}-{m:02}, not over on {today}; use fewer",
+                self.per_issuer
+            );
             let days = self.business_days(y, m);
             let post = |date: NaiveDate| date >= treasury_regime();
             if m == 1 {
@@ -319,7 +338,7 @@ impl Generator {
                         json!({"type": "shares_issued", "issuer": issuer, "class": "H",
                                "date": date.to_string(), "shares": shares, "kind": "placing",
                                "currency": "HKD", "price": "9.50", "previous_close": "10.00",
-                               "general_meeting_date": "2022-06-15",
+                               "general_meeting_date": "2020-06-15",
                                "description": "Placing of new shares under the general mandate"})
                         .to_string(),
                     );
@@ -361,11 +380,6 @@ impl Generator {
             );
             buyback_month = !buyback_month;
             (y, m) = shareledger_core::calendar::next_month(y, m);
-            assert!(
-                y <= 2030,
-                "{} events per issuer run past the calendar's years (2030); use fewer",
-                self.per_issuer
-            );
         }
         out.truncate(self.per_issuer);
         out

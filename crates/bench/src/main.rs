@@ -20,9 +20,15 @@
 //!   `commands::returns::produce`) in the big store and in a store holding
 //!   that issuer alone.
 //!
+//! `shareledger-bench commands` times the commands users run as whole
+//! processes of the release binary instead, beside a raw-SQLite floor and the
+//! Python `eventsourcing` peer (see [`commands`]).
+//!
 //! See docs/performance.md for the figures and what they mean.
 
+mod commands;
 mod gen;
+mod shapes;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -46,7 +52,7 @@ use crate::gen::Generator;
 #[command(
     name = "shareledger-bench",
     about = "Benchmark shareledger at registrar scale: import, durable append, audit, one issuer's returns, audit memory; each beside a raw-SQLite floor.",
-    after_help = "Examples:\n  cargo run --release -p shareledger-bench -- --events 100000\n  cargo run --release -p shareledger-bench -- --events 100000,1000000,10000000\n\nSee docs/performance.md."
+    after_help = "Examples:\n  cargo run --release -p shareledger-bench -- commands [--scale small|default|full]\n  cargo run --release -p shareledger-bench -- --events 100000\n  cargo run --release -p shareledger-bench -- --events 100000,1000000,10000000\n\nSee docs/performance.md."
 )]
 struct Args {
     /// Total events of the synthetic registrar; a comma-separated list runs each size.
@@ -77,11 +83,42 @@ struct Args {
     #[arg(long)]
     skip_audit: bool,
     #[command(subcommand)]
-    child: Option<Child>,
+    child: Option<Sub>,
 }
 
 #[derive(Debug, Subcommand)]
-enum Child {
+enum Sub {
+    /// The commands users run, as whole processes of the release `shareledger`
+    /// binary, beside a raw-SQLite floor and the Python `eventsourcing` peer
+    /// (docs/performance.md, "Whole commands").
+    Commands(commands::CommandsArgs),
+    /// (internal) Run a command, wait for it, print its wall time and peak RSS as JSON.
+    #[command(hide = true)]
+    Exec {
+        #[arg(long)]
+        stdout: PathBuf,
+        #[arg(long)]
+        stderr: PathBuf,
+        #[arg(last = true, required = true)]
+        argv: Vec<String>,
+    },
+    /// (internal) The floor of `import`: the file's lines into a raw table, one transaction.
+    #[command(hide = true)]
+    FloorInsert { file: PathBuf, db: PathBuf },
+    /// (internal) The floor of the reads: every row, or one stream's.
+    #[command(hide = true)]
+    FloorRead {
+        db: PathBuf,
+        #[arg(long)]
+        stream: Option<String>,
+    },
+    /// (internal) The floor of `record`: one row, one transaction.
+    #[command(hide = true)]
+    FloorOne {
+        db: PathBuf,
+        #[arg(long)]
+        stream: String,
+    },
     /// (internal) Run one read-side measurement in this process and print it as JSON.
     #[command(hide = true)]
     Child {
@@ -123,7 +160,26 @@ enum Mode {
 
 fn main() {
     let args = Args::parse();
-    if let Some(Child::Child {
+    let done = match &args.child {
+        Some(Sub::Commands(a)) => Some(commands::run(a)),
+        Some(Sub::Exec {
+            stdout,
+            stderr,
+            argv,
+        }) => Some(commands::exec(stdout, stderr, argv)),
+        Some(Sub::FloorInsert { file, db }) => Some(commands::floor_insert(file, db)),
+        Some(Sub::FloorRead { db, stream }) => Some(commands::floor_read(db, stream.as_deref())),
+        Some(Sub::FloorOne { db, stream }) => Some(commands::floor_one(db, stream)),
+        _ => None,
+    };
+    if let Some(r) = done {
+        if let Err(e) = r {
+            eprintln!("shareledger-bench: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    if let Some(Sub::Child {
         mode,
         db,
         now,
