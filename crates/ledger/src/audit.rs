@@ -9,7 +9,7 @@ use shareledger_core::event::{check_bounds, Recorded, MARKET_STREAM, SCHEMA_VERS
 use shareledger_core::state::Register;
 use shareledger_returns::checks::{self, Finding, Severity};
 use shareledger_returns::document::DOCUMENT_VERSION;
-use shareledger_store::{EventRef, EventStore, ReadFilter, StoredEvent};
+use shareledger_store::{Derived, EventRef, EventStore, ReadFilter};
 
 use crate::decode::{decode, Decoder};
 use crate::error::LedgerError;
@@ -201,62 +201,59 @@ fn replay_stream<S: EventStore>(
     findings: &mut Vec<Finding>,
 ) -> Result<(), LedgerError> {
     let mut decoder = Decoder::new();
-    // Every column is read (not only those a replay needs), to cross-check
-    // the stored columns against the payload they were derived from.
-    for stored in store.events(&ReadFilter::stream(stream)) {
-        let stored = stored?;
-        let row = EventRef::of(&stored);
-        {
-            let rec: Recorded = match decoder.decode(row) {
-                Ok(r) => r,
-                Err(e) => {
-                    findings.push(Finding::error("replay", stream, None, e.to_string()));
-                    continue;
-                }
-            };
-            let date = rec.event.effective_date();
-            if let Err(e) = check_bounds(&rec.event) {
-                findings.push(Finding::warning(
-                    "bounds",
-                    stream,
-                    date,
-                    format!(
-                        "log position {}: {e} (recorded before this build's bounds, or changed outside shareledger): a return over it fails rather than print an inexact figure; correct it with event_voided",
-                        stored.position
-                    ),
-                ));
+    // The columns derived from each payload are read too (in place, no row
+    // copied: `scan_derived`), to cross-check them against the payload.
+    store.scan_derived(&ReadFilter::stream(stream), |row, derived| {
+        let rec: Recorded = match decoder.decode(row) {
+            Ok(r) => r,
+            Err(e) => {
+                findings.push(Finding::error("replay", stream, None, e.to_string()));
+                return Ok::<(), LedgerError>(());
             }
-            if let Some(m) = columns_disagree(&stored, &rec) {
-                findings.push(Finding::error(
-                    "integrity",
-                    stream,
-                    date,
-                    format!(
-                        "log position {}: the stored {m}: the row was changed outside shareledger; restore it from a backup",
-                        stored.position
-                    ),
-                ));
-            }
-            if let Err(r) = register.execute(rec) {
-                findings.push(Finding::error(
-                    "replay",
-                    stream,
-                    date,
-                    format!(
-                        "log position {} ({}) is refused on replay: {r}",
-                        row.position, row.event_type
-                    ),
-                ));
-            }
+        };
+        let date = rec.event.effective_date();
+        if let Err(e) = check_bounds(&rec.event) {
+            findings.push(Finding::warning(
+                "bounds",
+                stream,
+                date,
+                format!(
+                    "log position {}: {e} (recorded before this build's bounds, or changed outside shareledger): a return over it fails rather than print an inexact figure; correct it with event_voided",
+                    row.position
+                ),
+            ));
         }
-    }
+        if let Some(m) = columns_disagree(row, derived, &rec) {
+            findings.push(Finding::error(
+                "integrity",
+                stream,
+                date,
+                format!(
+                    "log position {}: the stored {m}: the row was changed outside shareledger; restore it from a backup",
+                    row.position
+                ),
+            ));
+        }
+        if let Err(r) = register.execute(rec) {
+            findings.push(Finding::error(
+                "replay",
+                stream,
+                date,
+                format!(
+                    "log position {} ({}) is refused on replay: {r}",
+                    row.position, row.event_type
+                ),
+            ));
+        }
+        Ok(())
+    })?;
     Ok(())
 }
 
 /// How the stored columns (`stream`, `event_type`, `effective_date`,
 /// `schema_version`) disagree with the payload they were derived from, if
 /// they do.
-fn columns_disagree(stored: &StoredEvent, rec: &Recorded) -> Option<String> {
+fn columns_disagree(stored: EventRef<'_>, derived: Derived<'_>, rec: &Recorded) -> Option<String> {
     let event = &rec.event;
     if stored.event_type != event.type_name() {
         return Some(format!(
@@ -272,17 +269,36 @@ fn columns_disagree(stored: &StoredEvent, rec: &Recorded) -> Option<String> {
             event.stream()
         ));
     }
-    let date = event.effective_date().map(|d| d.to_string());
-    if stored.effective_date != date {
+    let date = event.effective_date();
+    // The payload's date as text (its `Display`, as the column was written),
+    // formatted on the stack: no allocation per row.
+    let same_date = match (derived.effective_date, date) {
+        (None, None) => true,
+        (Some(s), Some(d)) => {
+            use std::io::Write as _;
+            let mut buf = [0u8; 32];
+            let mut out = std::io::Cursor::new(&mut buf[..]);
+            match write!(out, "{d}") {
+                Ok(()) => {
+                    let n = usize::try_from(out.position()).unwrap_or(0);
+                    s.as_bytes() == &buf[..n]
+                }
+                Err(_) => s == d.to_string(),
+            }
+        }
+        _ => false,
+    };
+    if !same_date {
+        let date = date.map(|d| d.to_string());
         return Some(format!(
             "effective_date {:?} is not the payload's {:?}",
-            stored.effective_date, date
+            derived.effective_date, date
         ));
     }
-    if stored.schema_version != SCHEMA_VERSION {
+    if derived.schema_version != SCHEMA_VERSION {
         return Some(format!(
             "schema_version {} is not {SCHEMA_VERSION}, the only one this build writes",
-            stored.schema_version
+            derived.schema_version
         ));
     }
     None

@@ -246,6 +246,12 @@ fn nddrs_due(
         .collect();
     events.sort_by_key(|(d, _)| *d);
 
+    // The events of each date, in date order (one pass: an issuer with a
+    // long history has as many due dates as events).
+    let mut by_date: std::collections::BTreeMap<NaiveDate, Vec<&Event>> = Default::default();
+    for (d, e) in &events {
+        by_date.entry(*d).or_default().push(e);
+    }
     let mut due: Vec<ReturnDue> = due_dates
         .iter()
         .map(|&date| {
@@ -255,11 +261,10 @@ fn nddrs_due(
                 date,
                 deadline: deadline_text(deadline),
                 overdue: now > deadline,
-                events: events
-                    .iter()
-                    .filter(|(d, _)| *d == date)
-                    .map(|(_, e)| describe(e))
-                    .collect(),
+                events: by_date
+                    .get(&date)
+                    .map(|es| es.iter().map(|e| describe(e)).collect())
+                    .unwrap_or_default(),
                 command: format!(
                     "shareledger return nddr --issuer {} --date {date} --mark-filed",
                     issuer.id()
@@ -270,6 +275,7 @@ fn nddrs_due(
         .collect();
     // Threshold events below 5% ride along with the next NDDR.
     if let Some(last) = due.last_mut() {
+        let due_dates: std::collections::BTreeSet<NaiveDate> = due_dates.iter().copied().collect();
         for (date, e) in events.iter().filter(|(d, _)| !due_dates.contains(d)) {
             last.events.push(format!(
                 "with it, below the 5% threshold: {date} {}",

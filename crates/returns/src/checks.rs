@@ -632,8 +632,11 @@ pub fn nddrs_due(issuer: &IssuerState, start: Option<NaiveDate>) -> Vec<Due> {
             .map(|(_, r)| *r)
             .collect();
         i += day.len();
-        // A return filed with a closing date since disclosed what came before.
-        let lr = returns.iter().filter(|d| **d < date).max().copied();
+        // A return filed with a closing date since disclosed what came before
+        // (`returns` is sorted: the latest before `date`, by bisection).
+        let lr = returns[..returns.partition_point(|d| *d < date)]
+            .last()
+            .copied();
         if lr != last_return {
             acc.clear();
             last_return = lr;

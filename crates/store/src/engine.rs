@@ -26,7 +26,7 @@
 
 use crate::error::StoreError;
 use crate::event::{AppendOutcome, ExpectedVersion, NewEvent, StoredEvent, ValidEvent};
-use crate::read::{EventRef, ReadFilter};
+use crate::read::{Derived, EventRef, ReadFilter};
 use crate::snapshot::Snapshot;
 use crate::store::Verification;
 
@@ -43,6 +43,27 @@ pub trait EventRead {
         filter: &ReadFilter,
         f: impl FnMut(EventRef<'_>) -> Result<(), E>,
     ) -> Result<u64, E>;
+
+    /// [`EventRead::scan`] with the columns derived from each payload when
+    /// it was stored ([`Derived`]: what an audit checks against the payload).
+    /// By default through [`EventRead::events`]; SQLite reads them in place.
+    fn scan_derived<E: From<StoreError>>(
+        &self,
+        filter: &ReadFilter,
+        mut f: impl FnMut(EventRef<'_>, Derived<'_>) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        let mut n = 0;
+        for row in self.events(filter) {
+            let row = row?;
+            let derived = Derived {
+                effective_date: row.effective_date.as_deref(),
+                schema_version: row.schema_version,
+            };
+            f(EventRef::of(&row), derived)?;
+            n += 1;
+        }
+        Ok(n)
+    }
 
     /// Owned rows matching `filter`, in position order, hashes included,
     /// read a page at a time. Yields `Err` at most once, then ends.

@@ -80,7 +80,7 @@ pub use event::{
 };
 pub use hash::{event_hash, is_hash_hex, EventFields, GENESIS_PREV_HASH};
 pub use postgres::{is_postgres_url, redact_url, PgStore, PgTx, PG_SCHEMA_VERSION};
-pub use read::{EventRef, Events, ReadFilter, DEFAULT_PAGE_SIZE};
+pub use read::{Derived, EventRef, Events, ReadFilter, DEFAULT_PAGE_SIZE};
 pub use schema::{ReadOnly, APPLICATION_ID, SCHEMA_VERSION};
 pub use snapshot::Snapshot;
 pub use store::{Store, Verification, WriteTx};

@@ -62,20 +62,50 @@ pub(crate) const PAGE_ALL: &str = concat!(
     " FROM events WHERE position > ?1 AND position <= ?2 ORDER BY position LIMIT ?3"
 );
 
-const PAGE_STREAM: &str = concat!(
+// The paging queries below end in `LIMIT n` with the page size written into
+// the text ([`paged`]), not bound: SQLite marks a statement whose LIMIT is a
+// bound parameter to be prepared again whenever that parameter is bound, so
+// every page would re-parse and re-plan its query (measured: 7% of an audit,
+// docs/performance.md). The text, and so the cached statement, changes only
+// with the page size.
+
+const PAGE_ALL_BY: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM events WHERE position > ?1 AND position <= ?2 ORDER BY position"
+);
+
+const PAGE_STREAM_BY: &str = concat!(
     "SELECT ",
     columns!(),
     " FROM events WHERE stream = ?1 AND version > ?2 AND position > ?3 AND position <= ?4 \
-     ORDER BY version LIMIT ?5"
+     ORDER BY version"
 );
 
 /// What [`scan`] reads: everything a replay needs, not the hashes.
-const SCAN_ALL: &str = "SELECT position, stream, version, id, event_type, payload, recorded_at, \
-     actor FROM events WHERE position > ?1 AND position <= ?2 ORDER BY position LIMIT ?3";
+const SCAN_ALL_BY: &str =
+    "SELECT position, stream, version, id, event_type, payload, recorded_at, \
+     actor FROM events WHERE position > ?1 AND position <= ?2 ORDER BY position";
 
-const SCAN_STREAM: &str = "SELECT position, stream, version, id, event_type, payload, \
+const SCAN_STREAM_BY: &str = "SELECT position, stream, version, id, event_type, payload, \
      recorded_at, actor FROM events WHERE stream = ?1 AND version > ?2 AND position > ?3 \
-     AND position <= ?4 ORDER BY version LIMIT ?5";
+     AND position <= ?4 ORDER BY version";
+
+/// What [`scan_derived`] reads: [`scan`]'s columns, then those derived from
+/// the payload when it was stored.
+const SCAN_ALL_DERIVED_BY: &str = "SELECT position, stream, version, id, event_type, payload, \
+     recorded_at, actor, effective_date, schema_version FROM events \
+     WHERE position > ?1 AND position <= ?2 ORDER BY position";
+
+const SCAN_STREAM_DERIVED_BY: &str = "SELECT position, stream, version, id, event_type, payload, \
+     recorded_at, actor, effective_date, schema_version FROM events \
+     WHERE stream = ?1 AND version > ?2 AND position > ?3 AND position <= ?4 ORDER BY version";
+
+/// `query` (ending in its ORDER BY) limited to `page_size` rows, the limit
+/// written as a literal (see above).
+fn paged(query: &str, page_size: usize) -> String {
+    format!("{query} LIMIT {page_size}")
+}
 
 const BY_ID: &str = concat!("SELECT ", columns!(), " FROM events WHERE id = ?1");
 
@@ -146,17 +176,20 @@ impl<'c> Events<'c> {
     fn fetch_page(&mut self) -> rusqlite::Result<Vec<StoredEvent>> {
         let to = clamp(self.filter.to_position.unwrap_or(u64::MAX));
         let from = clamp(self.after_position);
-        let limit = i64::try_from(self.page_size).unwrap_or(i64::MAX);
         let page: Vec<StoredEvent> = match &self.filter.stream {
             None => {
-                let mut st = self.conn.prepare_cached(PAGE_ALL)?;
-                let rows = st.query_map(params![from, to, limit], row_to_event)?;
+                let mut st = self
+                    .conn
+                    .prepare_cached(&paged(PAGE_ALL_BY, self.page_size))?;
+                let rows = st.query_map(params![from, to], row_to_event)?;
                 rows.collect::<rusqlite::Result<_>>()?
             }
             Some(stream) => {
-                let mut st = self.conn.prepare_cached(PAGE_STREAM)?;
+                let mut st = self
+                    .conn
+                    .prepare_cached(&paged(PAGE_STREAM_BY, self.page_size))?;
                 let rows = st.query_map(
-                    params![stream, clamp(self.after_version), from, to, limit],
+                    params![stream, clamp(self.after_version), from, to],
                     row_to_event,
                 )?;
                 rows.collect::<rusqlite::Result<_>>()?
@@ -256,6 +289,17 @@ impl<'a> EventRef<'a> {
     }
 }
 
+/// The columns of a stored row derived from its payload when it was
+/// appended, beside the row read in place ([`crate::EventRead::scan_derived`]):
+/// what an audit checks against the payload itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Derived<'a> {
+    /// The stored `effective_date` column.
+    pub effective_date: Option<&'a str>,
+    /// The stored `schema_version` column.
+    pub schema_version: u32,
+}
+
 pub(crate) fn text<'r>(r: &'r Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
     r.get_ref(i)?.as_str().map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
@@ -274,9 +318,41 @@ pub(crate) fn scan<E: From<StoreError>>(
     page_size: usize,
     mut f: impl FnMut(EventRef<'_>) -> Result<(), E>,
 ) -> Result<u64, E> {
+    scan_rows(conn, path, filter, page_size, false, |row, _| f(row))
+}
+
+/// [`scan`], with the columns derived from each payload ([`Derived`]).
+pub(crate) fn scan_derived<E: From<StoreError>>(
+    conn: &Connection,
+    path: &Path,
+    filter: &ReadFilter,
+    page_size: usize,
+    f: impl FnMut(EventRef<'_>, Derived<'_>) -> Result<(), E>,
+) -> Result<u64, E> {
+    scan_rows(conn, path, filter, page_size, true, f)
+}
+
+/// The walk of [`scan`] and [`scan_derived`] (without `derived`, the
+/// derived columns are not read and `f` gets `None` and 0).
+fn scan_rows<E: From<StoreError>>(
+    conn: &Connection,
+    path: &Path,
+    filter: &ReadFilter,
+    page_size: usize,
+    derived: bool,
+    mut f: impl FnMut(EventRef<'_>, Derived<'_>) -> Result<(), E>,
+) -> Result<u64, E> {
     assert!(page_size > 0, "page size must be positive");
     let to = clamp(filter.to_position.unwrap_or(u64::MAX));
-    let limit = i64::try_from(page_size).unwrap_or(i64::MAX);
+    let query = paged(
+        match (filter.stream.is_some(), derived) {
+            (true, false) => SCAN_STREAM_BY,
+            (false, false) => SCAN_ALL_BY,
+            (true, true) => SCAN_STREAM_DERIVED_BY,
+            (false, true) => SCAN_ALL_DERIVED_BY,
+        },
+        page_size,
+    );
     let mut after_position = filter.from_position;
     let mut after_version = 0u64;
     let mut n = 0u64;
@@ -288,29 +364,22 @@ pub(crate) fn scan<E: From<StoreError>>(
     }
     let sql = |e| E::from(StoreError::sqlite(path, e));
     loop {
-        let mut st = conn
-            .prepare_cached(if filter.stream.is_some() {
-                SCAN_STREAM
-            } else {
-                SCAN_ALL
-            })
-            .map_err(sql)?;
+        let mut st = conn.prepare_cached(&query).map_err(sql)?;
         let mut rows = match &filter.stream {
-            None => st.query(params![clamp(after_position), to, limit]),
+            None => st.query(params![clamp(after_position), to]),
             Some(stream) => st.query(params![
                 stream,
                 clamp(after_version),
                 clamp(filter.from_position),
-                to,
-                limit
+                to
             ]),
         }
         .map_err(sql)?;
         let mut got = 0usize;
         while let Some(r) = rows.next().map_err(sql)? {
             got += 1;
-            let ev = (|| {
-                Ok::<_, rusqlite::Error>(EventRef {
+            let (ev, more) = (|| {
+                let ev = EventRef {
                     position: r.get(0)?,
                     stream: text(r, 1)?,
                     version: r.get(2)?,
@@ -319,7 +388,21 @@ pub(crate) fn scan<E: From<StoreError>>(
                     payload: text(r, 5)?,
                     recorded_at: text(r, 6)?,
                     actor: text(r, 7)?,
-                })
+                };
+                let more = match derived {
+                    true => Derived {
+                        effective_date: match r.get_ref(8)? {
+                            rusqlite::types::ValueRef::Null => None,
+                            _ => Some(text(r, 8)?),
+                        },
+                        schema_version: r.get(9)?,
+                    },
+                    false => Derived {
+                        effective_date: None,
+                        schema_version: 0,
+                    },
+                };
+                Ok::<_, rusqlite::Error>((ev, more))
             })()
             .map_err(sql)?;
             if let Some(until) = &filter.recorded_until {
@@ -332,7 +415,7 @@ pub(crate) fn scan<E: From<StoreError>>(
             if filter.stream.is_none() {
                 after_position = ev.position;
             }
-            f(ev)?;
+            f(ev, more)?;
             n += 1;
         }
         if got < page_size {
@@ -402,10 +485,23 @@ pub(crate) fn count(conn: &Connection, path: &Path) -> Result<u64, StoreError> {
 }
 
 /// Distinct stream names, sorted bytewise.
+///
+/// A skip-scan of the `UNIQUE(stream, version)` index: one seek per stream
+/// (the next name after the last one found), so the cost grows with the
+/// number of streams, not with the number of events (`SELECT DISTINCT`
+/// walks every event's index entry). Stream names are never empty, so `''`
+/// sorts before the first.
 pub(crate) fn streams(conn: &Connection, path: &Path) -> Result<Vec<String>, StoreError> {
     let mut st = conn
-        .prepare_cached("SELECT DISTINCT stream FROM events ORDER BY stream")
+        .prepare_cached("SELECT min(stream) FROM events WHERE stream > ?1")
         .ctx(path)?;
-    let rows = st.query_map([], |r| r.get(0)).ctx(path)?;
-    rows.collect::<rusqlite::Result<Vec<String>>>().ctx(path)
+    let mut out: Vec<String> = Vec::new();
+    loop {
+        let after = out.last().map_or("", String::as_str);
+        let next: Option<String> = st.query_row([after], |r| r.get(0)).ctx(path)?;
+        match next {
+            Some(s) => out.push(s),
+            None => return Ok(out),
+        }
+    }
 }

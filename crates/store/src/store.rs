@@ -613,6 +613,13 @@ macro_rules! sqlite_reads {
         ) -> Result<u64, E> {
             read::scan(self.conn_ref(), self.path_ref(), filter, self.page_size, f)
         }
+        fn scan_derived<E: From<StoreError>>(
+            &self,
+            filter: &ReadFilter,
+            f: impl FnMut(EventRef<'_>, read::Derived<'_>) -> Result<(), E>,
+        ) -> Result<u64, E> {
+            read::scan_derived(self.conn_ref(), self.path_ref(), filter, self.page_size, f)
+        }
         fn events(&self, filter: &ReadFilter) -> RowIter<'_> {
             Box::new(Events::new(
                 self.conn_ref(),

@@ -102,20 +102,43 @@ fn print_text(report: &AuditReport) -> Result<(), CliError> {
     if report.findings.is_empty() {
         crate::outln!("findings: none")?;
     }
+    // The findings are written in blocks of about `FLUSH_AT` bytes, not one
+    // write (and flush) each: an audit of a registrar's ledger can have
+    // hundreds of thousands of them. Each line is made safe for a terminal
+    // as `outln!` makes it (`output::sanitize`), so the text is the same.
+    const FLUSH_AT: usize = 64 * 1024;
+    let mut block = String::with_capacity(FLUSH_AT + 1024);
+    let mut line = String::new();
     for f in &report.findings {
-        crate::outln!(
-            "{:<7} {:<12} {:<8} {}  {}",
+        use std::fmt::Write as _;
+        line.clear();
+        let _ = write!(
+            line,
+            "{:<7} {:<12} {:<8} ",
             match f.severity {
                 Severity::Error => "ERROR",
                 Severity::Warning => "warning",
             },
             f.rule,
             f.issuer,
-            f.date
-                .map(|d| d.to_string())
-                .unwrap_or_else(|| "-".repeat(10)),
-            f.message
-        )?;
+        );
+        match f.date {
+            Some(d) => {
+                let _ = write!(line, "{d}");
+            }
+            None => line.push_str("----------"),
+        }
+        line.push_str("  ");
+        line.push_str(&f.message);
+        line.push('\n');
+        block.push_str(&crate::output::sanitize(&line));
+        if block.len() >= FLUSH_AT {
+            crate::output::stdout_bytes(block.as_bytes())?;
+            block.clear();
+        }
+    }
+    if !block.is_empty() {
+        crate::output::stdout_bytes(block.as_bytes())?;
     }
     crate::outln!(
         "{}",

@@ -63,7 +63,16 @@ const HASH_AT: &str = "SELECT hash FROM events WHERE position = $1";
 
 const COUNT: &str = "SELECT count(*) FROM events";
 
-const STREAMS: &str = "SELECT DISTINCT stream FROM events ORDER BY stream";
+/// A skip-scan of the `(stream, version)` index (a recursive query: one
+/// index probe per stream, the next name after the last), so listing the
+/// streams costs the number of streams, not of events.
+const STREAMS: &str = "WITH RECURSIVE s(stream) AS ( \
+       (SELECT stream FROM events ORDER BY stream LIMIT 1) \
+       UNION ALL \
+       SELECT (SELECT e.stream FROM events e WHERE e.stream > s.stream \
+               ORDER BY e.stream LIMIT 1) \
+       FROM s WHERE s.stream IS NOT NULL \
+     ) SELECT stream FROM s WHERE stream IS NOT NULL";
 
 /// A prepared statement, from the connection's cache.
 pub(crate) fn stmt<C: GenericClient>(
