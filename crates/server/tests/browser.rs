@@ -357,8 +357,24 @@ async fn a_company_secretary_records_produces_and_files_in_the_browser() {
         "{balances}"
     );
     assert!(!balances.contains("16 Jun 2025"), "{balances}");
+    // The audit: the chain intact; the Monthly Returns since May 2025 were
+    // never filed here (errors, rule 13.25B), the NDDR of 13 June was filed
+    // on time (no 13.25A finding for it).
     c.goto(&format!("{base}/audit")).await.unwrap();
-    assert!(text(&c, "#audit-result").await.len() > 3);
+    assert_eq!(text(&c, "#audit-result").await, "The audit found errors.");
+    let figures = text(&c, "table.figures").await;
+    assert!(figures.contains("Hash chain intact"), "{figures}");
+    let findings = text(&c, "#findings").await;
+    assert!(
+        findings.contains("13.25B") && findings.contains("2025-05-31"),
+        "{findings}"
+    );
+    assert!(
+        !findings
+            .lines()
+            .any(|l| l.contains("13.25A") && l.contains("2025-06-13")),
+        "{findings}"
+    );
     shot(&c, "audit").await;
 
     c.close().await.unwrap();
