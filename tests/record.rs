@@ -1420,5 +1420,38 @@ fn a_price_example_uses_the_users_own_price() {
         );
         assert!(!out.stderr.contains("21.35"), "{}", out.stderr);
     }
+    // The bad price the first of the command's prices: the example is still
+    // another price the user gave.
+    for highest in ["1.2x", "1,2"] {
+        let out = capture(
+            &db,
+            &[
+                "record",
+                "shares-repurchased",
+                "--issuer",
+                I,
+                "--class",
+                "ORD",
+                "--trade-date",
+                "2024-07-05",
+                "--shares",
+                "100",
+                "--currency",
+                "HKD",
+                "--highest-price",
+                highest,
+                "--lowest-price",
+                "1.15",
+                "--total-paid",
+                "116",
+            ],
+        );
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(
+            out.stderr.contains("for example --highest-price 1.15"),
+            "{}",
+            out.stderr
+        );
+    }
     assert_eq!(event_count(&db), before);
 }

@@ -243,7 +243,7 @@ pub fn fields_to_object(spec: &EventSpec, args: &[String]) -> Result<Flags, CliE
             Some(s) => format!("{}.{}", top.flag(), s.flag_name()),
             None => top.flag(),
         };
-        let typed = convert(field, &flag, &value, own_price(args).as_deref())?;
+        let typed = convert(field, &flag, &value, own_price(args, &flag).as_deref())?;
         raw.insert(
             match sub {
                 Some(s) => format!("{}.{}", top.name, s.name),
@@ -319,24 +319,28 @@ pub fn fields_to_object(spec: &EventSpec, args: &[String]) -> Result<Flags, CliE
     })
 }
 
-/// A price the user gave in this command (`--highest-price 1.20`), well
-/// formed: the example for another price field, in the user's own figures
-/// (the demo company's 21.35 means nothing to an issuer trading at 1.20).
-fn own_price(args: &[String]) -> Option<String> {
-    let well_formed = |v: &str| {
-        ungroup_thousands(v)
-            .and_then(|d| d.parse::<shareledger_core::amount::Amount>().ok())
-            .is_some()
-    };
+/// Whether `v` reads as an amount (a price the user gave, fit to be shown
+/// back as an example).
+fn well_formed_price(v: &str) -> bool {
+    ungroup_thousands(v)
+        .and_then(|d| d.parse::<shareledger_core::amount::Amount>().ok())
+        .is_some()
+}
+
+/// A price the user gave in this command for another flag than `except`
+/// (`--highest-price 1.20`), well formed: the example for a price field, in
+/// the user's own figures (the demo company's 21.35 means nothing to an
+/// issuer trading at 1.20).
+fn own_price(args: &[String], except: &str) -> Option<String> {
     args.iter().enumerate().find_map(|(i, a)| {
         let (flag, value) = match a.split_once('=') {
             Some((f, v)) => (f, Some(v.to_string())),
             None => (a.as_str(), args.get(i + 1).cloned()),
         };
-        (flag.starts_with("--") && flag.ends_with("-price"))
+        (flag.starts_with("--") && flag.ends_with("-price") && flag != except)
             .then_some(value)
             .flatten()
-            .filter(|v| well_formed(v))
+            .filter(|v| well_formed_price(v))
     })
 }
 
@@ -362,7 +366,7 @@ fn convert(
     own_price: Option<&str>,
 ) -> Result<Value, CliError> {
     let example = own_price
-        .filter(|p| field.name.ends_with("price") && *p != value)
+        .filter(|_| field.name.ends_with("price"))
         .unwrap_or(field.example);
     let bad = |what: String| {
         CliError::refused(format!(
@@ -479,12 +483,11 @@ pub fn flagged(spec: &EventSpec, message: &str, raw: &BTreeMap<String, String>) 
     let clean_path: String = path.split('[').next().unwrap_or(path).to_string();
     if clean_path.ends_with("price") {
         // Another price the user gave, in their own figures.
-        let own: Vec<String> = raw
+        if let Some(p) = raw
             .iter()
-            .filter(|(k, _)| k.ends_with("price"))
-            .flat_map(|(k, v)| [format!("--{}", k.replace('_', "-")), v.clone()])
-            .collect();
-        if let Some(p) = own_price(&own).filter(|p| raw.get(&clean_path) != Some(p)) {
+            .find(|(k, v)| k.ends_with("price") && **k != clean_path && well_formed_price(v))
+            .map(|(_, v)| v)
+        {
             example = format!("{flag} {p}");
         }
     }
