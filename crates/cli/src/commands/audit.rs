@@ -321,3 +321,119 @@ pub fn print_findings(findings: &[Finding]) -> Result<(), CliError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, FixedOffset};
+    use shareledger_ledger::import::jsonl::read_lines;
+    use shareledger_ledger::{AppendOptions, Ledger, Store, SEED_LEDGER};
+
+    fn at(t: &str) -> DateTime<FixedOffset> {
+        DateTime::parse_from_rfc3339(t).expect("a time")
+    }
+
+    /// The text document as it was printed from the whole report.
+    fn whole_text(r: &AuditReport) -> String {
+        let mut out = format!("events: {}\n", r.events);
+        out.push_str(&match &r.chain {
+            Chain::Intact(_) => "chain: intact\n".to_string(),
+            Chain::Broken { broken_at } => format!("chain: BROKEN at position {broken_at}\n"),
+        });
+        if r.findings.is_empty() {
+            out.push_str("findings: none\n");
+        }
+        for f in &r.findings {
+            out.push_str(&format!(
+                "{:<7} {:<12} {:<8} {}  {}\n",
+                match f.severity {
+                    Severity::Error => "ERROR",
+                    Severity::Warning => "warning",
+                },
+                f.rule,
+                f.issuer,
+                f.date.map_or("----------".to_string(), |d| d.to_string()),
+                f.message
+            ));
+        }
+        out.push_str(if r.ok {
+            "audit: OK\n"
+        } else {
+            "audit: FAILED\n"
+        });
+        out
+    }
+
+    fn streamed(
+        ledger: &Ledger<Store>,
+        options: &AuditOptions<'_>,
+        now: DateTime<FixedOffset>,
+        format: ReportFormat,
+    ) -> (String, AuditSummary) {
+        let mut bytes = Vec::new();
+        let mut sink = ReportWriter::new(format, |b: &[u8]| {
+            bytes.extend_from_slice(b);
+            Ok(())
+        });
+        let summary = ledger
+            .audit_into(options, now, &|_, _| {}, &mut sink)
+            .expect("audits");
+        sink.end(&summary).expect("ends");
+        drop(sink);
+        (String::from_utf8(bytes).expect("UTF-8"), summary)
+    }
+
+    #[test]
+    fn the_streamed_document_is_the_whole_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let empty = Ledger::new(Store::open(&dir.path().join("e.db")).expect("opens"));
+        let mut seed = Ledger::new(Store::open(&dir.path().join("s.db")).expect("opens"));
+        seed.append(
+            read_lines(SEED_LEDGER.as_bytes()).expect("parses"),
+            at("2023-01-02T10:00:00+08:00"),
+            "t",
+            AppendOptions::default(),
+        )
+        .expect("appends");
+        let mut seen = Vec::new();
+        for (ledger, now) in [
+            // No finding at all.
+            (&empty, "2026-01-01T10:00:00+08:00"),
+            // Errors: every Monthly Return owed since.
+            (&seed, "2026-01-01T10:00:00+08:00"),
+            // Judged when the seed was recorded.
+            (&seed, "2023-01-02T10:00:00+08:00"),
+        ] {
+            for threads in [1, 2, 3] {
+                let options = AuditOptions {
+                    only: None,
+                    expect: None,
+                    threads,
+                };
+                let whole = ledger.audit(&options, at(now), &|_, _| {}).expect("audits");
+                let json = format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&whole).expect("serializes")
+                );
+                let (s, summary) = streamed(ledger, &options, at(now), ReportFormat::Json);
+                assert_eq!(s, json, "{now}, {threads} threads");
+                assert_eq!(summary.ok, whole.ok);
+                assert_eq!(summary.findings, whole.findings.len() as u64);
+                assert_eq!(
+                    summary.errors,
+                    whole
+                        .findings
+                        .iter()
+                        .filter(|f| f.severity == Severity::Error)
+                        .count() as u64
+                );
+                let (t, _) = streamed(ledger, &options, at(now), ReportFormat::Text);
+                assert_eq!(t, whole_text(&whole), "{now}, {threads} threads");
+                seen.push((whole.ok, whole.findings.len()));
+            }
+        }
+        // The cases the writer has: no findings, errors, none an error.
+        assert!(seen.contains(&(true, 0)), "{seen:?}");
+        assert!(seen.iter().any(|(ok, n)| !ok && *n > 10), "{seen:?}");
+    }
+}
