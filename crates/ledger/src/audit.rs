@@ -9,12 +9,14 @@ use shareledger_core::event::{check_bounds, Recorded, MARKET_STREAM, SCHEMA_VERS
 use shareledger_core::state::Register;
 use shareledger_returns::checks::{self, Finding, Severity};
 use shareledger_returns::document::DOCUMENT_VERSION;
+use shareledger_returns::window::{DateIndex, View};
 use shareledger_store::{Derived, EventRef, EventStore, ReadFilter};
+use std::collections::{HashMap, HashSet};
 
 use crate::decode::{decode, Decoder};
 use crate::error::LedgerError;
-use crate::replay::{for_each_stream, load_issuer, replay_rows};
-use crate::returns::{calendar, produce_allowing_empty, regenerate_digest, request_of};
+use crate::replay::{load_issuer, replay_rows};
+use crate::returns::{calendar, produce_in, regenerate_digest_in, request_of};
 
 /// The hash chain as the audit found it (interchange.md section 3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -54,38 +56,239 @@ pub struct AuditOptions<'a> {
     pub threads: usize,
 }
 
+/// What an audit hands over as it goes ([`audit_into`]): the verdict and
+/// the chain once, before any finding, then every finding in the fixed
+/// order of [`audit`]. What it returns is an error of the sink's own (a
+/// write that failed), or the ledger's.
+pub trait AuditSink {
+    /// The sink's error; a [`LedgerError`] of the audit becomes one.
+    type Error: From<LedgerError>;
+    /// The document's `ok`, `events` and `chain`: called once, before the
+    /// first finding (and also when there is none).
+    fn head(&mut self, ok: bool, events: u64, chain: &Chain) -> Result<(), Self::Error>;
+    /// The next finding.
+    fn finding(&mut self, finding: &Finding) -> Result<(), Self::Error>;
+}
+
+/// What a streamed audit ([`audit_into`]) found, in sum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSummary {
+    /// No error found and the chain intact (the document's `ok`).
+    pub ok: bool,
+    /// Events that verified.
+    pub events: u64,
+    /// The chain.
+    pub chain: Chain,
+    /// Findings handed over.
+    pub findings: u64,
+    /// Of those, errors.
+    pub errors: u64,
+}
+
 /// Run the whole audit: the chain is verified on its own connection while
 /// the issuers are replayed and checked, each issuer whole by one thread (so
 /// memory stays that of one issuer per thread). Findings come out in a fixed
 /// order whatever the threads: the chain, the checkpoint, the market stream,
 /// then each issuer in stream order. `progress(done, total)` is called as
-/// issuers are finished (from any of the threads).
+/// issuers are finished (from any of the threads). The whole document,
+/// held in memory: [`audit_into`] hands it over as it is found.
 pub fn audit<S: EventStore>(
     store: &S,
     options: &AuditOptions<'_>,
     now: DateTime<FixedOffset>,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<AuditReport, LedgerError> {
+    #[derive(Default)]
+    struct Whole(Vec<Finding>);
+    impl AuditSink for Whole {
+        type Error = LedgerError;
+        fn head(&mut self, _: bool, _: u64, _: &Chain) -> Result<(), LedgerError> {
+            Ok(())
+        }
+        fn finding(&mut self, finding: &Finding) -> Result<(), LedgerError> {
+            self.0.push(finding.clone());
+            Ok(())
+        }
+    }
+    let mut whole = Whole::default();
+    let summary = audit_into(store, options, now, progress, &mut whole)?;
+    Ok(AuditReport {
+        ok: summary.ok,
+        events: summary.events,
+        chain: summary.chain,
+        findings: whole.0,
+    })
+}
+
+/// How many issuers' findings may wait, found but not yet handed over,
+/// per thread: what bounds the audit's memory whatever the findings.
+const WAITING_PER_THREAD: usize = 4;
+
+/// The audit of [`audit`], handed to `sink` as it goes: `head` as soon as
+/// the verdict is known — when the chain is verified and either an error is
+/// found (then `ok` is false) or the audit is over — then each finding in
+/// order. Findings found before the verdict is known wait in memory: with
+/// an error among the first findings (a registrar's ledger with returns
+/// owed), almost none; with none at all, every warning. Issuers are audited
+/// on `options.threads` threads, at most a few issuers ahead of the sink,
+/// so memory does not grow with the number of findings.
+///
+/// An error of the ledger (a store that cannot be read) may come after
+/// findings were handed over: the sink then holds a document cut short.
+pub fn audit_into<S: EventStore, K: AuditSink>(
+    store: &S,
+    options: &AuditOptions<'_>,
+    now: DateTime<FixedOffset>,
+    progress: &(dyn Fn(u64, u64) + Sync),
+    sink: &mut K,
+) -> Result<AuditSummary, K::Error> {
     let threads = options.threads.max(1);
+    if let Some(exp) = options.expect {
+        parse_checkpoint(exp)?;
+    }
+    let mut market_findings = Vec::new();
+    let mut market = Register::new();
+    replay_stream(
+        store,
+        MARKET_STREAM,
+        &mut market,
+        &mut market_findings,
+        None,
+    )?;
+    let calendar = calendar(&market);
+    let streams: Vec<String> = store
+        .streams()
+        .map_err(LedgerError::from)?
+        .into_iter()
+        .filter(|s| {
+            s != MARKET_STREAM
+                && crate::access::is_register_stream(s)
+                && options.only.is_none_or(|o| o == s)
+        })
+        .collect();
+    if let Some(o) = options.only {
+        if streams.is_empty() {
+            return Err(LedgerError::NotFound(format!("no issuer `{o}` in the ledger")).into());
+        }
+    }
+    let total = streams.len() as u64;
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let one = |store: &S, stream: &str| {
+        let found = audit_issuer(store, &market, &calendar, stream, now);
+        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        progress(n, total);
+        found
+    };
+    let mut out = Emitter::new(sink);
+    if threads == 1 {
+        out.start(store.verify().map_err(LedgerError::from)?)?;
+        if let Some(exp) = options.expect {
+            out.extend(check_expected_head(store, exp)?)?;
+        }
+        out.extend(market_findings)?;
+        for stream in &streams {
+            out.extend(one(store, stream)?)?;
+        }
+        return out.finish();
+    }
     // Opened here: a connection moves to a thread, it is never shared.
-    let verifier = (threads > 1)
-        .then(|| store.sequential_reader())
-        .transpose()?;
-    let (verification, issuer_findings) = std::thread::scope(|s| {
-        let verifier = verifier.map(|own| s.spawn(move || own.verify()));
-        let issuers = audit_issuers(store, options.only, now, threads, progress);
-        let verification = match verifier {
-            Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-            None => store.verify(),
+    let verifier = store.sequential_reader().map_err(LedgerError::from)?;
+    let workers = threads.min(streams.len().max(1));
+    let readers = (0..workers)
+        .map(|_| store.stream_reader())
+        .collect::<Result<Vec<S>, _>>()
+        .map_err(LedgerError::from)?;
+    let queue = Queue::new(streams.len(), workers * WAITING_PER_THREAD);
+    std::thread::scope(|s| {
+        let verifier = s.spawn(move || verifier.verify());
+        let queue = &queue;
+        let streams = &streams;
+        let one = &one;
+        let handles: Vec<_> = readers
+            .into_iter()
+            .map(|reader| s.spawn(move || queue.work(|i| one(&reader, &streams[i]))))
+            .collect();
+        let result = (|| {
+            let verification = match verifier.join() {
+                Ok(v) => v.map_err(LedgerError::from)?,
+                Err(p) => std::panic::resume_unwind(p),
+            };
+            out.start(verification)?;
+            if let Some(exp) = options.expect {
+                out.extend(check_expected_head(store, exp)?)?;
+            }
+            out.extend(std::mem::take(&mut market_findings))?;
+            for i in 0..streams.len() {
+                out.extend(queue.take(i)?)?;
+            }
+            out.finish()
+        })();
+        // Stop the workers (they may be waiting for room), then let them end.
+        queue.stop();
+        for h in handles {
+            if let Err(p) = h.join() {
+                std::panic::resume_unwind(p);
+            }
+        }
+        result
+    })
+}
+
+/// One issuer audited: its stream replayed on the market calendar, the
+/// rule checks, the filed returns proved; its findings in order.
+fn audit_issuer<S: EventStore>(
+    store: &S,
+    market: &Register,
+    calendar: &shareledger_core::calendar::BusinessCalendar,
+    stream: &str,
+    now: DateTime<FixedOffset>,
+) -> Result<Vec<Finding>, LedgerError> {
+    let mut found = Vec::new();
+    let mut register = market.clone();
+    let mut proofs = FilingProofs::new(stream);
+    replay_stream(store, stream, &mut register, &mut found, Some(&mut proofs))?;
+    if let Some(issuer) = register.issuer(stream) {
+        found.extend(checks::run(issuer, calendar, now));
+        found.extend(proofs.finish(store, market, &register)?.0);
+    }
+    Ok(found)
+}
+
+/// Hands findings to the sink once the verdict is known (see
+/// [`audit_into`]), counting them.
+struct Emitter<'k, K: AuditSink> {
+    sink: &'k mut K,
+    /// The chain verified: (events, chain, intact); `None` before.
+    chain: Option<(u64, Chain, bool)>,
+    /// Whether `head` was called.
+    headed: bool,
+    /// Findings waiting for the verdict.
+    waiting: Vec<Finding>,
+    findings: u64,
+    errors: u64,
+}
+
+impl<'k, K: AuditSink> Emitter<'k, K> {
+    fn new(sink: &'k mut K) -> Self {
+        Emitter {
+            sink,
+            chain: None,
+            headed: false,
+            waiting: Vec::new(),
+            findings: 0,
+            errors: 0,
+        }
+    }
+
+    /// The chain as verified (and its finding when it is broken).
+    fn start(&mut self, verification: shareledger_store::Verification) -> Result<(), K::Error> {
+        let chain = match verification.broken_at {
+            None => Chain::Intact("intact"),
+            Some(p) => Chain::Broken { broken_at: p },
         };
-        (verification, issuers)
-    });
-    let verification = verification?;
-    let mut findings = Vec::new();
-    let chain = match verification.broken_at {
-        None => Chain::Intact("intact"),
-        Some(p) => {
-            findings.push(Finding::error(
+        self.chain = Some((verification.events, chain, verification.broken_at.is_none()));
+        if let Some(p) = verification.broken_at {
+            self.push(Finding::error(
                 "integrity",
                 "",
                 None,
@@ -93,70 +296,165 @@ pub fn audit<S: EventStore>(
                     "the hash chain is broken at log position {p}{}: the file was changed outside shareledger; restore it from a backup",
                     verification.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
                 ),
-            ));
-            Chain::Broken { broken_at: p }
+            ))?;
         }
-    };
-    if let Some(exp) = options.expect {
-        findings.extend(check_expected_head(store, exp)?);
+        Ok(())
     }
-    findings.extend(issuer_findings?);
-    let ok =
-        verification.broken_at.is_none() && findings.iter().all(|f| f.severity != Severity::Error);
-    Ok(AuditReport {
-        ok,
-        events: verification.events,
-        chain,
-        findings,
-    })
+
+    fn extend(&mut self, findings: Vec<Finding>) -> Result<(), K::Error> {
+        for f in findings {
+            self.push(f)?;
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, finding: Finding) -> Result<(), K::Error> {
+        self.findings += 1;
+        if finding.severity == Severity::Error {
+            self.errors += 1;
+        }
+        if self.headed {
+            return self.sink.finding(&finding);
+        }
+        self.waiting.push(finding);
+        if self.errors > 0 {
+            self.head(false)?;
+        }
+        Ok(())
+    }
+
+    /// `head`, then the findings that waited for it.
+    fn head(&mut self, ok: bool) -> Result<(), K::Error> {
+        let Some((events, chain, _)) = &self.chain else {
+            return Ok(());
+        };
+        self.sink.head(ok, *events, chain)?;
+        self.headed = true;
+        for f in std::mem::take(&mut self.waiting) {
+            self.sink.finding(&f)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<AuditSummary, K::Error> {
+        let Some((events, chain, intact)) = self.chain.clone() else {
+            return Err(LedgerError::Inconsistent(
+                "the audit ended before the chain was verified".into(),
+            )
+            .into());
+        };
+        let ok = intact && self.errors == 0;
+        if !self.headed {
+            self.head(ok)?;
+        }
+        Ok(AuditSummary {
+            ok,
+            events,
+            chain,
+            findings: self.findings,
+            errors: self.errors,
+        })
+    }
 }
 
-/// Replay the market calendar, then every issuer (or `only`) on top of it,
-/// up to `threads` at a time, with the rule checks and the filed-return
-/// proofs of each; the findings in stream order.
-fn audit_issuers<S: EventStore>(
-    store: &S,
-    only: Option<&str>,
-    now: DateTime<FixedOffset>,
-    threads: usize,
-    progress: &(dyn Fn(u64, u64) + Sync),
-) -> Result<Vec<Finding>, LedgerError> {
-    let mut findings = Vec::new();
-    let mut market = Register::new();
-    replay_stream(store, MARKET_STREAM, &mut market, &mut findings)?;
-    let calendar = calendar(&market);
-    let streams: Vec<String> = store
-        .streams()?
-        .into_iter()
-        .filter(|s| {
-            s != MARKET_STREAM
-                && crate::access::is_register_stream(s)
-                && only.is_none_or(|o| o == s)
-        })
-        .collect();
-    if let Some(o) = only {
-        if streams.is_empty() {
-            return Err(LedgerError::NotFound(format!(
-                "no issuer `{o}` in the ledger"
-            )));
+/// The issuers' results handed from the worker threads to the one that
+/// passes them on, in stream order, with at most `room` of them waiting.
+struct Queue {
+    streams: usize,
+    room: usize,
+    next: std::sync::atomic::AtomicUsize,
+    state: std::sync::Mutex<QueueState>,
+    changed: std::sync::Condvar,
+}
+
+struct QueueState {
+    /// Results done and not yet taken, by stream index.
+    ready: std::collections::BTreeMap<usize, Result<Vec<Finding>, LedgerError>>,
+    /// The index to be taken next.
+    taken: usize,
+    /// Set when the taker leaves (or a worker failed): the workers stop.
+    stopped: bool,
+}
+
+impl Queue {
+    fn new(streams: usize, room: usize) -> Self {
+        Queue {
+            streams,
+            room: room.max(1),
+            next: std::sync::atomic::AtomicUsize::new(0),
+            state: std::sync::Mutex::new(QueueState {
+                ready: Default::default(),
+                taken: 0,
+                stopped: false,
+            }),
+            changed: std::sync::Condvar::new(),
         }
     }
-    let total = streams.len() as u64;
-    let done = std::sync::atomic::AtomicU64::new(0);
-    let per_issuer = for_each_stream(store, &streams, threads, |store, stream| {
-        let mut found = Vec::new();
-        let mut register = market.clone();
-        replay_stream(store, stream, &mut register, &mut found)?;
-        if let Some(issuer) = register.issuer(stream) {
-            found.extend(checks::run(issuer, &calendar, now));
-            found.extend(verify_filed_returns(store, &market, stream, &register)?);
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        // A worker that panicked holds no invariant here worth refusing.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A worker: take the next stream, wait for room, do it, hand it over.
+    fn work(&self, mut one: impl FnMut(usize) -> Result<Vec<Finding>, LedgerError>) {
+        /// Wakes the taker should the work panic, so it never waits forever.
+        struct OnPanic<'a>(&'a Queue);
+        impl Drop for OnPanic<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.0.stop();
+                }
+            }
         }
-        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        progress(n, total);
-        Ok(found)
-    })?;
-    findings.extend(per_issuer.into_iter().flatten());
-    Ok(findings)
+        let _guard = OnPanic(self);
+        loop {
+            let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if i >= self.streams {
+                return;
+            }
+            {
+                let mut state = self.lock();
+                while !state.stopped && i >= state.taken + self.room {
+                    state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+                }
+                if state.stopped {
+                    return;
+                }
+            }
+            let result = one(i);
+            let failed = result.is_err();
+            self.lock().ready.insert(i, result);
+            self.changed.notify_all();
+            if failed {
+                return;
+            }
+        }
+    }
+
+    /// The taker: stream `i`'s result, once done.
+    fn take(&self, i: usize) -> Result<Vec<Finding>, LedgerError> {
+        let mut state = self.lock();
+        loop {
+            if let Some(r) = state.ready.remove(&i) {
+                state.taken = i + 1;
+                drop(state);
+                self.changed.notify_all();
+                return r;
+            }
+            if state.stopped {
+                return Err(LedgerError::Inconsistent(
+                    "an audit thread stopped before finishing its issuer".into(),
+                ));
+            }
+            state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn stop(&self) {
+        self.lock().stopped = true;
+        self.changed.notify_all();
+    }
 }
 
 /// Parse a kept checkpoint, `POSITION:HASH`.
@@ -199,6 +497,7 @@ fn replay_stream<S: EventStore>(
     stream: &str,
     register: &mut Register,
     findings: &mut Vec<Finding>,
+    mut proofs: Option<&mut FilingProofs>,
 ) -> Result<(), LedgerError> {
     let mut decoder = Decoder::new();
     // The columns derived from each payload are read too (in place, no row
@@ -233,6 +532,9 @@ fn replay_stream<S: EventStore>(
                     row.position
                 ),
             ));
+        }
+        if let Some(proofs) = proofs.as_deref_mut() {
+            proofs.before(register, &rec, row.position);
         }
         if let Err(r) = register.execute(rec) {
             findings.push(Finding::error(
@@ -313,16 +615,236 @@ fn columns_disagree(stored: EventRef<'_>, derived: Derived<'_>, rec: &Recorded) 
 /// Return of the month before an NDDR dated early in the next month) changes
 /// where a regenerated NDDR would open, not what the filed one said.
 ///
-/// One pass over the issuer's stream: "as known when filed" is the register
-/// just before the `return_filed` row (events refused on replay are skipped,
-/// as `replay_stream` skips and reports them).
-fn verify_filed_returns<S: EventStore>(
+/// "As known when filed" is the register just before the `return_filed`
+/// row (events refused on replay are skipped, as `replay_stream` skips and
+/// reports them): the audit's own replay, stopped there for a moment
+/// ([`FilingProofs::before`]); the log as it stands now is the register at
+/// the end of it ([`FilingProofs::finish`]). Every regeneration reads only
+/// the events of its period, through one index of the issuer's history by
+/// date (`shareledger_returns::window`), so an issuer's filings cost in
+/// proportion to the periods they cover, not to the history once each.
+struct FilingProofs {
+    issuer: String,
+    /// The issuer's history by effective date, brought up to date when a
+    /// regeneration needs it.
+    index: DateIndex,
+    /// Each `return_filed` row replayed: its log position and, when it has
+    /// a digest, its return regenerated as known then.
+    seen: HashMap<uuid::Uuid, SeenFiling>,
+}
+
+struct SeenFiling {
+    position: u64,
+    at_filing: Option<Result<String, LedgerError>>,
+}
+
+impl FilingProofs {
+    fn new(issuer: &str) -> Self {
+        FilingProofs {
+            issuer: issuer.to_string(),
+            index: DateIndex::new(),
+            seen: HashMap::new(),
+        }
+    }
+
+    /// Before `rec` (at log `position`) is applied to `register`: a filing
+    /// with a digest is regenerated as known then.
+    fn before(&mut self, register: &Register, rec: &Recorded, position: u64) {
+        let shareledger_core::event::Event::ReturnFiled(filed) = &rec.event else {
+            return;
+        };
+        let at_filing = filed.digest.as_ref().map(|_| {
+            let Some(state) = register.issuer(&self.issuer) else {
+                return Err(not_registered_then(&self.issuer));
+            };
+            self.index.catch_up(state);
+            regenerate_digest_in(register, &View::indexed(state, &self.index), filed)
+        });
+        self.seen.insert(
+            rec.id,
+            SeenFiling {
+                position,
+                at_filing,
+            },
+        );
+    }
+
+    /// After the replay (`current` is the register at its end): judge every
+    /// filing; the findings, and the filings the log now contradicts.
+    fn finish<S: EventStore>(
+        mut self,
+        store: &S,
+        market: &Register,
+        current: &Register,
+    ) -> Result<(Vec<Finding>, Vec<Contradicted>), LedgerError> {
+        let mut findings = Vec::new();
+        let mut contradicted = Vec::new();
+        let issuer = self.issuer.as_str();
+        let Some(state) = current.issuer(issuer) else {
+            return Ok((findings, contradicted));
+        };
+        let filings = state.filings();
+        if filings.is_empty() {
+            return Ok((findings, contradicted));
+        }
+        self.index.catch_up(state);
+        let amended = amended_filings(state);
+        // A filing without a digest is judged only when a correction
+        // (`event_voided`) was recorded after it: an event merely recorded late
+        // (a threshold event riding along in a later return) is no correction.
+        let without: Vec<usize> = corrected_without_digest(state, &amended);
+        let mut judged_without =
+            judge_without_digest(store, market, current, issuer, &self.index, &without)?;
+        for (i, (id, filed)) in filings.iter().enumerate() {
+            let Some(seen) = self.seen.get_mut(id) else {
+                continue;
+            };
+            if let Some(expected) = &filed.digest {
+                let at_filing = seen.at_filing.take().unwrap_or_else(|| {
+                    Err(LedgerError::Inconsistent(
+                        "the filing was not regenerated as known then".into(),
+                    ))
+                });
+                let now = match amended.contains(id) {
+                    // A filing amended later is judged by its amendment now.
+                    true => Ok(expected.clone()),
+                    false => now_digest(current, state, &self.index, i, filed),
+                };
+                if now.as_ref().ok() != Some(expected) {
+                    contradicted.push(Contradicted {
+                        id: *id,
+                        filed: filed.clone(),
+                        position: seen.position,
+                    });
+                }
+                findings.extend(judge_filed(
+                    issuer,
+                    filed,
+                    expected,
+                    seen.position,
+                    at_filing,
+                    now,
+                ));
+            } else if let Some(f) = judged_without.remove(&i) {
+                findings.extend(f);
+            }
+        }
+        Ok((findings, contradicted))
+    }
+}
+
+fn not_registered_then(issuer: &str) -> LedgerError {
+    LedgerError::NotFound(format!("issuer {issuer} was not registered then"))
+}
+
+/// The ids of the filings a later filing amends.
+fn amended_filings(state: &shareledger_core::state::IssuerState) -> HashSet<uuid::Uuid> {
+    state
+        .filings()
+        .iter()
+        .filter_map(|(_, f)| f.amends)
+        .collect()
+}
+
+/// The filings (by their place in `state.filings()`) recorded without a
+/// digest, not amended, with a correction recorded after them.
+fn corrected_without_digest(
+    state: &shareledger_core::state::IssuerState,
+    amended: &HashSet<uuid::Uuid>,
+) -> Vec<usize> {
+    let filings = state.filings();
+    if filings.iter().all(|(_, f)| f.digest.is_some()) {
+        return Vec::new();
+    }
+    let history = state.history();
+    let Some(last_void) = history
+        .iter()
+        .rposition(|h| matches!(h.event, shareledger_core::event::Event::EventVoided(_)))
+    else {
+        return Vec::new();
+    };
+    let place: HashMap<uuid::Uuid, usize> = history
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| matches!(h.event, shareledger_core::event::Event::ReturnFiled(_)))
+        .map(|(at, h)| (h.id, at))
+        .collect();
+    filings
+        .iter()
+        .enumerate()
+        .filter(|(_, (id, f))| {
+            f.digest.is_none()
+                && !amended.contains(id)
+                && place.get(id).is_some_and(|at| last_void > *at)
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The digest of the `i`-th filing's return regenerated from the log as it
+/// stands now, seeing only the filings recorded before it.
+fn now_digest(
+    current: &Register,
+    state: &shareledger_core::state::IssuerState,
+    index: &DateIndex,
+    i: usize,
+    filed: &shareledger_core::event::ReturnFiled,
+) -> Result<String, LedgerError> {
+    regenerate_digest_in(
+        current,
+        &View::indexed(state, index).filings_before(i),
+        filed,
+    )
+}
+
+/// The filings recorded without a digest that a later correction may
+/// contradict (`without`: their places in the filings), each regenerated as
+/// known when it was filed (a second replay of the stream, up to the last of
+/// them: rare, only for history imported with its filings and corrected
+/// since) and as the log stands now; the finding on each, by place.
+fn judge_without_digest<S: EventStore>(
     store: &S,
     market: &Register,
-    issuer: &str,
     current: &Register,
-) -> Result<Vec<Finding>, LedgerError> {
-    Ok(check_filed_returns(store, market, issuer, current)?.0)
+    issuer: &str,
+    index: &DateIndex,
+    without: &[usize],
+) -> Result<HashMap<usize, Option<Finding>>, LedgerError> {
+    let mut judged = HashMap::new();
+    let Some(state) = current.issuer(issuer) else {
+        return Ok(judged);
+    };
+    let filings = state.filings();
+    let mut wanted: HashMap<uuid::Uuid, usize> =
+        without.iter().map(|&i| (filings[i].0, i)).collect();
+    let mut then = market.clone();
+    for row in store.events(&ReadFilter::stream(issuer)) {
+        if wanted.is_empty() {
+            break;
+        }
+        let row = row?;
+        let Ok(rec) = decode(&row) else {
+            continue; // reported by replay_stream
+        };
+        if let Some(i) = wanted.remove(&rec.id) {
+            let filed = &filings[i].1;
+            let at_filing = match then.issuer(issuer) {
+                Some(s) => regenerate_json_in(&then, &View::indexed(s, index), filed),
+                None => Err(not_registered_then(issuer)),
+            };
+            let now = regenerate_json_in(
+                current,
+                &View::indexed(state, index).filings_before(i),
+                filed,
+            );
+            judged.insert(
+                i,
+                judge_filed_without_digest(issuer, filed, row.position, at_filing, now),
+            );
+        }
+        let _ = then.execute(rec); // a refusal is reported by replay_stream
+    }
+    Ok(judged)
 }
 
 /// A filed return the log as it stands now no longer reproduces, and that
@@ -338,98 +860,64 @@ pub struct Contradicted {
 }
 
 /// The filed returns of `issuer` that must be filed again (amended):
-/// those the log now contradicts, as the audit judges them.
+/// those the log now contradicts, as the audit judges them. `current` is
+/// the issuer replayed from the log (with its history) on `market`: only
+/// the log as it stands now is regenerated (what was known when each was
+/// filed does not change whether it must be amended).
 pub fn amendments_due<S: EventStore>(
     store: &S,
     market: &Register,
     issuer: &str,
     current: &Register,
 ) -> Result<Vec<Contradicted>, LedgerError> {
-    Ok(check_filed_returns(store, market, issuer, current)?.1)
-}
-
-/// [`verify_filed_returns`]' findings, and the filings contradicted now.
-fn check_filed_returns<S: EventStore>(
-    store: &S,
-    market: &Register,
-    issuer: &str,
-    current: &Register,
-) -> Result<(Vec<Finding>, Vec<Contradicted>), LedgerError> {
-    let mut findings = Vec::new();
+    let _ = market;
     let mut contradicted = Vec::new();
     let Some(state) = current.issuer(issuer) else {
-        return Ok((findings, contradicted));
+        return Ok(contradicted);
     };
-    let filings = state.filings().to_vec();
-    if filings.is_empty() {
-        return Ok((findings, contradicted));
+    let filings = state.filings();
+    if filings.iter().all(|(_, f)| f.digest.is_none()) {
+        return Ok(contradicted);
     }
-    // A filing without a digest is judged only when a correction
-    // (`event_voided`) was recorded after it: an event merely recorded late
-    // (a threshold event riding along in a later return) is no correction.
-    let last_void = state
+    let index = DateIndex::of(state);
+    let amended = amended_filings(state);
+    // Each filing's log position: from the history replayed, else the log.
+    let mut position: HashMap<uuid::Uuid, u64> = state
         .history()
         .iter()
-        .rposition(|h| matches!(h.event, shareledger_core::event::Event::EventVoided(_)));
-    let corrected_after = |id: &uuid::Uuid| {
-        let at = state.history().iter().position(|h| h.id == *id);
-        matches!((at, last_void), (Some(a), Some(v)) if v > a)
-    };
-    let index: std::collections::HashMap<uuid::Uuid, usize> = filings
-        .iter()
-        .enumerate()
-        .map(|(i, (id, _))| (*id, i))
+        .filter(|h| matches!(h.event, shareledger_core::event::Event::ReturnFiled(_)))
+        .filter_map(|h| Some((h.id, h.position?)))
         .collect();
-    // The log now; each filing regenerated with only the filings before it.
-    let mut now_register = current.clone();
-    let mut then = market.clone();
-    for row in store.events(&ReadFilter::stream(issuer)) {
-        let row = row?;
-        let Ok(rec) = decode(&row) else {
-            continue; // reported by replay_stream
-        };
-        if let Some(&i) = index.get(&rec.id) {
-            let (_, filed) = &filings[i];
-            // A filing amended later is judged by its amendment now.
-            let amended = filings.iter().any(|(_, f)| f.amends == Some(filings[i].0));
-            if let Some(expected) = &filed.digest {
-                let at_filing = regenerate_digest(&then, issuer, filed);
-                let now = match amended {
-                    true => Ok(expected.clone()),
-                    false => now_register.with_filings_before(issuer, i, |view| {
-                        regenerate_digest(view, issuer, filed)
-                    }),
-                };
-                if now.as_ref().ok() != Some(expected) {
-                    contradicted.push(Contradicted {
-                        id: filings[i].0,
-                        filed: filed.clone(),
-                        position: row.position,
-                    });
+    if filings.iter().any(|(id, _)| !position.contains_key(id)) {
+        store.scan(
+            &ReadFilter::stream(issuer),
+            |row| -> Result<(), LedgerError> {
+                if row.event_type == "return_filed" {
+                    if let Ok(id) = uuid::Uuid::parse_str(row.id) {
+                        position.insert(id, row.position);
+                    }
                 }
-                findings.extend(judge_filed(
-                    issuer,
-                    filed,
-                    expected,
-                    row.position,
-                    at_filing,
-                    now,
-                ));
-            } else if !amended && corrected_after(&rec.id) {
-                let now = now_register
-                    .with_filings_before(issuer, i, |view| regenerate_json(view, issuer, filed));
-                findings.extend(judge_filed_without_digest(
-                    issuer,
-                    filed,
-                    row.position,
-                    regenerate_json(&then, issuer, filed),
-                    now,
-                ));
-            }
-        }
-        let _ = then.execute(rec); // a refusal is reported by replay_stream
+                Ok(())
+            },
+        )?;
     }
-    Ok((findings, contradicted))
+    for (i, (id, filed)) in filings.iter().enumerate() {
+        let (Some(expected), Some(&at)) = (&filed.digest, position.get(id)) else {
+            continue;
+        };
+        if amended.contains(id) {
+            continue;
+        }
+        let now = now_digest(current, state, &index, i, filed);
+        if now.as_ref().ok() != Some(expected) {
+            contradicted.push(Contradicted {
+                id: *id,
+                filed: filed.clone(),
+                position: at,
+            });
+        }
+    }
+    Ok(contradicted)
 }
 
 /// The findings on one filed return from its two regenerations' digests.
@@ -493,21 +981,17 @@ fn judge_filed(
     out
 }
 
-/// The document a `return_filed` records, regenerated from `register`, as
-/// JSON without its hand-set `date_submitted` and the filing's own Status
-/// line and amended filing (what a digest covers: `returns::digest`).
-fn regenerate_json(
+/// The document a `return_filed` records, regenerated from `register` (of
+/// which `view` shows the issuer), as JSON without its hand-set
+/// `date_submitted` and the filing's own Status line and amended filing
+/// (what a digest covers: `returns::digest`).
+fn regenerate_json_in(
     register: &Register,
-    issuer: &str,
+    view: &View<'_>,
     filed: &shareledger_core::event::ReturnFiled,
 ) -> Result<serde_json::Value, LedgerError> {
-    if register.issuer(issuer).is_none() {
-        return Err(LedgerError::NotFound(format!(
-            "issuer {issuer} was not registered then"
-        )));
-    }
-    let req = request_of(issuer, filed)?;
-    let produced = produce_allowing_empty(register, &req, filed.amends.is_some())?;
+    let req = request_of(view.issuer().id(), filed)?;
+    let produced = produce_in(register, view, &req, filed.amends.is_some())?;
     let mut v: serde_json::Value = serde_json::from_str(&produced.json)
         .map_err(|e| LedgerError::Inconsistent(format!("a document is not JSON: {e}")))?;
     if let Some(map) = v.as_object_mut() {

@@ -54,7 +54,7 @@ use shareledger_returns::checks::Finding;
 use shareledger_store::RowIter;
 
 pub use append::{AppendOptions, AppendSummary, IntoLine, Lines};
-pub use audit::{AuditOptions, AuditReport, Chain};
+pub use audit::{AuditOptions, AuditReport, AuditSink, AuditSummary, Chain};
 pub use engine::{is_postgres, Engine};
 pub use error::{LedgerError, Rejection, Result};
 pub use returns::{Filed, FilingOptions, Produced, ReturnKind, ReturnRequest};
@@ -232,6 +232,19 @@ impl<S: EventStore> Ledger<S> {
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<AuditReport> {
         audit::audit(&self.store, options, now, progress)
+    }
+
+    /// The audit handed to `sink` as it goes ([`audit::audit_into`]): the
+    /// same document as [`Self::audit`], in memory bounded whatever the
+    /// findings.
+    pub fn audit_into<K: audit::AuditSink>(
+        &self,
+        options: &AuditOptions<'_>,
+        now: DateTime<FixedOffset>,
+        progress: &(dyn Fn(u64, u64) + Sync),
+        sink: &mut K,
+    ) -> std::result::Result<audit::AuditSummary, K::Error> {
+        audit::audit_into(&self.store, options, now, progress, sink)
     }
 
     /// Where `issuer` stands at `now`, and which returns are due.

@@ -75,7 +75,7 @@ pub fn for_each_stream<S: EventStore, T: Send>(
     let extra = threads.clamp(1, streams.len().max(1)) - 1;
     // The readers are opened here: a connection may move to another thread
     // but is not shared between threads.
-    let readers: Vec<Result<S, StoreError>> = (0..extra).map(|_| store.reader()).collect();
+    let readers: Vec<Result<S, StoreError>> = (0..extra).map(|_| store.stream_reader()).collect();
     let run = &run;
     let failed = &failed;
     let mut done: Vec<(usize, Result<T, LedgerError>)> = std::thread::scope(|s| {

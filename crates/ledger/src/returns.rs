@@ -14,11 +14,10 @@ use shareledger_core::rules::NddrLayout;
 use shareledger_core::state::IssuerState;
 use shareledger_core::state::Register;
 use shareledger_returns::document::{Amends, AMENDMENT, DOCUMENT_VERSION, NEW_SUBMISSION};
-use shareledger_returns::monthly::{monthly, MonthlyRequest};
-use shareledger_returns::nddr::nddr_amendment;
-use shareledger_returns::nddr::{nddr, NddrRequest};
+use shareledger_returns::monthly::{monthly_in, MonthlyRequest};
+use shareledger_returns::nddr::{nddr_in, NddrRequest};
 use shareledger_returns::render::{render, DocKind, Format};
-use shareledger_returns::ReturnError;
+use shareledger_returns::window::View;
 use shareledger_store::{EventRead, EventStore, ReadFilter, StoreError};
 use uuid::Uuid;
 
@@ -205,34 +204,10 @@ pub(crate) fn produce_allowing_empty(
     req: &ReturnRequest,
     amendment: bool,
 ) -> Result<Produced, LedgerError> {
-    match (produce(register, req), &req.kind) {
-        (
-            Err(LedgerError::Return(
-                ReturnError::NothingToDisclose { .. } | ReturnError::NoEventOnDate { .. },
-            )),
-            ReturnKind::Nddr { date, form },
-        ) if amendment => {
-            let state = register.issuer(&req.issuer).ok_or_else(|| {
-                LedgerError::NotFound(format!("no issuer `{}` in the ledger", req.issuer))
-            })?;
-            let doc = nddr_amendment(
-                state,
-                &NddrRequest {
-                    date: *date,
-                    submitted: req.submitted,
-                    layout: *form,
-                },
-            )?;
-            Ok(Produced {
-                json: to_json(&doc)?,
-                form: ReturnForm::Nddr,
-                layout: doc.form.clone(),
-                date: *date,
-                document: Document::Nddr(doc),
-            })
-        }
-        (result, _) => result,
-    }
+    let issuer = register.issuer(&req.issuer).ok_or_else(|| {
+        LedgerError::NotFound(format!("no issuer `{}` in the ledger", req.issuer))
+    })?;
+    produce_in(register, &View::new(issuer), req, amendment)
 }
 
 /// The return of `req` as a filer sees it: when the return is already
@@ -326,15 +301,31 @@ pub fn produce(register: &Register, req: &ReturnRequest) -> Result<Produced, Led
     let issuer = register.issuer(&req.issuer).ok_or_else(|| {
         LedgerError::NotFound(format!("no issuer `{}` in the ledger", req.issuer))
     })?;
+    produce_in(register, &View::new(issuer), req, false)
+}
+
+/// [`produce`] (with `amendment`, [`produce_allowing_empty`]) of the issuer
+/// `view` shows (its events found through the view's index, its previous
+/// returns among the filings the view sees), on `register`'s calendar: the
+/// one place a return is built. An NDDR with `amendment` that a correction
+/// left with nothing to disclose on its date has no lines; without, that is
+/// refused (the document is otherwise the same either way).
+pub(crate) fn produce_in(
+    register: &Register,
+    view: &View<'_>,
+    req: &ReturnRequest,
+    amendment: bool,
+) -> Result<Produced, LedgerError> {
     match &req.kind {
         ReturnKind::Nddr { date, form } => {
-            let doc = nddr(
-                issuer,
+            let doc = nddr_in(
+                view,
                 &NddrRequest {
                     date: *date,
                     submitted: req.submitted,
                     layout: *form,
                 },
+                amendment,
             )?;
             Ok(Produced {
                 json: to_json(&doc)?,
@@ -351,8 +342,8 @@ pub fn produce(register: &Register, req: &ReturnRequest) -> Result<Produced, Led
             let submitted = req
                 .submitted
                 .unwrap_or_else(|| calendar(register).next_business_day(end));
-            let doc = monthly(
-                issuer,
+            let doc = monthly_in(
+                view,
                 &MonthlyRequest {
                     year: *year,
                     month: *month,
@@ -404,6 +395,19 @@ pub fn regenerate_digest(
     }
     let req = request_of(issuer, filed)?;
     Ok(produce_allowing_empty(register, &req, filed.amends.is_some())?.digest())
+}
+
+/// [`regenerate_digest`] from a view of the issuer (`view`'s issuer must be
+/// `register`'s `issuer`): the audit's regenerations, each reading only the
+/// events of its period through the view's index.
+pub(crate) fn regenerate_digest_in(
+    register: &Register,
+    view: &View<'_>,
+    filed: &ReturnFiled,
+) -> Result<String, LedgerError> {
+    let issuer = view.issuer().id();
+    let req = request_of(issuer, filed)?;
+    Ok(produce_in(register, view, &req, filed.amends.is_some())?.digest())
 }
 
 /// How to file.

@@ -297,7 +297,7 @@ fn monthlies_due(
     let Some(first) = issuer.first_monthly_return_owed() else {
         return Vec::new();
     };
-    let filed: Vec<NaiveDate> = issuer
+    let filed: std::collections::HashSet<NaiveDate> = issuer
         .filings()
         .iter()
         .filter(|(_, f)| f.form == ReturnForm::Monthly)

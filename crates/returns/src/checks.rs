@@ -154,10 +154,14 @@ fn fmt_date(d: NaiveDate) -> String {
     crate::dates::format_long_date(d, false)
 }
 
+/// "08:30 on 05 January 2022", Hong Kong time (chrono's `%H:%M on %d %B
+/// %Y`, written without parsing a format string: one a finding).
 fn fmt_time(t: DateTime<FixedOffset>) -> String {
-    t.with_timezone(&shareledger_core::calendar::hong_kong_offset())
-        .format("%H:%M on %d %B %Y")
-        .to_string()
+    use chrono::Timelike;
+    let local = t.with_timezone(&shareledger_core::calendar::hong_kong_offset());
+    let mut out = format!("{:02}:{:02} on ", local.hour(), local.minute());
+    crate::dates::push_long_date(&mut out, local.date_naive(), true);
+    out
 }
 
 /// The live repurchases in trade-date order (log order within a day).
@@ -411,10 +415,10 @@ pub fn blackout_10_06_2_e(issuer: &IssuerState) -> Vec<Finding> {
     let reps = repurchases(issuer);
     for res in results_in_force(issuer) {
         let (start, end) = blackout_window(res);
-        for (r, e) in &reps {
-            if e.trade_date < start || e.trade_date > end {
-                continue;
-            }
+        // `reps` is in trade-date order: the window's repurchases, by bisection.
+        let from = reps.partition_point(|(_, e)| e.trade_date < start);
+        let to = reps.partition_point(|(_, e)| e.trade_date <= end);
+        for (r, e) in &reps[from..to.max(from)] {
             out.push(
                 Finding::error(
                     "10.06(2)(e)",
@@ -581,16 +585,66 @@ impl FiledNddr {
 }
 
 fn filed_nddrs(issuer: &IssuerState) -> Vec<FiledNddr> {
-    let f = &issuer.filings();
+    let f = issuer.filings();
+    let previous = crate::nddr::previous_returns(f);
     f.iter()
-        .filter(|(_, x)| x.form == ReturnForm::Nddr)
-        .map(|(id, x)| FiledNddr {
+        .zip(previous)
+        .filter(|((_, x), _)| x.form == ReturnForm::Nddr)
+        .map(|((id, x), previous)| FiledNddr {
             id: *id,
             date: x.date,
-            previous: crate::nddr::previous_return(issuer, x.date),
+            previous,
             submitted: x.submitted_at,
         })
         .collect()
+}
+
+/// For each due date (in `dues`' order), the filed NDDR that discloses it
+/// and was submitted first (the first of `filed` among those submitted at
+/// the same time): what `filed.iter().filter(|f| f.discloses(d))
+/// .min_by_key(|f| f.submitted)` gives, in one sweep of the dates in
+/// order instead of a walk of every filing per date.
+fn first_disclosing(filed: &[FiledNddr], dues: &[Due]) -> Vec<Option<usize>> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut order: Vec<usize> = (0..dues.len()).collect();
+    order.sort_by_key(|i| dues[*i].date);
+    // The filings by where their window opens (`previous`; none first).
+    let mut opening: Vec<usize> = (0..filed.len()).collect();
+    opening.sort_by_key(|i| filed[*i].previous);
+    let mut next = 0;
+    // The windows opened so far, the first submitted on top; those closed
+    // before the date are dropped when they come to the top (the dates only
+    // grow, so a window closed stays closed).
+    let mut open: BinaryHeap<Reverse<(DateTime<FixedOffset>, usize)>> = BinaryHeap::new();
+    let mut out = vec![None; dues.len()];
+    for i in order {
+        let date = dues[i].date;
+        while let Some(&f) = opening.get(next) {
+            if filed[f].previous.is_some_and(|p| p >= date) {
+                break;
+            }
+            open.push(Reverse((filed[f].submitted, f)));
+            next += 1;
+        }
+        while let Some(Reverse((_, f))) = open.peek() {
+            if filed[*f].date >= date {
+                break;
+            }
+            open.pop();
+        }
+        out[i] = open.peek().map(|Reverse((_, f))| *f);
+        debug_assert_eq!(
+            out[i],
+            filed
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.discloses(date))
+                .min_by_key(|(_, f)| f.submitted)
+                .map(|(k, _)| k)
+        );
+    }
+    out
 }
 
 /// An NDDR that became due: the date of the event that made it due.
@@ -702,12 +756,11 @@ pub fn nddr_deadline_13_25a(
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     let filed = filed_nddrs(issuer);
-    for due in nddrs_due(issuer, judged_from(issuer)) {
+    let dues = nddrs_due(issuer, judged_from(issuer));
+    let firsts = first_disclosing(&filed, &dues);
+    for (due, first) in dues.into_iter().zip(firsts) {
         let deadline = calendar.nddr_deadline(due.date);
-        let first = filed
-            .iter()
-            .filter(|f| f.discloses(due.date))
-            .min_by_key(|f| f.submitted);
+        let first = first.map(|k| &filed[k]);
         match first {
             Some(f) if f.submitted <= deadline => {}
             Some(f) => out.push(
@@ -765,21 +818,28 @@ pub fn monthly_deadline_13_25b(
     let Some(first) = issuer.first_monthly_return_owed() else {
         return out;
     };
-    let monthly: Vec<(Uuid, NaiveDate, DateTime<FixedOffset>)> = issuer
-        .filings()
-        .iter()
-        .filter(|(_, f)| f.form == ReturnForm::Monthly)
-        .map(|(id, f)| (*id, f.date, f.submitted_at))
-        .collect();
+    // Per month end, the first Monthly Return submitted (the first recorded
+    // among those submitted at the same time).
+    let mut monthly: HashMap<NaiveDate, (Uuid, DateTime<FixedOffset>)> = HashMap::new();
+    for (id, f) in issuer.filings() {
+        if f.form != ReturnForm::Monthly {
+            continue;
+        }
+        monthly
+            .entry(f.date)
+            .and_modify(|first| {
+                if f.submitted_at < first.1 {
+                    *first = (*id, f.submitted_at);
+                }
+            })
+            .or_insert((*id, f.submitted_at));
+    }
     for due in monthly_returns_due(first, now, calendar) {
         if !due.overdue(now) {
             break;
         }
         let (end, deadline) = (due.month_end, due.deadline);
-        let first = monthly
-            .iter()
-            .filter(|(_, d, _)| *d == end)
-            .min_by_key(|(_, _, s)| *s);
+        let first = monthly.get(&end).map(|(id, s)| (id, end, s));
         match first {
             Some((_, _, s)) if *s <= deadline => {}
             Some((id, _, s)) => out.push(

@@ -1,6 +1,8 @@
 //! What both returns share: the class header, the event labels the forms use,
 //! where a return's history starts, and money sums.
 
+use std::ops::Bound;
+
 use chrono::{Days, NaiveDate};
 use rust_decimal::Decimal;
 use shareledger_core::event::{Event, IssueKind, Method, Purpose, Recorded};
@@ -8,6 +10,7 @@ use shareledger_core::state::{ClassState, IssuerState, PendingOrigin};
 use shareledger_core::{Currency, Money};
 
 use crate::document::{BalanceRow, ClassInfo, IssuerRef};
+use crate::window::View;
 use crate::ReturnError;
 
 pub fn issuer_ref(issuer: &IssuerState) -> IssuerRef {
@@ -150,25 +153,27 @@ pub fn day_before(date: NaiveDate) -> NaiveDate {
 }
 
 /// The live events of one class (a reclassification: of both its classes)
-/// with an effective date in `(after, through]`.
+/// with an effective date in `(after, through]`, in log order.
 pub fn class_events<'a>(
-    issuer: &'a IssuerState,
+    view: &View<'a>,
     class: &'a str,
     after: Option<NaiveDate>,
     through: NaiveDate,
 ) -> impl Iterator<Item = (&'a Recorded, NaiveDate)> + 'a {
-    issuer.live_events().filter_map(move |r| {
-        let date = r.event.effective_date()?;
-        let in_window = after.is_none_or(|a| date > a) && date <= through;
-        (r.event.concerns_class(class) && in_window).then_some((r, date))
-    })
+    let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+    view.live_between(from, through)
+        .into_iter()
+        .filter_map(move |r| {
+            let date = r.event.effective_date()?;
+            r.event.concerns_class(class).then_some((r, date))
+        })
 }
 
 /// What was paid for the repurchases for `purpose` on one trade date:
 /// (currency, exact total, shares), when every one of them has prices in one
 /// currency.
 pub fn repurchase_paid(
-    issuer: &IssuerState,
+    view: &View<'_>,
     class: &str,
     trade_date: NaiveDate,
     purpose: Purpose,
@@ -176,7 +181,8 @@ pub fn repurchase_paid(
     let mut shares = 0u64;
     let mut total = Decimal::ZERO;
     let mut currency: Option<Currency> = None;
-    for r in issuer.live_events() {
+    // A repurchase's effective date is its trade date: the events of that day.
+    for r in view.live_between(Bound::Included(trade_date), trade_date) {
         let Event::SharesRepurchased(e) = &r.event else {
             continue;
         };
@@ -197,13 +203,13 @@ pub fn repurchase_paid(
 /// The volume-weighted price of the repurchases for `purpose` on one trade
 /// date, when every one of them has prices in one currency.
 pub fn repurchase_vwap(
-    issuer: &IssuerState,
+    view: &View<'_>,
     class: &str,
     trade_date: NaiveDate,
     purpose: Purpose,
 ) -> Option<Money> {
-    let (currency, total, shares) = repurchase_paid(issuer, class, trade_date, purpose)?;
-    let avg = issuer.presentation().average_price(total, shares)?;
+    let (currency, total, shares) = repurchase_paid(view, class, trade_date, purpose)?;
+    let avg = view.issuer().presentation().average_price(total, shares)?;
     Some(Money::new(currency, avg))
 }
 
@@ -212,11 +218,7 @@ pub fn repurchase_vwap(
 /// contributes its share of what was paid on its trade date, pro rata to the
 /// shares cancelled from it. `None` when any of them was bought without
 /// prices, was a redemption, or currencies differ.
-pub fn cancellation_vwap(
-    issuer: &IssuerState,
-    class: &ClassState,
-    date: NaiveDate,
-) -> Option<Money> {
+pub fn cancellation_vwap(view: &View<'_>, class: &ClassState, date: NaiveDate) -> Option<Money> {
     let mut shares = 0u64;
     let mut total = Decimal::ZERO;
     let mut currency: Option<Currency> = None;
@@ -234,7 +236,7 @@ pub fn cancellation_vwap(
             return None;
         }
         let (c, paid, bought) =
-            repurchase_paid(issuer, class.id(), line.trade_date, Purpose::Cancellation)?;
+            repurchase_paid(view, class.id(), line.trade_date, Purpose::Cancellation)?;
         if currency.as_ref().is_some_and(|have| *have != c) || bought == 0 {
             return None;
         }
@@ -250,7 +252,7 @@ pub fn cancellation_vwap(
         total = total.checked_add(part)?;
         shares += taken;
     }
-    let avg = issuer.presentation().average_price(total, shares)?;
+    let avg = view.issuer().presentation().average_price(total, shares)?;
     Some(Money::new(currency?, avg))
 }
 

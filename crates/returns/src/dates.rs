@@ -7,11 +7,45 @@ use rust_decimal::Decimal;
 /// "07 November 2022" (`two_digit_day`), or "7 November 2022": chrono's
 /// English month names.
 pub fn format_long_date(d: NaiveDate, two_digit_day: bool) -> String {
-    if two_digit_day {
-        d.format("%d %B %Y").to_string()
-    } else {
-        d.format("%-d %B %Y").to_string()
+    let mut out = String::with_capacity(18);
+    push_long_date(&mut out, d, two_digit_day);
+    out
+}
+
+/// chrono's English month names (`%B`).
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// [`format_long_date`] appended to `out`: the same text as chrono's
+/// `%d %B %Y` (`%-d` without `two_digit_day`), written without parsing a
+/// format string (the audit writes one or two per finding). A year chrono
+/// would write otherwise than as four digits goes through chrono.
+pub fn push_long_date(out: &mut String, d: NaiveDate, two_digit_day: bool) {
+    use std::fmt::Write as _;
+    let (day, month, year) = (d.day(), d.month0() as usize, d.year());
+    if !(0..=9999).contains(&year) {
+        let _ = match two_digit_day {
+            true => write!(out, "{}", d.format("%d %B %Y")),
+            false => write!(out, "{}", d.format("%-d %B %Y")),
+        };
+        return;
     }
+    let _ = match two_digit_day {
+        true => write!(out, "{day:02} {} {year:04}", MONTHS[month]),
+        false => write!(out, "{day} {} {year:04}", MONTHS[month]),
+    };
 }
 
 pub use shareledger_core::calendar::{month_end, previous_month_end};
@@ -92,6 +126,32 @@ pub fn format_remark_dates(dates: &[NaiveDate]) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn long_dates_are_chrono_s() {
+        use chrono::{Days, NaiveDate};
+        let mut d = NaiveDate::from_ymd_opt(1999, 12, 25).unwrap();
+        while d.year() < 2032 {
+            assert_eq!(format_long_date(d, true), d.format("%d %B %Y").to_string());
+            assert_eq!(
+                format_long_date(d, false),
+                d.format("%-d %B %Y").to_string()
+            );
+            d = d + Days::new(3);
+        }
+        for d in [
+            NaiveDate::MIN,
+            NaiveDate::MAX,
+            NaiveDate::from_ymd_opt(12, 1, 9).unwrap(),
+        ] {
+            assert_eq!(format_long_date(d, true), d.format("%d %B %Y").to_string());
+            assert_eq!(
+                format_long_date(d, false),
+                d.format("%-d %B %Y").to_string()
+            );
+        }
+    }
+
     use super::*;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {

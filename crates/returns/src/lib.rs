@@ -12,6 +12,8 @@
 //! * [`document`]: the documents (their JSON is the public contract).
 //! * [`render`]: text, Markdown, HTML and JSON renderers, apart from the documents.
 //! * [`dates`]: dates and numbers as the forms print them.
+//! * [`window`]: a [`window::View`] of an issuer, its events found by date
+//!   through a [`window::DateIndex`] (the audit's regenerations).
 
 pub mod balance;
 pub mod checks;
@@ -21,6 +23,7 @@ pub mod document;
 pub mod monthly;
 pub mod nddr;
 pub mod render;
+pub mod window;
 
 use chrono::NaiveDate;
 

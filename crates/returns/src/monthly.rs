@@ -5,6 +5,7 @@
 //! reported as [`ReturnError::Unreconciled`], never printed.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -20,6 +21,7 @@ use shareledger_core::{Currency, Money};
 use crate::common::*;
 use crate::dates::{format_long_date, format_remark_dates, month_end, previous_month_end};
 use crate::document::*;
+use crate::window::View;
 use crate::ReturnError;
 
 #[derive(Debug, Clone)]
@@ -31,6 +33,13 @@ pub struct MonthlyRequest {
 }
 
 pub fn monthly(issuer: &IssuerState, req: &MonthlyRequest) -> Result<MonthlyReturn, ReturnError> {
+    monthly_in(&View::new(issuer), req)
+}
+
+/// [`monthly`] from a [`View`]: the same document, the month's events found
+/// through the view's index.
+pub fn monthly_in(view: &View<'_>, req: &MonthlyRequest) -> Result<MonthlyReturn, ReturnError> {
+    let issuer = view.issuer();
     let end = month_end(req.year, req.month).ok_or(ReturnError::BadMonth {
         year: req.year,
         month: req.month,
@@ -134,14 +143,7 @@ pub fn monthly(issuer: &IssuerState, req: &MonthlyRequest) -> Result<MonthlyRetu
         });
 
         // Part III.
-        movements_of_class(
-            issuer,
-            class,
-            prev_end,
-            end,
-            treasury_columns,
-            &mut movements,
-        )?;
+        movements_of_class(view, class, prev_end, end, treasury_columns, &mut movements)?;
         let (ti, tt) = class_total(&movements, &id);
         if ti != change.issued_excluding_treasury || tt != change.treasury {
             return Err(ReturnError::Unreconciled {
@@ -236,13 +238,14 @@ fn class_total(m: &Movements, class: &str) -> (i64, i64) {
 
 /// Part III rows of one class for the month `(prev_end, end]`.
 fn movements_of_class(
-    issuer: &IssuerState,
+    view: &View<'_>,
     class: &ClassState,
     prev_end: NaiveDate,
     end: NaiveDate,
     new_era: bool,
     out: &mut Movements,
 ) -> Result<(), ReturnError> {
+    let issuer = view.issuer();
     let id = class.id();
     // (A) share option schemes of this class: outstanding at both ends, movements in the month.
     for scheme in issuer.schemes().values().filter(|s| s.adoption.class == id) {
@@ -264,13 +267,7 @@ fn movements_of_class(
         };
         let mut funds: Vec<Money> = Vec::new();
         let mut moved = false;
-        for r in issuer.live_events() {
-            let Some(date) = r.event.effective_date() else {
-                continue;
-            };
-            if date <= prev_end || date > end {
-                continue;
-            }
+        for r in view.live_between(Bound::Excluded(prev_end), end) {
             let (n, slot) = match &r.event {
                 Event::ShareOptionsGranted(e) if &e.scheme == name => (e.options, &mut row.granted),
                 Event::ShareOptionsLapsed(e) if &e.scheme == name => (e.options, &mut row.lapsed),
@@ -294,13 +291,13 @@ fn movements_of_class(
         }
         // Preceding = outstanding after every event up to prev_end.
         row.outstanding_preceding = outstanding_at(
-            issuer,
+            view,
             name,
             scheme.adoption.outstanding_options.unwrap_or(0),
             prev_end,
         );
         row.outstanding_closing = outstanding_at(
-            issuer,
+            view,
             name,
             scheme.adoption.outstanding_options.unwrap_or(0),
             end,
@@ -324,7 +321,7 @@ fn movements_of_class(
     let mut treasury_repurchases: BTreeMap<NaiveDate, (usize, u64)> = BTreeMap::new();
     // The first cancellation event of each date in the month, by log position.
     let mut cancellation_seen: BTreeMap<NaiveDate, usize> = BTreeMap::new();
-    for (seq, (r, date)) in class_events(issuer, id, Some(prev_end), end).enumerate() {
+    for (seq, (r, date)) in class_events(view, id, Some(prev_end), end).enumerate() {
         let eff = effect_on(&r.event, id);
         match &r.event {
             Event::CapitalReorganised(e) => {
@@ -737,12 +734,9 @@ fn instrument_figures(
 }
 
 /// Options outstanding under `scheme` at the end of `date`.
-fn outstanding_at(issuer: &IssuerState, scheme: &str, initial: u64, date: NaiveDate) -> u64 {
+fn outstanding_at(view: &View<'_>, scheme: &str, initial: u64, date: NaiveDate) -> u64 {
     let mut n = initial as i128;
-    for r in issuer.live_events() {
-        if r.event.effective_date().is_none_or(|d| d > date) {
-            continue;
-        }
+    for r in view.live_between(Bound::Unbounded, date) {
         n += match &r.event {
             Event::ShareOptionsGranted(e) if e.scheme == scheme => e.options as i128,
             Event::ShareOptionsLapsed(e) | Event::ShareOptionsCancelled(e)

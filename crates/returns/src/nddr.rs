@@ -13,14 +13,16 @@
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use shareledger_core::event::{Event, IssueKind, Purpose, Recorded, ReturnForm};
+use shareledger_core::event::{Event, IssueKind, Purpose, Recorded, ReturnFiled, ReturnForm};
 use shareledger_core::rules::{moratorium_end, NddrLayout};
 use shareledger_core::state::{effect_on, ClassState, IssuerState};
 use shareledger_core::{Amount, Currency, Money};
 
 use crate::common::*;
 use crate::document::*;
+use crate::window::View;
 use crate::ReturnError;
+use uuid::Uuid;
 
 /// What NDDR to produce.
 #[derive(Debug, Clone)]
@@ -38,21 +40,64 @@ pub struct NddrRequest {
 /// itself was filed (if it was), so a filed return regenerates as it was even
 /// after later returns are recorded.
 pub fn previous_return(issuer: &IssuerState, date: NaiveDate) -> Option<NaiveDate> {
-    let this_filing = issuer
-        .filings()
+    previous_return_among(issuer.filings(), date)
+}
+
+/// [`previous_return`] among `filings` (an issuer's, in log order, or the
+/// first of them).
+pub fn previous_return_among(
+    filings: &[(Uuid, ReturnFiled)],
+    date: NaiveDate,
+) -> Option<NaiveDate> {
+    let this_filing = filings
         .iter()
         .position(|(_, f)| f.form == ReturnForm::Nddr && f.date == date)
-        .unwrap_or(issuer.filings().len());
-    issuer.filings()[..this_filing]
+        .unwrap_or(filings.len());
+    filings[..this_filing]
         .iter()
         .map(|(_, f)| f.date)
         .filter(|d| *d < date)
         .max()
 }
 
+/// [`previous_return_among`] of each of `filings` (its own date, among
+/// `filings`), for every filing at once: O(F log F) where asking for each
+/// in turn walks the filings once per filing.
+pub fn previous_returns(filings: &[(Uuid, ReturnFiled)]) -> Vec<Option<NaiveDate>> {
+    use std::collections::{BTreeSet, HashMap};
+    // Where the first NDDR of each date was filed: the filings before it
+    // are those the return opens from.
+    let mut first_nddr: HashMap<NaiveDate, usize> = HashMap::new();
+    for (at, (_, f)) in filings.iter().enumerate() {
+        if f.form == ReturnForm::Nddr {
+            first_nddr.entry(f.date).or_insert(at);
+        }
+    }
+    // Each filing's question: the latest date before its own among the
+    // first `upto` filings; answered in order of `upto`.
+    let mut asks: Vec<(usize, usize)> = filings
+        .iter()
+        .enumerate()
+        .map(|(i, (_, f))| (first_nddr.get(&f.date).copied().unwrap_or(filings.len()), i))
+        .collect();
+    asks.sort_unstable();
+    let mut seen: BTreeSet<NaiveDate> = BTreeSet::new();
+    let mut added = 0;
+    let mut out = vec![None; filings.len()];
+    for (upto, i) in asks {
+        while added < upto {
+            seen.insert(filings[added].1.date);
+            added += 1;
+        }
+        let date = filings[i].1.date;
+        out[i] = seen.range(..date).next_back().copied();
+    }
+    out
+}
+
 /// Build the NDDR.
 pub fn nddr(issuer: &IssuerState, req: &NddrRequest) -> Result<Nddr, ReturnError> {
-    build(issuer, req, false)
+    build(&View::new(issuer), req, false)
 }
 
 /// Build the NDDR of a date whose filed NDDR a correction contradicts (an
@@ -60,12 +105,20 @@ pub fn nddr(issuer: &IssuerState, req: &NddrRequest) -> Result<Nddr, ReturnError
 /// disclose nothing on that date — the correction may have voided the only
 /// event the filed return disclosed — and then has no lines.
 pub fn nddr_amendment(issuer: &IssuerState, req: &NddrRequest) -> Result<Nddr, ReturnError> {
-    build(issuer, req, true)
+    build(&View::new(issuer), req, true)
 }
 
-fn build(issuer: &IssuerState, req: &NddrRequest, amendment: bool) -> Result<Nddr, ReturnError> {
+/// [`nddr`] (with `amendment`, [`nddr_amendment`]) from a [`View`]: the
+/// same document, its events found through the view's index and its
+/// previous return among the filings the view sees.
+pub fn nddr_in(view: &View<'_>, req: &NddrRequest, amendment: bool) -> Result<Nddr, ReturnError> {
+    build(view, req, amendment)
+}
+
+fn build(view: &View<'_>, req: &NddrRequest, amendment: bool) -> Result<Nddr, ReturnError> {
+    let issuer = view.issuer();
     let layout = req.layout.unwrap_or_else(|| NddrLayout::for_date(req.date));
-    let previous = previous_return(issuer, req.date);
+    let previous = previous_return_among(view.filings(), req.date);
     let mut section_i = Vec::new();
     let mut section_ii = Vec::new();
     let mut section_iii = Vec::new();
@@ -73,7 +126,7 @@ fn build(issuer: &IssuerState, req: &NddrRequest, amendment: bool) -> Result<Ndd
 
     for class in issuer.classes().values() {
         let start = start_date(class, previous);
-        let events: Vec<(&Recorded, NaiveDate)> = class_events(issuer, class.id(), start, req.date)
+        let events: Vec<(&Recorded, NaiveDate)> = class_events(view, class.id(), start, req.date)
             .filter(|(r, _)| {
                 r.event.moves_balance() && !matches!(r.event, Event::AuthorisedSharesChanged(_))
             })
@@ -142,7 +195,7 @@ fn build(issuer: &IssuerState, req: &NddrRequest, amendment: bool) -> Result<Ndd
             }
             NddrLayout::Ff305 => {
                 for l in lines.iter_mut().filter(|l| l.label == FF305_CANCELLED) {
-                    l.price = cancellation_vwap(issuer, class, l.date);
+                    l.price = cancellation_vwap(view, class, l.date);
                 }
                 for (trade_date, shares) in &pending {
                     pending_rows.push(PendingRow {
@@ -150,7 +203,7 @@ fn build(issuer: &IssuerState, req: &NddrRequest, amendment: bool) -> Result<Ndd
                         shares: *shares,
                         percent: pct(*shares),
                         price: repurchase_vwap(
-                            issuer,
+                            view,
                             class.id(),
                             *trade_date,
                             Purpose::Cancellation,

@@ -157,4 +157,12 @@ pub trait EventStore: EventRead + Send + Sized {
     fn sequential_reader(&self) -> Result<Self, StoreError> {
         self.reader()
     }
+
+    /// A reader that reads whole streams one after another (the audit's
+    /// workers): engines may give it a cache large enough to hold the pages
+    /// one stream's rows lie on, which the next streams' rows share when the
+    /// log interleaves them. Defaults to [`Self::reader`].
+    fn stream_reader(&self) -> Result<Self, StoreError> {
+        self.reader()
+    }
 }

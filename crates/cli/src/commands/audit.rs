@@ -6,7 +6,9 @@ use std::io::IsTerminal;
 
 use clap::Args;
 use shareledger_ledger::time::parse_time;
-use shareledger_ledger::{default_threads, AuditOptions, AuditReport, Chain, Engine};
+use shareledger_ledger::{
+    default_threads, AuditOptions, AuditReport, AuditSink, AuditSummary, Chain, Engine,
+};
 use shareledger_returns::checks::{Finding, Severity};
 
 use crate::{CliError, ReportFormat, ReportFormatArg};
@@ -62,29 +64,26 @@ pub fn run<S: Engine>(db: &std::path::Path, args: AuditArgs) -> Result<(), CliEr
             }
         }
     };
-    let report = ledger.audit(&options, now, &progress);
+    // The document is written as the audit finds it, in blocks (findings
+    // are not held: a registrar's ledger can have hundreds of thousands),
+    // the progress bar suspended while a block is written.
+    let mut sink = ReportWriter::new(args.format.format, |bytes: &[u8]| match &bar {
+        Some(pb) => pb.suspend(|| crate::output::stdout_bytes(bytes)),
+        None => crate::output::stdout_bytes(bytes),
+    });
+    let summary = ledger.audit_into(&options, now, &progress, &mut sink);
     if let Some(pb) = &bar {
         pb.finish_and_clear();
     }
-    let report = report?;
-    match args.format.format {
-        ReportFormat::Json => crate::outln!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("serializes")
-        )?,
-        ReportFormat::Text => print_text(&report)?,
-    }
-    if report.ok {
+    let summary = summary?;
+    sink.end(&summary)?;
+    if summary.ok {
         Ok(())
     } else {
         Err(CliError::refused(format!(
             "audit found {} error(s){}",
-            report
-                .findings
-                .iter()
-                .filter(|f| f.severity == Severity::Error)
-                .count(),
-            match report.chain {
+            summary.errors,
+            match summary.chain {
                 Chain::Broken { broken_at } =>
                     format!("; the chain is broken at position {broken_at}"),
                 _ => String::new(),
@@ -93,62 +92,156 @@ pub fn run<S: Engine>(db: &std::path::Path, args: AuditArgs) -> Result<(), CliEr
     }
 }
 
-fn print_text(report: &AuditReport) -> Result<(), CliError> {
-    crate::outln!("events: {}", report.events)?;
-    match &report.chain {
-        Chain::Intact(_) => crate::outln!("chain: intact")?,
-        Chain::Broken { broken_at } => crate::outln!("chain: BROKEN at position {broken_at}")?,
+/// The audit document written as it is found, byte for byte what writing
+/// the whole [`AuditReport`] gives (`--format json`: `serde_json`'s pretty
+/// form; text: the lines below), in blocks of about `FLUSH_AT` bytes handed
+/// to `write`. Every block is made safe for a terminal as `outln!` makes
+/// it (`output::sanitize`).
+pub struct ReportWriter<W: FnMut(&[u8]) -> Result<(), CliError>> {
+    format: ReportFormat,
+    write: W,
+    block: String,
+    /// Findings written so far.
+    findings: u64,
+    /// A finding's JSON, reused.
+    scratch: Vec<u8>,
+    /// A text line, reused.
+    line: String,
+}
+
+const FLUSH_AT: usize = 64 * 1024;
+
+impl<W: FnMut(&[u8]) -> Result<(), CliError>> ReportWriter<W> {
+    pub fn new(format: ReportFormat, write: W) -> Self {
+        ReportWriter {
+            format,
+            write,
+            block: String::with_capacity(FLUSH_AT + 1024),
+            findings: 0,
+            scratch: Vec::new(),
+            line: String::new(),
+        }
     }
-    if report.findings.is_empty() {
-        crate::outln!("findings: none")?;
+
+    fn flush_if_full(&mut self) -> Result<(), CliError> {
+        if self.block.len() >= FLUSH_AT {
+            self.flush()?;
+        }
+        Ok(())
     }
-    // The findings are written in blocks of about `FLUSH_AT` bytes, not one
-    // write (and flush) each: an audit of a registrar's ledger can have
-    // hundreds of thousands of them. Each line is made safe for a terminal
-    // as `outln!` makes it (`output::sanitize`), so the text is the same.
-    const FLUSH_AT: usize = 64 * 1024;
-    let mut block = String::with_capacity(FLUSH_AT + 1024);
-    let mut line = String::new();
-    for f in &report.findings {
-        use std::fmt::Write as _;
-        line.clear();
-        let _ = write!(
-            line,
-            "{:<7} {:<12} {:<8} ",
-            match f.severity {
-                Severity::Error => "ERROR",
-                Severity::Warning => "warning",
-            },
-            f.rule,
-            f.issuer,
-        );
-        match f.date {
-            Some(d) => {
-                let _ = write!(line, "{d}");
+
+    fn flush(&mut self) -> Result<(), CliError> {
+        if !self.block.is_empty() {
+            (self.write)(crate::output::sanitize(&self.block).as_bytes())?;
+            self.block.clear();
+        }
+        Ok(())
+    }
+
+    /// The end of the document (the verdict), written out.
+    pub fn end(&mut self, summary: &AuditSummary) -> Result<(), CliError> {
+        match self.format {
+            ReportFormat::Json if self.findings == 0 => self.block.push_str("]\n}\n"),
+            ReportFormat::Json => self.block.push_str("\n  ]\n}\n"),
+            ReportFormat::Text => {
+                if self.findings == 0 {
+                    self.block.push_str("findings: none\n");
+                }
+                self.block.push_str(if summary.ok {
+                    "audit: OK\n"
+                } else {
+                    "audit: FAILED\n"
+                });
             }
-            None => line.push_str("----------"),
         }
-        line.push_str("  ");
-        line.push_str(&f.message);
-        line.push('\n');
-        block.push_str(&crate::output::sanitize(&line));
-        if block.len() >= FLUSH_AT {
-            crate::output::stdout_bytes(block.as_bytes())?;
-            block.clear();
-        }
+        self.flush()
     }
-    if !block.is_empty() {
-        crate::output::stdout_bytes(block.as_bytes())?;
-    }
-    crate::outln!(
-        "{}",
-        if report.ok {
-            "audit: OK"
-        } else {
-            "audit: FAILED"
+}
+
+impl<W: FnMut(&[u8]) -> Result<(), CliError>> AuditSink for ReportWriter<W> {
+    type Error = CliError;
+
+    fn head(&mut self, ok: bool, events: u64, chain: &Chain) -> Result<(), CliError> {
+        use std::fmt::Write as _;
+        match self.format {
+            ReportFormat::Json => {
+                // The whole document without findings, up to its list.
+                let head = serde_json::to_string_pretty(&AuditReport {
+                    ok,
+                    events,
+                    chain: chain.clone(),
+                    findings: Vec::new(),
+                })
+                .map_err(|e| CliError::refused(format!("the audit cannot be written: {e}")))?;
+                let Some(open) = head.strip_suffix("]\n}") else {
+                    return Err(CliError::refused(
+                        "the audit document does not end with its findings".to_string(),
+                    ));
+                };
+                self.block.push_str(open);
+            }
+            ReportFormat::Text => {
+                let _ = writeln!(self.block, "events: {events}");
+                let _ = match chain {
+                    Chain::Intact(_) => writeln!(self.block, "chain: intact"),
+                    Chain::Broken { broken_at } => {
+                        writeln!(self.block, "chain: BROKEN at position {broken_at}")
+                    }
+                };
+            }
         }
-    )?;
-    Ok(())
+        self.flush_if_full()
+    }
+
+    fn finding(&mut self, f: &Finding) -> Result<(), CliError> {
+        use std::fmt::Write as _;
+        match self.format {
+            ReportFormat::Json => {
+                // The finding as `serde_json` pretty-prints it inside the
+                // list: each line indented two levels further.
+                self.scratch.clear();
+                serde_json::to_writer_pretty(&mut self.scratch, f)
+                    .map_err(|e| CliError::refused(format!("the audit cannot be written: {e}")))?;
+                let json = std::str::from_utf8(&self.scratch)
+                    .map_err(|e| CliError::refused(format!("the audit cannot be written: {e}")))?;
+                self.block
+                    .push_str(if self.findings == 0 { "\n" } else { ",\n" });
+                for (i, line) in json.split('\n').enumerate() {
+                    if i > 0 {
+                        self.block.push('\n');
+                    }
+                    self.block.push_str("    ");
+                    self.block.push_str(line);
+                }
+            }
+            ReportFormat::Text => {
+                let line = &mut self.line;
+                line.clear();
+                let _ = write!(
+                    line,
+                    "{:<7} {:<12} {:<8} ",
+                    match f.severity {
+                        Severity::Error => "ERROR",
+                        Severity::Warning => "warning",
+                    },
+                    f.rule,
+                    f.issuer,
+                );
+                match f.date {
+                    Some(d) => {
+                        let _ = write!(line, "{d}");
+                    }
+                    None => line.push_str("----------"),
+                }
+                line.push_str("  ");
+                line.push_str(&f.message);
+                line.push('\n');
+                self.block.push_str(line);
+            }
+        }
+        self.findings += 1;
+        self.flush_if_full()
+    }
 }
 
 /// How many findings of one rule `import` and `record` print.
@@ -227,4 +320,120 @@ pub fn print_findings(findings: &[Finding]) -> Result<(), CliError> {
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, FixedOffset};
+    use shareledger_ledger::import::jsonl::read_lines;
+    use shareledger_ledger::{AppendOptions, Ledger, Store, SEED_LEDGER};
+
+    fn at(t: &str) -> DateTime<FixedOffset> {
+        DateTime::parse_from_rfc3339(t).expect("a time")
+    }
+
+    /// The text document as it was printed from the whole report.
+    fn whole_text(r: &AuditReport) -> String {
+        let mut out = format!("events: {}\n", r.events);
+        out.push_str(&match &r.chain {
+            Chain::Intact(_) => "chain: intact\n".to_string(),
+            Chain::Broken { broken_at } => format!("chain: BROKEN at position {broken_at}\n"),
+        });
+        if r.findings.is_empty() {
+            out.push_str("findings: none\n");
+        }
+        for f in &r.findings {
+            out.push_str(&format!(
+                "{:<7} {:<12} {:<8} {}  {}\n",
+                match f.severity {
+                    Severity::Error => "ERROR",
+                    Severity::Warning => "warning",
+                },
+                f.rule,
+                f.issuer,
+                f.date.map_or("----------".to_string(), |d| d.to_string()),
+                f.message
+            ));
+        }
+        out.push_str(if r.ok {
+            "audit: OK\n"
+        } else {
+            "audit: FAILED\n"
+        });
+        out
+    }
+
+    fn streamed(
+        ledger: &Ledger<Store>,
+        options: &AuditOptions<'_>,
+        now: DateTime<FixedOffset>,
+        format: ReportFormat,
+    ) -> (String, AuditSummary) {
+        let mut bytes = Vec::new();
+        let mut sink = ReportWriter::new(format, |b: &[u8]| {
+            bytes.extend_from_slice(b);
+            Ok(())
+        });
+        let summary = ledger
+            .audit_into(options, now, &|_, _| {}, &mut sink)
+            .expect("audits");
+        sink.end(&summary).expect("ends");
+        drop(sink);
+        (String::from_utf8(bytes).expect("UTF-8"), summary)
+    }
+
+    #[test]
+    fn the_streamed_document_is_the_whole_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let empty = Ledger::new(Store::open(&dir.path().join("e.db")).expect("opens"));
+        let mut seed = Ledger::new(Store::open(&dir.path().join("s.db")).expect("opens"));
+        seed.append(
+            read_lines(SEED_LEDGER.as_bytes()).expect("parses"),
+            at("2023-01-02T10:00:00+08:00"),
+            "t",
+            AppendOptions::default(),
+        )
+        .expect("appends");
+        let mut seen = Vec::new();
+        for (ledger, now) in [
+            // No finding at all.
+            (&empty, "2026-01-01T10:00:00+08:00"),
+            // Errors: every Monthly Return owed since.
+            (&seed, "2026-01-01T10:00:00+08:00"),
+            // Judged when the seed was recorded.
+            (&seed, "2023-01-02T10:00:00+08:00"),
+        ] {
+            for threads in [1, 2, 3] {
+                let options = AuditOptions {
+                    only: None,
+                    expect: None,
+                    threads,
+                };
+                let whole = ledger.audit(&options, at(now), &|_, _| {}).expect("audits");
+                let json = format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&whole).expect("serializes")
+                );
+                let (s, summary) = streamed(ledger, &options, at(now), ReportFormat::Json);
+                assert_eq!(s, json, "{now}, {threads} threads");
+                assert_eq!(summary.ok, whole.ok);
+                assert_eq!(summary.findings, whole.findings.len() as u64);
+                assert_eq!(
+                    summary.errors,
+                    whole
+                        .findings
+                        .iter()
+                        .filter(|f| f.severity == Severity::Error)
+                        .count() as u64
+                );
+                let (t, _) = streamed(ledger, &options, at(now), ReportFormat::Text);
+                assert_eq!(t, whole_text(&whole), "{now}, {threads} threads");
+                seen.push((whole.ok, whole.findings.len()));
+            }
+        }
+        // The cases the writer has: no findings, errors, none an error.
+        assert!(seen.contains(&(true, 0)), "{seen:?}");
+        assert!(seen.iter().any(|(ok, n)| !ok && *n > 10), "{seen:?}");
+    }
 }
