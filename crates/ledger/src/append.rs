@@ -1741,6 +1741,222 @@ mod tests {
         );
     }
 
+    fn line(n: usize, text: &str, id: Option<u128>) -> (usize, Incoming) {
+        let mut inc = parse_line(text).expect("parses");
+        inc.id = id.map(Uuid::from_u128);
+        (n, inc)
+    }
+
+    fn grant(options: u64) -> String {
+        format!(
+            r#"{{"type": "share_options_granted", "issuer": "00001", "scheme": "S", "date": "2024-02-01", "options": {options}, "note": "again"}}"#
+        )
+    }
+
+    fn lapse(options: u64) -> String {
+        format!(
+            r#"{{"type": "share_options_lapsed", "issuer": "00001", "scheme": "S", "date": "2024-03-01", "options": {options}}}"#
+        )
+    }
+
+    fn void(id: u128) -> String {
+        format!(
+            r#"{{"type": "event_voided", "issuer": "00001", "voided_id": "{}", "reason": "entered in error"}}"#,
+            Uuid::from_u128(id)
+        )
+    }
+
+    /// The outcome of `input` appended to a copy of `base` (lines appended
+    /// first) in each mode: pipelined, on one thread, dry run; the first
+    /// two also with the stored rows.
+    fn each_mode(base: &Lines, input: &Lines) -> Vec<(String, Vec<StoredEvent>)> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let now = at("2024-06-30T10:00:00+08:00");
+        let mut out = Vec::new();
+        for (n, (pipeline, dry_run)) in [(Some(true), false), (Some(false), false), (None, true)]
+            .into_iter()
+            .enumerate()
+        {
+            let mut store = Store::open(&dir.path().join(format!("{n}.db"))).expect("open");
+            if !base.is_empty() {
+                append(&mut store, base.clone(), now, "t", AppendOptions::default())
+                    .expect("base");
+            }
+            let before = store.count().expect("count");
+            let r = append(
+                &mut store,
+                input.clone(),
+                now,
+                "t",
+                AppendOptions {
+                    pipeline,
+                    dry_run,
+                    findings: true,
+                    ..AppendOptions::default()
+                },
+            );
+            let text = match r {
+                Ok(s) => format!(
+                    "ok {} {} {:?}",
+                    s.appended,
+                    s.duplicates,
+                    s.findings.iter().map(|f| &f.message).collect::<Vec<_>>()
+                ),
+                Err(e) => {
+                    assert_eq!(store.count().expect("count"), before, "nothing written");
+                    format!("refused: {e}")
+                }
+            };
+            if dry_run {
+                assert_eq!(store.count().expect("count"), before, "a dry run writes nothing");
+            }
+            out.push((text, if dry_run { Vec::new() } else { rows(&store) }));
+        }
+        assert_eq!(out[0].0, out[1].0, "pipelined and plain");
+        assert_eq!(out[1].0, out[2].0, "append and dry run");
+        assert_eq!(out[0].1, out[1].1, "the same log");
+        out
+    }
+
+    #[test]
+    fn a_void_in_a_big_import_reads_this_batchs_history() {
+        let n = 3 * PREPARE + 100;
+        let mut input = grants(n);
+        // Line 101 grants 98 options (ids 0x1000 + index).
+        let target = 0x1000 + 100;
+        let total: u64 = (1..=n as u64).sum();
+        input.push(line(n + 4, &void(target), Some(0x9000)));
+        // Every option left after the void lapses: possible only once the
+        // void took line 101's grant away.
+        input.push(line(n + 5, &lapse(total - 98), None));
+        input.extend(
+            (0..2 * PREPARE).map(|i| line(n + 6 + i, &grant(1_000_000 + i as u64), None)),
+        );
+        let out = each_mode(&Vec::new(), &input);
+        assert!(out[0].0.starts_with(&format!("ok {} 0", input.len())), "{}", out[0].0);
+        // Too many lapsed: the void applied, and the next line refused.
+        let mut refused = input.clone();
+        refused[n + 4] = line(n + 5, &lapse(total - 97), None);
+        let out = each_mode(&Vec::new(), &refused);
+        assert!(
+            out[0].0.starts_with(&format!("refused: line {}:", n + 5)),
+            "{}",
+            out[0].0
+        );
+        // A void that would make a later event (the lapse) impossible.
+        let mut late = grants(n);
+        late.push(line(n + 4, &lapse(total), None));
+        late.push(line(n + 5, &void(target), None));
+        let out = each_mode(&Vec::new(), &late);
+        assert!(
+            out[0].0.starts_with(&format!("refused: line {}:", n + 5))
+                && out[0].0.contains("would make a later event impossible"),
+            "{}",
+            out[0].0
+        );
+        // The same void with the grant stored before: read back from the store.
+        let base = grants(n);
+        let input = vec![
+            line(1, &void(target), None),
+            line(2, &lapse(total - 98), None),
+        ];
+        let out = each_mode(&base, &input);
+        assert!(out[0].0.starts_with("ok 2 0"), "{}", out[0].0);
+    }
+
+    #[test]
+    fn a_dry_run_with_a_void_decides_as_the_append() {
+        let mut input = grants(10);
+        input.push(line(20, &void(0x1000 + 5), None));
+        input.push(line(21, &grant(3), None));
+        let out = each_mode(&Vec::new(), &input);
+        assert!(out[2].0.starts_with("ok 15 0"), "{}", out[2].0);
+        // Voiding it again is refused alike.
+        input.push(line(22, &void(0x1000 + 5), None));
+        let out = each_mode(&Vec::new(), &input);
+        assert!(out[2].0.contains("line 22:"), "{}", out[2].0);
+        assert!(out[2].0.contains("already voided"), "{}", out[2].0);
+    }
+
+    #[test]
+    fn a_double_entry_is_found_in_the_store_and_across_chunks() {
+        let big = 2 * PIPELINE_MIN_LINES;
+        let base = grants(10);
+        // Grant 5 (line 8 of the base) granted 5 options: stored at position 8.
+        let fresh =
+            |from: usize| -> Lines { (0..big).map(|i| line(i + 1, &grant(from as u64 + i as u64), None)).collect() };
+        let mut input = fresh(1_000);
+        input[3000] = line(3001, &grant(5), None);
+        let out = each_mode(&base, &input);
+        assert!(
+            out[0].0.starts_with("refused: line 3001:")
+                && out[0].0.contains("already recorded at log position 8:"),
+            "{}",
+            out[0].0
+        );
+        // Against an earlier line of the input, chunks apart.
+        let mut input = fresh(1_000);
+        input[3000] = line(3001, &grant(1_006), None);
+        let out = each_mode(&base, &input);
+        assert!(
+            out[0].0.starts_with("refused: line 3001:")
+                && out[0].0.contains("already recorded on line 7 of this input:"),
+            "{}",
+            out[0].0
+        );
+        // Line numbers with gaps (blank lines): still the right line.
+        let mut input: Lines = fresh(1_000)
+            .into_iter()
+            .map(|(n, inc)| (if n > 500 { n * 2 } else { n }, inc))
+            .collect();
+        input[3000].1 = parse_line(&grant(1_600)).expect("parses");
+        let out = each_mode(&base, &input);
+        assert!(
+            out[0].0.starts_with("refused: line 6002:")
+                && out[0].0.contains("already recorded on line 1202 of this input:"),
+            "{}",
+            out[0].0
+        );
+        // Allowed, or equal to a voided event: accepted.
+        let mut input = fresh(1_000);
+        input[3000] = line(3001, &grant(5), None);
+        input[3000].1.allow_duplicate = true;
+        input[3500] = line(3501, &grant(1_006), None);
+        input[3400] = line(3401, &void(0x77), None);
+        input[6] = line(7, &grant(1_006), Some(0x77));
+        let out = each_mode(&base, &input);
+        assert!(out[0].0.starts_with(&format!("ok {big} 0")), "{}", out[0].0);
+    }
+
+    #[test]
+    fn an_id_given_again_is_found_in_the_batch() {
+        let big = 2 * PIPELINE_MIN_LINES;
+        let mut input: Lines = (0..big)
+            .map(|i| line(i + 1, &grant(1_000 + i as u64), Some(0x5000 + i as u128)))
+            .collect();
+        // A retry of line 10 (same id, same content) far after it: skipped.
+        input[3000] = line(3001, &grant(1_009), Some(0x5000 + 9));
+        let out = each_mode(&Vec::new(), &input);
+        assert!(out[0].0.starts_with(&format!("ok {} 1", big - 1)), "{}", out[0].0);
+        // The same id with other content: refused, naming the first line.
+        input[3000] = line(3001, &grant(77), Some(0x5000 + 9));
+        let out = each_mode(&Vec::new(), &input);
+        assert!(
+            out[0].0.starts_with("refused: line 3001:")
+                && out[0].0.contains("already used on line 10 with other content"),
+            "{}",
+            out[0].0
+        );
+        // Right after it (still being decided on the other thread).
+        input[3000] = line(3001, &grant(4_000), Some(0x5000 + 2999));
+        let out = each_mode(&Vec::new(), &input);
+        assert!(
+            out[0].0.contains("already used on line 3000 with other content"),
+            "{}",
+            out[0].0
+        );
+    }
+
     #[test]
     fn for_each_stream_keeps_order_and_reports_the_earliest_error() {
         let dir = tempfile::tempdir().expect("tempdir");
