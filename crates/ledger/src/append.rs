@@ -21,6 +21,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, FixedOffset};
+use shareledger_core::calendar::BusinessCalendar;
 use shareledger_core::event::{
     check_bounds, Event, Incoming, Recorded, MARKET_STREAM, SCHEMA_VERSION,
 };
@@ -357,21 +358,25 @@ where
         });
         decider = result?;
     }
-    let snapshots = if dry_run {
-        Vec::new()
-    } else {
-        decider.snapshots(positions.first)
-    };
+    if !dry_run {
+        decider.put_snapshots(tx, positions.first)?;
+    }
     let found = match (findings, streaming) {
         (false, _) => Vec::new(),
-        (true, true) => findings_from_store(tx, &decider)?,
+        (true, true) => {
+            let stored =
+                crate::returns::calendar(decider.market.as_ref().unwrap_or(&decider.register));
+            let left = crate::returns::calendar(&decider.register);
+            // The states are no longer needed: the findings replay each
+            // issuer from the store.
+            decider.register = Register::without_history();
+            decider.market = None;
+            findings_from_store(tx, &decider, &stored, &left)?
+        }
         (true, false) => decider.findings_in_memory(),
     };
     let mut summary = std::mem::take(&mut decider.summary);
     summary.findings = found;
-    for s in &snapshots {
-        tx.put_snapshot(s)?;
-    }
     summary.first_position = positions.first;
     summary.last_position = positions.last;
     for (rec, p) in summary.events.iter_mut().zip(&positions.all) {
@@ -595,6 +600,7 @@ fn drive<T: EventTx, K: Sink<T>>(
                 }
                 loader.look_up(tx, &mut p, wants);
             }
+            loader.hand_over(&p);
             batch.push(p);
         }
         let prepared = Prepared {
@@ -840,7 +846,7 @@ impl Loader {
             equal: None,
             history: None,
         };
-        let Ok((number, i)) = &p.line else {
+        let Ok((_, i)) = &p.line else {
             return (p, None);
         };
         let mut wants = Wants::default();
@@ -856,9 +862,6 @@ impl Loader {
                 let (stored, batch) = self.find(tx, id);
                 p.stored = Some(stored);
                 p.batch = batch;
-            }
-            if self.streaming && self.in_flight_ids.insert(id) {
-                self.in_flight.push_back((*number, id));
             }
         }
         if self.streaming {
@@ -947,6 +950,18 @@ impl Loader {
                             .map(|_| register);
                         p.history = Some((stream, replayed));
                     }
+                }
+            }
+        }
+    }
+
+    /// `p` goes to be decided: its given id is in flight until its line
+    /// is decided and the events before it inserted.
+    fn hand_over(&mut self, p: &PreparedLine) {
+        if let (true, Ok((number, i))) = (self.streaming, &p.line) {
+            if let Some(id) = i.id {
+                if self.in_flight_ids.insert(id) {
+                    self.in_flight.push_back((*number, id));
                 }
             }
         }
@@ -1228,12 +1243,12 @@ impl Decider<'_> {
         }
     }
 
-    /// The snapshot of each issuer the batch touched, as the batch leaves
-    /// it (`first`: the log position of the batch's first event).
-    fn snapshots(&self, first: Option<u64>) -> Vec<shareledger_store::Snapshot> {
-        let mut out = Vec::new();
+    /// Write the snapshot of each issuer the batch touched, as the batch
+    /// leaves it (`first`: the log position of the batch's first event), one
+    /// at a time.
+    fn put_snapshots<T: EventTx>(&self, tx: &mut T, first: Option<u64>) -> Result<(), LedgerError> {
         let Some(first) = first else {
-            return out;
+            return Ok(());
         };
         for (issuer, (count, last)) in &self.touched {
             let (Some(state), Some(version)) =
@@ -1243,16 +1258,16 @@ impl Decider<'_> {
             };
             // A state that cannot be encoded is simply not cached.
             if let Ok(data) = crate::snapshot::encode(state, &[]) {
-                out.push(shareledger_store::Snapshot {
+                tx.put_snapshot(&shareledger_store::Snapshot {
                     stream: issuer.clone(),
                     version: version + count,
                     position: first + last,
                     format: crate::snapshot::FORMAT,
                     data,
-                });
+                })?;
             }
         }
-        out
+        Ok(())
     }
 
     /// In memory: the findings the batch introduced, from the registers
@@ -1497,10 +1512,13 @@ impl Decider<'_> {
 /// batch's rows and judged with the calendar the batch leaves; a finding
 /// of the second judgement that is not one of the first (nor only added to:
 /// [`Finding::is_same`]) is new.
-fn findings_from_store<T: EventTx>(tx: &T, d: &Decider<'_>) -> Result<Vec<Finding>, LedgerError> {
+fn findings_from_store<T: EventTx>(
+    tx: &T,
+    d: &Decider<'_>,
+    stored_calendar: &BusinessCalendar,
+    calendar: &BusinessCalendar,
+) -> Result<Vec<Finding>, LedgerError> {
     let mut out = Vec::new();
-    let stored_calendar = crate::returns::calendar(d.market.as_ref().unwrap_or(&d.register));
-    let calendar = crate::returns::calendar(&d.register);
     for issuer in d.touched.keys() {
         let mut register = Register::new();
         let mut decoder = Decoder::new();
@@ -1511,7 +1529,7 @@ fn findings_from_store<T: EventTx>(tx: &T, d: &Decider<'_>) -> Result<Vec<Findin
         };
         tx.scan(&before, |row| decoder.replay(&mut register, row))?;
         let old = match register.issuer(issuer) {
-            Some(state) => checks::run(state, &stored_calendar, d.clock),
+            Some(state) => checks::run(state, stored_calendar, d.clock),
             None => Vec::new(),
         };
         let batch = ReadFilter {
@@ -1524,7 +1542,7 @@ fn findings_from_store<T: EventTx>(tx: &T, d: &Decider<'_>) -> Result<Vec<Findin
             continue;
         };
         out.extend(
-            checks::run(state, &calendar, d.clock)
+            checks::run(state, calendar, d.clock)
                 .into_iter()
                 .filter(|f| !old.iter().any(|o| o.is_same(f))),
         );
@@ -1769,7 +1787,11 @@ mod tests {
     /// The outcome of `input` appended to a copy of `base` (lines appended
     /// first) in each mode: pipelined, on one thread, dry run; the first
     /// two also with the stored rows.
-    fn each_mode(base: &Lines, input: &Lines) -> Vec<(String, Vec<StoredEvent>)> {
+    #[allow(clippy::type_complexity)]
+    fn each_mode(
+        base: &Lines,
+        input: &Lines,
+    ) -> Vec<(String, Vec<(u64, String, u64, String, String)>)> {
         let dir = tempfile::tempdir().expect("tempdir");
         let now = at("2024-06-30T10:00:00+08:00");
         let mut out = Vec::new();
@@ -1779,8 +1801,7 @@ mod tests {
         {
             let mut store = Store::open(&dir.path().join(format!("{n}.db"))).expect("open");
             if !base.is_empty() {
-                append(&mut store, base.clone(), now, "t", AppendOptions::default())
-                    .expect("base");
+                append(&mut store, base.clone(), now, "t", AppendOptions::default()).expect("base");
             }
             let before = store.count().expect("count");
             let r = append(
@@ -1808,13 +1829,26 @@ mod tests {
                 }
             };
             if dry_run {
-                assert_eq!(store.count().expect("count"), before, "a dry run writes nothing");
+                assert_eq!(
+                    store.count().expect("count"),
+                    before,
+                    "a dry run writes nothing"
+                );
             }
-            out.push((text, if dry_run { Vec::new() } else { rows(&store) }));
+            // Ids drawn now differ from run to run: the rest must not.
+            let log = if dry_run {
+                Vec::new()
+            } else {
+                rows(&store)
+                    .into_iter()
+                    .map(|r| (r.position, r.stream, r.version, r.event_type, r.payload))
+                    .collect()
+            };
+            out.push((text, log));
         }
         assert_eq!(out[0].0, out[1].0, "pipelined and plain");
         assert_eq!(out[1].0, out[2].0, "append and dry run");
-        assert_eq!(out[0].1, out[1].1, "the same log");
+        assert!(out[0].1 == out[1].1, "the same log");
         out
     }
 
@@ -1829,11 +1863,13 @@ mod tests {
         // Every option left after the void lapses: possible only once the
         // void took line 101's grant away.
         input.push(line(n + 5, &lapse(total - 98), None));
-        input.extend(
-            (0..2 * PREPARE).map(|i| line(n + 6 + i, &grant(1_000_000 + i as u64), None)),
-        );
+        input.extend((0..2 * PREPARE).map(|i| line(n + 6 + i, &grant(1_000_000 + i as u64), None)));
         let out = each_mode(&Vec::new(), &input);
-        assert!(out[0].0.starts_with(&format!("ok {} 0", input.len())), "{}", out[0].0);
+        assert!(
+            out[0].0.starts_with(&format!("ok {} 0", input.len())),
+            "{}",
+            out[0].0
+        );
         // Too many lapsed: the void applied, and the next line refused.
         let mut refused = input.clone();
         refused[n + 4] = line(n + 5, &lapse(total - 97), None);
@@ -1883,8 +1919,11 @@ mod tests {
         let big = 2 * PIPELINE_MIN_LINES;
         let base = grants(10);
         // Grant 5 (line 8 of the base) granted 5 options: stored at position 8.
-        let fresh =
-            |from: usize| -> Lines { (0..big).map(|i| line(i + 1, &grant(from as u64 + i as u64), None)).collect() };
+        let fresh = |from: usize| -> Lines {
+            (0..big)
+                .map(|i| line(i + 1, &grant(from as u64 + i as u64), None))
+                .collect()
+        };
         let mut input = fresh(1_000);
         input[3000] = line(3001, &grant(5), None);
         let out = each_mode(&base, &input);
@@ -1900,7 +1939,9 @@ mod tests {
         let out = each_mode(&base, &input);
         assert!(
             out[0].0.starts_with("refused: line 3001:")
-                && out[0].0.contains("already recorded on line 7 of this input:"),
+                && out[0]
+                    .0
+                    .contains("already recorded on line 7 of this input:"),
             "{}",
             out[0].0
         );
@@ -1913,7 +1954,9 @@ mod tests {
         let out = each_mode(&base, &input);
         assert!(
             out[0].0.starts_with("refused: line 6002:")
-                && out[0].0.contains("already recorded on line 1202 of this input:"),
+                && out[0]
+                    .0
+                    .contains("already recorded on line 1202 of this input:"),
             "{}",
             out[0].0
         );
@@ -1936,22 +1979,30 @@ mod tests {
             .collect();
         // A retry of line 10 (same id, same content) far after it: skipped.
         input[3000] = line(3001, &grant(1_009), Some(0x5000 + 9));
-        let out = each_mode(&Vec::new(), &input);
-        assert!(out[0].0.starts_with(&format!("ok {} 1", big - 1)), "{}", out[0].0);
+        let out = each_mode(&grants(0), &input);
+        assert!(
+            out[0].0.starts_with(&format!("ok {} 1", big - 1)),
+            "{}",
+            out[0].0
+        );
         // The same id with other content: refused, naming the first line.
         input[3000] = line(3001, &grant(77), Some(0x5000 + 9));
-        let out = each_mode(&Vec::new(), &input);
+        let out = each_mode(&grants(0), &input);
         assert!(
             out[0].0.starts_with("refused: line 3001:")
-                && out[0].0.contains("already used on line 10 with other content"),
+                && out[0]
+                    .0
+                    .contains("already used on line 10 with other content"),
             "{}",
             out[0].0
         );
         // Right after it (still being decided on the other thread).
         input[3000] = line(3001, &grant(4_000), Some(0x5000 + 2999));
-        let out = each_mode(&Vec::new(), &input);
+        let out = each_mode(&grants(0), &input);
         assert!(
-            out[0].0.contains("already used on line 3000 with other content"),
+            out[0]
+                .0
+                .contains("already used on line 3000 with other content"),
             "{}",
             out[0].0
         );

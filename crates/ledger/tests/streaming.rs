@@ -12,7 +12,6 @@ use proptest::prelude::*;
 use shareledger_core::event::parse_line;
 use shareledger_ledger::append::append;
 use shareledger_ledger::{AppendOptions, AppendSummary, LedgerError, Lines, ReadFilter, Store};
-use shareledger_store::EventRead;
 use uuid::Uuid;
 
 const ISSUER: &str = "00001";
@@ -97,28 +96,47 @@ fn line(
         Uuid::from_u128(*next)
     };
     Some(match op {
-        Op::Repurchase(o, d, n) => (fresh(), format!(
-            r#"{{"type": "shares_repurchased", "issuer": "{}", "class": "H", "trade_date": "{}", "shares": {n}, "method": "on_exchange", "purpose": "cancellation"}}"#,
-            issuer(*o), day(*d)
-        )),
-        Op::Cancel(o, d, n) => (fresh(), format!(
-            r#"{{"type": "repurchased_shares_cancelled", "issuer": "{}", "class": "H", "date": "{}", "shares": {n}}}"#,
-            issuer(*o), day(*d)
-        )),
-        Op::Grant(o, d, n) => (fresh(), format!(
-            r#"{{"type": "share_options_granted", "issuer": "{}", "scheme": "S", "date": "{}", "options": {n}, "note": "grant"}}"#,
-            issuer(*o), day(*d)
-        )),
-        Op::Lapse(o, d, n) => (fresh(), format!(
-            r#"{{"type": "share_options_lapsed", "issuer": "{}", "scheme": "S", "date": "{}", "options": {n}}}"#,
-            issuer(*o), day(*d)
-        )),
+        Op::Repurchase(o, d, n) => (
+            fresh(),
+            format!(
+                r#"{{"type": "shares_repurchased", "issuer": "{}", "class": "H", "trade_date": "{}", "shares": {n}, "method": "on_exchange", "purpose": "cancellation"}}"#,
+                issuer(*o),
+                day(*d)
+            ),
+        ),
+        Op::Cancel(o, d, n) => (
+            fresh(),
+            format!(
+                r#"{{"type": "repurchased_shares_cancelled", "issuer": "{}", "class": "H", "date": "{}", "shares": {n}}}"#,
+                issuer(*o),
+                day(*d)
+            ),
+        ),
+        Op::Grant(o, d, n) => (
+            fresh(),
+            format!(
+                r#"{{"type": "share_options_granted", "issuer": "{}", "scheme": "S", "date": "{}", "options": {n}, "note": "grant"}}"#,
+                issuer(*o),
+                day(*d)
+            ),
+        ),
+        Op::Lapse(o, d, n) => (
+            fresh(),
+            format!(
+                r#"{{"type": "share_options_lapsed", "issuer": "{}", "scheme": "S", "date": "{}", "options": {n}}}"#,
+                issuer(*o),
+                day(*d)
+            ),
+        ),
         Op::Void(i) => {
             let (id, text) = accepted.get(i % accepted.len().max(1))?;
             let owner = if text.contains(OTHER) { OTHER } else { ISSUER };
-            (fresh(), format!(
-                r#"{{"type": "event_voided", "issuer": "{owner}", "voided_id": "{id}", "reason": "entered in error"}}"#
-            ))
+            (
+                fresh(),
+                format!(
+                    r#"{{"type": "event_voided", "issuer": "{owner}", "voided_id": "{id}", "reason": "entered in error"}}"#
+                ),
+            )
         }
         Op::Again(i, allow) => {
             let (_, c) = accepted.get(i % accepted.len().max(1))?;
@@ -245,7 +263,12 @@ fn run(ops: Vec<(Op, u8)>) -> Result<(), TestCaseError> {
                 ..options
             },
         );
-        prop_assert_eq!(outcome(&dry), outcome(&a), "dry run and append, batch {}", n);
+        prop_assert_eq!(
+            outcome(&dry),
+            outcome(&a),
+            "dry run and append, batch {}",
+            n
+        );
         prop_assert_eq!(outcome(&a), outcome(&b), "one thread and two, batch {}", n);
         if let (Ok(a), Ok(b)) = (&a, &b) {
             prop_assert_eq!(a.first_position, b.first_position);
@@ -266,7 +289,7 @@ fn run(ops: Vec<(Op, u8)>) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
     fn streaming_and_in_memory_decide_alike(ops in prop::collection::vec((op(), any::<u8>()), 1..40)) {
