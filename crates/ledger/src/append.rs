@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use chrono::{DateTime, FixedOffset};
 use shareledger_core::calendar::BusinessCalendar;
 use shareledger_core::event::{
-    check_bounds, Event, Incoming, Recorded, MARKET_STREAM, SCHEMA_VERSION,
+    check_bounds, Event, EventVoided, Incoming, Recorded, MARKET_STREAM, SCHEMA_VERSION,
 };
 use shareledger_core::state::Register;
 use shareledger_returns::checks::{self, Finding};
@@ -868,6 +868,7 @@ impl Loader {
             match &i.event {
                 Event::EventVoided(_) => wants.history = true,
                 event => {
+                    wants.history = needs_history(event);
                     let content = event.to_value().to_string();
                     if let (Some(bloom), Some(_)) = (self.bloom.as_mut(), event.issuer()) {
                         let key = entry_key(&content);
@@ -925,19 +926,26 @@ impl Loader {
             }
         }
         if wants.history {
-            if let Event::EventVoided(v) = &i.event {
-                let stream = match &v.issuer {
-                    Some(issuer) => Some(issuer.clone()),
-                    // Which issuer's event it would void (for the refusal
-                    // that names it).
-                    None => match tx.find_by_id(&v.voided_id.to_string()) {
-                        Ok(Some(e)) if e.stream != MARKET_STREAM => Some(e.stream),
-                        Ok(_) => None,
-                        Err(e) => {
-                            p.history = Some((String::new(), Err(e.into())));
-                            None
-                        }
-                    },
+            if let Some(stream) = i.event.issuer().filter(|_| needs_history(&i.event)) {
+                let mut register = Register::new();
+                let mut decoder = Decoder::new();
+                let replayed = tx
+                    .scan(&ReadFilter::stream(stream), |row| {
+                        decoder.replay(&mut register, row)
+                    })
+                    .map(|_| register);
+                p.history = Some((stream.to_string(), replayed));
+            }
+            // A correction without issuer (of a market closure): which
+            // issuer's event it would void, for the refusal that names it.
+            if let Event::EventVoided(v @ EventVoided { issuer: None, .. }) = &i.event {
+                let stream = match tx.find_by_id(&v.voided_id.to_string()) {
+                    Ok(Some(e)) if e.stream != MARKET_STREAM => Some(e.stream),
+                    Ok(_) => None,
+                    Err(e) => {
+                        p.history = Some((String::new(), Err(e.into())));
+                        None
+                    }
                 };
                 if let Some(stream) = stream {
                     if crate::access::is_register_stream(&stream) {
@@ -986,6 +994,17 @@ impl Loader {
 
     fn take_expected(&mut self) -> Vec<(String, ExpectedVersion)> {
         std::mem::take(&mut self.expected)
+    }
+}
+
+/// Whether deciding `event` reads its issuer's history (check.rs): a
+/// correction (voided events are found and the rest replayed), and an
+/// approval that covers events (they must be in force).
+fn needs_history(event: &Event) -> bool {
+    match event {
+        Event::EventVoided(v) => v.issuer.is_some(),
+        Event::ExchangeApprovalRecorded(e) => e.covers.iter().flatten().next().is_some(),
+        _ => false,
     }
 }
 
@@ -1506,48 +1525,108 @@ impl Decider<'_> {
 }
 
 /// Streaming: the findings the batch introduced, issuer by issuer from the
-/// store (one issuer's history in memory at a time): each issuer the batch
-/// touched is replayed as stored before the batch (rows up to its start),
-/// judged with the market calendar as stored, replayed on through the
-/// batch's rows and judged with the calendar the batch leaves; a finding
-/// of the second judgement that is not one of the first (nor only added to:
-/// [`Finding::is_same`]) is new.
+/// store (a few issuers' histories in memory at a time): each issuer the
+/// batch touched is replayed as stored before the batch (rows up to its
+/// start), judged with the market calendar as stored, replayed on through
+/// the batch's rows and judged with the calendar the batch leaves; a
+/// finding of the second judgement that is not one of the first (nor only
+/// added to: [`Finding::is_same`]) is new. This thread reads and decodes
+/// the rows (the transaction's connection stays here); another replays and
+/// judges.
 fn findings_from_store<T: EventTx>(
     tx: &T,
     d: &Decider<'_>,
     stored_calendar: &BusinessCalendar,
     calendar: &BusinessCalendar,
 ) -> Result<Vec<Finding>, LedgerError> {
-    let mut out = Vec::new();
-    for issuer in d.touched.keys() {
+    type Histories = (String, Vec<Recorded>, Vec<Recorded>);
+    let clock = d.clock;
+    let judge = |(issuer, before, batch): Histories| -> Result<Vec<Finding>, LedgerError> {
         let mut register = Register::new();
-        let mut decoder = Decoder::new();
-        let before = ReadFilter {
-            stream: Some(issuer.clone()),
-            to_position: Some(d.start),
-            ..ReadFilter::default()
-        };
-        tx.scan(&before, |row| decoder.replay(&mut register, row))?;
-        let old = match register.issuer(issuer) {
-            Some(state) => checks::run(state, stored_calendar, d.clock),
-            None => Vec::new(),
-        };
-        let batch = ReadFilter {
-            stream: Some(issuer.clone()),
-            from_position: d.start,
-            ..ReadFilter::default()
-        };
-        tx.scan(&batch, |row| decoder.replay(&mut register, row))?;
-        let Some(state) = register.issuer(issuer) else {
-            continue;
-        };
-        out.extend(
-            checks::run(state, calendar, d.clock)
+        let mut old = Vec::new();
+        for (part, rows) in [before, batch].into_iter().enumerate() {
+            for rec in rows {
+                let (position, event_type) = (rec.position.unwrap_or(0), rec.event.type_name());
+                register.execute(rec).map_err(|r| {
+                    LedgerError::Inconsistent(format!(
+                        "log position {position} ({event_type}) no longer replays: {r}: run `shareledger audit` for details"
+                    ))
+                })?;
+            }
+            if part == 0 {
+                if let Some(state) = register.issuer(&issuer) {
+                    old = checks::run(state, stored_calendar, clock);
+                }
+            }
+        }
+        Ok(match register.issuer(&issuer) {
+            Some(state) => checks::run(state, calendar, clock)
                 .into_iter()
-                .filter(|f| !old.iter().any(|o| o.is_same(f))),
-        );
-    }
-    Ok(out)
+                .filter(|f| !old.iter().any(|o| o.is_same(f)))
+                .collect(),
+            None => Vec::new(),
+        })
+    };
+    let read = |issuer: &str| -> Result<Histories, LedgerError> {
+        let mut decoder = Decoder::new();
+        let mut parts = [Vec::new(), Vec::new()];
+        let filters = [
+            ReadFilter {
+                stream: Some(issuer.to_string()),
+                to_position: Some(d.start),
+                ..ReadFilter::default()
+            },
+            ReadFilter {
+                stream: Some(issuer.to_string()),
+                from_position: d.start,
+                ..ReadFilter::default()
+            },
+        ];
+        for (part, filter) in parts.iter_mut().zip(&filters) {
+            tx.scan(filter, |row| {
+                part.push(decoder.decode(row)?);
+                Ok::<(), LedgerError>(())
+            })?;
+        }
+        let [before, batch] = parts;
+        Ok((issuer.to_string(), before, batch))
+    };
+    std::thread::scope(|scope| {
+        let (send, receive) = std::sync::mpsc::sync_channel::<Histories>(1);
+        let judging = scope.spawn(move || {
+            let mut out = Vec::new();
+            for histories in receive {
+                out.extend(judge(histories)?);
+            }
+            Ok::<_, LedgerError>(out)
+        });
+        let mut read_error = None;
+        for issuer in d.touched.keys() {
+            match read(issuer) {
+                Ok(h) => {
+                    if send.send(h).is_err() {
+                        break; // the judging thread failed
+                    }
+                }
+                Err(e) => {
+                    read_error = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(send);
+        let judged = match judging.join() {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        // In issuer order, the first error wins: a read error comes after
+        // every issuer judged before it.
+        let out = judged?;
+        match read_error {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    })
 }
 
 #[cfg(test)]
@@ -1898,6 +1977,38 @@ mod tests {
         ];
         let out = each_mode(&base, &input);
         assert!(out[0].0.starts_with("ok 2 0"), "{}", out[0].0);
+    }
+
+    #[test]
+    fn an_approval_covering_events_reads_the_history_too() {
+        let approval = |id: u128| {
+            format!(
+                r#"{{"type": "exchange_approval_recorded", "issuer": "00001", "rule": "10.06(2)", "date": "2024-03-01", "covers": ["{}"]}}"#,
+                Uuid::from_u128(id)
+            )
+        };
+        let n = 2 * PREPARE;
+        let mut input = grants(n);
+        input.push(line(n + 4, &approval(0x1000 + 500), None));
+        let out = each_mode(&Vec::new(), &input);
+        assert!(
+            out[0].0.starts_with(&format!("ok {} 0", n + 4)),
+            "{}",
+            out[0].0
+        );
+        // A voided event is not in force: refused alike.
+        input.insert(n + 3, line(n + 4, &void(0x1000 + 500), None));
+        input[n + 4].0 = n + 5;
+        let out = each_mode(&Vec::new(), &input);
+        assert!(
+            out[0].0.starts_with(&format!("refused: line {}:", n + 5))
+                && out[0].0.contains("has no event in force"),
+            "{}",
+            out[0].0
+        );
+        // Covering a stored event, through a small input (snapshots).
+        let out = each_mode(&grants(3), &vec![line(1, &approval(0x1000 + 4), None)]);
+        assert!(out[0].0.starts_with("ok 1 0"), "{}", out[0].0);
     }
 
     #[test]

@@ -47,8 +47,9 @@ impl Register {
 
     /// A register whose issuers keep no history: what deciding needs of an
     /// issuer is its state, except a correction (`event_voided`), which
-    /// replays the history. The caller puts an issuer's history in before
-    /// sending it a correction ([`Register::restore_issuer`] of the issuer
+    /// replays the history, and an `exchange_approval_recorded` that covers
+    /// events (they must be in force). The caller puts an issuer's history
+    /// in before sending it such an event ([`Register::restore_issuer`] of the issuer
     /// replayed by a register that keeps history) and takes it out after
     /// ([`Register::forget_history`]); a correction applied here drops it.
     /// The append uses it, so that its memory does not grow with the input.
