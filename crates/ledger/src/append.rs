@@ -367,10 +367,11 @@ where
             let stored =
                 crate::returns::calendar(decider.market.as_ref().unwrap_or(&decider.register));
             let left = crate::returns::calendar(&decider.register);
-            // The states are no longer needed: the findings replay each
-            // issuer from the store.
+            // The states and the filter are no longer needed: the findings
+            // replay each issuer from the store.
             decider.register = Register::without_history();
             decider.market = None;
+            loader.bloom = None;
             findings_from_store(tx, &decider, &stored, &left)?
         }
         (true, false) => decider.findings_in_memory(),
