@@ -641,9 +641,6 @@ struct PreparedLine {
     stored: Option<Result<Option<StoredEvent>, LedgerError>>,
     /// The batch's event with its given id: (log position, payload).
     batch: Option<(u64, String)>,
-    /// Its content (the event without envelope, canonical JSON), when the
-    /// reading side computed it.
-    content: Option<String>,
     /// The events of its issuer and day with the same content, (position,
     /// id) in log order, voided ones included; `None`: there are none.
     equal: Option<Result<Vec<(u64, Uuid)>, LedgerError>>,
@@ -817,7 +814,7 @@ impl Loader {
                 return Ok(());
             }
             if let (Some(bloom), Some(_)) = (self.bloom.as_mut(), rec.event.issuer()) {
-                bloom.insert(entry_key(&rec.event.to_value().to_string()));
+                bloom.insert(content_key(&rec.event));
             }
             register.execute(rec).map_err(|r| {
                 LedgerError::Inconsistent(format!(
@@ -843,7 +840,6 @@ impl Loader {
             line,
             stored: None,
             batch: None,
-            content: None,
             equal: None,
             history: None,
         };
@@ -870,15 +866,13 @@ impl Loader {
                 Event::EventVoided(_) => wants.history = true,
                 event => {
                     wants.history = needs_history(event);
-                    let content = event.to_value().to_string();
                     if let (Some(bloom), Some(_)) = (self.bloom.as_mut(), event.issuer()) {
-                        let key = entry_key(&content);
+                        let key = content_key(event);
                         if !i.allow_duplicate && (self.asked.contains(s) || bloom.contains(key)) {
                             wants.equal = true;
                         }
                         bloom.insert(key);
                     }
-                    p.content = Some(content);
                 }
             }
         }
@@ -922,9 +916,8 @@ impl Loader {
             }
         }
         if wants.equal {
-            if let Some(content) = &p.content {
-                p.equal = Some(equal_events(tx, &i.event, content));
-            }
+            let content = i.event.to_value().to_string();
+            p.equal = Some(equal_events(tx, &i.event, &content));
         }
         if wants.history {
             if let Some(stream) = i.event.issuer().filter(|_| needs_history(&i.event)) {
@@ -1095,6 +1088,37 @@ enum Origin {
     Stored(u64),
     /// On this line of the input.
     Line(usize),
+}
+
+/// The filter's digest of an event's content: its fields serialised
+/// straight into two SipHash keys (no JSON tree, no string). Not the
+/// canonical JSON (fields in declaration order, not sorted), but a function
+/// of the event, so equal contents give equal digests, which is all the
+/// filter needs: a "maybe" is confirmed on the canonical JSON.
+fn content_key(event: &Event) -> EntryKey {
+    use std::hash::{Hash, Hasher};
+    struct Digest(
+        std::collections::hash_map::DefaultHasher,
+        std::collections::hash_map::DefaultHasher,
+    );
+    impl std::io::Write for Digest {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            Hasher::write(&mut self.0, bytes);
+            Hasher::write(&mut self.1, bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut digest = Digest(Default::default(), Default::default());
+    0u8.hash(&mut digest.0);
+    1u8.hash(&mut digest.1);
+    // Serialising an event into memory does not fail (`Event::to_value`
+    // holds the same); were it to, the digest would still be one of what
+    // was written, a function of the event.
+    let _ = serde_json::to_writer(&mut digest, event);
+    (digest.0.finish(), digest.1.finish())
 }
 
 fn entry_key(content: &str) -> EntryKey {
@@ -1315,7 +1339,6 @@ impl Decider<'_> {
             line,
             stored,
             batch,
-            content,
             equal,
             history,
         } = p;
@@ -1364,20 +1387,14 @@ impl Decider<'_> {
         // The content (no envelope) for the double-entry rule, and the
         // payload stored (the content with the note): what
         // `Recorded::payload` gives, serialised once.
-        let (content, payload) = match (content, &rec.note) {
-            (Some(content), None) => (content.clone(), content),
-            (content, _) => {
-                let mut value = rec.event.to_value();
-                let content = content.unwrap_or_else(|| value.to_string());
-                let payload = match (&rec.note, &mut value) {
-                    (Some(note), serde_json::Value::Object(map)) => {
-                        map.insert("note".into(), serde_json::Value::String(note.clone()));
-                        value.to_string()
-                    }
-                    _ => content.clone(),
-                };
-                (content, payload)
+        let mut value = rec.event.to_value();
+        let content = value.to_string();
+        let payload = match (&rec.note, &mut value) {
+            (Some(note), serde_json::Value::Object(map)) => {
+                map.insert("note".into(), serde_json::Value::String(note.clone()));
+                value.to_string()
             }
+            _ => content.clone(),
         };
         debug_assert_eq!(payload, rec.payload());
         let stream = rec.event.stream().to_string();
