@@ -2,16 +2,29 @@
 //! and append them all in one write transaction, or nothing.
 //!
 //! The input streams: lines are read, decided and inserted a chunk at a time
-//! inside the one transaction, and only what deciding needs is kept (the
-//! register of the issuers named so far, the digests of their live events
-//! for the double-entry rule, the given ids seen). The summary is counts and
-//! positions (and the events themselves only when a front end asks for them:
-//! [`AppendOptions::keep_events`]).
+//! inside the one transaction, and only what deciding needs is kept: the
+//! state (no history) of the issuers named so far, and a fixed-size Bloom
+//! filter of the contents of their live events and of the batch's. What
+//! else a line needs is read back from the write transaction, which holds
+//! the rows stored before the batch and those the batch already inserted: a
+//! correction (`event_voided`) gets its issuer's history, a line whose
+//! content the filter may have seen gets the events of its issuer and day
+//! (the double-entry rule), a line whose given id may be the batch's gets
+//! that row. Before such a read the inserting side catches up with the
+//! deciding side. The findings are computed issuer by issuer from the store
+//! after the last insert. Memory is flat in the input's size
+//! (docs/decisions.md, "An import in bounded memory"). A dry run inserts
+//! nothing, so it decides in memory as before (histories kept). The summary
+//! is counts and positions (and the events themselves only when a front end
+//! asks for them: [`AppendOptions::keep_events`]).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, FixedOffset};
-use shareledger_core::event::{check_bounds, Incoming, Recorded, MARKET_STREAM, SCHEMA_VERSION};
+use shareledger_core::calendar::BusinessCalendar;
+use shareledger_core::event::{
+    check_bounds, Event, EventVoided, Incoming, Recorded, MARKET_STREAM, SCHEMA_VERSION,
+};
 use shareledger_core::state::Register;
 use shareledger_returns::checks::{self, Finding};
 use shareledger_store::{
@@ -122,7 +135,7 @@ impl IntoLine for Result<(usize, Incoming), LedgerError> {
 /// while this one reads, hashes and inserts; either way the outcome, the
 /// summary and the error reported (the first line refused, before any error
 /// of the store) are those of deciding every line first and appending after.
-/// Memory does not grow with the input beyond what deciding needs.
+/// Memory does not grow with the input (see the module docs).
 pub fn append<S: shareledger_store::EventStore, I>(
     store: &mut S,
     lines: I,
@@ -168,15 +181,29 @@ where
         .map_or(now, |l| l.max(now));
     // Rows above this position were appended by this batch.
     let start = tx.head()?.map_or(0, |(p, _)| p);
+    // A dry run inserts nothing to read back: it decides in memory.
+    let streaming = !dry_run;
 
     let mut loader = Loader {
         seen: HashSet::new(),
         start,
         expected: Vec::new(),
         use_snapshots: false,
+        streaming,
+        bloom: (streaming && !allow_duplicate).then(Bloom::default),
+        asked: HashSet::new(),
+        in_flight: VecDeque::new(),
+        in_flight_ids: HashSet::new(),
     };
     let mut decider = Decider {
-        register: Register::new(),
+        register: if streaming {
+            Register::without_history()
+        } else {
+            Register::new()
+        },
+        streaming,
+        start,
+        runs: Vec::new(),
         failed: HashMap::new(),
         checked: HashSet::new(),
         batch_ids: HashMap::new(),
@@ -190,6 +217,7 @@ where
         keep_events,
         findings,
         before: HashMap::new(),
+        market: None,
         touched: BTreeMap::new(),
         versions: HashMap::new(),
         summary: AppendSummary::default(),
@@ -197,18 +225,18 @@ where
     // The market calendar first: every line is judged against it.
     let market = loader.load(tx, MARKET_STREAM);
     decider.take(vec![market]);
+    if streaming && findings {
+        decider.market = Some(decider.register.clone());
+    }
 
     let mut lines = lines.into_iter().map(IntoLine::into_line);
     let head: Vec<_> = lines.by_ref().take(PIPELINE_MIN_LINES).collect();
     let more = head.len() == PIPELINE_MIN_LINES;
     // Issuers are restored from their snapshots when the whole input is
-    // known, holds no correction (a void replays the history) and no
-    // findings are asked for (the checks read the history).
-    loader.use_snapshots = !more
-        && !findings
-        && !head.iter().any(|l| {
-            matches!(l, Ok((_, i)) if matches!(i.event, shareledger_core::event::Event::EventVoided(_)))
-        });
+    // known to be small (each line of a restored issuer asks the store for
+    // the events of its day: the snapshot keeps no digests) and is decided
+    // against the store (not a dry run, which keeps histories).
+    loader.use_snapshots = streaming && !more;
     let mut lines = head.into_iter().chain(lines);
     let pipelined = !dry_run
         && pipeline.unwrap_or_else(|| {
@@ -217,31 +245,22 @@ where
     let mut positions = Positions::new(keep_events);
 
     if !pipelined {
-        // Decide a chunk, append it; a store error waits for the lines after
-        // it (a refused line still rules).
-        let mut failed: Option<StoreError> = None;
-        let mut new_events = Vec::with_capacity(CHUNK);
-        loop {
-            let chunk: Vec<_> = lines.by_ref().take(PREPARE).collect();
-            if chunk.is_empty() {
-                break;
-            }
-            let prepared = loader.prepare(tx, chunk);
-            decider.take(prepared.loads);
-            for (line, stored) in prepared.lines {
-                if let Some(ev) = decider.decide(line, stored)? {
-                    if !dry_run && failed.is_none() {
-                        new_events.push(ev);
-                    }
-                }
-            }
-            if !new_events.is_empty() {
-                match tx.append(&loader.take_expected(), &new_events) {
-                    Ok(o) => positions.extend(&o),
-                    Err(e) => failed = Some(e),
-                }
-                new_events.clear();
-            }
+        // Decide what was read, append it; a store error waits for the lines
+        // after it (a refused line still rules).
+        let mut sink = Plain {
+            decider: &mut decider,
+            new_events: Vec::with_capacity(CHUNK),
+            dry_run,
+            failed: None,
+            refused: None,
+            positions: &mut positions,
+        };
+        drive(tx, &mut loader, &mut lines, &mut sink);
+        let Plain {
+            failed, refused, ..
+        } = sink;
+        if let Some(e) = refused {
+            return Err(e);
         }
         if let Some(e) = failed {
             return Err(e.into());
@@ -251,23 +270,24 @@ where
         // (`NewEvent::validate`, on the deciding thread), and come back to
         // be freed there too: this thread reads, hashes and inserts.
         let (to_decider, prepared_in) = std::sync::mpsc::sync_channel::<Prepared>(2);
-        let (send, receive) = std::sync::mpsc::channel::<Vec<ValidEvent>>();
+        let (send, receive) = std::sync::mpsc::channel::<Decided>();
         let (give_back, returned) = std::sync::mpsc::channel::<Vec<ValidEvent>>();
         let result: Result<Decider<'_>, LedgerError> = std::thread::scope(|scope| {
             let deciding = scope.spawn(move || {
                 let mut invalid: Option<StoreError> = None;
                 let mut sinking = true;
                 let mut pending: Vec<NewEvent> = Vec::with_capacity(CHUNK);
-                let mut flush = |pending: &mut Vec<NewEvent>, sinking: &mut bool| {
+                let mut through = 0usize;
+                let mut flush = |pending: &mut Vec<NewEvent>, sinking: &mut bool, through| {
                     while let Ok(done) = returned.try_recv() {
                         drop(done);
                     }
                     let chunk = std::mem::replace(pending, Vec::with_capacity(CHUNK));
-                    if !*sinking {
+                    if !*sinking || chunk.is_empty() {
                         return;
                     }
                     match chunk.into_iter().map(NewEvent::validate).collect() {
-                        Ok(valid) => *sinking = send.send(valid).is_ok(),
+                        Ok(valid) => *sinking = send.send(Decided::Events(valid, through)).is_ok(),
                         Err(e) => {
                             invalid = Some(e);
                             *sinking = false;
@@ -276,54 +296,53 @@ where
                 };
                 for prepared in prepared_in.iter() {
                     decider.take(prepared.loads);
-                    for (line, stored) in prepared.lines {
-                        match decider.decide(line, stored) {
-                            Err(e) => return (decider, Err(e), None),
+                    for p in prepared.lines {
+                        let number = p.line.as_ref().map_or(through, |(n, _)| *n);
+                        match decider.decide(p) {
+                            Err(e) => {
+                                return (decider, Err(e), None);
+                            }
                             Ok(Some(ev)) => {
+                                through = number;
                                 pending.push(ev);
                                 if pending.len() == CHUNK {
-                                    flush(&mut pending, &mut sinking);
+                                    flush(&mut pending, &mut sinking, through);
                                 }
                             }
-                            Ok(None) => {}
+                            Ok(None) => through = number,
                         }
+                    }
+                    if prepared.barrier {
+                        flush(&mut pending, &mut sinking, through);
+                        // Even when no longer sinking: the other side waits.
+                        let _ = send.send(Decided::Barrier);
                     }
                 }
                 if !pending.is_empty() {
-                    flush(&mut pending, &mut sinking);
+                    flush(&mut pending, &mut sinking, through);
                 }
                 (decider, Ok(()), invalid)
             });
-            let mut failed: Option<StoreError> = None;
-            let mut insert = |chunk: Vec<ValidEvent>,
-                              tx: &mut T,
-                              loader: &mut Loader,
-                              positions: &mut Positions| {
-                if failed.is_none() {
-                    match tx.append_valid(&loader.take_expected(), &chunk) {
-                        Ok(o) => positions.extend(&o),
-                        // Keep deciding: a refused line still rules.
-                        Err(e) => failed = Some(e),
-                    }
-                }
-                let _ = give_back.send(chunk);
+            let mut sink = Piped {
+                to_decider,
+                receive,
+                give_back,
+                failed: None,
+                positions: &mut positions,
             };
-            loop {
-                let chunk: Vec<_> = lines.by_ref().take(PREPARE).collect();
-                if chunk.is_empty() {
-                    break;
-                }
-                let prepared = loader.prepare(tx, chunk);
-                if to_decider.send(prepared).is_err() {
-                    break; // the decider stopped at a refused line
-                }
-                while let Ok(chunk) = receive.try_recv() {
-                    insert(chunk, tx, &mut loader, &mut positions);
-                }
-            }
+            drive(tx, &mut loader, &mut lines, &mut sink);
+            let Piped {
+                to_decider,
+                receive,
+                give_back,
+                mut failed,
+                positions,
+            } = sink;
             drop(to_decider);
-            for chunk in receive.iter() {
-                insert(chunk, tx, &mut loader, &mut positions);
+            for msg in receive.iter() {
+                if let Decided::Events(chunk, _) = msg {
+                    insert(chunk, tx, &mut loader, positions, &mut failed, &give_back);
+                }
             }
             let (decider, refused, invalid) = match deciding.join() {
                 Ok(r) => r,
@@ -339,10 +358,26 @@ where
         });
         decider = result?;
     }
-    let (mut summary, snapshots) = decider.finish(positions.first, !dry_run);
-    for s in &snapshots {
-        tx.put_snapshot(s)?;
+    if !dry_run {
+        decider.put_snapshots(tx, positions.first)?;
     }
+    let found = match (findings, streaming) {
+        (false, _) => Vec::new(),
+        (true, true) => {
+            let stored =
+                crate::returns::calendar(decider.market.as_ref().unwrap_or(&decider.register));
+            let left = crate::returns::calendar(&decider.register);
+            // The states and the filter are no longer needed: the findings
+            // replay each issuer from the store.
+            decider.register = Register::without_history();
+            decider.market = None;
+            loader.bloom = None;
+            findings_from_store(tx, &decider, &stored, &left)?
+        }
+        (true, false) => decider.findings_in_memory(),
+    };
+    let mut summary = std::mem::take(&mut decider.summary);
+    summary.findings = found;
     summary.first_position = positions.first;
     summary.last_position = positions.last;
     for (rec, p) in summary.events.iter_mut().zip(&positions.all) {
@@ -393,29 +428,269 @@ impl Positions {
     }
 }
 
+/// What the deciding thread hands back: events to insert (with the last
+/// line decided when they were handed over), or "every line sent so far is
+/// decided and its event handed over" (the answer to a barrier).
+enum Decided {
+    Events(Vec<ValidEvent>, usize),
+    Barrier,
+}
+
+/// Insert a chunk decided on the other thread (unless the store failed
+/// before: then keep deciding, a refused line still rules) and give it back
+/// to be freed there.
+fn insert<T: EventTx>(
+    chunk: Vec<ValidEvent>,
+    tx: &mut T,
+    loader: &mut Loader,
+    positions: &mut Positions,
+    failed: &mut Option<StoreError>,
+    give_back: &std::sync::mpsc::Sender<Vec<ValidEvent>>,
+) {
+    if failed.is_none() {
+        match tx.append_valid(&loader.take_expected(), &chunk) {
+            Ok(o) => positions.extend(&o),
+            Err(e) => *failed = Some(e),
+        }
+    }
+    let _ = give_back.send(chunk);
+}
+
+/// Where prepared lines go to be decided: [`Plain`] on this thread,
+/// [`Piped`] on another.
+trait Sink<T: EventTx> {
+    /// Hand `prepared` over; `false` when deciding has stopped (a line was
+    /// refused).
+    fn send(&mut self, tx: &mut T, loader: &mut Loader, prepared: Prepared) -> bool;
+    /// Wait until every line handed over is decided and its event
+    /// inserted; `false` when deciding has stopped.
+    fn catch_up(&mut self, tx: &mut T, loader: &mut Loader) -> bool;
+}
+
+/// Decide on this thread, append what was decided at once.
+struct Plain<'p, 'a> {
+    decider: &'p mut Decider<'a>,
+    new_events: Vec<NewEvent>,
+    dry_run: bool,
+    failed: Option<StoreError>,
+    refused: Option<LedgerError>,
+    positions: &'p mut Positions,
+}
+
+impl<T: EventTx> Sink<T> for Plain<'_, '_> {
+    fn send(&mut self, tx: &mut T, loader: &mut Loader, prepared: Prepared) -> bool {
+        self.decider.take(prepared.loads);
+        for p in prepared.lines {
+            match self.decider.decide(p) {
+                Err(e) => {
+                    self.refused = Some(e);
+                    return false;
+                }
+                Ok(Some(ev)) => {
+                    if !self.dry_run && self.failed.is_none() {
+                        self.new_events.push(ev);
+                    }
+                }
+                Ok(None) => {}
+            }
+        }
+        if !self.new_events.is_empty() {
+            match tx.append(&loader.take_expected(), &self.new_events) {
+                Ok(o) => self.positions.extend(&o),
+                Err(e) => self.failed = Some(e),
+            }
+            self.new_events.clear();
+        }
+        loader.caught_up();
+        true
+    }
+
+    fn catch_up(&mut self, _tx: &mut T, _loader: &mut Loader) -> bool {
+        true
+    }
+}
+
+/// Decide on another thread; this one inserts.
+struct Piped<'p> {
+    to_decider: std::sync::mpsc::SyncSender<Prepared>,
+    receive: std::sync::mpsc::Receiver<Decided>,
+    give_back: std::sync::mpsc::Sender<Vec<ValidEvent>>,
+    failed: Option<StoreError>,
+    positions: &'p mut Positions,
+}
+
+impl<T: EventTx> Sink<T> for Piped<'_> {
+    fn send(&mut self, tx: &mut T, loader: &mut Loader, prepared: Prepared) -> bool {
+        if self.to_decider.send(prepared).is_err() {
+            return false; // the decider stopped at a refused line
+        }
+        while let Ok(msg) = self.receive.try_recv() {
+            if let Decided::Events(chunk, through) = msg {
+                insert(
+                    chunk,
+                    tx,
+                    loader,
+                    self.positions,
+                    &mut self.failed,
+                    &self.give_back,
+                );
+                loader.decided_through(through);
+            }
+        }
+        true
+    }
+
+    fn catch_up(&mut self, tx: &mut T, loader: &mut Loader) -> bool {
+        let barrier = Prepared {
+            lines: Vec::new(),
+            loads: Vec::new(),
+            barrier: true,
+        };
+        if self.to_decider.send(barrier).is_err() {
+            return false;
+        }
+        loop {
+            match self.receive.recv() {
+                Ok(Decided::Events(chunk, through)) => {
+                    insert(
+                        chunk,
+                        tx,
+                        loader,
+                        self.positions,
+                        &mut self.failed,
+                        &self.give_back,
+                    );
+                    loader.decided_through(through);
+                }
+                Ok(Decided::Barrier) => {
+                    loader.caught_up();
+                    return true;
+                }
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+/// Read the input a chunk at a time, prepare each line (the reads it needs),
+/// and hand the lines over to be decided; before a line that needs to read
+/// what the batch wrote, catch up (see the module docs).
+fn drive<T: EventTx, K: Sink<T>>(
+    tx: &mut T,
+    loader: &mut Loader,
+    lines: &mut impl Iterator<Item = Result<(usize, Incoming), LedgerError>>,
+    sink: &mut K,
+) {
+    loop {
+        let chunk: Vec<_> = lines.by_ref().take(PREPARE).collect();
+        if chunk.is_empty() {
+            return;
+        }
+        let mut batch = Vec::with_capacity(chunk.len());
+        let mut loads = Vec::new();
+        for line in chunk {
+            let (mut p, wants) = loader.prepare(tx, line, &mut loads);
+            if let Some(wants) = wants {
+                let before = Prepared {
+                    lines: std::mem::take(&mut batch),
+                    loads: std::mem::take(&mut loads),
+                    barrier: false,
+                };
+                if !sink.send(tx, loader, before) || !sink.catch_up(tx, loader) {
+                    return;
+                }
+                loader.look_up(tx, &mut p, wants);
+            }
+            loader.hand_over(&p);
+            batch.push(p);
+        }
+        let prepared = Prepared {
+            lines: batch,
+            loads,
+            barrier: false,
+        };
+        if !sink.send(tx, loader, prepared) {
+            return;
+        }
+    }
+}
+
 /// A stream as loaded for a batch, or why it could not be.
 type Loaded = (String, Result<Stream, LedgerError>);
 
 /// A stream as loaded: its register (the stream replayed, or its issuer
-/// restored from a snapshot with the snapshot's double-entry digests), and
-/// its version.
+/// restored from a snapshot), and its version.
 struct Stream {
     register: Register,
     version: u64,
-    entries: Option<HashMap<EntryKey, Vec<(Origin, Uuid)>>>,
 }
 
-/// A chunk of lines ready to decide: each with the stored event of its given
-/// id (`None`: no id given), and the streams first named in the chunk.
+/// Lines ready to decide, and the streams first named by them.
 struct Prepared {
     lines: Vec<PreparedLine>,
     loads: Vec<Loaded>,
+    /// Answer with [`Decided::Barrier`] once these are decided.
+    barrier: bool,
 }
 
-type PreparedLine = (
-    Result<(usize, Incoming), LedgerError>,
-    Option<Result<Option<StoredEvent>, LedgerError>>,
-);
+/// One line ready to decide, with what was read for it.
+struct PreparedLine {
+    line: Result<(usize, Incoming), LedgerError>,
+    /// The event stored before the batch with its given id (`None`: no id
+    /// given).
+    stored: Option<Result<Option<StoredEvent>, LedgerError>>,
+    /// The batch's event with its given id: (log position, payload).
+    batch: Option<(u64, String)>,
+    /// The events of its issuer and day with the same content, (position,
+    /// id) in log order, voided ones included; `None`: there are none.
+    equal: Option<Result<Vec<(u64, Uuid)>, LedgerError>>,
+    /// For a correction: a stream it needs with its history (replayed).
+    history: Option<(String, Result<Register, LedgerError>)>,
+}
+
+/// What a line needs to read once the batch's events before it are
+/// inserted.
+#[derive(Debug, Clone, Copy, Default)]
+struct Wants {
+    /// The row of its given id (it may be one the batch wrote).
+    id: bool,
+    /// The events of its issuer and day (the double-entry rule).
+    equal: bool,
+    /// The history of its issuer (a correction).
+    history: bool,
+}
+
+/// A fixed-size Bloom filter of content digests: "maybe seen" or "never
+/// seen". 2^28 bits (32 MiB, allocated on first use), 7 probes: about one
+/// false "maybe" in 30,000 lines at 10 million entries.
+#[derive(Default)]
+struct Bloom {
+    bits: Vec<u64>,
+}
+
+impl Bloom {
+    const BITS_LOG2: u32 = 28;
+    const PROBES: u64 = 7;
+
+    fn probes(key: EntryKey) -> impl Iterator<Item = usize> {
+        let mask = (1u64 << Self::BITS_LOG2) - 1;
+        (0..Self::PROBES)
+            .map(move |i| (key.0.wrapping_add(i.wrapping_mul(key.1 | 1)) & mask) as usize)
+    }
+
+    fn contains(&self, key: EntryKey) -> bool {
+        !self.bits.is_empty() && Self::probes(key).all(|b| self.bits[b / 64] & (1 << (b % 64)) != 0)
+    }
+
+    fn insert(&mut self, key: EntryKey) {
+        if self.bits.is_empty() {
+            self.bits = vec![0; (1usize << Self::BITS_LOG2) / 64];
+        }
+        for b in Self::probes(key) {
+            self.bits[b / 64] |= 1 << (b % 64);
+        }
+    }
+}
 
 /// The reads of an append, on the thread that holds the transaction.
 struct Loader {
@@ -428,6 +703,19 @@ struct Loader {
     expected: Vec<(String, ExpectedVersion)>,
     /// Restore issuers from their snapshots (see [`crate::snapshot`]).
     use_snapshots: bool,
+    /// Decide against the store (no histories, no digests kept): not a
+    /// dry run.
+    streaming: bool,
+    /// Contents of the live events of the streams loaded and of the batch's
+    /// lines (streaming, unless duplicates are allowed for the whole input).
+    bloom: Option<Bloom>,
+    /// Streams restored from a snapshot: their stored events are not in the
+    /// filter, so each line of theirs asks the store.
+    asked: HashSet<String>,
+    /// Given ids of lines handed over whose events may not be inserted yet,
+    /// in line order.
+    in_flight: VecDeque<(usize, Uuid)>,
+    in_flight_ids: HashSet<Uuid>,
 }
 
 impl Loader {
@@ -445,21 +733,10 @@ impl Loader {
         {
             return None;
         }
-        let (state, kept) = crate::snapshot::decode(&snap.data, stream)?;
-        let mut register = Register::new();
+        let (state, _) = crate::snapshot::decode(&snap.data, stream)?;
+        let mut register = Register::without_history();
         register.restore_issuer(state);
-        let mut entries: HashMap<EntryKey, Vec<(Origin, Uuid)>> = HashMap::new();
-        for (key, position, id) in kept {
-            entries
-                .entry(key)
-                .or_default()
-                .push((Origin::Stored((position > 0).then_some(position)), id));
-        }
-        Some(Stream {
-            register,
-            version,
-            entries: Some(entries),
-        })
+        Some(Stream { register, version })
     }
 
     /// Replay `stream` as stored (before this batch touches it) into a
@@ -471,18 +748,20 @@ impl Loader {
             .map_err(LedgerError::from)
             .and_then(|version| {
                 if let Some(restored) = self.restore(tx, stream, version) {
+                    self.asked.insert(stream.to_string());
                     return Ok(restored);
                 }
-                let mut register = Register::new();
-                let mut decoder = Decoder::new();
-                tx.scan(&ReadFilter::stream(stream), |row| {
-                    decoder.replay(&mut register, row)
-                })?;
-                Ok(Stream {
-                    register,
-                    version,
-                    entries: None,
-                })
+                let register = if self.streaming {
+                    self.replay_live(tx, stream)?
+                } else {
+                    let mut register = Register::new();
+                    let mut decoder = Decoder::new();
+                    tx.scan(&ReadFilter::stream(stream), |row| {
+                        decoder.replay(&mut register, row)
+                    })?;
+                    register
+                };
+                Ok(Stream { register, version })
             });
         (
             stream.to_string(),
@@ -500,33 +779,211 @@ impl Loader {
         )
     }
 
-    /// Load the streams `chunk` names first and look up the ids it gives.
+    /// `stream` replayed into a register without history: its live events
+    /// in log order (the ids its corrections void are read first, and the
+    /// voided events and the corrections left out: the state the
+    /// corrections replayed to), each one's content added to the filter.
+    fn replay_live<T: EventTx>(&mut self, tx: &T, stream: &str) -> Result<Register, LedgerError> {
+        let mut decoder = Decoder::new();
+        let mut voided: HashSet<Uuid> = HashSet::new();
+        if stream != MARKET_STREAM {
+            tx.scan(&ReadFilter::stream(stream), |row| {
+                if row.event_type == "event_voided" {
+                    if let Event::EventVoided(v) = decoder.decode(row)?.event {
+                        voided.insert(v.voided_id);
+                    }
+                }
+                Ok::<(), LedgerError>(())
+            })?;
+        }
+        let mut register = Register::without_history();
+        tx.scan(&ReadFilter::stream(stream), |row| {
+            let rec = decoder.decode(row)?;
+            if let Event::EventVoided(v) = &rec.event {
+                if v.issuer.is_some() {
+                    if !voided.contains(&v.voided_id) {
+                        return Err(LedgerError::Inconsistent(format!(
+                            "log position {}: an event_voided stored as {}: run `shareledger audit`",
+                            row.position, row.event_type
+                        )));
+                    }
+                    return Ok(());
+                }
+            }
+            if voided.contains(&rec.id) {
+                return Ok(());
+            }
+            if let (Some(bloom), Some(_)) = (self.bloom.as_mut(), rec.event.issuer()) {
+                bloom.insert(content_key(&rec.event));
+            }
+            register.execute(rec).map_err(|r| {
+                LedgerError::Inconsistent(format!(
+                    "log position {} ({}) no longer replays: {r}: run `shareledger audit` for details",
+                    row.position, row.event_type
+                ))
+            })
+        })?;
+        register.mark_voided(stream, voided);
+        Ok(register)
+    }
+
+    /// Prepare one line: load the stream it names first, look up the id it
+    /// gives, note its content; and say what it needs to read once the
+    /// batch's events before it are inserted (`None`: nothing).
     fn prepare<T: EventTx>(
         &mut self,
         tx: &T,
-        chunk: Vec<Result<(usize, Incoming), LedgerError>>,
-    ) -> Prepared {
-        let mut loads = Vec::new();
-        let mut lines = Vec::with_capacity(chunk.len());
-        for line in chunk {
-            let stored = match &line {
-                Ok((_, i)) => {
-                    let s = i.event.stream();
-                    // The users' stream is refused by the decider, unread.
-                    if !self.seen.contains(s) && crate::access::is_register_stream(s) {
-                        loads.push(self.load(tx, s));
-                    }
-                    i.id.map(|id| {
-                        tx.find_by_id(&id.to_string())
-                            .map(|found| found.filter(|e| e.position <= self.start))
-                            .map_err(LedgerError::from)
-                    })
-                }
-                Err(_) => None,
-            };
-            lines.push((line, stored));
+        line: Result<(usize, Incoming), LedgerError>,
+        loads: &mut Vec<Loaded>,
+    ) -> (PreparedLine, Option<Wants>) {
+        let mut p = PreparedLine {
+            line,
+            stored: None,
+            batch: None,
+            equal: None,
+            history: None,
+        };
+        let Ok((_, i)) = &p.line else {
+            return (p, None);
+        };
+        let mut wants = Wants::default();
+        let s = i.event.stream();
+        // The users' stream is refused by the decider, unread.
+        if !self.seen.contains(s) && crate::access::is_register_stream(s) {
+            loads.push(self.load(tx, s));
         }
-        Prepared { lines, loads }
+        if let Some(id) = i.id {
+            if self.in_flight_ids.contains(&id) {
+                wants.id = true;
+            } else {
+                let (stored, batch) = self.find(tx, id);
+                p.stored = Some(stored);
+                p.batch = batch;
+            }
+        }
+        if self.streaming {
+            match &i.event {
+                Event::EventVoided(_) => wants.history = true,
+                event => {
+                    wants.history = needs_history(event);
+                    if let (Some(bloom), Some(_)) = (self.bloom.as_mut(), event.issuer()) {
+                        let key = content_key(event);
+                        if !i.allow_duplicate && (self.asked.contains(s) || bloom.contains(key)) {
+                            wants.equal = true;
+                        }
+                        bloom.insert(key);
+                    }
+                }
+            }
+        }
+        let any = wants.id || wants.equal || wants.history;
+        (p, any.then_some(wants))
+    }
+
+    /// The event of a given id: stored before the batch, or the batch's
+    /// (position, payload) (only when streaming: a dry run inserts nothing).
+    #[allow(clippy::type_complexity)]
+    fn find<T: EventTx>(
+        &self,
+        tx: &T,
+        id: Uuid,
+    ) -> (
+        Result<Option<StoredEvent>, LedgerError>,
+        Option<(u64, String)>,
+    ) {
+        match tx.find_by_id(&id.to_string()) {
+            Err(e) => (Err(e.into()), None),
+            Ok(Some(e)) if e.position > self.start => {
+                if self.streaming {
+                    let batch = (e.position, e.payload);
+                    (Ok(None), Some(batch))
+                } else {
+                    (Ok(None), None)
+                }
+            }
+            Ok(found) => (Ok(found), None),
+        }
+    }
+
+    /// The reads `wants` of a line, every earlier line's event inserted.
+    fn look_up<T: EventTx>(&mut self, tx: &T, p: &mut PreparedLine, wants: Wants) {
+        let Ok((_, i)) = &p.line else { return };
+        if wants.id {
+            if let Some(id) = i.id {
+                let (stored, batch) = self.find(tx, id);
+                p.stored = Some(stored);
+                p.batch = batch;
+            }
+        }
+        if wants.equal {
+            let content = i.event.to_value().to_string();
+            p.equal = Some(equal_events(tx, &i.event, &content));
+        }
+        if wants.history {
+            if let Some(stream) = i.event.issuer().filter(|_| needs_history(&i.event)) {
+                let mut register = Register::new();
+                let mut decoder = Decoder::new();
+                let replayed = tx
+                    .scan(&ReadFilter::stream(stream), |row| {
+                        decoder.replay(&mut register, row)
+                    })
+                    .map(|_| register);
+                p.history = Some((stream.to_string(), replayed));
+            }
+            // A correction without issuer (of a market closure): which
+            // issuer's event it would void, for the refusal that names it.
+            if let Event::EventVoided(v @ EventVoided { issuer: None, .. }) = &i.event {
+                let stream = match tx.find_by_id(&v.voided_id.to_string()) {
+                    Ok(Some(e)) if e.stream != MARKET_STREAM => Some(e.stream),
+                    Ok(_) => None,
+                    Err(e) => {
+                        p.history = Some((String::new(), Err(e.into())));
+                        None
+                    }
+                };
+                if let Some(stream) = stream {
+                    if crate::access::is_register_stream(&stream) {
+                        let mut register = Register::new();
+                        let mut decoder = Decoder::new();
+                        let replayed = tx
+                            .scan(&ReadFilter::stream(&stream), |row| {
+                                decoder.replay(&mut register, row)
+                            })
+                            .map(|_| register);
+                        p.history = Some((stream, replayed));
+                    }
+                }
+            }
+        }
+    }
+
+    /// `p` goes to be decided: its given id is in flight until its line
+    /// is decided and the events before it inserted.
+    fn hand_over(&mut self, p: &PreparedLine) {
+        if let (true, Ok((number, i))) = (self.streaming, &p.line) {
+            if let Some(id) = i.id {
+                if self.in_flight_ids.insert(id) {
+                    self.in_flight.push_back((*number, id));
+                }
+            }
+        }
+    }
+
+    /// Lines up to `line` are decided and their events inserted.
+    fn decided_through(&mut self, line: usize) {
+        while let Some((n, id)) = self.in_flight.front() {
+            if *n > line {
+                break;
+            }
+            self.in_flight_ids.remove(id);
+            self.in_flight.pop_front();
+        }
+    }
+
+    /// Every line handed over is decided and its event inserted.
+    fn caught_up(&mut self) {
+        self.in_flight.clear();
+        self.in_flight_ids.clear();
     }
 
     fn take_expected(&mut self) -> Vec<(String, ExpectedVersion)> {
@@ -534,16 +991,60 @@ impl Loader {
     }
 }
 
+/// Whether deciding `event` reads its issuer's history (check.rs): a
+/// correction (voided events are found and the rest replayed), and an
+/// approval that covers events (they must be in force).
+fn needs_history(event: &Event) -> bool {
+    match event {
+        Event::EventVoided(v) => v.issuer.is_some(),
+        Event::ExchangeApprovalRecorded(e) => e.covers.iter().flatten().next().is_some(),
+        _ => false,
+    }
+}
+
+/// The events of `event`'s issuer and effective day whose content is
+/// `content`, corrections left out: (position, id) in log order.
+fn equal_events<T: EventTx>(
+    tx: &T,
+    event: &Event,
+    content: &str,
+) -> Result<Vec<(u64, Uuid)>, LedgerError> {
+    let mut out = Vec::new();
+    let mut decoder = Decoder::new();
+    let date = event.effective_date().map(|d| d.to_string());
+    tx.scan_on_date(event.stream(), date.as_deref(), |row| {
+        let rec = decoder.decode(row)?;
+        if !matches!(rec.event, Event::EventVoided(_)) {
+            let stored = rec.event.to_value().to_string();
+            if stored.as_str() == content {
+                out.push((row.position, rec.id));
+            }
+        }
+        Ok::<(), LedgerError>(())
+    })?;
+    Ok(out)
+}
+
 /// The pure half of [`append`]: decides lines in order against the register
 /// as stored (each stream loaded the first time a line names it).
 struct Decider<'a> {
     register: Register,
+    /// Against the store (no histories, no digests: see the module docs);
+    /// else in memory (a dry run).
+    streaming: bool,
+    /// The head before the batch: a row above it is this batch's.
+    start: u64,
+    /// The line of each event appended, as runs: (ordinal of the first
+    /// event of the run, its line); the next events of a run are on the
+    /// next lines. One run for an input without blank or skipped lines.
+    runs: Vec<(u64, usize)>,
     /// Streams that could not be loaded: the error belongs to the first
     /// line that needs the stream.
     failed: HashMap<String, LedgerError>,
     /// Streams whose load was checked by a line.
     checked: HashSet<String>,
-    /// Given ids seen in this batch: (line, digest of the payload).
+    /// In memory: given ids seen in this batch: (line, digest of the
+    /// payload).
     batch_ids: HashMap<Uuid, (usize, EntryKey)>,
     /// The last `recorded_at` formatted (lines without one share `now`).
     formatted: Option<(DateTime<FixedOffset>, String)>,
@@ -556,14 +1057,17 @@ struct Decider<'a> {
     actor: &'a str,
     /// The double-entry rule is off for the whole input.
     allow_duplicate: bool,
-    /// Per issuer, the live events by the digest of their content (every
-    /// field but the envelope): built from the register the first time an
-    /// issuer's line comes, then kept current line by line.
+    /// In memory: per issuer, the live events by the digest of their
+    /// content (every field but the envelope): built from the register the
+    /// first time an issuer's line comes, then kept current line by line.
     entries: HashMap<String, HashMap<EntryKey, Vec<(Origin, Uuid)>>>,
     keep_events: bool,
     findings: bool,
-    /// With `findings`: each loaded issuer's findings before the batch.
+    /// In memory, with `findings`: each loaded issuer's findings before the
+    /// batch.
     before: HashMap<String, Vec<Finding>>,
+    /// Streaming, with `findings`: the market calendar as stored.
+    market: Option<Register>,
     /// Issuers an accepted event belongs to: how many of the batch's events
     /// are theirs, and the ordinal (in the batch's appended events) of the
     /// last.
@@ -581,9 +1085,40 @@ type EntryKey = (u64, u64);
 #[derive(Debug, Clone, Copy)]
 enum Origin {
     /// Stored at this log position.
-    Stored(Option<u64>),
-    /// On this line of the input, the batch's `.1`-th event appended.
-    Line(usize, u64),
+    Stored(u64),
+    /// On this line of the input.
+    Line(usize),
+}
+
+/// The filter's digest of an event's content: its fields serialised
+/// straight into two SipHash keys (no JSON tree, no string). Not the
+/// canonical JSON (fields in declaration order, not sorted), but a function
+/// of the event, so equal contents give equal digests, which is all the
+/// filter needs: a "maybe" is confirmed on the canonical JSON.
+fn content_key(event: &Event) -> EntryKey {
+    use std::hash::{Hash, Hasher};
+    struct Digest(
+        std::collections::hash_map::DefaultHasher,
+        std::collections::hash_map::DefaultHasher,
+    );
+    impl std::io::Write for Digest {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            Hasher::write(&mut self.0, bytes);
+            Hasher::write(&mut self.1, bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut digest = Digest(Default::default(), Default::default());
+    0u8.hash(&mut digest.0);
+    1u8.hash(&mut digest.1);
+    // Serialising an event into memory does not fail (`Event::to_value`
+    // holds the same); were it to, the digest would still be one of what
+    // was written, a function of the event.
+    let _ = serde_json::to_writer(&mut digest, event);
+    (digest.0.finish(), digest.1.finish())
 }
 
 fn entry_key(content: &str) -> EntryKey {
@@ -603,10 +1138,85 @@ fn entry_key(content: &str) -> EntryKey {
 /// that time (the log never goes backwards).
 pub const MAX_CLOCK_AHEAD: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 
+/// The refusal of a double entry, the first equal event being `where_`.
+fn double_entry_refusal(line: usize, rec: &Recorded, where_: String) -> LedgerError {
+    Rejection {
+        line: Some(line),
+        event_type: Some(rec.event.type_name().to_string()),
+        field: None,
+        kind: "double_entry".into(),
+        message: format!(
+            "the same event (every field equal, apart from id, time, actor and note) is already recorded {where_}: a double entry would be counted twice"
+        ),
+        hint: Some(
+            "if both are real (two identical purchases on one day), mark this line \"allow_duplicate\": true or allow duplicates for the whole input; if the input was already imported, there is nothing to do".into(),
+        ),
+    }
+    .into()
+}
+
 impl Decider<'_> {
-    /// The double-entry rule: refuse `rec` (content `content`) when a live
-    /// event of its issuer has the same content, unless allowed; then
-    /// remember it (and forget an event it voids).
+    /// The input line of the batch's event at log position `position`.
+    fn line_of(&self, position: u64) -> usize {
+        let k = position.saturating_sub(self.start + 1);
+        let i = self.runs.partition_point(|(ordinal, _)| *ordinal <= k);
+        match i.checked_sub(1).and_then(|i| self.runs.get(i)) {
+            Some((ordinal, line)) => line + (k - ordinal) as usize,
+            None => 0,
+        }
+    }
+
+    /// Note that the batch's next event comes from `line`.
+    fn note_line(&mut self, line: usize) {
+        let k = self.summary.appended as u64;
+        let continues = self
+            .runs
+            .last()
+            .is_some_and(|(ordinal, first)| first + (k - ordinal) as usize == line);
+        if !continues {
+            self.runs.push((k, line));
+        }
+    }
+
+    /// The double-entry rule against the store: refuse `rec` when one of
+    /// the `equal` events (same content, same issuer and day, read from the
+    /// store with every earlier line's event inserted) is live, unless
+    /// allowed.
+    fn double_entry_stored(
+        &self,
+        line: usize,
+        rec: &Recorded,
+        allowed: bool,
+        equal: Option<Result<Vec<(u64, Uuid)>, LedgerError>>,
+    ) -> Result<(), LedgerError> {
+        let Some(issuer) = rec.event.issuer() else {
+            return Ok(());
+        };
+        if allowed || matches!(rec.event, Event::EventVoided(_)) {
+            return Ok(());
+        }
+        let Some(equal) = equal else {
+            return Ok(());
+        };
+        let equal = equal?;
+        let voided = self.register.issuer(issuer).map(|s| s.voided());
+        let first = equal
+            .iter()
+            .find(|(_, id)| !voided.is_some_and(|v| v.contains(id)));
+        if let Some((p, _)) = first {
+            let where_ = if *p <= self.start {
+                format!("at log position {p}")
+            } else {
+                format!("on line {} of this input", self.line_of(*p))
+            };
+            return Err(double_entry_refusal(line, rec, where_));
+        }
+        Ok(())
+    }
+
+    /// The double-entry rule in memory: refuse `rec` (content `content`)
+    /// when a live event of its issuer has the same content, unless
+    /// allowed; then remember it (and forget an event it voids).
     fn double_entry(
         &mut self,
         line: usize,
@@ -625,12 +1235,12 @@ impl Decider<'_> {
                     entries
                         .entry(entry_key(&r.event.to_value().to_string()))
                         .or_default()
-                        .push((Origin::Stored(r.position), r.id));
+                        .push((Origin::Stored(r.position.unwrap_or(0)), r.id));
                 }
             }
             entries
         });
-        if let shareledger_core::event::Event::EventVoided(v) = &rec.event {
+        if let Event::EventVoided(v) = &rec.event {
             entries.retain(|_, same| {
                 same.retain(|(_, id)| *id != v.voided_id);
                 !same.is_empty()
@@ -641,44 +1251,28 @@ impl Decider<'_> {
         if let Some((origin, _)) = entries.get(&key).and_then(|same| same.first()) {
             if !allowed {
                 let where_ = match origin {
-                    Origin::Stored(Some(p)) => format!("at log position {p}"),
-                    Origin::Stored(None) => "in the ledger".to_string(),
-                    Origin::Line(l, _) => format!("on line {l} of this input"),
+                    Origin::Stored(p) => format!("at log position {p}"),
+                    Origin::Line(l) => format!("on line {l} of this input"),
                 };
-                return Err(Rejection {
-                    line: Some(line),
-                    event_type: Some(rec.event.type_name().to_string()),
-                    field: None,
-                    kind: "double_entry".into(),
-                    message: format!(
-                        "the same event (every field equal, apart from id, time, actor and note) is already recorded {where_}: a double entry would be counted twice"
-                    ),
-                    hint: Some(
-                        "if both are real (two identical purchases on one day), mark this line \"allow_duplicate\": true or allow duplicates for the whole input; if the input was already imported, there is nothing to do".into(),
-                    ),
-                }
-                .into());
+                return Err(double_entry_refusal(line, rec, where_));
             }
         }
         entries
             .entry(key)
             .or_default()
-            .push((Origin::Line(line, self.summary.appended as u64), rec.id));
+            .push((Origin::Line(line), rec.id));
         Ok(())
     }
 
-    /// Take over the streams just loaded (judging their issuers first when
-    /// findings are asked for).
+    /// Take over the streams just loaded (in memory, judging their issuers
+    /// first when findings are asked for).
     fn take(&mut self, loads: Vec<Loaded>) {
         for (stream, loaded) in loads {
             match loaded {
                 Ok(loaded) => {
                     self.versions.insert(stream.clone(), loaded.version);
-                    if let Some(entries) = loaded.entries {
-                        self.entries.insert(stream.clone(), entries);
-                    }
                     self.register.absorb(loaded.register);
-                    if self.findings {
+                    if self.findings && !self.streaming {
                         if let Some(state) = self.register.issuer(&stream) {
                             let calendar = crate::returns::calendar(&self.register);
                             self.before
@@ -693,74 +1287,61 @@ impl Decider<'_> {
         }
     }
 
-    /// The summary, with the findings the batch introduced, and (with
-    /// `snapshots`) the snapshot of each issuer the batch touched, as the
-    /// batch leaves it (`first`: the log position of the batch's first
-    /// event).
-    fn finish(
-        mut self,
-        first: Option<u64>,
-        snapshots: bool,
-    ) -> (AppendSummary, Vec<shareledger_store::Snapshot>) {
-        let mut out = Vec::new();
-        if let (true, Some(first)) = (snapshots, first) {
-            for (issuer, (count, last)) in &self.touched {
-                let (Some(state), Some(version)) =
-                    (self.register.issuer(issuer), self.versions.get(issuer))
-                else {
-                    continue;
-                };
-                let entries: Vec<crate::snapshot::Entry> = self
-                    .entries
-                    .get(issuer)
-                    .into_iter()
-                    .flatten()
-                    .flat_map(|(key, same)| {
-                        same.iter().map(move |(origin, id)| {
-                            let position = match origin {
-                                Origin::Stored(p) => p.unwrap_or(0),
-                                Origin::Line(_, k) => first + k,
-                            };
-                            (*key, position, *id)
-                        })
-                    })
-                    .collect();
-                // A state that cannot be encoded is simply not cached.
-                if let Ok(data) = crate::snapshot::encode(state, &entries) {
-                    out.push(shareledger_store::Snapshot {
-                        stream: issuer.clone(),
-                        version: version + count,
-                        position: first + last,
-                        format: crate::snapshot::FORMAT,
-                        data,
-                    });
-                }
+    /// Write the snapshot of each issuer the batch touched, as the batch
+    /// leaves it (`first`: the log position of the batch's first event), one
+    /// at a time.
+    fn put_snapshots<T: EventTx>(&self, tx: &mut T, first: Option<u64>) -> Result<(), LedgerError> {
+        let Some(first) = first else {
+            return Ok(());
+        };
+        for (issuer, (count, last)) in &self.touched {
+            let (Some(state), Some(version)) =
+                (self.register.issuer(issuer), self.versions.get(issuer))
+            else {
+                continue;
+            };
+            // A state that cannot be encoded is simply not cached.
+            if let Ok(data) = crate::snapshot::encode(state, &[]) {
+                tx.put_snapshot(&shareledger_store::Snapshot {
+                    stream: issuer.clone(),
+                    version: version + count,
+                    position: first + last,
+                    format: crate::snapshot::FORMAT,
+                    data,
+                })?;
             }
         }
-        if self.findings {
-            let calendar = crate::returns::calendar(&self.register);
-            for issuer in self.touched.keys() {
-                let Some(state) = self.register.issuer(issuer) else {
-                    continue;
-                };
-                let old = self.before.remove(issuer).unwrap_or_default();
-                self.summary.findings.extend(
-                    checks::run(state, &calendar, self.clock)
-                        .into_iter()
-                        .filter(|f| !old.iter().any(|o| o.is_same(f))),
-                );
-            }
-        }
-        (self.summary, out)
+        Ok(())
     }
 
+    /// In memory: the findings the batch introduced, from the registers
+    /// (each issuer judged as loaded and as the batch leaves it).
+    fn findings_in_memory(&mut self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let calendar = crate::returns::calendar(&self.register);
+        for issuer in self.touched.keys() {
+            let Some(state) = self.register.issuer(issuer) else {
+                continue;
+            };
+            let old = self.before.remove(issuer).unwrap_or_default();
+            out.extend(
+                checks::run(state, &calendar, self.clock)
+                    .into_iter()
+                    .filter(|f| !old.iter().any(|o| o.is_same(f))),
+            );
+        }
+        out
+    }
     /// Decide one line: the event to append, `None` for a line already
     /// stored (a duplicate by id), or why not.
-    fn decide(
-        &mut self,
-        line: Result<(usize, Incoming), LedgerError>,
-        stored: Option<Result<Option<StoredEvent>, LedgerError>>,
-    ) -> Result<Option<NewEvent>, LedgerError> {
+    fn decide(&mut self, p: PreparedLine) -> Result<Option<NewEvent>, LedgerError> {
+        let PreparedLine {
+            line,
+            stored,
+            batch,
+            equal,
+            history,
+        } = p;
         let (line, incoming) = line?;
         // The users' stream is not an issuer's: no register event may land in it.
         if !crate::access::is_register_stream(incoming.event.stream()) {
@@ -841,8 +1422,13 @@ impl Decider<'_> {
                 .into());
             }
             let digest = entry_key(&payload);
-            if let Some((first, p)) = self.batch_ids.get(&rec.id) {
-                if *p == digest {
+            let earlier = if self.streaming {
+                batch.map(|(position, stored)| (self.line_of(position), entry_key(&stored)))
+            } else {
+                self.batch_ids.get(&rec.id).copied()
+            };
+            if let Some((first, p)) = earlier {
+                if p == digest {
                     self.summary.duplicates += 1;
                     return Ok(None);
                 }
@@ -859,7 +1445,9 @@ impl Decider<'_> {
                 }
                 .into());
             }
-            self.batch_ids.insert(rec.id, (line, digest));
+            if !self.streaming {
+                self.batch_ids.insert(rec.id, (line, digest));
+            }
         }
         // The streams this event is judged against, loaded beforehand.
         for s in [MARKET_STREAM, stream.as_str()] {
@@ -900,7 +1488,11 @@ impl Decider<'_> {
             self.register.market_closures(),
         )
         .map_err(|r| Rejection::refused(Some(line), rec.event.type_name(), r))?;
-        self.double_entry(line, &rec, &content, allowed)?;
+        if self.streaming {
+            self.double_entry_stored(line, &rec, allowed, equal)?;
+        } else {
+            self.double_entry(line, &rec, &content, allowed)?;
+        }
         let event = NewEvent {
             id: rec.id.to_string(),
             stream,
@@ -924,13 +1516,135 @@ impl Decider<'_> {
             }
         }
         let kept = self.keep_events.then(|| rec.clone());
-        self.register
-            .execute(rec)
-            .map_err(|r| Rejection::refused(Some(line), &event.event_type, r))?;
+        // A correction: its issuer's history, read back from the store, is
+        // put in for it and dropped after.
+        let mut with_history = None;
+        if let Some((stream, replayed)) = history {
+            let mut replayed = replayed?;
+            if self.register.issuer(&stream).is_some() {
+                if let Some(state) = replayed.take_issuer(&stream) {
+                    self.register.restore_issuer(state);
+                    with_history = Some(stream);
+                }
+            }
+        }
+        let executed = self.register.execute(rec);
+        if let Some(stream) = with_history {
+            self.register.forget_history(&stream);
+        }
+        executed.map_err(|r| Rejection::refused(Some(line), &event.event_type, r))?;
+        if self.streaming {
+            self.note_line(line);
+        }
         self.summary.appended += 1;
         self.summary.events.extend(kept);
         Ok(Some(event))
     }
+}
+
+/// Streaming: the findings the batch introduced, issuer by issuer from the
+/// store (a few issuers' histories in memory at a time): each issuer the
+/// batch touched is replayed as stored before the batch (rows up to its
+/// start), judged with the market calendar as stored, replayed on through
+/// the batch's rows and judged with the calendar the batch leaves; a
+/// finding of the second judgement that is not one of the first (nor only
+/// added to: [`Finding::is_same`]) is new. This thread reads and decodes
+/// the rows (the transaction's connection stays here); another replays and
+/// judges.
+fn findings_from_store<T: EventTx>(
+    tx: &T,
+    d: &Decider<'_>,
+    stored_calendar: &BusinessCalendar,
+    calendar: &BusinessCalendar,
+) -> Result<Vec<Finding>, LedgerError> {
+    type Histories = (String, Vec<Recorded>, Vec<Recorded>);
+    let clock = d.clock;
+    let judge = |(issuer, before, batch): Histories| -> Result<Vec<Finding>, LedgerError> {
+        let mut register = Register::new();
+        let mut old = Vec::new();
+        for (part, rows) in [before, batch].into_iter().enumerate() {
+            for rec in rows {
+                let (position, event_type) = (rec.position.unwrap_or(0), rec.event.type_name());
+                register.execute(rec).map_err(|r| {
+                    LedgerError::Inconsistent(format!(
+                        "log position {position} ({event_type}) no longer replays: {r}: run `shareledger audit` for details"
+                    ))
+                })?;
+            }
+            if part == 0 {
+                if let Some(state) = register.issuer(&issuer) {
+                    old = checks::run(state, stored_calendar, clock);
+                }
+            }
+        }
+        Ok(match register.issuer(&issuer) {
+            Some(state) => checks::run(state, calendar, clock)
+                .into_iter()
+                .filter(|f| !old.iter().any(|o| o.is_same(f)))
+                .collect(),
+            None => Vec::new(),
+        })
+    };
+    let read = |issuer: &str| -> Result<Histories, LedgerError> {
+        let mut decoder = Decoder::new();
+        let mut parts = [Vec::new(), Vec::new()];
+        let filters = [
+            ReadFilter {
+                stream: Some(issuer.to_string()),
+                to_position: Some(d.start),
+                ..ReadFilter::default()
+            },
+            ReadFilter {
+                stream: Some(issuer.to_string()),
+                from_position: d.start,
+                ..ReadFilter::default()
+            },
+        ];
+        for (part, filter) in parts.iter_mut().zip(&filters) {
+            tx.scan(filter, |row| {
+                part.push(decoder.decode(row)?);
+                Ok::<(), LedgerError>(())
+            })?;
+        }
+        let [before, batch] = parts;
+        Ok((issuer.to_string(), before, batch))
+    };
+    std::thread::scope(|scope| {
+        let (send, receive) = std::sync::mpsc::sync_channel::<Histories>(1);
+        let judging = scope.spawn(move || {
+            let mut out = Vec::new();
+            for histories in receive {
+                out.extend(judge(histories)?);
+            }
+            Ok::<_, LedgerError>(out)
+        });
+        let mut read_error = None;
+        for issuer in d.touched.keys() {
+            match read(issuer) {
+                Ok(h) => {
+                    if send.send(h).is_err() {
+                        break; // the judging thread failed
+                    }
+                }
+                Err(e) => {
+                    read_error = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(send);
+        let judged = match judging.join() {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        // In issuer order, the first error wins: a read error comes after
+        // every issuer judged before it.
+        let out = judged?;
+        match read_error {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    })
 }
 
 #[cfg(test)]
@@ -1139,6 +1853,287 @@ mod tests {
             errors[0].starts_with(&format!("line {}:", 2 * CHUNK + 6)),
             "{}",
             errors[0]
+        );
+    }
+
+    fn line(n: usize, text: &str, id: Option<u128>) -> (usize, Incoming) {
+        let mut inc = parse_line(text).expect("parses");
+        inc.id = id.map(Uuid::from_u128);
+        (n, inc)
+    }
+
+    fn grant(options: u64) -> String {
+        format!(
+            r#"{{"type": "share_options_granted", "issuer": "00001", "scheme": "S", "date": "2024-02-01", "options": {options}, "note": "again"}}"#
+        )
+    }
+
+    fn lapse(options: u64) -> String {
+        format!(
+            r#"{{"type": "share_options_lapsed", "issuer": "00001", "scheme": "S", "date": "2024-03-01", "options": {options}}}"#
+        )
+    }
+
+    fn void(id: u128) -> String {
+        format!(
+            r#"{{"type": "event_voided", "issuer": "00001", "voided_id": "{}", "reason": "entered in error"}}"#,
+            Uuid::from_u128(id)
+        )
+    }
+
+    /// The outcome of `input` appended to a copy of `base` (lines appended
+    /// first) in each mode: pipelined, on one thread, dry run; the first
+    /// two also with the stored rows.
+    #[allow(clippy::type_complexity)]
+    fn each_mode(
+        base: &Lines,
+        input: &Lines,
+    ) -> Vec<(String, Vec<(u64, String, u64, String, String)>)> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let now = at("2024-06-30T10:00:00+08:00");
+        let mut out = Vec::new();
+        for (n, (pipeline, dry_run)) in [(Some(true), false), (Some(false), false), (None, true)]
+            .into_iter()
+            .enumerate()
+        {
+            let mut store = Store::open(&dir.path().join(format!("{n}.db"))).expect("open");
+            if !base.is_empty() {
+                append(&mut store, base.clone(), now, "t", AppendOptions::default()).expect("base");
+            }
+            let before = store.count().expect("count");
+            let r = append(
+                &mut store,
+                input.clone(),
+                now,
+                "t",
+                AppendOptions {
+                    pipeline,
+                    dry_run,
+                    findings: true,
+                    ..AppendOptions::default()
+                },
+            );
+            let text = match r {
+                Ok(s) => format!(
+                    "ok {} {} {:?}",
+                    s.appended,
+                    s.duplicates,
+                    s.findings.iter().map(|f| &f.message).collect::<Vec<_>>()
+                ),
+                Err(e) => {
+                    assert_eq!(store.count().expect("count"), before, "nothing written");
+                    format!("refused: {e}")
+                }
+            };
+            if dry_run {
+                assert_eq!(
+                    store.count().expect("count"),
+                    before,
+                    "a dry run writes nothing"
+                );
+            }
+            // Ids drawn now differ from run to run: the rest must not.
+            let log = if dry_run {
+                Vec::new()
+            } else {
+                rows(&store)
+                    .into_iter()
+                    .map(|r| (r.position, r.stream, r.version, r.event_type, r.payload))
+                    .collect()
+            };
+            out.push((text, log));
+        }
+        assert_eq!(out[0].0, out[1].0, "pipelined and plain");
+        assert_eq!(out[1].0, out[2].0, "append and dry run");
+        assert!(out[0].1 == out[1].1, "the same log");
+        out
+    }
+
+    #[test]
+    fn a_void_in_a_big_import_reads_this_batchs_history() {
+        let n = 3 * PREPARE + 100;
+        let mut input = grants(n);
+        // Line 101 grants 98 options (ids 0x1000 + index).
+        let target = 0x1000 + 100;
+        let total: u64 = (1..=n as u64).sum();
+        input.push(line(n + 4, &void(target), Some(0x9000)));
+        // Every option left after the void lapses: possible only once the
+        // void took line 101's grant away.
+        input.push(line(n + 5, &lapse(total - 98), None));
+        input.extend((0..2 * PREPARE).map(|i| line(n + 6 + i, &grant(1_000_000 + i as u64), None)));
+        let out = each_mode(&Vec::new(), &input);
+        assert!(
+            out[0].0.starts_with(&format!("ok {} 0", input.len())),
+            "{}",
+            out[0].0
+        );
+        // Too many lapsed: the void applied, and the next line refused.
+        let mut refused = input.clone();
+        refused[n + 4] = line(n + 5, &lapse(total - 97), None);
+        let out = each_mode(&Vec::new(), &refused);
+        assert!(
+            out[0].0.starts_with(&format!("refused: line {}:", n + 5)),
+            "{}",
+            out[0].0
+        );
+        // A void that would make a later event (the lapse) impossible.
+        let mut late = grants(n);
+        late.push(line(n + 4, &lapse(total), None));
+        late.push(line(n + 5, &void(target), None));
+        let out = each_mode(&Vec::new(), &late);
+        assert!(
+            out[0].0.starts_with(&format!("refused: line {}:", n + 5))
+                && out[0].0.contains("would make a later event impossible"),
+            "{}",
+            out[0].0
+        );
+        // The same void with the grant stored before: read back from the store.
+        let base = grants(n);
+        let input = vec![
+            line(1, &void(target), None),
+            line(2, &lapse(total - 98), None),
+        ];
+        let out = each_mode(&base, &input);
+        assert!(out[0].0.starts_with("ok 2 0"), "{}", out[0].0);
+    }
+
+    #[test]
+    fn an_approval_covering_events_reads_the_history_too() {
+        let approval = |id: u128| {
+            format!(
+                r#"{{"type": "exchange_approval_recorded", "issuer": "00001", "rule": "10.06(2)", "date": "2024-03-01", "covers": ["{}"]}}"#,
+                Uuid::from_u128(id)
+            )
+        };
+        let n = 2 * PREPARE;
+        let mut input = grants(n);
+        input.push(line(n + 4, &approval(0x1000 + 500), None));
+        let out = each_mode(&Vec::new(), &input);
+        assert!(
+            out[0].0.starts_with(&format!("ok {} 0", n + 4)),
+            "{}",
+            out[0].0
+        );
+        // A voided event is not in force: refused alike.
+        input.insert(n + 3, line(n + 4, &void(0x1000 + 500), None));
+        input[n + 4].0 = n + 5;
+        let out = each_mode(&Vec::new(), &input);
+        assert!(
+            out[0].0.starts_with(&format!("refused: line {}:", n + 5))
+                && out[0].0.contains("has no event in force"),
+            "{}",
+            out[0].0
+        );
+        // Covering a stored event, through a small input (snapshots).
+        let out = each_mode(&grants(3), &vec![line(1, &approval(0x1000 + 4), None)]);
+        assert!(out[0].0.starts_with("ok 1 0"), "{}", out[0].0);
+    }
+
+    #[test]
+    fn a_dry_run_with_a_void_decides_as_the_append() {
+        let mut input = grants(10);
+        input.push(line(20, &void(0x1000 + 5), None));
+        input.push(line(21, &grant(3), None));
+        let out = each_mode(&Vec::new(), &input);
+        assert!(out[2].0.starts_with("ok 15 0"), "{}", out[2].0);
+        // Voiding it again is refused alike.
+        input.push(line(22, &void(0x1000 + 5), None));
+        let out = each_mode(&Vec::new(), &input);
+        assert!(out[2].0.contains("line 22:"), "{}", out[2].0);
+        assert!(out[2].0.contains("already voided"), "{}", out[2].0);
+    }
+
+    #[test]
+    fn a_double_entry_is_found_in_the_store_and_across_chunks() {
+        let big = 2 * PIPELINE_MIN_LINES;
+        let base = grants(10);
+        // Grant 5 (line 8 of the base) granted 5 options: stored at position 8.
+        let fresh = |from: usize| -> Lines {
+            (0..big)
+                .map(|i| line(i + 1, &grant(from as u64 + i as u64), None))
+                .collect()
+        };
+        let mut input = fresh(1_000);
+        input[3000] = line(3001, &grant(5), None);
+        let out = each_mode(&base, &input);
+        assert!(
+            out[0].0.starts_with("refused: line 3001:")
+                && out[0].0.contains("already recorded at log position 8:"),
+            "{}",
+            out[0].0
+        );
+        // Against an earlier line of the input, chunks apart.
+        let mut input = fresh(1_000);
+        input[3000] = line(3001, &grant(1_006), None);
+        let out = each_mode(&base, &input);
+        assert!(
+            out[0].0.starts_with("refused: line 3001:")
+                && out[0]
+                    .0
+                    .contains("already recorded on line 7 of this input:"),
+            "{}",
+            out[0].0
+        );
+        // Line numbers with gaps (blank lines): still the right line.
+        let mut input: Lines = fresh(1_000)
+            .into_iter()
+            .map(|(n, inc)| (if n > 500 { n * 2 } else { n }, inc))
+            .collect();
+        input[3000].1 = parse_line(&grant(1_600)).expect("parses");
+        let out = each_mode(&base, &input);
+        assert!(
+            out[0].0.starts_with("refused: line 6002:")
+                && out[0]
+                    .0
+                    .contains("already recorded on line 1202 of this input:"),
+            "{}",
+            out[0].0
+        );
+        // Allowed, or equal to a voided event: accepted.
+        let mut input = fresh(1_000);
+        input[3000] = line(3001, &grant(5), None);
+        input[3000].1.allow_duplicate = true;
+        input[3500] = line(3501, &grant(1_006), None);
+        input[3400] = line(3401, &void(0x77), None);
+        input[6] = line(7, &grant(1_006), Some(0x77));
+        let out = each_mode(&base, &input);
+        assert!(out[0].0.starts_with(&format!("ok {big} 0")), "{}", out[0].0);
+    }
+
+    #[test]
+    fn an_id_given_again_is_found_in_the_batch() {
+        let big = 2 * PIPELINE_MIN_LINES;
+        let mut input: Lines = (0..big)
+            .map(|i| line(i + 1, &grant(1_000 + i as u64), Some(0x5000 + i as u128)))
+            .collect();
+        // A retry of line 10 (same id, same content) far after it: skipped.
+        input[3000] = line(3001, &grant(1_009), Some(0x5000 + 9));
+        let out = each_mode(&grants(0), &input);
+        assert!(
+            out[0].0.starts_with(&format!("ok {} 1", big - 1)),
+            "{}",
+            out[0].0
+        );
+        // The same id with other content: refused, naming the first line.
+        input[3000] = line(3001, &grant(77), Some(0x5000 + 9));
+        let out = each_mode(&grants(0), &input);
+        assert!(
+            out[0].0.starts_with("refused: line 3001:")
+                && out[0]
+                    .0
+                    .contains("already used on line 10 with other content"),
+            "{}",
+            out[0].0
+        );
+        // Right after it (still being decided on the other thread).
+        input[3000] = line(3001, &grant(4_000), Some(0x5000 + 2999));
+        let out = each_mode(&grants(0), &input);
+        assert!(
+            out[0]
+                .0
+                .contains("already used on line 3000 with other content"),
+            "{}",
+            out[0].0
         );
     }
 

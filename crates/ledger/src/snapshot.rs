@@ -3,24 +3,29 @@
 //! chain) so that an append need not replay the issuer's whole history.
 //!
 //! A snapshot is derived data. It holds the issuer's state without its
-//! history ([`shareledger_core::IssuerState`] serialised, history skipped)
-//! and, for the double-entry rule, the content digest, log position and id
-//! of each live event. It is written by every append that touches the
-//! issuer, in the same transaction, and trusted only when its format is this
-//! build's and its stream version is the log's (a snapshot behind or ahead
-//! of the log is ignored and the issuer replayed). It is used only to decide
-//! an input without corrections (`event_voided` replays the history) whose
-//! findings are not asked for (the rule checks read the history); `audit`,
-//! the returns and every `--known-at` query replay the log and never read it.
-//! Dropping every snapshot changes no result (docs/performance.md).
+//! history ([`shareledger_core::IssuerState`] serialised, history skipped).
+//! Format 1 also held the content digest, log position and id of each live
+//! event (for the double-entry rule); format 2 holds none: the append asks
+//! the store for the events of a line's issuer and day instead (an index),
+//! so a snapshot stays the size of the state, not of the history. It is
+//! written by every append that touches the issuer, in the same
+//! transaction, and trusted only when its format is this build's and its
+//! stream version is the log's (a snapshot behind or ahead of the log, or of
+//! another format, is ignored and the issuer replayed). It is used only to
+//! decide a small input (under [`crate::append::PIPELINE_MIN_LINES`] lines)
+//! that is not a dry run; a correction reads the issuer's history back from
+//! the store, and the findings replay each issuer from the store. `audit`,
+//! the returns and every `--known-at` query replay the log and never read
+//! it. Dropping every snapshot changes no result (docs/performance.md).
 
 use shareledger_core::state::IssuerState;
 use uuid::Uuid;
 
 /// The encoding of [`encode`]; a snapshot of another format is ignored.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
-/// One live event as the double-entry rule needs it: the digest of its
+/// One live event as format 1 kept it for the double-entry rule (format 2
+/// writes none; the layout is kept): the digest of its
 /// content, its log position, its id.
 pub type Entry = ((u64, u64), u64, Uuid);
 

@@ -46,6 +46,7 @@ pub fn run_all<H: Harness>(h: &mut H) {
     readers_see_commits(h);
     snapshots(h);
     scan_derived_matches_events(h);
+    scan_on_date_matches_events(h);
 }
 
 /// A fixed-width timestamp `n` seconds after 2024-01-01T00:00:00Z.
@@ -550,4 +551,48 @@ pub fn scan_derived_matches_events<H: Harness>(h: &mut H) {
             "{filter:?}"
         );
     }
+}
+
+/// `scan_on_date` hands over exactly the rows of one stream with the given
+/// `effective_date` (or none), in position order, also inside a write
+/// transaction (rows appended by it included).
+pub fn scan_on_date_matches_events<H: Harness>(h: &mut H) {
+    let mut s = h.fresh();
+    fill(&mut s, 300, &["a", "b", "c"]);
+    let on = |s: &H::Store, stream: &str, date: Option<&str>| {
+        let mut got = Vec::new();
+        let n = s
+            .scan_on_date(stream, date, |r| -> Result<(), StoreError> {
+                got.push((r.position, r.stream.to_string(), r.payload.to_string()));
+                Ok(())
+            })
+            .expect("scans");
+        assert_eq!(n, got.len() as u64);
+        got
+    };
+    for stream in ["a", "b", "c", "nope"] {
+        for date in [Some("2024-03-28"), None, Some("2024-03-29")] {
+            let want: Vec<(u64, String, String)> = all(&s, &ReadFilter::stream(stream))
+                .into_iter()
+                .filter(|e| e.effective_date.as_deref() == date)
+                .map(|e| (e.position, e.stream, e.payload))
+                .collect();
+            assert_eq!(on(&s, stream, date), want, "{stream} {date:?}");
+            if stream != "nope" && date != Some("2024-03-29") {
+                assert!(!want.is_empty(), "{stream} {date:?}");
+            }
+        }
+    }
+    let seen = s
+        .write(|tx| {
+            tx.append(&[], &[ev(301, "a"), ev(302, "a")])?;
+            let mut seen = Vec::new();
+            tx.scan_on_date("a", Some("2024-03-28"), |r| -> Result<(), StoreError> {
+                seen.push(r.position);
+                Ok(())
+            })?;
+            Ok::<_, StoreError>(seen)
+        })
+        .expect("writes");
+    assert_eq!(seen.last(), Some(&302), "{seen:?}");
 }

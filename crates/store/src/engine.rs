@@ -65,6 +65,30 @@ pub trait EventRead {
         Ok(n)
     }
 
+    /// Call `f` on every event of `stream` whose stored `effective_date` is
+    /// `date` (`None`: events without one), in position order, with the row
+    /// borrowed in place: the events of one issuer and day (the append's
+    /// double-entry rule). By default through [`EventRead::scan_derived`] of
+    /// the whole stream; SQLite reads them through the index of schema
+    /// step 3. Returns the number of events passed to `f`.
+    fn scan_on_date<E: From<StoreError>>(
+        &self,
+        stream: &str,
+        date: Option<&str>,
+        mut f: impl FnMut(EventRef<'_>) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        let mut n = 0;
+        self.scan_derived(&ReadFilter::stream(stream), |row, derived| {
+            if derived.effective_date == date {
+                n += 1;
+                f(row)
+            } else {
+                Ok(())
+            }
+        })?;
+        Ok(n)
+    }
+
     /// Owned rows matching `filter`, in position order, hashes included,
     /// read a page at a time. Yields `Err` at most once, then ends.
     fn events(&self, filter: &ReadFilter) -> RowIter<'_>;

@@ -424,6 +424,51 @@ fn scan_rows<E: From<StoreError>>(
     }
 }
 
+/// Call `f` on every event of `stream` whose `effective_date` is `date`
+/// (`None`: NULL), in position order, through the index of schema step 3.
+pub(crate) fn scan_on_date<E: From<StoreError>>(
+    conn: &Connection,
+    path: &Path,
+    stream: &str,
+    date: Option<&str>,
+    mut f: impl FnMut(EventRef<'_>) -> Result<(), E>,
+) -> Result<u64, E> {
+    const COLUMNS: &str = "SELECT position, stream, version, id, event_type, payload, \
+         recorded_at, actor FROM events WHERE stream = ?1 AND ";
+    let sql = |e| E::from(StoreError::sqlite(path, e));
+    let mut st = match date {
+        Some(_) => conn.prepare_cached(&format!("{COLUMNS}effective_date = ?2 ORDER BY position")),
+        None => conn.prepare_cached(&format!(
+            "{COLUMNS}effective_date IS NULL ORDER BY position"
+        )),
+    }
+    .map_err(sql)?;
+    let mut rows = match date {
+        Some(d) => st.query(params![stream, d]),
+        None => st.query(params![stream]),
+    }
+    .map_err(sql)?;
+    let mut n = 0;
+    while let Some(r) = rows.next().map_err(sql)? {
+        let ev = (|| {
+            Ok::<_, rusqlite::Error>(EventRef {
+                position: r.get(0)?,
+                stream: text(r, 1)?,
+                version: r.get(2)?,
+                id: text(r, 3)?,
+                event_type: text(r, 4)?,
+                payload: text(r, 5)?,
+                recorded_at: text(r, 6)?,
+                actor: text(r, 7)?,
+            })
+        })()
+        .map_err(sql)?;
+        f(ev)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// Current version of `stream`, 0 when absent.
 pub(crate) fn stream_version(
     conn: &Connection,

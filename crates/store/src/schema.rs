@@ -83,16 +83,24 @@ CREATE TABLE snapshots (
 ) STRICT;
 "#;
 
+/// Schema step 3: an index of each stream's events by effective date (the
+/// append's double-entry rule looks up the events of one issuer and day
+/// instead of keeping their digests: `EventRead::scan_on_date`).
+const V3: &str = r#"
+CREATE INDEX events_stream_effective_date ON events (stream, effective_date);
+"#;
+
 /// Database page size of new ledgers (bytes).
 const PAGE_SIZE: u32 = 8192;
 
 /// The migration steps this build knows; `MIGRATIONS[i]` upgrades
 /// `user_version` `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The oldest schema a read-only opening reads as it is: every later step
-/// adds derived tables only (step 2: snapshots, used by appends alone), and
-/// the events, their hashes and the meta rows are those of step 1.
+/// adds derived tables or indexes only (step 2: snapshots, used by appends
+/// alone; step 3: an index no query needs to be right), and the events,
+/// their hashes and the meta rows are those of step 1.
 pub const READABLE_FROM: u32 = 1;
 
 /// The newest schema (`PRAGMA user_version`) this build knows.
@@ -484,9 +492,9 @@ pub(crate) fn migrate(
 mod tests {
     use super::*;
 
-    /// A made-up third step, to prove an existing ledger is upgraded in
+    /// A made-up fourth step, to prove an existing ledger is upgraded in
     /// place (data kept, only the missing step run).
-    const V3_TEST: &str = "ALTER TABLE meta ADD COLUMN note TEXT; \
+    const V4_TEST: &str = "ALTER TABLE meta ADD COLUMN note TEXT; \
                            INSERT INTO meta (key, value, note) VALUES ('v3', 'yes', 'test step');";
 
     fn user_version(path: &Path) -> i64 {
@@ -528,7 +536,7 @@ mod tests {
     }
 
     #[test]
-    fn v1_file_migrates_to_v2_then_v3_keeping_events() {
+    fn v1_file_migrates_to_v3_then_v4_keeping_events() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("l.db");
         {
@@ -545,16 +553,16 @@ mod tests {
         }
         assert_eq!(user_version(&path), 1);
 
-        // This build adds the snapshots table and keeps the events.
+        // This build adds the snapshots table and the index, and keeps the events.
         {
             let s = crate::Store::open(&path).unwrap();
             assert_eq!(s.count().unwrap(), 1);
             assert_eq!(crate::EventRead::snapshot(&s, "s").unwrap(), None);
         }
-        assert_eq!(user_version(&path), 2);
+        assert_eq!(user_version(&path), 3);
 
-        let three: &[&str] = &[V1, V2, V3_TEST];
-        let conn = open_connection(&path, OpenMode::Existing, three).unwrap();
+        let four: &[&str] = &[V1, V2, V3, V4_TEST];
+        let conn = open_connection(&path, OpenMode::Existing, four).unwrap();
         let note: String = conn
             .query_row("SELECT note FROM meta WHERE key = 'v3'", [], |r| r.get(0))
             .unwrap();
@@ -564,16 +572,16 @@ mod tests {
             .unwrap();
         assert_eq!(n, 1);
         drop(conn);
-        assert_eq!(user_version(&path), 3);
+        assert_eq!(user_version(&path), 4);
 
-        // Opening again with v3 runs nothing (the INSERT would fail on the
+        // Opening again with v4 runs nothing (the INSERT would fail on the
         // primary key if it ran twice).
-        open_connection(&path, OpenMode::Existing, three).unwrap();
+        open_connection(&path, OpenMode::Existing, four).unwrap();
 
-        // And this build (v2) now refuses the v3 file.
+        // And this build (v3) now refuses the v4 file.
         match crate::Store::open(&path) {
             Err(StoreError::TooNew {
-                found: 3, known: 2, ..
+                found: 4, known: 3, ..
             }) => {}
             other => panic!("expected TooNew, got {other:?}"),
         }

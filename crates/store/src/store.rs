@@ -620,6 +620,14 @@ macro_rules! sqlite_reads {
         ) -> Result<u64, E> {
             read::scan_derived(self.conn_ref(), self.path_ref(), filter, self.page_size, f)
         }
+        fn scan_on_date<E: From<StoreError>>(
+            &self,
+            stream: &str,
+            date: Option<&str>,
+            f: impl FnMut(EventRef<'_>) -> Result<(), E>,
+        ) -> Result<u64, E> {
+            read::scan_on_date(self.conn_ref(), self.path_ref(), stream, date, f)
+        }
         fn events(&self, filter: &ReadFilter) -> RowIter<'_> {
             Box::new(Events::new(
                 self.conn_ref(),

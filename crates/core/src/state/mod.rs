@@ -11,7 +11,10 @@
 //! already in the log) is checked against every later day's balance, not only
 //! the latest. Within one issuer the whole history is kept, so a correction
 //! (`event_voided`) is a replay of the history without the voided event, and
-//! is refused if that replay would break an invariant.
+//! is refused if that replay would break an invariant. A register made by
+//! [`Register::without_history`] (the append's) keeps none: every event but
+//! a correction is decided on the state alone, and the caller puts an
+//! issuer's history in for a correction and takes it out after.
 //!
 //! Invariants, for every class and every date on or after its opening balance:
 //! issued (excluding treasury) ≥ 0, treasury ≥ 0, every pending-cancellation

@@ -30,6 +30,8 @@ pub struct Register {
     /// The live `market_closed` events by id (what an issuer-less
     /// `event_voided` may void).
     pub(super) market_closed_ids: BTreeMap<Uuid, NaiveDate>,
+    /// Keep no history ([`Register::without_history`]).
+    pub(super) no_history: bool,
 }
 
 /// Judge one event against the register: the event to append, or why not.
@@ -41,6 +43,48 @@ pub fn decide(state: &Register, command: Recorded) -> Result<Recorded, Refusal> 
 impl Register {
     pub fn new() -> Self {
         Register::default()
+    }
+
+    /// A register whose issuers keep no history: what deciding needs of an
+    /// issuer is its state, except a correction (`event_voided`), which
+    /// replays the history, and an `exchange_approval_recorded` that covers
+    /// events (they must be in force). The caller puts an issuer's history
+    /// in before sending it such an event ([`Register::restore_issuer`] of the issuer
+    /// replayed by a register that keeps history) and takes it out after
+    /// ([`Register::forget_history`]); a correction applied here drops it.
+    /// The append uses it, so that its memory does not grow with the input.
+    pub fn without_history() -> Self {
+        Register {
+            no_history: true,
+            ..Register::default()
+        }
+    }
+
+    /// Whether its issuers keep their history (see [`Register::without_history`]).
+    pub fn keeps_history(&self) -> bool {
+        !self.no_history
+    }
+
+    /// Drop the history `issuer` holds (the state stays as it is).
+    pub fn forget_history(&mut self, issuer: &str) {
+        if let Some(s) = self.issuers.get_mut(issuer) {
+            s.history = Vec::new();
+        }
+    }
+
+    /// Take an issuer out of this register.
+    pub fn take_issuer(&mut self, issuer: &str) -> Option<IssuerState> {
+        self.issuers.remove(issuer)
+    }
+
+    /// Mark `ids` as voided events of `issuer`: for a register without
+    /// history rebuilt from a log whose corrections and voided events were
+    /// left out (the state the corrections replayed to, see
+    /// [`IssuerState::voided`]).
+    pub fn mark_voided(&mut self, issuer: &str, ids: impl IntoIterator<Item = Uuid>) {
+        if let Some(s) = self.issuers.get_mut(issuer) {
+            s.voided.extend(ids);
+        }
     }
 
     pub fn issuer(&self, id: &str) -> Option<&IssuerState> {
@@ -126,11 +170,12 @@ impl Register {
 
     /// Put in an issuer's state as read back from a snapshot (a cache of
     /// the state the log gives, without the history: see
-    /// [`IssuerState::history`]); it replaces any state of that issuer. The
-    /// caller vouches that the state is the one the log gives (the ledger
-    /// checks the snapshot's stream version against the log) and sends no
-    /// correction (`event_voided`) to an issuer restored so: a correction
-    /// replays the history, which a restored state does not hold.
+    /// [`IssuerState::history`]), or as replayed by another register (with
+    /// its history, when that one keeps it); it replaces any state of that
+    /// issuer. The caller vouches that the state is the one the log gives
+    /// (the ledger checks the snapshot's stream version against the log) and
+    /// sends no correction (`event_voided`) to an issuer restored without
+    /// history: a correction replays the history.
     pub fn restore_issuer(&mut self, state: IssuerState) {
         self.issuers.insert(state.id.clone(), state);
     }
@@ -238,7 +283,9 @@ impl Register {
             }
             Event::IssuerRegistered(e) => {
                 let mut issuer = IssuerState::new(e);
-                issuer.history.push(r);
+                if !self.no_history {
+                    issuer.history.push(r);
+                }
                 self.issuers.insert(issuer.id.clone(), issuer);
             }
             other => {
@@ -252,13 +299,17 @@ impl Register {
                     voided.insert(v.voided_id);
                     let mut rebuilt = replay(&issuer.history, &voided)
                         .expect("decide checked the correction replays");
-                    rebuilt.history = std::mem::take(&mut issuer.history);
-                    rebuilt.history.push(r);
+                    if !self.no_history {
+                        rebuilt.history = std::mem::take(&mut issuer.history);
+                        rebuilt.history.push(r);
+                    }
                     rebuilt.voided = voided;
                     *issuer = rebuilt;
                 } else {
                     apply_issuer_event(issuer, &r);
-                    issuer.history.push(r);
+                    if !self.no_history {
+                        issuer.history.push(r);
+                    }
                 }
             }
         }

@@ -451,6 +451,16 @@ macro_rules! pg_reads {
             self.before_use()?;
             read::scan(self.conn_cell(), &self.context(), filter, f)
         }
+        fn scan_on_date<E: From<StoreError>>(
+            &self,
+            stream: &str,
+            date: Option<&str>,
+            f: impl FnMut(EventRef<'_>) -> Result<(), E>,
+        ) -> Result<u64, E> {
+            // Not retried: `f` may already have seen rows.
+            self.before_use()?;
+            read::scan_on_date(self.conn_cell(), &self.context(), stream, date, f)
+        }
         fn events(&self, filter: &ReadFilter) -> RowIter<'_> {
             if let Err(e) = self.before_use() {
                 return Box::new(std::iter::once(Err(e)));

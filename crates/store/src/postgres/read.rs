@@ -54,6 +54,16 @@ const SCAN_STREAM: &str = "SELECT position, stream, version, id, event_type, pay
 
 const BY_ID: &str = concat!("SELECT ", columns!(), " FROM events WHERE id = $1");
 
+/// One stream's events of one effective date (schema step 3's index).
+const SCAN_ON_DATE: &str = "SELECT position, stream, version, id, event_type, payload, \
+     recorded_at, actor FROM events WHERE stream = $1 AND effective_date = $2 AND position > $3 \
+     ORDER BY position LIMIT $4";
+
+/// One stream's events without an effective date.
+const SCAN_ON_NO_DATE: &str = "SELECT position, stream, version, id, event_type, payload, \
+     recorded_at, actor FROM events WHERE stream = $1 AND effective_date IS NULL \
+     AND position > $2 ORDER BY position LIMIT $3";
+
 const STREAM_VERSION: &str = "SELECT max(version) FROM events WHERE stream = $1";
 
 const LAST_EVENT: &str =
@@ -358,6 +368,54 @@ pub(crate) fn scan<C: GenericClient, E: From<StoreError>>(
             if filter.stream.is_none() {
                 after_position = ev.position;
             }
+            f(ev)?;
+            n += 1;
+        }
+        if rows.len() < cx.page_size {
+            return Ok(n);
+        }
+    }
+}
+
+/// Call `f` on every event of `stream` whose `effective_date` is `date`
+/// (`None`: NULL), in position order, page by page.
+pub(crate) fn scan_on_date<C: GenericClient, E: From<StoreError>>(
+    conn: &RefCell<C>,
+    cx: &Cx<'_>,
+    stream: &str,
+    date: Option<&str>,
+    mut f: impl FnMut(EventRef<'_>) -> Result<(), E>,
+) -> Result<u64, E> {
+    let limit = clamp(cx.page_size as u64);
+    let mut after = 0u64;
+    let mut n = 0u64;
+    loop {
+        let rows = {
+            let mut c = borrow(conn, cx)?;
+            match date {
+                Some(d) => {
+                    let st = stmt(&mut *c, cx, SCAN_ON_DATE)?;
+                    c.query(&st, &[&stream, &d, &clamp(after), &limit])
+                }
+                None => {
+                    let st = stmt(&mut *c, cx, SCAN_ON_NO_DATE)?;
+                    c.query(&st, &[&stream, &clamp(after), &limit])
+                }
+            }
+            .map_err(|e| pg_err(cx.location, "reading events", e))?
+        };
+        for r in &rows {
+            let ev = EventRef {
+                position: u64_col(r, 0, cx)?,
+                stream: str_col(r, 1, cx)?,
+                version: u64_col(r, 2, cx)?,
+                id: str_col(r, 3, cx)?,
+                event_type: str_col(r, 4, cx)?,
+                payload: str_col(r, 5, cx)?,
+                recorded_at: str_col(r, 6, cx)?,
+                actor: str_col(r, 7, cx)?,
+            };
+            after = ev.position;
             f(ev)?;
             n += 1;
         }

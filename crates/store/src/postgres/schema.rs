@@ -119,11 +119,18 @@ CREATE TABLE snapshots (
 );
 "#;
 
+/// Step 3: an index of each stream's events by effective date (the append's
+/// double-entry rule looks up one issuer's events of one day).
+const V3: &str = r#"
+CREATE INDEX events_stream_effective_date ON events (stream, effective_date);
+"#;
+
 /// The migration steps this build knows: `(description, sql)`; step `i`
 /// (from 0) is recorded as version `i + 1`.
 pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     ("events, head, meta, append-only triggers", V1),
     ("snapshots (derived state, outside the chain)", V2),
+    ("events by stream and effective date (an index)", V3),
 ];
 
 /// The newest PostgreSQL schema version this build knows.

@@ -1,0 +1,298 @@
+//! The append decides against the store (no histories, a Bloom filter for
+//! the double-entry rule, corrections and repeated ids read back from the
+//! write transaction, findings issuer by issuer from the store); a dry run
+//! decides in memory as every append did before. Over random histories with
+//! corrections, double entries (allowed or not), ids given again (same or
+//! other content) and line numbers with gaps, both give the same outcome —
+//! the same refusal and message, the same counts, the same findings — and
+//! an append on one thread stores the same log as one on two.
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use proptest::prelude::*;
+use shareledger_core::event::parse_line;
+use shareledger_ledger::append::append;
+use shareledger_ledger::{AppendOptions, AppendSummary, LedgerError, Lines, ReadFilter, Store};
+use uuid::Uuid;
+
+const ISSUER: &str = "00001";
+const OTHER: &str = "00002";
+
+fn now() -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339("2024-06-30T10:00:00+08:00").unwrap()
+}
+
+fn day(n: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2024, 1, 2).unwrap() + chrono::Days::new(u64::from(n % 90))
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Repurchase(bool, u32, u64),
+    Cancel(bool, u32, u64),
+    Grant(bool, u32, u64),
+    Lapse(bool, u32, u64),
+    /// Void the n-th event accepted so far.
+    Void(usize),
+    /// The content of the n-th event accepted so far again, new id (and
+    /// perhaps `allow_duplicate`).
+    Again(usize, bool),
+    /// The id of the n-th line given so far again: with its content (a
+    /// retry) or with other content.
+    SameId(usize, bool),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (any::<bool>(), 0u32..90, 1u64..50_000).prop_map(|(o, d, n)| Op::Repurchase(o, d, n)),
+        2 => (any::<bool>(), 0u32..90, 1u64..50_000).prop_map(|(o, d, n)| Op::Cancel(o, d, n)),
+        1 => (any::<bool>(), 0u32..90, 1u64..5_000).prop_map(|(o, d, n)| Op::Grant(o, d, n)),
+        1 => (any::<bool>(), 0u32..90, 1u64..5_000).prop_map(|(o, d, n)| Op::Lapse(o, d, n)),
+        2 => (0usize..1000).prop_map(Op::Void),
+        2 => (0usize..1000, any::<bool>()).prop_map(|(i, a)| Op::Again(i, a)),
+        1 => (0usize..1000, any::<bool>()).prop_map(|(i, s)| Op::SameId(i, s)),
+    ]
+}
+
+fn head() -> Vec<String> {
+    let mut out = Vec::new();
+    for issuer in [ISSUER, OTHER] {
+        out.extend([
+            format!(r#"{{"type": "issuer_registered", "issuer": "{issuer}", "name": "Streaming Ltd"}}"#),
+            format!(
+                r#"{{"type": "share_class_defined", "issuer": "{issuer}", "class": "H", "class_of_shares": "Ordinary shares", "par_value": {{"currency": "HKD", "amount": "1"}}, "authorised_shares": 100000000}}"#
+            ),
+            format!(
+                r#"{{"type": "opening_balance", "issuer": "{issuer}", "class": "H", "date": "2024-01-02", "issued_shares": 10000000}}"#
+            ),
+            format!(
+                r#"{{"type": "repurchase_mandate_granted", "issuer": "{issuer}", "class": "H", "resolution_date": "2024-01-02", "issued_shares_at_resolution": 10000000}}"#
+            ),
+            format!(
+                r#"{{"type": "share_option_scheme_adopted", "issuer": "{issuer}", "class": "H", "scheme": "S", "adoption_date": "2024-01-02", "outstanding_options": 100000}}"#
+            ),
+        ]);
+    }
+    out
+}
+
+fn issuer(other: bool) -> &'static str {
+    if other {
+        OTHER
+    } else {
+        ISSUER
+    }
+}
+
+/// The (id, JSON line) of `op`, given the events accepted so far and every
+/// line given so far.
+fn line(
+    op: &Op,
+    accepted: &[(Uuid, String)],
+    given: &[(Uuid, String)],
+    next: &mut u128,
+) -> Option<(Uuid, String)> {
+    let mut fresh = || {
+        *next += 1;
+        Uuid::from_u128(*next)
+    };
+    Some(match op {
+        Op::Repurchase(o, d, n) => (
+            fresh(),
+            format!(
+                r#"{{"type": "shares_repurchased", "issuer": "{}", "class": "H", "trade_date": "{}", "shares": {n}, "method": "on_exchange", "purpose": "cancellation"}}"#,
+                issuer(*o),
+                day(*d)
+            ),
+        ),
+        Op::Cancel(o, d, n) => (
+            fresh(),
+            format!(
+                r#"{{"type": "repurchased_shares_cancelled", "issuer": "{}", "class": "H", "date": "{}", "shares": {n}}}"#,
+                issuer(*o),
+                day(*d)
+            ),
+        ),
+        Op::Grant(o, d, n) => (
+            fresh(),
+            format!(
+                r#"{{"type": "share_options_granted", "issuer": "{}", "scheme": "S", "date": "{}", "options": {n}, "note": "grant"}}"#,
+                issuer(*o),
+                day(*d)
+            ),
+        ),
+        Op::Lapse(o, d, n) => (
+            fresh(),
+            format!(
+                r#"{{"type": "share_options_lapsed", "issuer": "{}", "scheme": "S", "date": "{}", "options": {n}}}"#,
+                issuer(*o),
+                day(*d)
+            ),
+        ),
+        Op::Void(i) => {
+            let (id, text) = accepted.get(i % accepted.len().max(1))?;
+            let owner = if text.contains(OTHER) { OTHER } else { ISSUER };
+            (
+                fresh(),
+                format!(
+                    r#"{{"type": "event_voided", "issuer": "{owner}", "voided_id": "{id}", "reason": "entered in error"}}"#
+                ),
+            )
+        }
+        Op::Again(i, allow) => {
+            let (_, c) = accepted.get(i % accepted.len().max(1))?;
+            let text = if *allow {
+                let mut v: serde_json::Value = serde_json::from_str(c).unwrap();
+                v["allow_duplicate"] = serde_json::Value::Bool(true);
+                v.to_string()
+            } else {
+                c.clone()
+            };
+            (fresh(), text)
+        }
+        Op::SameId(i, same) => {
+            let (id, c) = given.get(i % given.len().max(1))?;
+            let text = if *same {
+                c.clone()
+            } else {
+                format!(
+                    r#"{{"type": "closing_price", "issuer": "{ISSUER}", "class": "H", "date": "2024-02-01", "currency": "HKD", "price": "2.40"}}"#
+                )
+            };
+            (*id, text)
+        }
+    })
+}
+
+/// The lines of a batch, numbered with gaps (blank lines of a file).
+fn lines(batch: &[(Uuid, String)], gaps: u8) -> Lines {
+    let mut number = 0;
+    batch
+        .iter()
+        .enumerate()
+        .map(|(n, (id, text))| {
+            number += 1 + usize::from(n as u8 % 3 == gaps % 3);
+            let mut inc = parse_line(text).expect("parses");
+            inc.id = Some(*id);
+            (number, inc)
+        })
+        .collect()
+}
+
+/// What an append decided: counts and findings, or the refusal (a dry run
+/// has no positions).
+fn outcome(r: &Result<AppendSummary, LedgerError>) -> String {
+    match r {
+        Ok(s) => format!(
+            "ok {} {} {:?}",
+            s.appended,
+            s.duplicates,
+            s.findings
+                .iter()
+                .map(|f| serde_json::to_string(f).unwrap())
+                .collect::<Vec<_>>()
+        ),
+        Err(e) => format!("refused: {e}"),
+    }
+}
+
+fn rows(store: &Store) -> Vec<shareledger_store::StoredEvent> {
+    store
+        .events(&ReadFilter::default())
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn run(ops: Vec<(Op, u8)>) -> Result<(), TestCaseError> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut plain = Store::open(&dir.path().join("plain.db")).unwrap();
+    let mut piped = Store::open(&dir.path().join("piped.db")).unwrap();
+    let mut next = 0u128;
+    let mut accepted: Vec<(Uuid, String)> = Vec::new();
+    let mut given: Vec<(Uuid, String)> = Vec::new();
+    let mut batches: Vec<Vec<(Uuid, String)>> = vec![head()
+        .into_iter()
+        .map(|l| {
+            next += 1;
+            (Uuid::from_u128(next), l)
+        })
+        .collect()];
+    let mut batch = Vec::new();
+    for (op, size) in ops {
+        if let Some(l) = line(&op, &accepted, &given, &mut next) {
+            given.push(l.clone());
+            batch.push(l);
+        }
+        if batch.len() > usize::from(size % 7) {
+            batches.push(std::mem::take(&mut batch));
+        }
+    }
+    batches.push(batch);
+    for (n, batch) in batches.iter().enumerate() {
+        let gaps = n as u8;
+        let options = AppendOptions {
+            findings: true,
+            ..AppendOptions::default()
+        };
+        let dry = append(
+            &mut plain,
+            lines(batch, gaps),
+            now(),
+            "t",
+            AppendOptions {
+                dry_run: true,
+                ..options
+            },
+        );
+        let a = append(
+            &mut plain,
+            lines(batch, gaps),
+            now(),
+            "t",
+            AppendOptions {
+                pipeline: Some(false),
+                ..options
+            },
+        );
+        let b = append(
+            &mut piped,
+            lines(batch, gaps),
+            now(),
+            "t",
+            AppendOptions {
+                pipeline: Some(true),
+                ..options
+            },
+        );
+        prop_assert_eq!(
+            outcome(&dry),
+            outcome(&a),
+            "dry run and append, batch {}",
+            n
+        );
+        prop_assert_eq!(outcome(&a), outcome(&b), "one thread and two, batch {}", n);
+        if let (Ok(a), Ok(b)) = (&a, &b) {
+            prop_assert_eq!(a.first_position, b.first_position);
+            prop_assert_eq!(a.last_position, b.last_position);
+            // The events accepted, for later corrections and doubles.
+            let stored = rows(&plain);
+            for (id, text) in batch {
+                if stored.iter().any(|r| r.id == id.to_string())
+                    && !accepted.iter().any(|(a, _)| a == id)
+                {
+                    accepted.push((*id, text.clone()));
+                }
+            }
+        }
+        prop_assert_eq!(rows(&plain), rows(&piped));
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn streaming_and_in_memory_decide_alike(ops in prop::collection::vec((op(), any::<u8>()), 1..40)) {
+        run(ops)?;
+    }
+}
