@@ -25,7 +25,7 @@ use shareledger_core::calendar::BusinessCalendar;
 use shareledger_core::event::{
     check_bounds, Event, EventVoided, Incoming, Recorded, MARKET_STREAM, SCHEMA_VERSION,
 };
-use shareledger_core::state::Register;
+use shareledger_core::state::{needs_history, Register};
 use shareledger_returns::checks::{self, Finding};
 use shareledger_store::{
     AppendOutcome, EventTx, ExpectedVersion, NewEvent, ReadFilter, StoreError, StoredEvent,
@@ -988,17 +988,6 @@ impl Loader {
 
     fn take_expected(&mut self) -> Vec<(String, ExpectedVersion)> {
         std::mem::take(&mut self.expected)
-    }
-}
-
-/// Whether deciding `event` reads its issuer's history (check.rs): a
-/// correction (voided events are found and the rest replayed), and an
-/// approval that covers events (they must be in force).
-fn needs_history(event: &Event) -> bool {
-    match event {
-        Event::EventVoided(v) => v.issuer.is_some(),
-        Event::ExchangeApprovalRecorded(e) => e.covers.iter().flatten().next().is_some(),
-        _ => false,
     }
 }
 

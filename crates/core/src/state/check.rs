@@ -15,6 +15,20 @@ use super::balances::{effect, Delta};
 use super::register::replay;
 use super::{ClassState, InstrumentState, IssuerState, MAX_SHARES};
 
+/// Whether deciding `event` reads its issuer's history (the one place
+/// that knows it, beside the checks that do): a correction of an issuer's
+/// event (the voided event is found in the history and the rest replayed),
+/// and an approval that covers events (they must be in force). A register
+/// without history ([`super::Register::without_history`]) must be given the
+/// issuer's history before such an event.
+pub fn needs_history(event: &Event) -> bool {
+    match event {
+        Event::EventVoided(v) => v.issuer.is_some(),
+        Event::ExchangeApprovalRecorded(e) => e.covers.iter().flatten().next().is_some(),
+        _ => false,
+    }
+}
+
 /// Whether `r` may be appended to `issuer`: the checking function of its kind.
 pub(super) fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal> {
     let eff = effect(&r.event);

@@ -45,7 +45,7 @@ mod issuer;
 mod register;
 
 pub use balances::{effect, effect_on, Balances, Delta, Effect};
-pub use check::exercised_instrument;
+pub use check::{exercised_instrument, needs_history};
 pub use class::{ClassState, Mandate, PendingLine, PendingOrigin};
 pub use issuer::{InstrumentState, IssuerState, SchemeState};
 pub use register::{decide, Register};

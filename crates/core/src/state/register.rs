@@ -9,7 +9,7 @@ use crate::event::*;
 use crate::refusal::{Refusal, RefusalKind as K};
 
 use super::apply::apply_issuer_event;
-use super::check::{check_issuer_event, non_empty};
+use super::check::{check_issuer_event, needs_history, non_empty};
 use super::IssuerState;
 
 /// The whole register: every issuer, and the market calendar's closures.
@@ -229,6 +229,13 @@ impl Register {
                         "record issuer_registered for it first, or correct the issuer id",
                     )
                 })?;
+                // An invariant of the caller, not an input error: without
+                // the history such an event would be judged against nothing.
+                debug_assert!(
+                    !self.no_history || !needs_history(&r.event) || !issuer.history.is_empty(),
+                    "{} needs the history of issuer {id}, which this register was not given",
+                    r.event.type_name()
+                );
                 check_issuer_event(issuer, r)
             }
         }
