@@ -519,6 +519,27 @@ struct Piped<'p> {
     positions: &'p mut Positions,
 }
 
+impl Piped<'_> {
+    /// Insert a chunk the decider handed back, decided through line `through`.
+    fn insert<T: EventTx>(
+        &mut self,
+        tx: &mut T,
+        loader: &mut Loader,
+        chunk: Vec<ValidEvent>,
+        through: usize,
+    ) {
+        insert(
+            chunk,
+            tx,
+            loader,
+            self.positions,
+            &mut self.failed,
+            &self.give_back,
+        );
+        loader.decided_through(through);
+    }
+}
+
 impl<T: EventTx> Sink<T> for Piped<'_> {
     fn send(&mut self, tx: &mut T, loader: &mut Loader, prepared: Prepared) -> bool {
         if self.to_decider.send(prepared).is_err() {
@@ -526,15 +547,7 @@ impl<T: EventTx> Sink<T> for Piped<'_> {
         }
         while let Ok(msg) = self.receive.try_recv() {
             if let Decided::Events(chunk, through) = msg {
-                insert(
-                    chunk,
-                    tx,
-                    loader,
-                    self.positions,
-                    &mut self.failed,
-                    &self.give_back,
-                );
-                loader.decided_through(through);
+                self.insert(tx, loader, chunk, through);
             }
         }
         true
@@ -551,17 +564,7 @@ impl<T: EventTx> Sink<T> for Piped<'_> {
         }
         loop {
             match self.receive.recv() {
-                Ok(Decided::Events(chunk, through)) => {
-                    insert(
-                        chunk,
-                        tx,
-                        loader,
-                        self.positions,
-                        &mut self.failed,
-                        &self.give_back,
-                    );
-                    loader.decided_through(through);
-                }
+                Ok(Decided::Events(chunk, through)) => self.insert(tx, loader, chunk, through),
                 Ok(Decided::Barrier) => {
                     loader.caught_up();
                     return true;
