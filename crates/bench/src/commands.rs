@@ -982,7 +982,32 @@ fn long(
     Ok(ten)
 }
 
+/// The workloads of a scale, by key (what `--only` names).
+fn workloads(scale: Scale) -> Vec<&'static str> {
+    let mut keys = vec!["reg100", "reg500", "reg500filed", "long100k"];
+    if scale != Scale::Small {
+        keys.extend(["reg1000", "long1m"]);
+    }
+    if scale == Scale::Full {
+        keys.push("reg10000");
+    }
+    keys
+}
+
+/// `--only` may name only workloads of the scale.
+fn check_only(only: &[String], scale: Scale) -> Result<(), String> {
+    let known = workloads(scale);
+    match only.iter().find(|k| !known.contains(&k.as_str())) {
+        Some(key) => Err(format!(
+            "--only {key}: no such workload at this scale; it has {}",
+            known.join(", ")
+        )),
+        None => Ok(()),
+    }
+}
+
 pub fn run(args: &CommandsArgs) -> Res<()> {
+    check_only(&args.only, args.scale)?;
     let me = std::env::current_exe()?;
     let target = me
         .parent()
@@ -1151,17 +1176,6 @@ pub fn run(args: &CommandsArgs) -> Res<()> {
         }
         Ok(())
     };
-    for key in &args.only {
-        let known = regs.iter().any(|r| r.key == key)
-            || key == "long100k"
-            || (key == "long1m" && args.scale != Scale::Small);
-        if !known {
-            return Err(format!(
-                "--only {key}: no such workload at this scale (reg100, reg500, reg500filed; reg1000 and long1m from the default scale; reg10000 at full; long100k)"
-            )
-            .into());
-        }
-    }
     let mut ten = None;
     for (k, r) in regs.iter().enumerate() {
         if args.wants(r.key) {
@@ -1446,6 +1460,26 @@ fn short(n: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_names_workloads_of_the_scale() {
+        assert_eq!(check_only(&[], Scale::Small), Ok(()));
+        let only = |keys: &[&str]| keys.iter().map(|k| k.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            check_only(&only(&["reg100", "long100k"]), Scale::Small),
+            Ok(())
+        );
+        let e = check_only(&only(&["reg100", "long1m"]), Scale::Small).unwrap_err();
+        assert!(e.starts_with("--only long1m: no such workload"), "{e}");
+        assert!(e.contains("reg500filed") && !e.contains("reg1000"), "{e}");
+        assert_eq!(
+            check_only(&only(&["long1m", "reg1000"]), Scale::Default),
+            Ok(())
+        );
+        assert!(check_only(&only(&["reg10000"]), Scale::Default).is_err());
+        assert_eq!(check_only(&only(&["reg10000"]), Scale::Full), Ok(()));
+        assert!(check_only(&only(&["bogus"]), Scale::Full).is_err());
+    }
+
     use super::*;
 
     #[test]
