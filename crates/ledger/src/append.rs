@@ -12,11 +12,14 @@
 //! (the double-entry rule), a line whose given id may be the batch's gets
 //! that row. Before such a read the inserting side catches up with the
 //! deciding side. The findings are computed issuer by issuer from the store
-//! after the last insert. Memory is flat in the input's size
-//! (docs/decisions.md, "An import in bounded memory"). A dry run inserts
-//! nothing, so it decides in memory as before (histories kept). The summary
-//! is counts and positions (and the events themselves only when a front end
-//! asks for them: [`AppendOptions::keep_events`]).
+//! after the last insert, and handed back as a bounded digest
+//! ([`crate::findings::FindingsDigest`]) or to the caller's sink. Memory is
+//! flat in the input's size (docs/decisions.md, "An import in bounded
+//! memory"). A dry run is the same append in a write transaction rolled
+//! back at the end; only on a store that cannot be written
+//! ([`dry_run_read_only`]) does it decide in memory (histories kept). The
+//! summary is counts and positions (and the events themselves only when a
+//! front end asks for them: [`AppendOptions::keep_events`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
@@ -35,6 +38,7 @@ use uuid::Uuid;
 
 use crate::decode::Decoder;
 use crate::error::{LedgerError, Rejection};
+use crate::findings::{FindingSink, FindingsDigest};
 use crate::time::store_time;
 
 /// What an append did: counts and positions, small whatever the input's
@@ -57,10 +61,12 @@ pub struct AppendSummary {
     /// With [`AppendOptions::findings`]: the rule checks' findings of the
     /// issuers the events touch that were not there before them (so a
     /// back-dated event that pushes a later one over a limit is reported
-    /// too), judged at the caller's clock. Computed from the registers the
-    /// append builds anyway: each issuer is judged as loaded (before the
-    /// batch) and as left by the batch; nothing is replayed again.
-    pub findings: Vec<Finding>,
+    /// too), judged at the caller's clock, as a digest bounded whatever
+    /// their number ([`FindingsDigest`]: the first few of each issuer and
+    /// rule, the counts, the overdue returns per issuer). Every finding
+    /// goes to the sink of [`append_into`] instead, when a caller wants
+    /// them all.
+    pub findings: FindingsDigest,
 }
 
 /// How to append.
@@ -136,6 +142,11 @@ impl IntoLine for Result<(usize, Incoming), LedgerError> {
 /// summary and the error reported (the first line refused, before any error
 /// of the store) are those of deciding every line first and appending after.
 /// Memory does not grow with the input (see the module docs).
+///
+/// A dry run is the same append inside a write transaction that is rolled
+/// back whatever the outcome (so it streams too, and holds the write lock
+/// while it runs): nothing of it stays, no event, no snapshot. On a store
+/// that cannot be written, use [`dry_run_read_only`].
 pub fn append<S: shareledger_store::EventStore, I>(
     store: &mut S,
     lines: I,
@@ -147,17 +158,202 @@ where
     I: IntoIterator,
     I::Item: IntoLine,
 {
-    store.write(|tx| append_in(tx, lines, now, actor, options))
+    let mut digest = FindingsDigest::new();
+    let mut summary = append_into(store, lines, now, actor, options, &mut digest)?;
+    summary.findings = digest;
+    Ok(summary)
+}
+
+/// [`append`], handing every finding introduced (with
+/// [`AppendOptions::findings`]) to `sink` as it is judged, instead of the
+/// summary's digest (left empty).
+pub fn append_into<S: shareledger_store::EventStore, I>(
+    store: &mut S,
+    lines: I,
+    now: DateTime<FixedOffset>,
+    actor: &str,
+    options: AppendOptions,
+    sink: &mut dyn FindingSink,
+) -> Result<AppendSummary, LedgerError>
+where
+    I: IntoIterator,
+    I::Item: IntoLine,
+{
+    if !options.dry_run {
+        return store.write(|tx| run(tx, lines, now, actor, options, true, sink));
+    }
+    /// Why the dry run's transaction ends: always rolled back.
+    enum Undo {
+        Done(Box<Result<AppendSummary, LedgerError>>),
+        Store(StoreError),
+    }
+    impl From<StoreError> for Undo {
+        fn from(e: StoreError) -> Self {
+            Undo::Store(e)
+        }
+    }
+    match store.write(|tx| {
+        Err::<(), Undo>(Undo::Done(Box::new(run(
+            tx, lines, now, actor, options, true, sink,
+        ))))
+    }) {
+        Err(Undo::Done(outcome)) => *outcome,
+        Err(Undo::Store(e)) => Err(e.into()),
+        Ok(()) => unreachable!("the dry run's transaction is always rolled back"),
+    }
+}
+
+/// A dry run against a store that cannot be written (opened read-only: an
+/// auditor's copy, read-only media): decided in memory as before the
+/// streaming append (histories kept, so memory grows with the input), on
+/// the store's reads outside any transaction. Same outcome as [`append`]'s
+/// dry run.
+pub fn dry_run_read_only<S: shareledger_store::EventRead, I>(
+    store: &S,
+    lines: I,
+    now: DateTime<FixedOffset>,
+    actor: &str,
+    options: AppendOptions,
+) -> Result<AppendSummary, LedgerError>
+where
+    I: IntoIterator,
+    I::Item: IntoLine,
+{
+    let mut digest = FindingsDigest::new();
+    let options = AppendOptions {
+        dry_run: true,
+        ..options
+    };
+    let mut summary = run(
+        &mut ReadOnlyTx(store),
+        lines,
+        now,
+        actor,
+        options,
+        false,
+        &mut digest,
+    )?;
+    summary.findings = digest;
+    Ok(summary)
+}
+
+/// The reads of a store as a transaction that never writes: what an
+/// in-memory dry run needs (it calls none of the writes).
+struct ReadOnlyTx<'s, S>(&'s S);
+
+impl<S: shareledger_store::EventRead> shareledger_store::EventRead for ReadOnlyTx<'_, S> {
+    fn scan<E: From<StoreError>>(
+        &self,
+        filter: &ReadFilter,
+        f: impl FnMut(shareledger_store::EventRef<'_>) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        self.0.scan(filter, f)
+    }
+    fn scan_derived<E: From<StoreError>>(
+        &self,
+        filter: &ReadFilter,
+        f: impl FnMut(shareledger_store::EventRef<'_>, shareledger_store::Derived<'_>) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        self.0.scan_derived(filter, f)
+    }
+    fn scan_on_date<E: From<StoreError>>(
+        &self,
+        stream: &str,
+        effective_date: Option<&str>,
+        f: impl FnMut(shareledger_store::EventRef<'_>) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        self.0.scan_on_date(stream, effective_date, f)
+    }
+    fn events(&self, filter: &ReadFilter) -> shareledger_store::RowIter<'_> {
+        self.0.events(filter)
+    }
+    fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+        self.0.stream_version(stream)
+    }
+    fn find_by_id(&self, id: &str) -> Result<Option<StoredEvent>, StoreError> {
+        self.0.find_by_id(id)
+    }
+    fn head(&self) -> Result<Option<(u64, String)>, StoreError> {
+        self.0.head()
+    }
+    fn last_recorded_at(&self) -> Result<Option<String>, StoreError> {
+        self.0.last_recorded_at()
+    }
+    fn count(&self) -> Result<u64, StoreError> {
+        self.0.count()
+    }
+    fn snapshot(&self, stream: &str) -> Result<Option<shareledger_store::Snapshot>, StoreError> {
+        self.0.snapshot(stream)
+    }
+}
+
+impl<S: shareledger_store::EventRead> EventTx for ReadOnlyTx<'_, S> {
+    fn append(
+        &mut self,
+        _: &[(String, ExpectedVersion)],
+        _: &[NewEvent],
+    ) -> Result<Vec<AppendOutcome>, StoreError> {
+        Err(read_only_write())
+    }
+    fn append_valid(
+        &mut self,
+        _: &[(String, ExpectedVersion)],
+        _: &[ValidEvent],
+    ) -> Result<Vec<AppendOutcome>, StoreError> {
+        Err(read_only_write())
+    }
+    fn put_snapshot(&mut self, _: &shareledger_store::Snapshot) -> Result<(), StoreError> {
+        Err(read_only_write())
+    }
+    fn drop_snapshots(&mut self, _: Option<&str>) -> Result<u64, StoreError> {
+        Err(read_only_write())
+    }
+}
+
+/// What a write through [`ReadOnlyTx`] would be (never reached: an
+/// in-memory dry run writes nothing).
+fn read_only_write() -> StoreError {
+    StoreError::Io {
+        path: std::path::PathBuf::from("(read-only dry run)"),
+        source: std::io::Error::other("a dry run on a read-only ledger writes nothing"),
+    }
 }
 
 /// [`append`] inside a write transaction already open (so that what was
-/// read to build `lines` cannot change before they are appended).
+/// read to build `lines` cannot change before they are appended). A dry
+/// run here decides in memory (it cannot roll back the caller's
+/// transaction): memory grows with the input.
 pub fn append_in<T: EventTx, I>(
     tx: &mut T,
     lines: I,
     now: DateTime<FixedOffset>,
     actor: &str,
     options: AppendOptions,
+) -> Result<AppendSummary, LedgerError>
+where
+    I: IntoIterator,
+    I::Item: IntoLine,
+{
+    let mut digest = FindingsDigest::new();
+    let streaming = !options.dry_run;
+    let mut summary = run(tx, lines, now, actor, options, streaming, &mut digest)?;
+    summary.findings = digest;
+    Ok(summary)
+}
+
+/// The append in `tx`: `streaming`, every decided event is inserted (a dry
+/// run's are rolled back by the caller) and what deciding needs is read
+/// back from the transaction; otherwise (a dry run that cannot insert)
+/// lines are decided in memory, histories kept.
+#[allow(clippy::too_many_arguments)]
+fn run<T: EventTx, I>(
+    tx: &mut T,
+    lines: I,
+    now: DateTime<FixedOffset>,
+    actor: &str,
+    options: AppendOptions,
+    streaming: bool,
+    sink: &mut dyn FindingSink,
 ) -> Result<AppendSummary, LedgerError>
 where
     I: IntoIterator,
@@ -181,8 +377,6 @@ where
         .map_or(now, |l| l.max(now));
     // Rows above this position were appended by this batch.
     let start = tx.head()?.map_or(0, |(p, _)| p);
-    // A dry run inserts nothing to read back: it decides in memory.
-    let streaming = !dry_run;
 
     let mut loader = Loader {
         seen: HashSet::new(),
@@ -238,7 +432,7 @@ where
     // against the store (not a dry run, which keeps histories).
     loader.use_snapshots = streaming && !more;
     let mut lines = head.into_iter().chain(lines);
-    let pipelined = !dry_run
+    let pipelined = streaming
         && pipeline.unwrap_or_else(|| {
             more && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
         });
@@ -250,7 +444,7 @@ where
         let mut sink = Plain {
             decider: &mut decider,
             new_events: Vec::with_capacity(CHUNK),
-            dry_run,
+            insert: streaming,
             failed: None,
             refused: None,
             positions: &mut positions,
@@ -361,8 +555,8 @@ where
     if !dry_run {
         decider.put_snapshots(tx, positions.first)?;
     }
-    let found = match (findings, streaming) {
-        (false, _) => Vec::new(),
+    match (findings, streaming) {
+        (false, _) => {}
         (true, true) => {
             let stored =
                 crate::returns::calendar(decider.market.as_ref().unwrap_or(&decider.register));
@@ -372,12 +566,15 @@ where
             decider.register = Register::without_history();
             decider.market = None;
             loader.bloom = None;
-            findings_from_store(tx, &decider, &stored, &left)?
+            findings_from_store(tx, &decider, &stored, &left, sink)?;
         }
-        (true, false) => decider.findings_in_memory(),
-    };
+        (true, false) => decider.findings_in_memory(sink),
+    }
     let mut summary = std::mem::take(&mut decider.summary);
-    summary.findings = found;
+    if dry_run {
+        // A dry run's rows are rolled back: it has no positions.
+        return Ok(summary);
+    }
     summary.first_position = positions.first;
     summary.last_position = positions.last;
     for (rec, p) in summary.events.iter_mut().zip(&positions.all) {
@@ -471,7 +668,8 @@ trait Sink<T: EventTx> {
 struct Plain<'p, 'a> {
     decider: &'p mut Decider<'a>,
     new_events: Vec<NewEvent>,
-    dry_run: bool,
+    /// Insert what is decided (streaming); else decide only.
+    insert: bool,
     failed: Option<StoreError>,
     refused: Option<LedgerError>,
     positions: &'p mut Positions,
@@ -487,7 +685,7 @@ impl<T: EventTx> Sink<T> for Plain<'_, '_> {
                     return false;
                 }
                 Ok(Some(ev)) => {
-                    if !self.dry_run && self.failed.is_none() {
+                    if self.insert && self.failed.is_none() {
                         self.new_events.push(ev);
                     }
                 }
@@ -1308,21 +1506,19 @@ impl Decider<'_> {
 
     /// In memory: the findings the batch introduced, from the registers
     /// (each issuer judged as loaded and as the batch leaves it).
-    fn findings_in_memory(&mut self) -> Vec<Finding> {
-        let mut out = Vec::new();
+    fn findings_in_memory(&mut self, sink: &mut dyn FindingSink) {
         let calendar = crate::returns::calendar(&self.register);
         for issuer in self.touched.keys() {
             let Some(state) = self.register.issuer(issuer) else {
                 continue;
             };
             let old = self.before.remove(issuer).unwrap_or_default();
-            out.extend(
-                checks::run(state, &calendar, self.clock)
-                    .into_iter()
-                    .filter(|f| !old.iter().any(|o| o.is_same(f))),
-            );
+            for f in checks::run(state, &calendar, self.clock) {
+                if !old.iter().any(|o| o.is_same(&f)) {
+                    sink.finding(f);
+                }
+            }
         }
-        out
     }
     /// Decide one line: the event to append, `None` for a line already
     /// stored (a duplicate by id), or why not.
@@ -1548,7 +1744,8 @@ fn findings_from_store<T: EventTx>(
     d: &Decider<'_>,
     stored_calendar: &BusinessCalendar,
     calendar: &BusinessCalendar,
-) -> Result<Vec<Finding>, LedgerError> {
+    sink: &mut dyn FindingSink,
+) -> Result<(), LedgerError> {
     type Histories = (String, Vec<Recorded>, Vec<Recorded>);
     let clock = d.clock;
     let judge = |(issuer, before, batch): Histories| -> Result<Vec<Finding>, LedgerError> {
@@ -1604,11 +1801,12 @@ fn findings_from_store<T: EventTx>(
     std::thread::scope(|scope| {
         let (send, receive) = std::sync::mpsc::sync_channel::<Histories>(1);
         let judging = scope.spawn(move || {
-            let mut out = Vec::new();
             for histories in receive {
-                out.extend(judge(histories)?);
+                for f in judge(histories)? {
+                    sink.finding(f);
+                }
             }
-            Ok::<_, LedgerError>(out)
+            Ok::<_, LedgerError>(())
         });
         let mut read_error = None;
         for issuer in d.touched.keys() {
@@ -1631,10 +1829,10 @@ fn findings_from_store<T: EventTx>(
         };
         // In issuer order, the first error wins: a read error comes after
         // every issuer judged before it.
-        let out = judged?;
+        judged?;
         match read_error {
             Some(e) => Err(e),
-            None => Ok(out),
+            None => Ok(()),
         }
     })
 }
@@ -1910,7 +2108,7 @@ mod tests {
                     "ok {} {} {:?}",
                     s.appended,
                     s.duplicates,
-                    s.findings.iter().map(|f| &f.message).collect::<Vec<_>>()
+                    s.findings.kept().map(|f| &f.message).collect::<Vec<_>>()
                 ),
                 Err(e) => {
                     assert_eq!(store.count().expect("count"), before, "nothing written");

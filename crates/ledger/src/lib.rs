@@ -17,6 +17,7 @@
 //! * [`returns`]: produce a return, its digest, file it in one transaction;
 //! * [`audit`]: the chain, replay, filed-return proofs, rule checks; the
 //!   findings new events introduce;
+//! * [`findings`]: what an append hands back of its findings, bounded;
 //! * [`status`]: where an issuer stands and which returns are due;
 //! * [`log`]: stored events as `log --format json` prints them;
 //! * [`import`]: JSON lines and broker CSV files;
@@ -35,6 +36,7 @@ pub mod engine;
 pub mod error;
 #[allow(missing_docs)]
 pub mod fields;
+pub mod findings;
 #[allow(missing_docs)]
 pub mod import;
 pub mod log;
@@ -57,6 +59,7 @@ pub use append::{AppendOptions, AppendSummary, IntoLine, Lines};
 pub use audit::{AuditOptions, AuditReport, AuditSink, AuditSummary, Chain};
 pub use engine::{is_postgres, Engine};
 pub use error::{LedgerError, Rejection, Result};
+pub use findings::{FindingSink, FindingsDigest};
 pub use returns::{Filed, FilingOptions, Produced, ReturnKind, ReturnRequest};
 pub use shareledger_store::redact_url;
 pub use status::Status;
@@ -81,12 +84,18 @@ pub fn default_threads() -> usize {
 #[derive(Debug)]
 pub struct Ledger<S: EventStore> {
     store: S,
+    /// Opened read-only ([`Ledger::open_to_read_at`]): a dry run decides in
+    /// memory, without a write transaction.
+    read_only: bool,
 }
 
 impl<S: EventStore> Ledger<S> {
     /// The ledger kept in `store`.
     pub fn new(store: S) -> Self {
-        Ledger { store }
+        Ledger {
+            store,
+            read_only: false,
+        }
     }
 
     /// The store, for reads the ledger does not wrap.
@@ -105,7 +114,9 @@ impl<S: EventStore> Ledger<S> {
     }
 
     /// Decide every line against the register as stored and append them
-    /// all in one transaction, or none ([`append::append`]).
+    /// all in one transaction, or none ([`append::append`]). A dry run on a
+    /// ledger opened read-only decides in memory
+    /// ([`append::dry_run_read_only`]); any other append to it fails.
     pub fn append<I>(
         &mut self,
         lines: I,
@@ -117,7 +128,15 @@ impl<S: EventStore> Ledger<S> {
         I: IntoIterator,
         I::Item: append::IntoLine,
     {
+        if options.dry_run && self.read_only {
+            return append::dry_run_read_only(&self.store, lines, now, actor, options);
+        }
         append::append(&mut self.store, lines, now, actor, options)
+    }
+
+    /// Whether the ledger was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// The register of one issuer (and the market calendar) as known at
@@ -269,6 +288,56 @@ impl<S: EventStore> Ledger<S> {
         let mut all: Vec<Status> = all.into_iter().flatten().collect();
         all.sort_by_cached_key(status::urgency);
         Ok(all)
+    }
+
+    /// Every issuer's lines of the registrar's view at `now`
+    /// ([`status::Overview`]: the returns due, compact), most urgent first
+    /// as [`Self::status_all`] orders them; memory a few dozen bytes per
+    /// return due, not every issuer's whole status.
+    pub fn status_overview(
+        &self,
+        now: DateTime<FixedOffset>,
+        threads: usize,
+    ) -> Result<Vec<status::Overview>> {
+        let mut market = Register::new();
+        replay::replay_filter(&mut market, &self.store, &ReadFilter::stream(MARKET_STREAM))?;
+        let issuers = self.issuers()?;
+        let all = replay::for_each_stream(&self.store, &issuers, threads, |store, issuer| {
+            Ok(status_of(store, &market, issuer, now)?.map(|s| status::Overview::of(&s)))
+        })?;
+        let mut all: Vec<status::Overview> = all.into_iter().flatten().collect();
+        all.sort_by_cached_key(status::Overview::urgency);
+        Ok(all)
+    }
+
+    /// [`Self::status_all`] handed to `each` one issuer at a time, in the
+    /// same order, holding a few issuers' statuses at once: the order is
+    /// found first ([`Self::status_overview`]), then each issuer's status
+    /// is worked out again (every issuer is replayed twice).
+    pub fn status_each<E: From<LedgerError>>(
+        &self,
+        now: DateTime<FixedOffset>,
+        threads: usize,
+        mut each: impl FnMut(Status) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let order: Vec<String> = self
+            .status_overview(now, threads)?
+            .into_iter()
+            .map(|o| o.issuer.id)
+            .collect();
+        let mut market = Register::new();
+        replay::replay_filter(&mut market, &self.store, &ReadFilter::stream(MARKET_STREAM))
+            .map_err(E::from)?;
+        for chunk in order.chunks(4 * threads.max(1)) {
+            let statuses =
+                replay::for_each_stream(&self.store, chunk, threads, |store, issuer| {
+                    status_of(store, &market, issuer, now)
+                })?;
+            for s in statuses.into_iter().flatten() {
+                each(s)?;
+            }
+        }
+        Ok(())
     }
 
     /// Findings that `events` introduce ([`audit::findings_introduced`]).
@@ -427,7 +496,32 @@ impl<S: Engine> Ledger<S> {
     /// [`Engine::read_only`]).
     pub fn open_to_read_at(location: &str) -> Result<(Self, ReadOnly)> {
         let (store, mode) = S::read_only(location)?;
-        Ok((Ledger::new(store), mode))
+        Ok((
+            Ledger {
+                store,
+                read_only: true,
+            },
+            mode,
+        ))
+    }
+
+    /// Whether writing to this ledger needs no upgrade of its schema first
+    /// (opening it to write would run none): a SQLite file whose header
+    /// says this build's schema step. Other engines: `true` (their schema
+    /// is the server's). `false` when the header cannot be read.
+    pub fn schema_is_current(&self) -> bool {
+        use std::io::Read;
+        let location = self.store.location();
+        if is_postgres(&location) {
+            return true;
+        }
+        // SQLite's header: the user_version at bytes 60..64, big-endian.
+        let mut header = [0u8; 64];
+        std::fs::File::open(&location)
+            .and_then(|mut f| f.read_exact(&mut header))
+            .is_ok()
+            && u32::from_be_bytes([header[60], header[61], header[62], header[63]])
+                == shareledger_store::SCHEMA_VERSION
     }
 
     /// Open (or create) a ledger to write.
@@ -476,7 +570,13 @@ impl Ledger<Store> {
     pub fn open_read_only(path: &Path) -> Result<(Self, ReadOnly)> {
         let (mut store, mode) = Store::open_read_only(path)?;
         store.set_cache_size_kib(shareledger_store::READ_CACHE_KIB)?;
-        Ok((Ledger::new(store), mode))
+        Ok((
+            Ledger {
+                store,
+                read_only: true,
+            },
+            mode,
+        ))
     }
 
     /// [`Ledger::open_read_only`], starting with `mode` (`Immutable`: never
@@ -485,7 +585,10 @@ impl Ledger<Store> {
     pub fn open_read_only_as(path: &Path, mode: ReadOnly) -> Result<Self> {
         let (mut store, _) = Store::open_read_only_as(path, mode)?;
         store.set_cache_size_kib(shareledger_store::READ_CACHE_KIB)?;
-        Ok(Ledger::new(store))
+        Ok(Ledger {
+            store,
+            read_only: true,
+        })
     }
 
     /// Open (or create) a SQLite ledger to write.

@@ -20,7 +20,7 @@ use shareledger_returns::dates::thousands;
 
 use crate::time::hk;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct IssuerRef {
     pub id: String,
     pub name: String,
@@ -340,6 +340,84 @@ pub fn urgency(s: &Status) -> (u8, Option<DateTime<FixedOffset>>, String) {
         (Some(d), _) => (0, Some(d), s.issuer.id.clone()),
         (None, Some(d)) => (1, Some(d), s.issuer.id.clone()),
         (None, None) => (2, None, s.issuer.id.clone()),
+    }
+}
+
+/// One issuer's lines of the registrar's view (`status` of every issuer as
+/// text): what [`Status`] holds of the returns due that the view prints
+/// and sorts by, and nothing else, so that every issuer's can be held at
+/// once (a few dozen bytes per return due instead of its events, command
+/// and texts).
+#[derive(Debug, Clone)]
+pub struct Overview {
+    pub issuer: IssuerRef,
+    /// [`Status::now`].
+    pub now: String,
+    pub returns_due: Vec<DueLine>,
+}
+
+/// One return due, as the registrar's view prints it.
+#[derive(Debug, Clone)]
+pub struct DueLine {
+    /// "nddr" or "monthly".
+    pub form: &'static str,
+    pub date: NaiveDate,
+    /// The deadline ([`ReturnDue::deadline`] read back).
+    pub deadline: Deadline,
+    pub overdue: bool,
+}
+
+/// A deadline as a time, or as written when it does not read as one
+/// (never, for a deadline the ledger wrote).
+#[derive(Debug, Clone)]
+pub enum Deadline {
+    At(DateTime<FixedOffset>),
+    Text(String),
+}
+
+impl Overview {
+    /// The lines of `s`.
+    pub fn of(s: &Status) -> Self {
+        Overview {
+            issuer: IssuerRef {
+                id: s.issuer.id.clone(),
+                name: s.issuer.name.clone(),
+            },
+            now: s.now.clone(),
+            returns_due: s
+                .returns_due
+                .iter()
+                .map(|r| DueLine {
+                    form: r.form,
+                    date: r.date,
+                    deadline: match DateTime::parse_from_rfc3339(&r.deadline) {
+                        Ok(t) => Deadline::At(t),
+                        Err(_) => Deadline::Text(r.deadline.clone()),
+                    },
+                    overdue: r.overdue,
+                })
+                .collect(),
+        }
+    }
+
+    /// [`urgency`] of the status these lines were taken from.
+    pub fn urgency(&self) -> (u8, Option<DateTime<FixedOffset>>, String) {
+        let deadline = |r: &DueLine| match r.deadline {
+            Deadline::At(t) => Some(t),
+            Deadline::Text(_) => None,
+        };
+        let overdue = self
+            .returns_due
+            .iter()
+            .filter(|r| r.overdue)
+            .filter_map(deadline)
+            .min();
+        let due = self.returns_due.iter().filter_map(deadline).min();
+        match (overdue, due) {
+            (Some(d), _) => (0, Some(d), self.issuer.id.clone()),
+            (None, Some(d)) => (1, Some(d), self.issuer.id.clone()),
+            (None, None) => (2, None, self.issuer.id.clone()),
+        }
     }
 }
 

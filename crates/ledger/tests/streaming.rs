@@ -6,12 +6,21 @@
 //! other content) and line numbers with gaps, both give the same outcome —
 //! the same refusal and message, the same counts, the same findings — and
 //! an append on one thread stores the same log as one on two.
+//!
+//! A dry run is the streaming append rolled back; the in-memory decision
+//! is kept for a ledger that cannot be written
+//! (`append::dry_run_read_only`). Both dry runs give the append's outcome,
+//! every finding included, and leave the log as it was; the digest the
+//! summary hands back is the digest of every finding.
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use proptest::prelude::*;
 use shareledger_core::event::parse_line;
-use shareledger_ledger::append::append;
-use shareledger_ledger::{AppendOptions, AppendSummary, LedgerError, Lines, ReadFilter, Store};
+use shareledger_ledger::append::{append, append_into, dry_run_read_only};
+use shareledger_ledger::{
+    AppendOptions, AppendSummary, FindingsDigest, LedgerError, Lines, ReadFilter, Store,
+};
+use shareledger_returns::checks::Finding;
 use uuid::Uuid;
 
 const ISSUER: &str = "00001";
@@ -180,13 +189,13 @@ fn lines(batch: &[(Uuid, String)], gaps: u8) -> Lines {
 
 /// What an append decided: counts and findings, or the refusal (a dry run
 /// has no positions).
-fn outcome(r: &Result<AppendSummary, LedgerError>) -> String {
+fn outcome(r: &Result<AppendSummary, LedgerError>, findings: &[Finding]) -> String {
     match r {
         Ok(s) => format!(
             "ok {} {} {:?}",
             s.appended,
             s.duplicates,
-            s.findings
+            findings
                 .iter()
                 .map(|f| serde_json::to_string(f).unwrap())
                 .collect::<Vec<_>>()
@@ -233,8 +242,9 @@ fn run(ops: Vec<(Op, u8)>) -> Result<(), TestCaseError> {
             findings: true,
             ..AppendOptions::default()
         };
-        let dry = append(
-            &mut plain,
+        let before = rows(&plain);
+        let dry = dry_run_read_only(
+            &plain,
             lines(batch, gaps),
             now(),
             "t",
@@ -243,7 +253,22 @@ fn run(ops: Vec<(Op, u8)>) -> Result<(), TestCaseError> {
                 ..options
             },
         );
-        let a = append(
+        let mut streamed_findings = Vec::new();
+        let streamed = append_into(
+            &mut plain,
+            lines(batch, gaps),
+            now(),
+            "t",
+            AppendOptions {
+                dry_run: true,
+                pipeline: Some(n % 2 == 0),
+                ..options
+            },
+            &mut streamed_findings,
+        );
+        prop_assert_eq!(&rows(&plain), &before, "a dry run writes nothing");
+        let mut a_findings = Vec::new();
+        let a = append_into(
             &mut plain,
             lines(batch, gaps),
             now(),
@@ -252,6 +277,7 @@ fn run(ops: Vec<(Op, u8)>) -> Result<(), TestCaseError> {
                 pipeline: Some(false),
                 ..options
             },
+            &mut a_findings,
         );
         let b = append(
             &mut piped,
@@ -263,13 +289,40 @@ fn run(ops: Vec<(Op, u8)>) -> Result<(), TestCaseError> {
                 ..options
             },
         );
+        // The in-memory dry run: the same outcome, and the digest of every
+        // finding the append found.
         prop_assert_eq!(
-            outcome(&dry),
-            outcome(&a),
-            "dry run and append, batch {}",
+            outcome(&dry, &[]),
+            outcome(&a, &[]),
+            "in-memory dry run and append, batch {}",
             n
         );
-        prop_assert_eq!(outcome(&a), outcome(&b), "one thread and two, batch {}", n);
+        if let (Ok(dry), Ok(_)) = (&dry, &a) {
+            prop_assert_eq!(dry.first_position, None);
+            let all: FindingsDigest = a_findings.iter().collect();
+            prop_assert_eq!(
+                &dry.findings,
+                &all,
+                "in-memory dry run's findings, batch {}",
+                n
+            );
+        }
+        prop_assert_eq!(
+            outcome(&streamed, &streamed_findings),
+            outcome(&a, &a_findings),
+            "streamed dry run and append, batch {}",
+            n
+        );
+        if let (Ok(b), Ok(_)) = (&b, &a) {
+            let all: FindingsDigest = a_findings.iter().collect();
+            prop_assert_eq!(&b.findings, &all, "one thread and two, batch {}", n);
+        }
+        prop_assert_eq!(
+            outcome(&a, &[]),
+            outcome(&b, &[]),
+            "one thread and two, batch {}",
+            n
+        );
         if let (Ok(a), Ok(b)) = (&a, &b) {
             prop_assert_eq!(a.first_position, b.first_position);
             prop_assert_eq!(a.last_position, b.last_position);

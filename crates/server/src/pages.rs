@@ -885,10 +885,28 @@ async fn record_post<S: Source>(
     match result {
         Err(e) => record_page(&caller, spec, &form, Some(&e), None, vec![], e.status),
         Ok((summary, findings)) => {
-            let findings: Vec<String> = findings
-                .iter()
+            // A bounded digest (a few findings of each rule, the rest
+            // counted; several overdue returns summed up), as `record` prints.
+            let mut lines: Vec<String> = findings
+                .kept()
                 .map(|f| format!("{:?} {}: {}", f.severity, f.rule, f.message))
                 .collect();
+            lines.extend(findings.more().map(|(issuer, rule, n)| {
+                format!("{n} more finding(s) of rule {rule} for {issuer}: see the audit")
+            }));
+            lines.extend(findings.overdue().map(|(issuer, o)| {
+                format!(
+                    "{:?} 13.25A/13.25B: {} returns of {issuer}{} are not recorded as filed and past their deadline: see the issuer's page",
+                    o.worst,
+                    o.count,
+                    match (o.first, o.last) {
+                        (Some(a), Some(b)) if a != b => format!(" dated {a} to {b}"),
+                        (Some(a), _) => format!(" dated {a}"),
+                        _ => String::new(),
+                    }
+                )
+            }));
+            let findings = lines;
             if check_only {
                 let preview = summary
                     .events

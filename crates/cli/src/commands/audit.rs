@@ -8,6 +8,7 @@ use clap::Args;
 use shareledger_ledger::time::parse_time;
 use shareledger_ledger::{
     default_threads, AuditOptions, AuditReport, AuditSink, AuditSummary, Chain, Engine,
+    FindingsDigest,
 };
 use shareledger_returns::checks::{Finding, Severity};
 
@@ -244,87 +245,173 @@ impl<W: FnMut(&[u8]) -> Result<(), CliError>> AuditSink for ReportWriter<W> {
     }
 }
 
-/// How many findings of one rule `import` and `record` print.
-const WARNINGS_PER_RULE: usize = 5;
-
-/// The filing deadlines (13.25A, 13.25B): what is owed, not what an event
-/// did wrong, so several of them are summed up in one line.
-fn is_deadline_rule(rule: &str) -> bool {
-    rule == "13.25A" || rule == "13.25B"
-}
-
 /// The findings that the events just appended (or, in a dry run, that
 /// would be) introduce ([`AppendOptions::findings`](shareledger_ledger::AppendOptions)),
 /// printed to standard error with their severity (the
-/// same as `audit` gives them): a few per rule, and overdue returns as one
-/// line per issuer when there are several (an opening balance dated in the
-/// past makes every later return owed); `audit` and `status` list them all.
-pub fn print_findings(findings: &[Finding]) -> Result<(), CliError> {
-    let label = |f: &Finding| match f.severity {
+/// same as `audit` gives them): a few per rule
+/// ([`FindingsDigest::PER_RULE`]), and overdue returns as one line per
+/// issuer when there are several (an opening balance dated in the past
+/// makes every later return owed); `audit` and `status` list them all.
+pub fn print_findings(findings: &FindingsDigest) -> Result<(), CliError> {
+    for line in finding_lines(findings) {
+        crate::note!("{line}")?;
+    }
+    Ok(())
+}
+
+fn label(severity: Severity) -> &'static str {
+    match severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
-    };
-    // Overdue returns per issuer: summed up when more than one.
-    let mut deadlines: std::collections::BTreeMap<&str, Vec<&Finding>> = Default::default();
-    for f in findings.iter().filter(|f| is_deadline_rule(&f.rule)) {
-        deadlines.entry(f.issuer.as_str()).or_default().push(f);
     }
-    let mut shown: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
-    for f in findings {
-        if is_deadline_rule(&f.rule)
-            && deadlines
-                .get(f.issuer.as_str())
-                .is_some_and(|v| v.len() > 1)
-        {
-            continue;
-        }
-        let n = shown
-            .entry((f.issuer.as_str(), f.rule.as_str()))
-            .or_default();
-        *n += 1;
-        if *n <= WARNINGS_PER_RULE {
-            crate::note!(
-                "{}: [{}] {} {}: {}",
-                label(f),
-                f.rule,
-                f.issuer,
-                f.date.map(|d| d.to_string()).unwrap_or_default(),
-                f.message
-            )?;
-        }
+}
+
+/// The lines [`print_findings`] prints.
+fn finding_lines(findings: &FindingsDigest) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in findings.kept() {
+        out.push(format!(
+            "{}: [{}] {} {}: {}",
+            label(f.severity),
+            f.rule,
+            f.issuer,
+            f.date.map(|d| d.to_string()).unwrap_or_default(),
+            f.message
+        ));
     }
-    for ((issuer, rule), n) in shown {
-        if n > WARNINGS_PER_RULE {
-            crate::note!(
-                "[{rule}] {issuer}: {} more finding(s) of this rule: run `shareledger audit --issuer {issuer}` for all",
-                n - WARNINGS_PER_RULE
-            )?;
-        }
+    for (issuer, rule, n) in findings.more() {
+        out.push(format!(
+            "[{rule}] {issuer}: {n} more finding(s) of this rule: run `shareledger audit --issuer {issuer}` for all"
+        ));
     }
-    for (issuer, owed) in deadlines.into_iter().filter(|(_, v)| v.len() > 1) {
-        let first = owed.iter().filter_map(|f| f.date).min();
-        let last = owed.iter().filter_map(|f| f.date).max();
-        let worst = if owed.iter().any(|f| f.severity == Severity::Error) {
-            "error"
-        } else {
-            "warning"
-        };
-        crate::note!(
-            "{worst}: [13.25A/13.25B] {issuer}: {} returns{} are not recorded as filed and past their deadline: `shareledger status --issuer {issuer}` lists them; a return filed before this ledger was started is recorded with a return_filed event (or `return … --mark-filed --submitted-at`)",
-            owed.len(),
-            match (first, last) {
+    for (issuer, owed) in findings.overdue() {
+        out.push(format!(
+            "{}: [13.25A/13.25B] {issuer}: {} returns{} are not recorded as filed and past their deadline: `shareledger status --issuer {issuer}` lists them; a return filed before this ledger was started is recorded with a return_filed event (or `return … --mark-filed --submitted-at`)",
+            label(owed.worst),
+            owed.count,
+            match (owed.first, owed.last) {
                 (Some(a), Some(b)) if a != b => format!(" dated {a} to {b}"),
                 (Some(a), _) => format!(" dated {a}"),
                 _ => String::new(),
             }
-        )?;
+        ));
     }
-    Ok(())
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The lines as printed before the digest, from every finding (the
+    /// reference the digest's lines must equal).
+    fn lines_from_all(findings: &[Finding]) -> Vec<String> {
+        const WARNINGS_PER_RULE: usize = 5;
+        let is_deadline_rule = |r: &str| r == "13.25A" || r == "13.25B";
+        let mut out = Vec::new();
+        let mut deadlines: std::collections::BTreeMap<&str, Vec<&Finding>> = Default::default();
+        for f in findings.iter().filter(|f| is_deadline_rule(&f.rule)) {
+            deadlines.entry(f.issuer.as_str()).or_default().push(f);
+        }
+        let mut shown: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
+        for f in findings {
+            if is_deadline_rule(&f.rule)
+                && deadlines
+                    .get(f.issuer.as_str())
+                    .is_some_and(|v| v.len() > 1)
+            {
+                continue;
+            }
+            let n = shown
+                .entry((f.issuer.as_str(), f.rule.as_str()))
+                .or_default();
+            *n += 1;
+            if *n <= WARNINGS_PER_RULE {
+                out.push(format!(
+                    "{}: [{}] {} {}: {}",
+                    label(f.severity),
+                    f.rule,
+                    f.issuer,
+                    f.date.map(|d| d.to_string()).unwrap_or_default(),
+                    f.message
+                ));
+            }
+        }
+        for ((issuer, rule), n) in shown {
+            if n > WARNINGS_PER_RULE {
+                out.push(format!(
+                    "[{rule}] {issuer}: {} more finding(s) of this rule: run `shareledger audit --issuer {issuer}` for all",
+                    n - WARNINGS_PER_RULE
+                ));
+            }
+        }
+        for (issuer, owed) in deadlines.into_iter().filter(|(_, v)| v.len() > 1) {
+            let first = owed.iter().filter_map(|f| f.date).min();
+            let last = owed.iter().filter_map(|f| f.date).max();
+            let worst = if owed.iter().any(|f| f.severity == Severity::Error) {
+                "error"
+            } else {
+                "warning"
+            };
+            out.push(format!(
+                "{worst}: [13.25A/13.25B] {issuer}: {} returns{} are not recorded as filed and past their deadline: `shareledger status --issuer {issuer}` lists them; a return filed before this ledger was started is recorded with a return_filed event (or `return … --mark-filed --submitted-at`)",
+                owed.len(),
+                match (first, last) {
+                    (Some(a), Some(b)) if a != b => format!(" dated {a} to {b}"),
+                    (Some(a), _) => format!(" dated {a}"),
+                    _ => String::new(),
+                }
+            ));
+        }
+        out
+    }
+
+    /// The digest prints what every finding printed, line for line, over
+    /// many mixes of issuers, rules, severities and dates.
+    #[test]
+    fn the_digest_prints_what_every_finding_printed() {
+        let rules = ["13.25A", "13.25B", "10.06(1)", "10.06(3)", "10.06(2)(a)"];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut differing_cases = 0;
+        for case in 0..400 {
+            let len = next(40) as usize;
+            let mut all = Vec::new();
+            for k in 0..len {
+                let issuer = format!("0000{}", next(3));
+                let rule = rules[next(rules.len() as u64) as usize];
+                let date = (next(5) > 0)
+                    .then(|| chrono::NaiveDate::from_ymd_opt(2024, 1 + next(12) as u32, 1))
+                    .flatten();
+                let severity = if next(2) == 0 {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                };
+                all.push(Finding {
+                    severity,
+                    rule: rule.into(),
+                    issuer,
+                    date,
+                    message: format!("case {case} finding {k}"),
+                    event: None,
+                });
+            }
+            let digest: FindingsDigest = all.iter().collect();
+            let want = lines_from_all(&all);
+            assert_eq!(finding_lines(&digest), want, "case {case}: {all:?}");
+            assert_eq!(digest.total(), len as u64);
+            if want.len() != len {
+                differing_cases += 1;
+            }
+        }
+        assert!(differing_cases > 100, "the cases summed some findings up");
+    }
     use chrono::{DateTime, FixedOffset};
     use shareledger_ledger::import::jsonl::read_lines;
     use shareledger_ledger::{AppendOptions, Ledger, Store, SEED_LEDGER};

@@ -4,7 +4,7 @@
 
 use chrono::DateTime;
 use clap::Args;
-use shareledger_ledger::status::{Filed, Status};
+use shareledger_ledger::status::{Deadline, Filed, Overview, Status};
 use shareledger_ledger::time::parse_time;
 use shareledger_ledger::{default_threads, Engine};
 use shareledger_returns::dates::thousands;
@@ -46,13 +46,30 @@ pub fn run<S: Engine>(db: &std::path::Path, args: StatusArgs) -> Result<(), CliE
     };
     let ledger = super::open_to_read::<S>(db)?;
     let Some(issuer) = args.issuer.as_deref() else {
-        let all = ledger.status_all(now, default_threads())?;
         match args.format.format {
-            ReportFormat::Json => println!(
+            // The same array as one `serde_json::to_string_pretty` of every
+            // status, written one issuer at a time.
+            ReportFormat::Json => {
+                let mut first = true;
+                ledger.status_each(now, default_threads(), |s: Status| {
+                    let one = serde_json::to_string_pretty(&s).expect("serializes");
+                    let mut text = String::from(if first { "[\n" } else { ",\n" });
+                    first = false;
+                    for (i, line) in one.lines().enumerate() {
+                        if i > 0 {
+                            text.push('\n');
+                        }
+                        text.push_str("  ");
+                        text.push_str(line);
+                    }
+                    crate::out!("{text}")
+                })?;
+                crate::outln!("{}", if first { "[]" } else { "\n]" })?;
+            }
+            ReportFormat::Text => crate::out!(
                 "{}",
-                serde_json::to_string_pretty(&all).expect("serializes")
-            ),
-            ReportFormat::Text => print!("{}", overview(&all)),
+                overview(&ledger.status_overview(now, default_threads())?)
+            )?,
         }
         return Ok(());
     };
@@ -69,8 +86,12 @@ pub fn run<S: Engine>(db: &std::path::Path, args: StatusArgs) -> Result<(), CliE
 
 fn long(t: &str) -> String {
     DateTime::parse_from_rfc3339(t)
-        .map(|t| t.format("%H:%M %a %d %b %Y").to_string())
+        .map(|t| long_at(&t))
         .unwrap_or_else(|_| t.to_string())
+}
+
+fn long_at(t: &DateTime<chrono::FixedOffset>) -> String {
+    t.format("%H:%M %a %d %b %Y").to_string()
 }
 
 /// The status as text for a person.
@@ -180,7 +201,7 @@ pub fn text(s: &Status) -> String {
 }
 
 /// Every issuer's returns due, one line each, most urgent first.
-pub fn overview(all: &[Status]) -> String {
+pub fn overview(all: &[Overview]) -> String {
     let Some(first) = all.first() else {
         return "the ledger has no issuers yet\n".to_string();
     };
@@ -203,7 +224,10 @@ pub fn overview(all: &[Status]) -> String {
                 if r.overdue { "OVERDUE" } else { "due" },
                 if r.form == "nddr" { "NDDR" } else { "Monthly" },
                 r.date,
-                long(&r.deadline)
+                match &r.deadline {
+                    Deadline::At(t) => long_at(t),
+                    Deadline::Text(t) => t.clone(),
+                }
             ));
         }
     }
