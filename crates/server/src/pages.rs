@@ -274,6 +274,44 @@ fn flash_of(q: &Params) -> Option<String> {
 
 // ---------------------------------------------------------------- start
 
+/// The start page's row of an issuer, and the key the list is sorted by:
+/// overdue first, then by the next deadline, then by id.
+fn start_row(s: &shareledger_ledger::Status) -> ((bool, String, String), Value) {
+    let next = s
+        .returns_due
+        .iter()
+        .min_by_key(|r| (!r.overdue, r.deadline.clone()));
+    let key = (
+        !next.is_some_and(|r| r.overdue),
+        next.map(|r| r.deadline.clone())
+            .unwrap_or_else(|| "~".into()),
+        s.issuer.id.clone(),
+    );
+    let sum = issuer_summary(s);
+    let row = serde_json::json!({
+        "issuer": sum["issuer"],
+        "name": sum["name"],
+        "overdue": sum["overdue"],
+        "next": next.map(|r| serde_json::json!({
+            "label": format!(
+                "{}{} {}",
+                if r.amends.is_some() { "Amendment: " } else { "" },
+                due_label(r.form),
+                due_period(r.form, r.date)
+            ),
+            "href": due_href(&s.issuer.id, r.form, r.date),
+            "deadline": long_time(&r.deadline),
+            "overdue": r.overdue,
+        })),
+        "more": match s.returns_due.len() {
+            0 | 1 => String::new(),
+            n => format!("{} more", n - 1),
+        },
+        "amendments": amendments_due(s),
+    });
+    (key, row)
+}
+
 async fn start<S: Source>(
     State(app): State<Shared<S>>,
     headers: HeaderMap,
@@ -282,6 +320,8 @@ async fn start<S: Source>(
     let caller = caller_or_login!(app, headers, "/");
     let at = now();
     let c = caller.clone();
+    // Each issuer's row (and the key it is sorted by) is taken from its
+    // status at once, so only the rows are held, not every whole status.
     let mut list = page_try!(
         caller,
         "/",
@@ -289,7 +329,7 @@ async fn start<S: Source>(
             let mut out = Vec::new();
             for id in l.issuers()? {
                 if c.sees(&id) {
-                    out.push(l.status(&id, at)?);
+                    out.push(start_row(&l.status(&id, at)?));
                 }
             }
             Ok(out)
@@ -297,49 +337,8 @@ async fn start<S: Source>(
         .await
     );
     // Overdue first, then by the next deadline.
-    list.sort_by_key(|s| {
-        let next = s
-            .returns_due
-            .iter()
-            .min_by_key(|r| (!r.overdue, r.deadline.clone()));
-        (
-            !next.is_some_and(|r| r.overdue),
-            next.map(|r| r.deadline.clone())
-                .unwrap_or_else(|| "~".into()),
-            s.issuer.id.clone(),
-        )
-    });
-    let rows: Vec<Value> = list
-        .iter()
-        .map(|s| {
-            let sum = issuer_summary(s);
-            let next = s
-                .returns_due
-                .iter()
-                .min_by_key(|r| (!r.overdue, r.deadline.clone()));
-            serde_json::json!({
-                "issuer": sum["issuer"],
-                "name": sum["name"],
-                "overdue": sum["overdue"],
-                "next": next.map(|r| serde_json::json!({
-                    "label": format!(
-                        "{}{} {}",
-                        if r.amends.is_some() { "Amendment: " } else { "" },
-                        due_label(r.form),
-                        due_period(r.form, r.date)
-                    ),
-                    "href": due_href(&s.issuer.id, r.form, r.date),
-                    "deadline": long_time(&r.deadline),
-                    "overdue": r.overdue,
-                })),
-                "more": match s.returns_due.len() {
-                    0 | 1 => String::new(),
-                    n => format!("{} more", n - 1),
-                },
-                "amendments": amendments_due(s),
-            })
-        })
-        .collect();
+    list.sort_by(|a, b| a.0.cmp(&b.0));
+    let rows: Vec<Value> = list.into_iter().map(|(_, row)| row).collect();
     render(
         "start.html",
         context! {
