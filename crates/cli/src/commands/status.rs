@@ -66,10 +66,10 @@ pub fn run<S: Engine>(db: &std::path::Path, args: StatusArgs) -> Result<(), CliE
                 })?;
                 crate::outln!("{}", if first { "[]" } else { "\n]" })?;
             }
-            ReportFormat::Text => crate::out!(
-                "{}",
-                overview(&ledger.status_overview(now, default_threads())?)
-            )?,
+            ReportFormat::Text => {
+                let all = ledger.status_overview(now, default_threads())?;
+                overview(&all, |text| crate::out!("{text}"))?
+            }
         }
         return Ok(());
     };
@@ -200,10 +200,15 @@ pub fn text(s: &Status) -> String {
     out
 }
 
-/// Every issuer's returns due, one line each, most urgent first.
-pub fn overview(all: &[Overview]) -> String {
+/// Every issuer's returns due, one line each, most urgent first, handed
+/// to `write` a block of lines at a time (a registrar's store has as many
+/// lines as returns due: the text is never held whole).
+pub fn overview(
+    all: &[Overview],
+    mut write: impl FnMut(&str) -> Result<(), CliError>,
+) -> Result<(), CliError> {
     let Some(first) = all.first() else {
-        return "the ledger has no issuers yet\n".to_string();
+        return write("the ledger has no issuers yet\n");
     };
     let mut out = format!(
         "{} issuer{} — status at {} Hong Kong time, most urgent first\n\n",
@@ -229,7 +234,11 @@ pub fn overview(all: &[Overview]) -> String {
                     Deadline::Text(t) => t.clone(),
                 }
             ));
+            if out.len() >= 1 << 16 {
+                write(&out)?;
+                out.clear();
+            }
         }
     }
-    out
+    write(&out)
 }
