@@ -199,7 +199,10 @@ where
     }) {
         Err(Undo::Done(outcome)) => *outcome,
         Err(Undo::Store(e)) => Err(e.into()),
-        Ok(()) => unreachable!("the dry run's transaction is always rolled back"),
+        // The closure never returns `Ok`, so nothing commits.
+        Ok(()) => Err(LedgerError::Inconsistent(
+            "a dry run's transaction ended without its outcome".into(),
+        )),
     }
 }
 
