@@ -822,6 +822,11 @@ fn judge_without_digest<S: EventStore>(
     let Some(state) = current.issuer(issuer) else {
         return Ok(judged);
     };
+    if without.is_empty() {
+        // Nothing to judge: no read (the reader's first page would fetch
+        // the stream's every row before the loop below stops).
+        return Ok(judged);
+    }
     let filings = state.filings();
     let mut wanted: HashMap<uuid::Uuid, usize> =
         without.iter().map(|&i| (filings[i].0, i)).collect();
