@@ -42,7 +42,11 @@ pub fn write_error(what: &str, e: &std::io::Error) -> CliError {
 /// a JSON text stays valid and means the same.
 pub fn sanitize(text: &str) -> std::borrow::Cow<'_, str> {
     let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
-    if !text.chars().any(unsafe_char) {
+    // The control characters are C0 (bytes below 0x20), DEL (0x7f) and C1
+    // (U+0080–U+009F, UTF-8 0xc2 0x80–0x9f): a text without those bytes has
+    // none, found without decoding it (an audit's findings go through here).
+    let maybe = |b: &u8| (*b < 0x20 && *b != b'\n' && *b != b'\t') || *b == 0x7f || *b == 0xc2;
+    if !text.as_bytes().iter().any(maybe) || !text.chars().any(unsafe_char) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
@@ -127,5 +131,25 @@ mod tests {
             "\\u001b[31mEvil\\u001b[0m Ltd\\u000d\\u009b2J\\u007f"
         );
         assert_eq!(sanitize("中文 Ltd"), "中文 Ltd");
+    }
+
+    #[test]
+    fn the_byte_scan_finds_every_control_character() {
+        // Each character of the first 0x3000 (C0, DEL, C1, Latin-1, and
+        // multi-byte ones), alone and between ASCII: escaped exactly when
+        // it is a control character other than a line feed or a tab.
+        for c in (0u32..0x3000).filter_map(char::from_u32) {
+            let escaped = c.is_control() && c != '\n' && c != '\t';
+            for text in [c.to_string(), format!("a{c}b")] {
+                let out = sanitize(&text);
+                assert_eq!(
+                    out.contains(&format!("\\u{:04x}", c as u32)),
+                    escaped,
+                    "U+{:04X} in {text:?} gave {out:?}",
+                    c as u32
+                );
+                assert_eq!(matches!(out, std::borrow::Cow::Borrowed(_)), !escaped);
+            }
+        }
     }
 }

@@ -648,7 +648,7 @@ fn insert<T: EventTx>(
     give_back: &std::sync::mpsc::Sender<Vec<ValidEvent>>,
 ) {
     if failed.is_none() {
-        match tx.append_valid(&loader.take_expected(), &chunk) {
+        match tx.append_valid_or_abort(&loader.take_expected(), &chunk) {
             Ok(o) => positions.extend(&o),
             Err(e) => *failed = Some(e),
         }

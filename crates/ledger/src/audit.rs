@@ -693,8 +693,15 @@ impl FilingProofs {
         // (`event_voided`) was recorded after it: an event merely recorded late
         // (a threshold event riding along in a later return) is no correction.
         let without: Vec<usize> = corrected_without_digest(state, &amended);
+        // The second replay stops at the last of them: its log position
+        // (none when one of them was not seen in the replay: read all).
+        let upto = without
+            .iter()
+            .map(|&i| self.seen.get(&filings[i].0).map(|s| s.position))
+            .collect::<Option<Vec<u64>>>()
+            .and_then(|p| p.into_iter().max());
         let mut judged_without =
-            judge_without_digest(store, market, current, issuer, &self.index, &without)?;
+            judge_without_digest(store, market, current, issuer, &self.index, &without, upto)?;
         for (i, (id, filed)) in filings.iter().enumerate() {
             let Some(seen) = self.seen.get_mut(id) else {
                 continue;
@@ -809,16 +816,29 @@ fn judge_without_digest<S: EventStore>(
     issuer: &str,
     index: &DateIndex,
     without: &[usize],
+    upto: Option<u64>,
 ) -> Result<HashMap<usize, Option<Finding>>, LedgerError> {
     let mut judged = HashMap::new();
     let Some(state) = current.issuer(issuer) else {
         return Ok(judged);
     };
+    if without.is_empty() {
+        // Nothing to judge: no read (the reader's first page would fetch
+        // the stream's every row before the loop below stops).
+        return Ok(judged);
+    }
     let filings = state.filings();
     let mut wanted: HashMap<uuid::Uuid, usize> =
         without.iter().map(|&i| (filings[i].0, i)).collect();
     let mut then = market.clone();
-    for row in store.events(&ReadFilter::stream(issuer)) {
+    // Read no further than the last filing wanted (`upto`, when every one
+    // was seen in the replay): the rows after it are not needed, and a page
+    // of the reader would fetch them all.
+    let filter = ReadFilter {
+        to_position: upto,
+        ..ReadFilter::stream(issuer)
+    };
+    for row in store.events(&filter) {
         if wanted.is_empty() {
             break;
         }

@@ -39,6 +39,7 @@ pub fn run_all<H: Harness>(h: &mut H) {
     idempotent_ids(h);
     recorded_at_never_backwards(h);
     failed_transaction_writes_nothing(h);
+    a_failed_batch_or_abort_never_commits(h);
     chain_finds_changed_row(h);
     chain_finds_deleted_row(h);
     checkpoint_finds_cut_tail(h);
@@ -340,6 +341,81 @@ pub fn failed_transaction_writes_nothing<H: Harness>(h: &mut H) {
     assert_eq!(s.count().unwrap(), 2);
     assert_eq!(s.stream_version("b").unwrap(), 0);
     fill_more(&mut s, 3..=3);
+    assert!(s.verify().unwrap().is_intact());
+}
+
+/// `append_valid_or_abort`: the same outcomes as `append_valid` when it
+/// succeeds; when a batch fails, nothing of the write is stored, whether the
+/// caller gives up (`Err`) or, wrongly, goes on to commit (`Ok`: the backend
+/// rolls back and says [`StoreError::Aborted`], or its batch was atomic).
+pub fn a_failed_batch_or_abort_never_commits<H: Harness>(h: &mut H) {
+    let valid = |evs: Vec<NewEvent>| -> Vec<crate::ValidEvent> {
+        evs.into_iter()
+            .map(|e| e.validate().expect("valid"))
+            .collect()
+    };
+    let mut s = h.fresh();
+    fill(&mut s, 3, &["a"]);
+    let out = s
+        .write(|tx| {
+            let mut out = tx.append_valid_or_abort(&[], &valid(vec![ev(4, "a"), ev(5, "b")]))?;
+            out.extend(tx.append_valid_or_abort(&[], &valid(vec![ev(5, "b"), ev(6, "a")]))?);
+            Ok::<_, StoreError>(out)
+        })
+        .expect("appends");
+    assert_eq!(
+        out,
+        vec![
+            AppendOutcome::Appended {
+                position: 4,
+                version: 4
+            },
+            AppendOutcome::Appended {
+                position: 5,
+                version: 1
+            },
+            AppendOutcome::Duplicate { position: 5 },
+            AppendOutcome::Appended {
+                position: 6,
+                version: 5
+            },
+        ]
+    );
+    let mut changed = ev(2, "a");
+    changed.payload = r#"{"n":999}"#.into();
+    changed.recorded_at = ts(10);
+    for caller_commits in [false, true] {
+        let r = s.write(|tx| {
+            tx.append_valid_or_abort(&[], &valid(vec![ev(7, "a")]))?;
+            let e = tx
+                .append_valid_or_abort(&[], &valid(vec![ev(8, "b"), ev(9, "a"), changed.clone()]))
+                .unwrap_err();
+            assert!(
+                matches!(e, StoreError::IdConflict { position: 2, .. }),
+                "{e:?}"
+            );
+            match caller_commits {
+                true => Ok(()),
+                false => Err(e),
+            }
+        });
+        match (caller_commits, &r) {
+            (false, Err(StoreError::IdConflict { .. })) => {}
+            (true, Err(StoreError::Aborted { reason, .. })) => {
+                assert!(reason.contains("already stored"), "{reason}")
+            }
+            // A backend whose batch is atomic keeps the batch before.
+            (true, Ok(())) => {
+                assert_eq!(s.count().unwrap(), 7);
+                assert!(s.verify().unwrap().is_intact());
+                return;
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s.count().unwrap(), 6, "nothing of the write is stored");
+        assert_eq!(s.stream_version("b").unwrap(), 1);
+    }
+    fill_more(&mut s, 7..=7);
     assert!(s.verify().unwrap().is_intact());
 }
 

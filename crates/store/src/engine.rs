@@ -135,6 +135,22 @@ pub trait EventTx: EventRead {
         events: &[ValidEvent],
     ) -> Result<Vec<AppendOutcome>, StoreError>;
 
+    /// [`EventTx::append_valid`] for a caller that abandons the whole
+    /// transaction on any error (an import: all or nothing): the same checks
+    /// and outcomes, but the batch need not be atomic on its own, which
+    /// spares a backend its per-batch savepoint. After an error, part of the
+    /// batch may be in the transaction: it must not commit. A backend that
+    /// takes the shortcut enforces that: its `write` then rolls back and
+    /// fails ([`StoreError::Aborted`]) even if the caller returns `Ok`. The
+    /// default is [`EventTx::append_valid`] (atomic: stronger).
+    fn append_valid_or_abort(
+        &mut self,
+        expected: &[(String, ExpectedVersion)],
+        events: &[ValidEvent],
+    ) -> Result<Vec<AppendOutcome>, StoreError> {
+        self.append_valid(expected, events)
+    }
+
     /// Keep `snapshot` for its stream, replacing any earlier one; it commits
     /// (or not) with the transaction. Nothing of the log changes.
     fn put_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError>;

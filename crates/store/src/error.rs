@@ -145,6 +145,17 @@ pub enum StoreError {
         actual: u64,
     },
 
+    /// A batch appended with [`crate::EventTx::append_valid_or_abort`]
+    /// failed, and the caller went on to commit: the transaction was rolled
+    /// back instead (part of the batch was in it).
+    #[error("{}: a batch of this write failed ({reason}) and the write was rolled back: nothing of it was stored", path.display())]
+    Aborted {
+        /// The ledger path.
+        path: PathBuf,
+        /// The batch's error.
+        reason: String,
+    },
+
     /// An event id is already stored with different content.
     #[error("event id {id} is already stored at position {position} with different content: use a new event id (ids are never reused)")]
     IdConflict {

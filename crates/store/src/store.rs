@@ -184,8 +184,17 @@ impl Store {
             tx,
             path,
             page_size: self.page_size,
+            aborted: None,
         };
         match f(&mut wtx) {
+            Ok(_) if wtx.aborted.is_some() => {
+                let _ = wtx.tx.rollback();
+                Err(StoreError::Aborted {
+                    path: path.to_path_buf(),
+                    reason: wtx.aborted.unwrap_or_default(),
+                }
+                .into())
+            }
             Ok(value) => {
                 wtx.tx.commit().ctx(path)?;
                 Ok(value)
@@ -384,6 +393,9 @@ pub struct WriteTx<'a> {
     tx: Transaction<'a>,
     path: &'a Path,
     page_size: usize,
+    /// The error of a batch appended without its own savepoint
+    /// ([`WriteTx::append_valid_or_abort`]): the transaction must not commit.
+    aborted: Option<String>,
 }
 
 impl WriteTx<'_> {
@@ -462,14 +474,35 @@ impl WriteTx<'_> {
         self.append_checked(expected, events)
     }
 
-    fn append_checked<E: AsRef<NewEvent>>(
+    /// [`WriteTx::append_valid`] without the batch's own savepoint (see
+    /// [`crate::EventTx::append_valid_or_abort`]): after an error the
+    /// transaction is marked aborted, and [`Store::write`] rolls it back.
+    pub fn append_valid_or_abort(
         &mut self,
         expected: &[(String, ExpectedVersion)],
-        events: &[E],
+        events: &[ValidEvent],
     ) -> Result<Vec<AppendOutcome>, StoreError> {
-        let path = self.path;
+        if let Some(reason) = &self.aborted {
+            return Err(StoreError::Aborted {
+                path: self.path.to_path_buf(),
+                reason: reason.clone(),
+            });
+        }
+        let r = self.check_expected(expected).and_then(|()| {
+            if events.is_empty() {
+                return Ok(Vec::new());
+            }
+            append_rows(&self.tx, self.path, events)
+        });
+        if let Err(e) = &r {
+            self.aborted = Some(e.to_string());
+        }
+        r
+    }
+
+    fn check_expected(&self, expected: &[(String, ExpectedVersion)]) -> Result<(), StoreError> {
         for (stream, exp) in expected {
-            let actual = read::stream_version(&self.tx, path, stream)?;
+            let actual = read::stream_version(&self.tx, self.path, stream)?;
             if !exp.matches(actual) {
                 return Err(StoreError::VersionConflict {
                     stream: stream.clone(),
@@ -478,6 +511,22 @@ impl WriteTx<'_> {
                 });
             }
         }
+        Ok(())
+    }
+
+    fn append_checked<E: AsRef<NewEvent>>(
+        &mut self,
+        expected: &[(String, ExpectedVersion)],
+        events: &[E],
+    ) -> Result<Vec<AppendOutcome>, StoreError> {
+        let path = self.path;
+        if let Some(reason) = &self.aborted {
+            return Err(StoreError::Aborted {
+                path: path.to_path_buf(),
+                reason: reason.clone(),
+            });
+        }
+        self.check_expected(expected)?;
         if events.is_empty() {
             return Ok(Vec::new());
         }
@@ -697,6 +746,13 @@ impl EventTx for WriteTx<'_> {
         events: &[ValidEvent],
     ) -> Result<Vec<AppendOutcome>, StoreError> {
         WriteTx::append_valid(self, expected, events)
+    }
+    fn append_valid_or_abort(
+        &mut self,
+        expected: &[(String, ExpectedVersion)],
+        events: &[ValidEvent],
+    ) -> Result<Vec<AppendOutcome>, StoreError> {
+        WriteTx::append_valid_or_abort(self, expected, events)
     }
     fn put_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError> {
         crate::snapshot::put(&self.tx, self.path, snapshot)
