@@ -153,8 +153,9 @@ where
 /// [`append`] with every issuer's state folded to the last `window_days`
 /// days of its detail, whatever the input's size ([`append`] folds only
 /// inputs of [`PIPELINE_MIN_LINES`] lines or more, to
-/// [`FOLD_WINDOW_DAYS`]): the same outcome, for the tests that hold it to
-/// the whole state's (docs/decisions.md, "An import in bounded memory").
+/// [`FOLD_WINDOW_DAYS`]), or (`0`) never folded: the same outcome, for the
+/// tests that hold it to the whole state's and measure both
+/// (docs/decisions.md, "An import in bounded memory").
 pub fn append_with_window<S: shareledger_store::EventStore, I>(
     store: &mut S,
     lines: I,
@@ -290,7 +291,7 @@ where
     // days (a small one, e.g. `record`, keeps whole states, which its
     // snapshots are written from).
     loader.window = match window {
-        Some(days) => streaming.then_some(days.max(1)),
+        Some(days) => (streaming && days > 0).then_some(days),
         None => (streaming && more).then_some(FOLD_WINDOW_DAYS),
     };
     let mut lines = head.into_iter().chain(lines);
