@@ -3,7 +3,8 @@
 //!
 //! The input streams: lines are read, decided and inserted a chunk at a time
 //! inside the one transaction, and only what deciding needs is kept: the
-//! state (no history) of the issuers named so far, and a fixed-size Bloom
+//! state (no history; for a large input, folded to each issuer's last
+//! days: [`Fold`]) of the issuers named so far, and a fixed-size Bloom
 //! filter of the contents of their live events and of the batch's. What
 //! else a line needs is read back from the write transaction, which holds
 //! the rows stored before the batch and those the batch already inserted: a
