@@ -4,7 +4,7 @@
 //! The input streams: lines are read, decided and inserted a chunk at a time
 //! inside the one transaction, and only what deciding needs is kept: the
 //! state (no history; for a large input, folded to each issuer's last
-//! days: [`Fold`]) of the issuers named so far, and a fixed-size Bloom
+//! days: `Fold`) of the issuers named so far, and a fixed-size Bloom
 //! filter of the contents of their live events and of the batch's. What
 //! else a line needs is read back from the write transaction, which holds
 //! the rows stored before the batch and those the batch already inserted: a
@@ -189,8 +189,9 @@ where
 }
 
 /// Each issuer's state keeps the detail of this many days back from its
-/// latest date (and up to twice as many before it is folded again): see
-/// [`Fold`].
+/// latest date (and up to twice as many before it is folded again), for
+/// an input of [`PIPELINE_MIN_LINES`] lines or more (docs/decisions.md,
+/// "The register's state, folded to a horizon").
 pub const FOLD_WINDOW_DAYS: u32 = 16;
 
 /// An issuer whose whole state had to be rebuilt for a line dated before
