@@ -46,6 +46,10 @@ pub enum RefusalKind {
     InvalidRatio,
     /// A movement dated on or before a capital reorganisation, whose announced numbers contain it.
     BeforeReorganisation,
+    /// An internal error, never an input's: a register whose issuer is
+    /// folded was sent an event that needs the issuer's whole state
+    /// (`state::needs_full_state`; debug builds assert it instead).
+    NeedsFullState,
 }
 
 /// A refused event: nothing of it is written.

@@ -3,7 +3,8 @@
 //!
 //! The input streams: lines are read, decided and inserted a chunk at a time
 //! inside the one transaction, and only what deciding needs is kept: the
-//! state (no history) of the issuers named so far, and a fixed-size Bloom
+//! state (no history; for a large input, folded to each issuer's last
+//! days: `Fold`) of the issuers named so far, and a fixed-size Bloom
 //! filter of the contents of their live events and of the batch's. What
 //! else a line needs is read back from the write transaction, which holds
 //! the rows stored before the batch and those the batch already inserted: a
@@ -23,12 +24,12 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use shareledger_core::calendar::BusinessCalendar;
 use shareledger_core::event::{
     check_bounds, Event, EventVoided, Incoming, Recorded, MARKET_STREAM, SCHEMA_VERSION,
 };
-use shareledger_core::state::{needs_history, Register};
+use shareledger_core::state::{needs_full_state, needs_history, Register};
 use shareledger_returns::checks::{self, Finding};
 use shareledger_store::{
     AppendOutcome, EventTx, ExpectedVersion, NewEvent, ReadFilter, StoreError, StoredEvent,
@@ -180,7 +181,7 @@ where
     I::Item: IntoLine,
 {
     if !options.dry_run {
-        return store.write(|tx| run(tx, lines, now, actor, options, true, sink));
+        return store.write(|tx| run(tx, lines, now, actor, options, true, sink, None));
     }
     /// Why the dry run's transaction ends: always rolled back.
     enum Undo {
@@ -194,7 +195,7 @@ where
     }
     match store.write(|tx| {
         Err::<(), Undo>(Undo::Done(Box::new(run(
-            tx, lines, now, actor, options, true, sink,
+            tx, lines, now, actor, options, true, sink, None,
         ))))
     }) {
         Err(Undo::Done(outcome)) => *outcome,
@@ -235,6 +236,7 @@ where
         options,
         false,
         &mut digest,
+        None,
     )?;
     summary.findings = digest;
     Ok(summary)
@@ -322,6 +324,42 @@ fn read_only_write() -> StoreError {
     }
 }
 
+/// [`append`] with every issuer's state folded to the last `window_days`
+/// days of its detail, whatever the input's size ([`append`] folds only
+/// inputs of [`PIPELINE_MIN_LINES`] lines or more, to
+/// [`FOLD_WINDOW_DAYS`]), or (`0`) never folded: the same outcome, for the
+/// tests that hold it to the whole state's and measure both
+/// (docs/decisions.md, "An import in bounded memory").
+pub fn append_with_window<S: shareledger_store::EventStore, I>(
+    store: &mut S,
+    lines: I,
+    now: DateTime<FixedOffset>,
+    actor: &str,
+    options: AppendOptions,
+    window_days: u32,
+) -> Result<AppendSummary, LedgerError>
+where
+    I: IntoIterator,
+    I::Item: IntoLine,
+{
+    let mut digest = FindingsDigest::new();
+    let streaming = !options.dry_run;
+    let mut summary = store.write(|tx| {
+        run(
+            tx,
+            lines,
+            now,
+            actor,
+            options,
+            streaming,
+            &mut digest,
+            Some(window_days),
+        )
+    })?;
+    summary.findings = digest;
+    Ok(summary)
+}
+
 /// [`append`] inside a write transaction already open (so that what was
 /// read to build `lines` cannot change before they are appended). A dry
 /// run here decides in memory (it cannot roll back the caller's
@@ -339,15 +377,27 @@ where
 {
     let mut digest = FindingsDigest::new();
     let streaming = !options.dry_run;
-    let mut summary = run(tx, lines, now, actor, options, streaming, &mut digest)?;
+    let mut summary = run(tx, lines, now, actor, options, streaming, &mut digest, None)?;
     summary.findings = digest;
     Ok(summary)
 }
 
+/// Each issuer's state keeps the detail of this many days back from its
+/// latest date (and up to twice as many before it is folded again), for
+/// an input of [`PIPELINE_MIN_LINES`] lines or more (docs/decisions.md,
+/// "The register's state, folded to a horizon").
+pub const FOLD_WINDOW_DAYS: u32 = 16;
+
+/// An issuer whose whole state had to be rebuilt for a line dated before
+/// its horizon keeps twice the window from then on, up to this.
+const FOLD_WINDOW_MAX_DAYS: u32 = 4 * 366;
+
 /// The append in `tx`: `streaming`, every decided event is inserted (a dry
 /// run's are rolled back by the caller) and what deciding needs is read
 /// back from the transaction; otherwise (a dry run that cannot insert)
-/// lines are decided in memory, histories kept.
+/// lines are decided in memory, histories kept. Each issuer's state is
+/// folded to `window` days (`None`: to [`FOLD_WINDOW_DAYS`] for an input of
+/// [`PIPELINE_MIN_LINES`] lines or more, else not at all).
 #[allow(clippy::too_many_arguments)]
 fn run<T: EventTx, I>(
     tx: &mut T,
@@ -357,6 +407,7 @@ fn run<T: EventTx, I>(
     options: AppendOptions,
     streaming: bool,
     sink: &mut dyn FindingSink,
+    window: Option<u32>,
 ) -> Result<AppendSummary, LedgerError>
 where
     I: IntoIterator,
@@ -391,6 +442,8 @@ where
         asked: HashSet::new(),
         in_flight: VecDeque::new(),
         in_flight_ids: HashSet::new(),
+        window: None,
+        folds: HashMap::new(),
     };
     let mut decider = Decider {
         register: if streaming {
@@ -434,6 +487,13 @@ where
     // the events of its day: the snapshot keeps no digests) and is decided
     // against the store (not a dry run, which keeps histories).
     loader.use_snapshots = streaming && !more;
+    // A large input keeps each issuer's state bounded: folded to its last
+    // days (a small one, e.g. `record`, keeps whole states, which its
+    // snapshots are written from).
+    loader.window = match window {
+        Some(days) => (streaming && days > 0).then_some(days),
+        None => (streaming && more).then_some(FOLD_WINDOW_DAYS),
+    };
     let mut lines = head.into_iter().chain(lines);
     let pipelined = streaming
         && pipeline.unwrap_or_else(|| {
@@ -805,6 +865,7 @@ fn drive<T: EventTx, K: Sink<T>>(
                 }
                 loader.look_up(tx, &mut p, wants);
             }
+            loader.follow(&mut p);
             loader.hand_over(&p);
             batch.push(p);
         }
@@ -848,8 +909,12 @@ struct PreparedLine {
     /// The events of its issuer and day with the same content, (position,
     /// id) in log order, voided ones included; `None`: there are none.
     equal: Option<Result<Vec<(u64, Uuid)>, LedgerError>>,
-    /// For a correction: a stream it needs with its history (replayed).
+    /// For a correction: a stream it needs with its history (replayed);
+    /// for a line a folded issuer cannot decide
+    /// ([`needs_full_state`]): its issuer's whole state (replayed).
     history: Option<(String, Result<Register, LedgerError>)>,
+    /// Once decided, fold its issuer before this day ([`Fold`]).
+    fold: Option<NaiveDate>,
 }
 
 /// What a line needs to read once the batch's events before it are
@@ -862,6 +927,43 @@ struct Wants {
     equal: bool,
     /// The history of its issuer (a correction).
     history: bool,
+    /// The whole state of its folded issuer ([`needs_full_state`]).
+    full: bool,
+}
+
+/// What the reading side knows of an issuer's state on the deciding side
+/// when states are folded: the horizon it was folded to (the reading side
+/// chooses it, and sends it along with a line: [`PreparedLine::fold`]),
+/// the latest date of its detail, and its window. A line the state folded
+/// to `horizon` cannot decide ([`needs_full_state`]) reads the issuer's
+/// whole state back from the write transaction (as a correction reads its
+/// history), and the state is folded again after it.
+#[derive(Debug, Clone, Copy)]
+struct Fold {
+    horizon: Option<NaiveDate>,
+    latest: Option<NaiveDate>,
+    window: u32,
+}
+
+impl Fold {
+    /// The horizon to fold to now, if the detail kept spans twice the
+    /// window (or the state is whole): `window` days before the latest.
+    fn due(&self) -> Option<NaiveDate> {
+        let target = self
+            .latest?
+            .checked_sub_days(chrono::Days::new(u64::from(self.window)))?;
+        match self.horizon {
+            None => Some(target),
+            Some(h) => {
+                let next = h.checked_add_days(chrono::Days::new(u64::from(self.window)))?;
+                (target >= next).then_some(target)
+            }
+        }
+    }
+
+    fn saw(&mut self, date: Option<NaiveDate>) {
+        self.latest = self.latest.max(date);
+    }
 }
 
 /// A fixed-size Bloom filter of content digests: "maybe seen" or "never
@@ -920,6 +1022,11 @@ struct Loader {
     /// in line order.
     in_flight: VecDeque<(usize, Uuid)>,
     in_flight_ids: HashSet<Uuid>,
+    /// Fold each issuer's state to this many days ([`Fold`]); `None`: keep
+    /// whole states.
+    window: Option<u32>,
+    /// Per issuer loaded, what is folded of its state ([`Fold`]).
+    folds: HashMap<String, Fold>,
 }
 
 impl Loader {
@@ -967,6 +1074,22 @@ impl Loader {
                 };
                 Ok(Stream { register, version })
             });
+        let loaded = loaded.map(|mut loaded| {
+            if let (Some(window), true) = (self.window, stream != MARKET_STREAM) {
+                let latest = loaded.register.issuer(stream).and_then(|s| s.latest_date());
+                let mut fold = Fold {
+                    horizon: None,
+                    latest,
+                    window,
+                };
+                if let Some(h) = fold.due() {
+                    loaded.register.fold_issuer(stream, h);
+                    fold.horizon = Some(h);
+                }
+                self.folds.insert(stream.to_string(), fold);
+            }
+            loaded
+        });
         (
             stream.to_string(),
             loaded.inspect(|loaded| {
@@ -1046,6 +1169,7 @@ impl Loader {
             batch: None,
             equal: None,
             history: None,
+            fold: None,
         };
         let Ok((_, i)) = &p.line else {
             return (p, None);
@@ -1070,6 +1194,11 @@ impl Loader {
                 Event::EventVoided(_) => wants.history = true,
                 event => {
                     wants.history = needs_history(event);
+                    wants.full = !wants.history
+                        && event
+                            .issuer()
+                            .and_then(|s| self.folds.get(s))
+                            .is_some_and(|f| needs_full_state(event, f.horizon));
                     if let (Some(bloom), Some(_)) = (self.bloom.as_mut(), event.issuer()) {
                         let key = content_key(event);
                         if !i.allow_duplicate && (self.asked.contains(s) || bloom.contains(key)) {
@@ -1080,7 +1209,7 @@ impl Loader {
                 }
             }
         }
-        let any = wants.id || wants.equal || wants.history;
+        let any = wants.id || wants.equal || wants.history || wants.full;
         (p, any.then_some(wants))
     }
 
@@ -1123,6 +1252,19 @@ impl Loader {
             let content = i.event.to_value().to_string();
             p.equal = Some(equal_events(tx, &i.event, &content));
         }
+        if wants.full {
+            if let Some(stream) = i.event.issuer() {
+                // The whole state, as loading replays it (the filter has
+                // these contents already); a window twice as long from now.
+                let bloom = self.bloom.take();
+                let replayed = self.replay_live(tx, stream);
+                self.bloom = bloom;
+                if let Some(f) = self.folds.get_mut(stream) {
+                    f.window = f.window.saturating_mul(2).min(FOLD_WINDOW_MAX_DAYS);
+                }
+                p.history = Some((stream.to_string(), replayed));
+            }
+        }
         if wants.history {
             if let Some(stream) = i.event.issuer().filter(|_| needs_history(&i.event)) {
                 let mut register = Register::new();
@@ -1158,6 +1300,31 @@ impl Loader {
                     }
                 }
             }
+        }
+    }
+
+    /// Follow what `p` does to its issuer's state ([`Fold`]): a whole
+    /// state put in for it is folded no more; its date moves the latest
+    /// on; and once the detail kept spans twice the window, the state is
+    /// folded after it ([`PreparedLine::fold`]).
+    fn follow(&mut self, p: &mut PreparedLine) {
+        if self.folds.is_empty() {
+            return;
+        }
+        if let Some((stream, Ok(register))) = &p.history {
+            if let Some(f) = self.folds.get_mut(stream) {
+                f.horizon = None;
+                f.saw(register.issuer(stream).and_then(|s| s.latest_date()));
+            }
+        }
+        let Ok((_, i)) = &p.line else { return };
+        let Some(f) = i.event.issuer().and_then(|s| self.folds.get_mut(s)) else {
+            return;
+        };
+        f.saw(i.event.effective_date());
+        if let Some(h) = f.due() {
+            f.horizon = Some(h);
+            p.fold = Some(h);
         }
     }
 
@@ -1493,6 +1660,12 @@ impl Decider<'_> {
             else {
                 continue;
             };
+            // A folded state is not the issuer's whole state: no snapshot
+            // (the one kept, behind the log now, is ignored; the next small
+            // append replays the issuer and writes one).
+            if state.horizon().is_some() {
+                continue;
+            }
             // A state that cannot be encoded is simply not cached.
             if let Ok(data) = crate::snapshot::encode(state, &[]) {
                 tx.put_snapshot(&shareledger_store::Snapshot {
@@ -1524,14 +1697,51 @@ impl Decider<'_> {
         }
     }
     /// Decide one line: the event to append, `None` for a line already
-    /// stored (a duplicate by id), or why not.
-    fn decide(&mut self, p: PreparedLine) -> Result<Option<NewEvent>, LedgerError> {
+    /// stored (a duplicate by id), or why not; then fold its issuer if the
+    /// reading side says so ([`Fold`]).
+    fn decide(&mut self, mut p: PreparedLine) -> Result<Option<NewEvent>, LedgerError> {
+        let fold = p.fold.take().zip(
+            p.line
+                .as_ref()
+                .ok()
+                .and_then(|(_, i)| i.event.issuer())
+                .map(str::to_string),
+        );
+        // A correction: its issuer's history, read back from the store, is
+        // put in for it and dropped after; a line its folded issuer cannot
+        // decide: the issuer's whole state. Put in first, whatever becomes
+        // of the line (the reading side counts on it: [`Loader::follow`]).
+        let mut restored = None;
+        if let Some((stream, Ok(_))) = &p.history {
+            let stream = stream.clone();
+            if let Some((_, Ok(mut replayed))) = p.history.take() {
+                if self.register.issuer(&stream).is_some() {
+                    if let Some(state) = replayed.take_issuer(&stream) {
+                        self.register.restore_issuer(state);
+                        restored = Some(stream);
+                    }
+                }
+            }
+        }
+        let decided = self.decide_line(p);
+        if let Some(stream) = restored {
+            self.register.forget_history(&stream);
+        }
+        let decided = decided?;
+        if let Some((horizon, issuer)) = fold {
+            self.register.fold_issuer(&issuer, horizon);
+        }
+        Ok(decided)
+    }
+
+    fn decide_line(&mut self, p: PreparedLine) -> Result<Option<NewEvent>, LedgerError> {
         let PreparedLine {
             line,
             stored,
             batch,
             equal,
             history,
+            fold: _,
         } = p;
         let (line, incoming) = line?;
         // The users' stream is not an issuer's: no register event may land in it.
@@ -1707,22 +1917,12 @@ impl Decider<'_> {
             }
         }
         let kept = self.keep_events.then(|| rec.clone());
-        // A correction: its issuer's history, read back from the store, is
-        // put in for it and dropped after.
-        let mut with_history = None;
-        if let Some((stream, replayed)) = history {
-            let mut replayed = replayed?;
-            if self.register.issuer(&stream).is_some() {
-                if let Some(state) = replayed.take_issuer(&stream) {
-                    self.register.restore_issuer(state);
-                    with_history = Some(stream);
-                }
-            }
+        // A correction's history (or a folded issuer's whole state) was put
+        // in by `decide`; what is left here is why it could not be read.
+        if let Some((_, replayed)) = history {
+            replayed?;
         }
         let executed = self.register.execute(rec);
-        if let Some(stream) = with_history {
-            self.register.forget_history(&stream);
-        }
         executed.map_err(|r| Rejection::refused(Some(line), &event.event_type, r))?;
         if self.streaming {
             self.note_line(line);

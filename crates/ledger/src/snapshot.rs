@@ -9,7 +9,10 @@
 //! the store for the events of a line's issuer and day instead (an index),
 //! so a snapshot stays the size of the state, not of the history. It is
 //! written by every append that touches the issuer, in the same
-//! transaction, and trusted only when its format is this build's and its
+//! transaction — unless that append (a large one) left the issuer's state
+//! folded (`Register::fold_issuer`: not the whole state, so never a
+//! snapshot; the next small append replays the issuer and writes one) —
+//! and trusted only when its format is this build's and its
 //! stream version is the log's (a snapshot behind or ahead of the log, or of
 //! another format, is ignored and the issuer replayed). It is used only to
 //! decide a small input (under [`crate::append::PIPELINE_MIN_LINES`] lines)

@@ -80,8 +80,7 @@ pub(super) fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
                 .expect("decide checked the allocation");
             for (trade_date, n) in allocation {
                 let line = class
-                    .pending
-                    .get_mut(&trade_date)
+                    .line_mut(trade_date)
                     .expect("allocated from existing lines");
                 line.cancellations.push((e.date, n));
                 debug_assert!(
@@ -178,7 +177,7 @@ pub(super) fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
             let class = issuer.classes.get_mut(&e.class).expect("checked");
             let (delta, lines) = reorganisation_effect(class, e);
             for (trade_date, adjustment) in lines {
-                let line = class.pending.get_mut(&trade_date).expect("a pending line");
+                let line = class.line_mut(trade_date).expect("a pending line");
                 line.reorganised.push((e.date, adjustment));
                 if line.remaining() == 0 {
                     class.open_pending.remove(&trade_date);

@@ -29,6 +29,59 @@ pub fn needs_history(event: &Event) -> bool {
     }
 }
 
+/// Whether deciding `event` needs more of its issuer than a state folded
+/// before `horizon` keeps ([`super::Register::fold_issuer`]; `None`: the
+/// whole state, nothing is needed). The one place that knows it: the
+/// append asks it before sending a line to a folded issuer (and then puts
+/// the issuer's whole state in, rebuilt from the log), and
+/// [`super::Register::check`] asserts it was asked. A folded state keeps
+/// every day on or after the horizon, the totals, the open pending lines,
+/// the mandates, schemes, instruments, approvals and voided ids: an event
+/// dated on or after the horizon is decided on it exactly as on the whole
+/// state. It needs the whole state when it is dated before the horizon
+/// (its check walks the days from its date on, or it would change detail
+/// folded), when it is a cancellation naming a trade date before the
+/// horizon (a line wholly cancelled then is folded away), or an amendment
+/// of a filing (the filing amended may be folded away). Corrections and
+/// approvals that cover events need the history ([`needs_history`]),
+/// which is more.
+pub fn needs_full_state(event: &Event, horizon: Option<NaiveDate>) -> bool {
+    let Some(h) = horizon else {
+        return false;
+    };
+    match event {
+        Event::RepurchasedSharesCancelled(e) => {
+            e.date < h || e.trade_dates.iter().flatten().any(|d| *d < h)
+        }
+        Event::ReturnFiled(e) => e.date < h || e.amends.is_some(),
+        Event::SharesRepurchased(_)
+        | Event::SharesIssued(_)
+        | Event::SharesRedeemed(_)
+        | Event::TreasurySharesSold(_)
+        | Event::TreasurySharesTransferred(_)
+        | Event::TreasurySharesCancelled(_)
+        | Event::AuthorisedSharesChanged(_)
+        | Event::ClosingPrice(_)
+        | Event::SharesReclassified(_)
+        | Event::CapitalReorganised(_)
+        | Event::ResultsAnnouncementScheduled(_)
+        | Event::RepurchaseMandateGranted(_) => event.effective_date().is_some_and(|d| d < h),
+        Event::IssuerRegistered(_)
+        | Event::IssuerSettingsChanged(_)
+        | Event::ShareClassDefined(_)
+        | Event::OpeningBalance(_)
+        | Event::ShareOptionSchemeAdopted(_)
+        | Event::ShareOptionsGranted(_)
+        | Event::ShareOptionsLapsed(_)
+        | Event::ShareOptionsCancelled(_)
+        | Event::MarketClosed(_)
+        | Event::InstrumentIssued(_)
+        | Event::InstrumentCancelled(_)
+        | Event::ExchangeApprovalRecorded(_)
+        | Event::EventVoided(_) => false,
+    }
+}
+
 /// Whether `r` may be appended to `issuer`: the checking function of its kind.
 pub(super) fn check_issuer_event(issuer: &IssuerState, r: &Recorded) -> Result<(), Refusal> {
     let eff = effect(&r.event);
@@ -883,13 +936,10 @@ pub(super) fn reorganisation_effect(
         .treasury_shares_after
         .unwrap_or_else(|| e.scale(before.treasury));
     let mut lines = Vec::new();
-    for line in class.pending.values() {
-        let now = line.remaining();
-        if now > 0 {
-            let scaled = e.scale(now);
-            if scaled != now {
-                lines.push((line.trade_date, scaled as i128 - now as i128));
-            }
+    for (trade_date, now) in class.open_lines() {
+        let scaled = e.scale(now);
+        if scaled != now {
+            lines.push((trade_date, scaled as i128 - now as i128));
         }
     }
     let delta = Delta {

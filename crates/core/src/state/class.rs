@@ -100,6 +100,30 @@ pub struct ClassState {
     /// Capital reorganisations in date order, each with the net movement it
     /// made on its date (announced numbers less those before it).
     pub(super) reorganisations: Vec<(CapitalReorganised, Delta)>,
+    /// What folding left of the detail dated before the issuer's horizon
+    /// ([`super::Register::fold_issuer`]); `None`: nothing folded (never
+    /// serialised then: a snapshot is never of a folded state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) folded: Option<Box<Folded>>,
+}
+
+/// What a class keeps of its detail dated before its issuer's horizon once
+/// folded (docs/decisions.md, "An import in bounded memory"): the sum of the
+/// net movements folded, and the pending-cancellation lines traded before
+/// the horizon that are still open and have nothing dated on or after it,
+/// as (trade date, shares still pending, origin) in trade-date order. The
+/// rest of that detail is gone: `days`, `closing_prices`, the wholly
+/// cancelled lines before the horizon; `repurchased` is summed per mandate
+/// (one entry per mandate's span, on its last day folded);
+/// `authorised_changes` keeps the last change before the horizon.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Folded {
+    /// The horizon: every date folded is before it.
+    pub(super) before: Option<NaiveDate>,
+    /// The net movement of every day folded.
+    pub(super) days: Delta,
+    /// Open pending lines folded: (trade date, shares pending, origin).
+    pub(super) open: Vec<(NaiveDate, u64, PendingOrigin)>,
 }
 
 impl ClassState {
@@ -117,6 +141,7 @@ impl ClassState {
             closing_prices: BTreeMap::new(),
             has_movements: false,
             reorganisations: Vec::new(),
+            folded: None,
         }
     }
 
@@ -196,12 +221,27 @@ impl ClassState {
                 return None;
             }
         }
+        self.assert_not_folded(date);
         let mut b = self.opening_delta();
+        if let Some(f) = &self.folded {
+            b = b.plus(f.days);
+        }
         for d in self.days.range(..=date).map(|(_, d)| d) {
             b.issued += d.issued;
             b.treasury += d.treasury;
         }
-        let pending = self.pending.values().map(|l| l.pending_as_of(date)).sum();
+        let folded: u64 = self
+            .folded_open()
+            .iter()
+            .filter(|l| l.0 <= date)
+            .map(|l| l.1)
+            .sum();
+        let pending = folded
+            + self
+                .pending
+                .values()
+                .map(|l| l.pending_as_of(date))
+                .sum::<u64>();
         Some(Balances {
             issued_excluding_treasury: to_count(b.issued),
             treasury: to_count(b.treasury),
@@ -221,11 +261,172 @@ impl ClassState {
 
     /// Pending lines with shares still pending at the end of `date`: (trade date, shares).
     pub fn pending_lines_as_of(&self, date: NaiveDate) -> Vec<(NaiveDate, u64)> {
-        self.pending
-            .values()
-            .map(|l| (l.trade_date, l.pending_as_of(date)))
+        self.assert_not_folded(date);
+        let mut lines: Vec<(NaiveDate, u64)> = self
+            .folded_open()
+            .iter()
+            .filter(|l| l.0 <= date)
+            .map(|l| (l.0, l.1))
+            .chain(
+                self.pending
+                    .values()
+                    .map(|l| (l.trade_date, l.pending_as_of(date))),
+            )
             .filter(|(_, n)| *n > 0)
-            .collect()
+            .collect();
+        lines.sort_by_key(|l| l.0);
+        lines
+    }
+
+    /// The open pending lines folded (see [`Folded`]): (trade date, shares
+    /// pending, origin), by trade date; empty when nothing is folded.
+    pub fn folded_open(&self) -> &[(NaiveDate, u64, PendingOrigin)] {
+        self.folded.as_ref().map_or(&[], |f| &f.open)
+    }
+
+    /// The horizon of a folded class: its detail before this date is
+    /// folded (see [`Folded`]); `None` when nothing is.
+    pub fn folded_before(&self) -> Option<NaiveDate> {
+        self.folded.as_ref().and_then(|f| f.before)
+    }
+
+    /// A folded class answers only for dates on or after its horizon.
+    fn assert_not_folded(&self, date: NaiveDate) {
+        debug_assert!(
+            self.folded_before().is_none_or(|h| date >= h),
+            "class {} is folded before {:?}: it cannot answer for {date}",
+            self.id(),
+            self.folded_before()
+        );
+    }
+
+    /// Every pending line with shares still pending (folded or not):
+    /// (trade date, shares), by trade date.
+    pub(super) fn open_lines(&self) -> Vec<(NaiveDate, u64)> {
+        let mut lines: Vec<(NaiveDate, u64)> = self
+            .folded_open()
+            .iter()
+            .map(|l| (l.0, l.1))
+            .chain(
+                self.open_pending
+                    .iter()
+                    .map(|d| (*d, self.pending[d].remaining())),
+            )
+            .collect();
+        lines.sort_by_key(|l| l.0);
+        lines
+    }
+
+    /// The pending line of `trade_date` to change, a folded one made a
+    /// line again (with what is pending of it as its shares: see
+    /// [`Self::fold`]).
+    pub(super) fn line_mut(&mut self, trade_date: NaiveDate) -> Option<&mut PendingLine> {
+        if !self.pending.contains_key(&trade_date) {
+            let f = self.folded.as_mut()?;
+            let at = f.open.binary_search_by_key(&trade_date, |l| l.0).ok()?;
+            let (_, pending, origin) = f.open.remove(at);
+            self.pending.insert(
+                trade_date,
+                PendingLine {
+                    trade_date,
+                    repurchased: pending,
+                    origin,
+                    cancellations: Vec::new(),
+                    reorganised: Vec::new(),
+                },
+            );
+            self.open_pending.insert(trade_date);
+        }
+        self.pending.get_mut(&trade_date)
+    }
+
+    /// Fold the detail dated before `horizon` (see [`Folded`]). What is
+    /// kept answers every question about a date on or after `horizon`
+    /// exactly as before, and every event dated on or after it that
+    /// [`super::needs_full_state`] lets through changes it as it would
+    /// the whole state folded after: folding commutes with applying.
+    pub(super) fn fold(&mut self, horizon: NaiveDate) {
+        let f = self.folded.get_or_insert_with(Box::default);
+        if f.before.is_some_and(|b| b >= horizon) {
+            return;
+        }
+        f.before = Some(horizon);
+        let kept = self.days.split_off(&horizon);
+        for d in std::mem::replace(&mut self.days, kept).into_values() {
+            f.days = f.days.plus(d);
+        }
+        let kept = self.pending.split_off(&horizon);
+        let mut compacted = false;
+        for (date, line) in std::mem::replace(&mut self.pending, kept) {
+            // What is pending of the line at the horizon becomes its
+            // shares; only its parts dated on or after it stay.
+            let adjusted: i128 = line
+                .reorganised
+                .iter()
+                .filter(|a| a.0 < horizon)
+                .map(|a| a.1)
+                .sum();
+            let cancelled: u64 = line
+                .cancellations
+                .iter()
+                .filter(|c| c.0 < horizon)
+                .map(|c| c.1)
+                .sum();
+            let at_horizon =
+                (line.repurchased as i128 + adjusted - cancelled as i128).max(0) as u64;
+            let cancellations: Vec<_> = line
+                .cancellations
+                .into_iter()
+                .filter(|c| c.0 >= horizon)
+                .collect();
+            let reorganised: Vec<_> = line
+                .reorganised
+                .into_iter()
+                .filter(|a| a.0 >= horizon)
+                .collect();
+            if !cancellations.is_empty() || !reorganised.is_empty() {
+                self.pending.insert(
+                    date,
+                    PendingLine {
+                        trade_date: date,
+                        repurchased: at_horizon,
+                        origin: line.origin,
+                        cancellations,
+                        reorganised,
+                    },
+                );
+            } else {
+                self.open_pending.remove(&date);
+                if at_horizon > 0 {
+                    f.open.push((date, at_horizon, line.origin));
+                    compacted = true;
+                }
+            }
+        }
+        if compacted {
+            f.open.sort_by_key(|l| l.0);
+        }
+        // Mandate usage: one entry per mandate's span (the days from its
+        // resolution to the next mandate's), on the last day folded.
+        let kept = self.repurchased.split_off(&horizon);
+        let mut spans: BTreeMap<usize, (NaiveDate, (u64, u64))> = BTreeMap::new();
+        for (date, (ex, any)) in std::mem::replace(&mut self.repurchased, kept) {
+            let span = self.mandates.partition_point(|m| m.resolution_date <= date);
+            let s = spans.entry(span).or_insert((date, (0, 0)));
+            s.0 = date;
+            s.1 .0 += ex;
+            s.1 .1 += any;
+        }
+        for (date, used) in spans.into_values() {
+            self.repurchased.insert(date, used);
+        }
+        let kept = self.authorised_changes.split_off(&horizon);
+        let last = self.authorised_changes.pop_last();
+        self.authorised_changes = kept;
+        if let Some((date, n)) = last {
+            self.authorised_changes.insert(date, n);
+        }
+        self.closing_prices = self.closing_prices.split_off(&horizon);
     }
 
     /// Authorised/registered shares at the end of `date` (`None`: the issuer
@@ -406,7 +607,7 @@ impl ClassState {
         shares: u64,
         trade_dates: Option<&[NaiveDate]>,
     ) -> Result<Vec<(NaiveDate, u64)>, Refusal> {
-        let candidates: Vec<&PendingLine> = match trade_dates {
+        let candidates: Vec<(NaiveDate, u64)> = match trade_dates {
             Some(dates) => {
                 let mut lines = Vec::new();
                 for (i, d) in dates.iter().enumerate() {
@@ -418,8 +619,18 @@ impl ClassState {
                             "name each pending trade date once",
                         ));
                     }
-                    match self.pending.get(d) {
-                        Some(l) if l.trade_date <= date => lines.push(l),
+                    let line = self
+                        .pending
+                        .get(d)
+                        .map(|l| (l.trade_date, l.remaining()))
+                        .or_else(|| {
+                            self.folded_open()
+                                .iter()
+                                .find(|l| l.0 == *d)
+                                .map(|l| (l.0, l.1))
+                        });
+                    match line {
+                        Some(l) if l.0 <= date => lines.push(l),
                         Some(_) => {
                             return Err(Refusal::new(
                                 K::UnknownPendingLine,
@@ -440,21 +651,26 @@ impl ClassState {
                 }
                 lines
             }
-            None => self
+            None if self.folded_open().is_empty() => self
                 .open_pending
                 .range(..=date)
-                .map(|d| &self.pending[d])
+                .map(|d| (*d, self.pending[d].remaining()))
+                .collect(),
+            None => self
+                .open_lines()
+                .into_iter()
+                .filter(|l| l.0 <= date)
                 .collect(),
         };
         let mut left = shares;
         let mut allocation = Vec::new();
-        for line in candidates {
+        for (trade_date, remaining) in candidates {
             if left == 0 {
                 break;
             }
-            let take = line.remaining().min(left);
+            let take = remaining.min(left);
             if take > 0 {
-                allocation.push((line.trade_date, take));
+                allocation.push((trade_date, take));
                 left -= take;
             }
         }
@@ -476,10 +692,9 @@ impl ClassState {
 
     fn describe_pending(&self) -> String {
         let lines: Vec<String> = self
-            .pending
-            .values()
-            .filter(|l| l.remaining() > 0)
-            .map(|l| format!("{} ({})", l.trade_date, l.remaining()))
+            .open_lines()
+            .into_iter()
+            .map(|(d, n)| format!("{d} ({n})"))
             .collect();
         if lines.is_empty() {
             "none".into()

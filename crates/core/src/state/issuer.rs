@@ -125,6 +125,11 @@ pub struct IssuerState {
     /// bytes).
     #[serde(serialize_with = "sorted")]
     pub(super) voided: HashSet<Uuid>,
+    /// Its detail dated before this day is folded
+    /// ([`super::Register::fold_issuer`]); `None`: the whole state (never
+    /// serialised then: a snapshot is never of a folded state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) horizon: Option<NaiveDate>,
 }
 
 fn sorted<S: serde::Serializer>(set: &HashSet<Uuid>, s: S) -> Result<S::Ok, S::Error> {
@@ -154,7 +159,51 @@ impl IssuerState {
             filings: Vec::new(),
             history: Vec::new(),
             voided: HashSet::new(),
+            horizon: None,
         }
+    }
+
+    /// The day before which its detail is folded (`None`: the whole state):
+    /// see [`super::Register::fold_issuer`].
+    pub fn horizon(&self) -> Option<NaiveDate> {
+        self.horizon
+    }
+
+    /// The latest date of its detail (movements, pending lines, mandate
+    /// usage, authorised changes, closing prices, filings, results
+    /// timetables, opening balances): where a horizon is counted back
+    /// from.
+    pub fn latest_date(&self) -> Option<NaiveDate> {
+        let classes = self.classes.values().flat_map(|c| {
+            [
+                c.days.last_key_value().map(|(d, _)| *d),
+                c.pending.last_key_value().map(|(d, _)| *d),
+                c.repurchased.last_key_value().map(|(d, _)| *d),
+                c.authorised_changes.last_key_value().map(|(d, _)| *d),
+                c.closing_prices.last_key_value().map(|(d, _)| *d),
+                c.opening.as_ref().map(|o| o.date),
+            ]
+        });
+        classes
+            .chain(self.filings.iter().map(|(_, f)| Some(f.date)))
+            .chain(self.results.iter().map(|r| Some(r.board_meeting_date)))
+            .flatten()
+            .max()
+    }
+
+    /// Fold the detail dated before `horizon` (see
+    /// [`super::Register::fold_issuer`]): each class's (`ClassState`'s
+    /// `Folded`), and the filings and results timetables dated before it.
+    pub(super) fn fold(&mut self, horizon: NaiveDate) {
+        if self.horizon.is_some_and(|h| h >= horizon) {
+            return;
+        }
+        self.horizon = Some(horizon);
+        for class in self.classes.values_mut() {
+            class.fold(horizon);
+        }
+        self.filings.retain(|(_, f)| f.date >= horizon);
+        self.results.retain(|r| r.board_meeting_date >= horizon);
     }
 
     /// The issuer id (its stream).

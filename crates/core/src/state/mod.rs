@@ -45,8 +45,8 @@ mod issuer;
 mod register;
 
 pub use balances::{effect, effect_on, Balances, Delta, Effect};
-pub use check::{exercised_instrument, needs_history};
-pub use class::{ClassState, Mandate, PendingLine, PendingOrigin};
+pub use check::{exercised_instrument, needs_full_state, needs_history};
+pub use class::{ClassState, Folded, Mandate, PendingLine, PendingOrigin};
 pub use issuer::{InstrumentState, IssuerState, SchemeState};
 pub use register::{decide, Register};
 

@@ -9,7 +9,7 @@ use crate::event::*;
 use crate::refusal::{Refusal, RefusalKind as K};
 
 use super::apply::apply_issuer_event;
-use super::check::{check_issuer_event, needs_history, non_empty};
+use super::check::{check_issuer_event, needs_full_state, needs_history, non_empty};
 use super::IssuerState;
 
 /// The whole register: every issuer, and the market calendar's closures.
@@ -168,6 +168,24 @@ impl Register {
         }
     }
 
+    /// Fold `issuer`'s detail dated before `horizon` into a base (see
+    /// [`super::Folded`] and [`IssuerState::horizon`]), so that its state
+    /// stays bounded whatever the length of its history: the append's
+    /// register does it as an issuer's dates advance. A folded issuer
+    /// decides every event that [`needs_full_state`] lets through exactly
+    /// as the whole state would, with the same effect on what it keeps; for
+    /// any other the caller puts the whole state in first
+    /// ([`Register::restore_issuer`]), and [`Register::check`] refuses
+    /// (asserts, in a debug build) an event it was sent without it. A
+    /// horizon before the issuer's present one changes nothing. For a
+    /// register without history (the accessors of a folded state answer
+    /// only for dates on or after the horizon: never hand one to a return).
+    pub fn fold_issuer(&mut self, issuer: &str, horizon: NaiveDate) {
+        if let Some(s) = self.issuers.get_mut(issuer) {
+            s.fold(horizon);
+        }
+    }
+
     /// Put in an issuer's state as read back from a snapshot (a cache of
     /// the state the log gives, without the history: see
     /// [`IssuerState::history`]), or as replayed by another register (with
@@ -236,6 +254,28 @@ impl Register {
                     "{} needs the history of issuer {id}, which this register was not given",
                     r.event.type_name()
                 );
+                // The same, for a folded issuer ([`Register::fold_issuer`]):
+                // an event it cannot answer for is refused, never decided
+                // on part of the state.
+                let needs_full = needs_full_state(&r.event, issuer.horizon);
+                debug_assert!(
+                    !needs_full,
+                    "{} needs the whole state of issuer {id}, folded before {:?}",
+                    r.event.type_name(),
+                    issuer.horizon
+                );
+                if needs_full {
+                    return Err(Refusal::new(
+                        K::NeedsFullState,
+                        "issuer",
+                        format!(
+                            "issuer {id} was judged on its state since {} only, and this {} needs all of it (an internal error of the ledger, not of the input)",
+                            issuer.horizon.map(|h| h.to_string()).unwrap_or_default(),
+                            r.event.type_name()
+                        ),
+                        "run the command again; report it if it recurs",
+                    ));
+                }
                 check_issuer_event(issuer, r)
             }
         }
@@ -313,6 +353,10 @@ impl Register {
                     rebuilt.voided = voided;
                     *issuer = rebuilt;
                 } else {
+                    debug_assert!(
+                        !needs_full_state(&r.event, issuer.horizon),
+                        "apply: decide refuses this event on a folded issuer"
+                    );
                     apply_issuer_event(issuer, &r);
                     if !self.no_history {
                         issuer.history.push(r);
