@@ -202,7 +202,15 @@ fn outcome(r: &Result<AppendSummary, LedgerError>) -> String {
             s.last_position,
             // The digest: the first findings of each issuer and rule (a
             // small history's every one), the counts, the overdue returns.
-            s.findings
+            (
+                s.findings.total(),
+                s.findings
+                    .kept()
+                    .map(|f| serde_json::to_string(f).unwrap())
+                    .collect::<Vec<_>>(),
+                s.findings.more().collect::<Vec<_>>(),
+                s.findings.overdue().collect::<Vec<_>>(),
+            )
         ),
         Err(e) => format!("refused: {e}"),
     }
