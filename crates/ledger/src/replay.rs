@@ -28,7 +28,7 @@ pub fn replay_rows(
 }
 
 /// [`replay_rows`] of the events of `filter`, read in place from the store
-/// ([`Store::scan`]: no row is copied, the hashes are not read).
+/// ([`shareledger_store::EventRead::scan`]: no row is copied, the hashes are not read).
 pub fn replay_filter<S: EventStore>(
     register: &mut Register,
     store: &S,
