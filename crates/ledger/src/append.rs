@@ -159,8 +159,15 @@ where
     I: IntoIterator,
     I::Item: IntoLine,
 {
+    with_digest(|digest| append_into(store, lines, now, actor, options, digest))
+}
+
+/// The summary of `append`, with the findings it handed to the digest.
+fn with_digest(
+    append: impl FnOnce(&mut FindingsDigest) -> Result<AppendSummary, LedgerError>,
+) -> Result<AppendSummary, LedgerError> {
     let mut digest = FindingsDigest::new();
-    let mut summary = append_into(store, lines, now, actor, options, &mut digest)?;
+    let mut summary = append(&mut digest)?;
     summary.findings = digest;
     Ok(summary)
 }
@@ -223,23 +230,22 @@ where
     I: IntoIterator,
     I::Item: IntoLine,
 {
-    let mut digest = FindingsDigest::new();
     let options = AppendOptions {
         dry_run: true,
         ..options
     };
-    let mut summary = run(
-        &mut ReadOnlyTx(store),
-        lines,
-        now,
-        actor,
-        options,
-        false,
-        &mut digest,
-        None,
-    )?;
-    summary.findings = digest;
-    Ok(summary)
+    with_digest(|digest| {
+        run(
+            &mut ReadOnlyTx(store),
+            lines,
+            now,
+            actor,
+            options,
+            false,
+            digest,
+            None,
+        )
+    })
 }
 
 /// The reads of a store as a transaction that never writes: what an
@@ -342,22 +348,21 @@ where
     I: IntoIterator,
     I::Item: IntoLine,
 {
-    let mut digest = FindingsDigest::new();
     let streaming = !options.dry_run;
-    let mut summary = store.write(|tx| {
-        run(
-            tx,
-            lines,
-            now,
-            actor,
-            options,
-            streaming,
-            &mut digest,
-            Some(window_days),
-        )
-    })?;
-    summary.findings = digest;
-    Ok(summary)
+    with_digest(|digest| {
+        store.write(|tx| {
+            run(
+                tx,
+                lines,
+                now,
+                actor,
+                options,
+                streaming,
+                digest,
+                Some(window_days),
+            )
+        })
+    })
 }
 
 /// [`append`] inside a write transaction already open (so that what was
@@ -375,11 +380,8 @@ where
     I: IntoIterator,
     I::Item: IntoLine,
 {
-    let mut digest = FindingsDigest::new();
     let streaming = !options.dry_run;
-    let mut summary = run(tx, lines, now, actor, options, streaming, &mut digest, None)?;
-    summary.findings = digest;
-    Ok(summary)
+    with_digest(|digest| run(tx, lines, now, actor, options, streaming, digest, None))
 }
 
 /// Each issuer's state keeps the detail of this many days back from its

@@ -524,6 +524,29 @@ impl<S: Engine> Ledger<S> {
                 == shareledger_store::SCHEMA_VERSION
     }
 
+    /// Open an existing ledger for a dry run. A dry run writes nothing: on
+    /// a ledger that can be written it runs in a write transaction that is
+    /// rolled back (opened as [`Ledger::open_at`]; `None`). A SQLite ledger
+    /// that cannot be written (a read-only directory or file: an auditor's
+    /// copy), or that would have to be upgraded to a later schema step
+    /// first, is opened read-only instead, with the mode it was read in,
+    /// and the dry run decides in memory ([`Ledger::append`] on a read-only
+    /// ledger).
+    pub fn open_for_dry_run_at(location: &str) -> Result<(Self, Option<ReadOnly>)> {
+        if !is_postgres(location) {
+            if let Ok((ro, mode)) = Self::open_to_read_at(location) {
+                let writable = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(location)
+                    .is_ok();
+                if mode == ReadOnly::Immutable || !ro.schema_is_current() || !writable {
+                    return Ok((ro, Some(mode)));
+                }
+            }
+        }
+        Ok((Self::open_at(location)?, None))
+    }
+
     /// Open (or create) a ledger to write.
     pub fn open_at(location: &str) -> Result<Self> {
         Ok(Ledger::new(S::create(location)?))

@@ -178,13 +178,6 @@ pub fn open_to_read<S: Engine>(db: &std::path::Path) -> Result<Ledger<S>, CliErr
     Ok(ledger)
 }
 
-/// Whether this process may write the file `db` (opened for appending and
-/// closed: nothing changes). Its directory was writable if SQLite could
-/// keep its shared memory there (`ReadOnly::Shared`).
-fn writable(db: &std::path::Path) -> bool {
-    std::fs::OpenOptions::new().append(true).open(db).is_ok()
-}
-
 /// Whether a command creating `db` must discard it when it fails: the
 /// path, when it does not exist yet (so that a refused first import leaves
 /// no file behind).
@@ -274,11 +267,8 @@ pub fn spinner(show: bool, message: String) -> ProgressBar {
 /// not exist yet uses an empty scratch store, so that it creates nothing;
 /// keep the returned directory alive as long as the ledger.
 ///
-/// A dry run writes nothing: it runs in a write transaction that is rolled
-/// back. A ledger that cannot be written (a read-only directory or file:
-/// an auditor's copy), or that would have to be upgraded to a later schema
-/// step first, is opened read-only instead, and the dry run decides in
-/// memory (`Ledger::append` on a read-only ledger).
+/// A dry run of an existing ledger opens it as `Ledger::open_for_dry_run_at`
+/// decides (read-only when it cannot or should not be written).
 pub fn open_for_append<S: Engine>(
     db: &std::path::Path,
     dry_run: bool,
@@ -290,20 +280,17 @@ pub fn open_for_append<S: Engine>(
         let ledger = Ledger::<S>::open_at(&scratch)?;
         return Ok((ledger, Some(dir)));
     }
-    if dry_run && !is_postgres(&at) {
-        if let Ok((ro, mode)) = Ledger::<S>::open_to_read_at(&at) {
-            if mode == ReadOnly::Immutable || !ro.schema_is_current() || !writable(db) {
-                if mode == ReadOnly::Immutable {
-                    crate::note!(
-                        "note: {} is read read-only as an unchanging file (its directory cannot be written): the dry run decides in memory",
-                        db.display()
-                    )?;
-                }
-                return Ok((ro, None));
-            }
-        }
+    if !dry_run {
+        return Ok((Ledger::<S>::open_at(&at)?, None));
     }
-    Ok((Ledger::<S>::open_at(&at)?, None))
+    let (ledger, read_only) = Ledger::<S>::open_for_dry_run_at(&at)?;
+    if read_only == Some(ReadOnly::Immutable) {
+        crate::note!(
+            "note: {} is read read-only as an unchanging file (its directory cannot be written): the dry run decides in memory",
+            db.display()
+        )?;
+    }
+    Ok((ledger, None))
 }
 
 /// One JSON value on standard output: indented for a person at a terminal,

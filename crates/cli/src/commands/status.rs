@@ -52,7 +52,9 @@ pub fn run<S: Engine>(db: &std::path::Path, args: StatusArgs) -> Result<(), CliE
             ReportFormat::Json => {
                 let mut first = true;
                 ledger.status_each(now, default_threads(), |s: Status| {
-                    let one = serde_json::to_string_pretty(&s).expect("serializes");
+                    let one = serde_json::to_string_pretty(&s).map_err(|e| {
+                        CliError::refused(format!("the status cannot be written: {e}"))
+                    })?;
                     let mut text = String::from(if first { "[\n" } else { ",\n" });
                     first = false;
                     for (i, line) in one.lines().enumerate() {
@@ -77,7 +79,8 @@ pub fn run<S: Engine>(db: &std::path::Path, args: StatusArgs) -> Result<(), CliE
     match args.format.format {
         ReportFormat::Json => crate::outln!(
             "{}",
-            serde_json::to_string_pretty(&status).expect("serializes")
+            serde_json::to_string_pretty(&status)
+                .map_err(|e| CliError::refused(format!("the status cannot be written: {e}")))?
         )?,
         ReportFormat::Text => crate::out!("{}", text(&status))?,
     }
