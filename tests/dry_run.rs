@@ -19,6 +19,17 @@ const INPUT: &str = r#"{"type":"issuer_registered","issuer":"09999","name":"Dry 
 {"type":"market_closed","date":"2025-01-06","reason":"typhoon"}
 "#;
 
+/// A `record` dry run (a market closure: it needs no issuer).
+const RECORD_DRY_RUN: &[&str] = &[
+    "record",
+    "market-closed",
+    "--date",
+    "2025-01-07",
+    "--reason",
+    "typhoon",
+    "--dry-run",
+];
+
 fn listing(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut v: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
@@ -61,18 +72,7 @@ fn a_dry_run_leaves_the_file_byte_for_byte_and_says_what_the_import_does() {
         dry.stderr
     );
     assert_eq!(listing(dir.path()), before, "a dry run wrote something");
-    let record = capture(
-        &db,
-        &[
-            "record",
-            "market-closed",
-            "--date",
-            "2025-01-07",
-            "--reason",
-            "typhoon",
-            "--dry-run",
-        ],
-    );
+    let record = capture(&db, RECORD_DRY_RUN);
     assert_eq!(record.code, 0, "{}", record.stderr);
     assert!(record.stdout.starts_with("dry run: "), "{}", record.stdout);
     assert_eq!(listing(dir.path()), before, "a dry run wrote something");
@@ -126,18 +126,7 @@ fn a_dry_run_on_a_read_only_ledger_decides_as_the_import() {
     std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
     let before = listing(&ro);
     let dry = as_reader(&db, &["import", "--dry-run", file.to_str().unwrap()]);
-    let record = as_reader(
-        &db,
-        &[
-            "record",
-            "market-closed",
-            "--date",
-            "2025-01-07",
-            "--reason",
-            "typhoon",
-            "--dry-run",
-        ],
-    );
+    let record = as_reader(&db, RECORD_DRY_RUN);
     let after = listing(&ro);
     std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
     assert_eq!(dry.code, 0, "{}", dry.stderr);
