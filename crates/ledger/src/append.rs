@@ -275,6 +275,14 @@ impl<S: shareledger_store::EventRead> shareledger_store::EventRead for ReadOnlyT
     ) -> Result<u64, E> {
         self.0.scan_on_date(stream, effective_date, f)
     }
+    fn scan_from_date<E: From<StoreError>>(
+        &self,
+        stream: &str,
+        from: &str,
+        f: impl FnMut(shareledger_store::EventRef<'_>) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        self.0.scan_from_date(stream, from, f)
+    }
     fn events(&self, filter: &ReadFilter) -> shareledger_store::RowIter<'_> {
         self.0.events(filter)
     }

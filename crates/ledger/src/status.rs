@@ -234,11 +234,12 @@ fn nddrs_due(
         .max();
     let after = judged_from(issuer).max(covered);
     let is_new = |d: NaiveDate| after.is_none_or(|a| d > a);
-    let due_dates: Vec<NaiveDate> = checks::nddrs_due(issuer, judged_from(issuer))
-        .into_iter()
-        .map(|d| d.date)
-        .filter(|d| is_new(*d))
-        .collect();
+    let due_dates: Vec<NaiveDate> =
+        checks::nddrs_due(issuer, &checks::live(issuer), judged_from(issuer))
+            .into_iter()
+            .map(|d| d.date)
+            .filter(|d| is_new(*d))
+            .collect();
     let mut events: Vec<(NaiveDate, &Event)> = issuer
         .live_events()
         .filter_map(|r| r.event.effective_date().map(|d| (d, &r.event)))

@@ -106,18 +106,65 @@ pub fn run(
     calendar: &BusinessCalendar,
     now: DateTime<FixedOffset>,
 ) -> Vec<Finding> {
+    run_on(issuer, &live(issuer), None, calendar, now)
+}
+
+/// The issuer's live events (neither voided nor voids), in log order: what
+/// [`run`] walks.
+pub fn live(issuer: &IssuerState) -> Vec<&Recorded> {
+    issuer.live_events().collect()
+}
+
+/// The rule checks of one issuer over the live events it is given
+/// (`events`, in log order), in date order: with `from` `None`, every live
+/// event of the issuer ([`run`]); with `from` a date, the live events whose
+/// effective date is that day or later (a window read through the store's
+/// day index), the rest of the history read from the state.
+///
+/// What a window gives: the checks that judge an event by what the state
+/// holds of the days before it (10.06(1) from the mandate's usage per day,
+/// 10.06(2)(a) from the closing prices, 10.06(2)(e) from the results
+/// timetables, 10.06(3) from the repurchase days) judge every event of the
+/// window as the whole run does; a mandate exceeded before `from` is not
+/// reported again. The price cap's "could not run" warnings (from
+/// `ClassState::on_exchange_repurchases`) and the Monthly Return's findings
+/// (from the filings) are the whole run's. The NDDR's due dates are judged
+/// from `from` on, threshold events counted from `from`: on a day with an
+/// always-disclosed event (and on every day after it) that is the whole
+/// run's count; before the first such day it may not be. The findings an
+/// append introduces compare two runs over the same window
+/// (`shareledger-ledger`'s append: see docs/performance.md, "The findings
+/// of a tail append"), and only events appended after the issuer's latest
+/// date, of the kinds that judge nothing before their own day, take that
+/// path.
+pub fn run_on(
+    issuer: &IssuerState,
+    events: &[&Recorded],
+    from: Option<NaiveDate>,
+    calendar: &BusinessCalendar,
+    now: DateTime<FixedOffset>,
+) -> Vec<Finding> {
+    debug_assert!(
+        issuer.horizon().is_none(),
+        "the rule checks judge a whole state, not one folded before {:?}",
+        issuer.horizon()
+    );
+    let reps = repurchases(events);
     let mut f = Vec::new();
-    f.extend(repurchase_mandate_10_06_1(issuer));
-    f.extend(price_cap_10_06_2_a(issuer, calendar));
-    f.extend(blackout_10_06_2_e(issuer));
-    f.extend(moratorium_10_06_3(issuer));
-    f.extend(nddr_deadline_13_25a(issuer, calendar, now));
+    f.extend(repurchase_mandate_10_06_1(issuer, &reps, from));
+    f.extend(price_cap_10_06_2_a(issuer, &reps, calendar));
+    f.extend(blackout_10_06_2_e(issuer, &reps));
+    f.extend(moratorium_10_06_3(issuer, events));
+    f.extend(nddr_deadline_13_25a(issuer, events, calendar, now));
     f.extend(monthly_deadline_13_25b(issuer, calendar, now));
     apply_exchange_approvals(issuer, &mut f);
     // A stable sort: within a date, the order of the checks above.
     f.sort_by_key(|x| x.date);
     f
 }
+
+/// A live repurchase: its record and its payload.
+pub type Repurchase<'a> = (&'a Recorded, &'a shareledger_core::event::SharesRepurchased);
 
 /// The Exchange's prior approvals and waivers (`exchange_approval_recorded`):
 /// a finding of the approval's rule on an event it covers (its `covers`, or
@@ -164,13 +211,11 @@ fn fmt_time(t: DateTime<FixedOffset>) -> String {
     out
 }
 
-/// The live repurchases in trade-date order (log order within a day).
-fn repurchases(
-    issuer: &IssuerState,
-) -> Vec<(&Recorded, &shareledger_core::event::SharesRepurchased)> {
-    let mut v: Vec<_> = issuer
-        .live_events()
-        .filter_map(|r| match &r.event {
+/// The repurchases of `events` in trade-date order (log order within a day).
+pub fn repurchases<'a>(events: &[&'a Recorded]) -> Vec<Repurchase<'a>> {
+    let mut v: Vec<Repurchase<'a>> = events
+        .iter()
+        .filter_map(|&r| match &r.event {
             Event::SharesRepurchased(e) => Some((r, e)),
             _ => None,
         })
@@ -193,7 +238,14 @@ fn repurchases(
 /// reported again). A repurchase with no mandate in force is its own
 /// breach. The count before each day is the register's
 /// (`ClassState::mandate_usage`), the same the NDDR and `status` report.
-pub fn repurchase_mandate_10_06_1(issuer: &IssuerState) -> Vec<Finding> {
+/// `reps`: the live repurchases in trade-date order ([`repurchases`]);
+/// those dated from `from` on only when it is given (a mandate exceeded on
+/// a day before it was reported then, and is not again).
+pub fn repurchase_mandate_10_06_1(
+    issuer: &IssuerState,
+    reps: &[Repurchase<'_>],
+    from: Option<NaiveDate>,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     if !issuer.primary_listing() {
         return out;
@@ -205,7 +257,9 @@ pub fn repurchase_mandate_10_06_1(issuer: &IssuerState) -> Vec<Finding> {
     // Per (class, mandate) exceeded: the finding's index in `out`, how many
     // later repurchases went beyond it, the last one's date and the total.
     let mut breached: HashMap<(&str, NaiveDate), (usize, usize, NaiveDate, u64)> = HashMap::new();
-    for (r, e) in repurchases(issuer) {
+    // Mandates exceeded before `from`: their breach is not in `reps`.
+    let mut breached_before: BTreeSet<(&str, NaiveDate)> = BTreeSet::new();
+    for &(r, e) in reps {
         let Some(class) = issuer.class(&e.class) else {
             continue;
         };
@@ -227,10 +281,18 @@ pub fn repurchase_mandate_10_06_1(issuer: &IssuerState) -> Vec<Finding> {
         let by_day = usage
             .entry((class.id(), m.resolution_date))
             .or_insert_with(|| {
-                class
+                let by_day: BTreeMap<NaiveDate, u64> = class
                     .mandate_usage(m)
                     .map(|(day, (_, any))| (day, any))
-                    .collect()
+                    .collect();
+                // Usage only grows: beyond the mandate through a day before
+                // `from` with a repurchase under it, exceeded by then.
+                if let Some((_, used)) = from.and_then(|f| by_day.range(..f).next_back()) {
+                    if *used > m.authorised_or_default() {
+                        breached_before.insert((class.id(), m.resolution_date));
+                    }
+                }
+                by_day
             });
         let u = used
             .entry((class.id(), m.resolution_date, e.trade_date))
@@ -242,7 +304,7 @@ pub fn repurchase_mandate_10_06_1(issuer: &IssuerState) -> Vec<Finding> {
             });
         *u = u.saturating_add(e.shares);
         let authorised = m.authorised_or_default();
-        if *u <= authorised {
+        if *u <= authorised || breached_before.contains(&(class.id(), m.resolution_date)) {
             continue;
         }
         match breached.get_mut(&(class.id(), m.resolution_date)) {
@@ -299,41 +361,28 @@ pub fn repurchase_mandate_10_06_1(issuer: &IssuerState) -> Vec<Finding> {
 /// price is compared, exactly (no rounding). The 5 closes are the latest
 /// recorded before the trade date in the trade's currency, and must cover
 /// every business day from the first of them to the trade date; otherwise
-/// the check cannot run: one warning per class, not an error.
-pub fn price_cap_10_06_2_a(issuer: &IssuerState, calendar: &BusinessCalendar) -> Vec<Finding> {
+/// the check cannot run: one warning per class, not an error, counted from
+/// the class's on-Exchange repurchases per day
+/// (`ClassState::on_exchange_repurchases`: the whole history whatever
+/// `reps` holds). `reps`: the repurchases to judge, in trade-date order
+/// ([`repurchases`]).
+pub fn price_cap_10_06_2_a(
+    issuer: &IssuerState,
+    reps: &[Repurchase<'_>],
+    calendar: &BusinessCalendar,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     for class in issuer.classes().values() {
-        let mut not_run: Vec<NaiveDate> = Vec::new();
-        // Of those, the repurchases recorded without their own prices.
-        let mut unpriced = 0usize;
-        for (r, e) in repurchases(issuer) {
+        for &(r, e) in reps {
             if e.class != class.id() || e.method_or_default() != Method::OnExchange {
                 continue;
             }
             let Some(p) = e.prices() else {
-                not_run.push(e.trade_date);
-                unpriced += 1;
                 continue;
             };
-            let closes: BTreeMap<NaiveDate, Decimal> = class
-                .closing_prices()
-                .range(..e.trade_date)
-                .rev()
-                .filter(|(_, m)| m.currency == p.currency)
-                .take(PRICE_CAP_TRADING_DAYS)
-                .map(|(d, m)| (*d, m.amount.0))
-                .collect();
-            let complete = closes.len() == PRICE_CAP_TRADING_DAYS
-                && closes.keys().next().is_some_and(|first| {
-                    first
-                        .iter_days()
-                        .take_while(|d| *d < e.trade_date)
-                        .all(|d| !calendar.is_business_day(d) || closes.contains_key(&d))
-                });
-            if !complete {
-                not_run.push(e.trade_date);
+            let Some(closes) = closes_before(class, e.trade_date, &p.currency, calendar) else {
                 continue;
-            }
+            };
             let sum: Decimal = closes.values().copied().sum();
             let n = Decimal::from(PRICE_CAP_TRADING_DAYS as u64);
             // highest ≥ average × (100 + 5) / 100, without dividing.
@@ -362,27 +411,77 @@ pub fn price_cap_10_06_2_a(issuer: &IssuerState, calendar: &BusinessCalendar) ->
                 );
             }
         }
-        if let (Some(first), Some(last)) = (not_run.first(), not_run.last()) {
+        // The repurchases the check could not run for: per day, those
+        // without prices and those whose currency's closes are incomplete.
+        let mut not_run = (0u64, None, None);
+        // Of those, the repurchases recorded without their own prices.
+        let mut unpriced = 0u64;
+        for (day, count) in class.on_exchange_repurchases() {
+            let n = count.unpriced
+                + count
+                    .priced
+                    .iter()
+                    .filter(|(c, _)| closes_before(class, *day, c, calendar).is_none())
+                    .map(|(_, n)| n)
+                    .sum::<u64>();
+            if n > 0 {
+                not_run.0 += n;
+                not_run.1.get_or_insert(*day);
+                not_run.2 = Some(*day);
+                unpriced += count.unpriced;
+            }
+        }
+        if let (n, Some(first), Some(last)) = not_run {
+            let (first, last) = (&first, &last);
             out.push(Finding::warning(
                 "10.06(2)(a)",
                 issuer.id(),
                 Some(*last),
                 format!(
                     "the 5% price cap check could not run for {} on-Exchange repurchase(s) of class {} ({}{}): {}",
-                    not_run.len(),
+                    n,
                     class.id(),
                     fmt_date(*first),
                     if first == last { String::new() } else { format!(" to {}", fmt_date(*last)) },
                     match unpriced {
                         0 => "record the closing prices (closing_price) of the 5 trading days before each".to_string(),
-                        n if n == not_run.len() => "record their prices (highest, lowest, total paid), and the closing prices (closing_price) of the 5 trading days before each".to_string(),
-                        n => format!("{n} of them have no prices of their own (record them); for all, record the closing prices (closing_price) of the 5 trading days before each"),
+                        u if u == n => "record their prices (highest, lowest, total paid), and the closing prices (closing_price) of the 5 trading days before each".to_string(),
+                        u => format!("{u} of them have no prices of their own (record them); for all, record the closing prices (closing_price) of the 5 trading days before each"),
                     }
                 ),
             ));
         }
     }
     out
+}
+
+/// The closes the price cap compares a repurchase on `trade_date` in
+/// `currency` with: the latest [`PRICE_CAP_TRADING_DAYS`] recorded before
+/// it in that currency, by date, when they cover every business day from
+/// the first of them to the trade date; `None` when they do not (the check
+/// cannot run).
+fn closes_before(
+    class: &shareledger_core::state::ClassState,
+    trade_date: NaiveDate,
+    currency: &shareledger_core::amount::Currency,
+    calendar: &BusinessCalendar,
+) -> Option<BTreeMap<NaiveDate, Decimal>> {
+    let closes: BTreeMap<NaiveDate, Decimal> = class
+        .closing_prices()
+        .range(..trade_date)
+        .rev()
+        .filter(|(_, m)| m.currency == *currency)
+        .take(PRICE_CAP_TRADING_DAYS)
+        .map(|(d, m)| (*d, m.amount.0))
+        .collect();
+    let complete = closes.len() == PRICE_CAP_TRADING_DAYS
+        && closes.keys().next().is_some_and(|first| {
+            first
+                .iter_days()
+                .take_while(|d| *d < trade_date)
+                .all(|d| !calendar.is_business_day(d) || closes.contains_key(&d))
+        });
+    complete.then_some(closes)
 }
 
 // ---- 10.06(2)(e): the blackout before results -------------------------------------
@@ -410,9 +509,9 @@ pub use shareledger_core::rules::blackout_window;
 /// Rule 10.06(2)(e): no repurchase from 30 days before the earlier of the
 /// results board meeting and the publication deadline until the results are
 /// announced (see [`blackout_window`]). Every method counts \[assumed\].
-pub fn blackout_10_06_2_e(issuer: &IssuerState) -> Vec<Finding> {
+/// `reps`: the repurchases to judge, in trade-date order ([`repurchases`]).
+pub fn blackout_10_06_2_e(issuer: &IssuerState, reps: &[Repurchase<'_>]) -> Vec<Finding> {
     let mut out = Vec::new();
-    let reps = repurchases(issuer);
     for res in results_in_force(issuer) {
         let (start, end) = blackout_window(res);
         // `reps` is in trade-date order: the window's repurchases, by bisection.
@@ -461,14 +560,17 @@ pub fn blackout_10_06_2_e(issuer: &IssuerState) -> Vec<Finding> {
 /// conversions (the ledger assumes those instruments were outstanding before
 /// the repurchase), issues under another arrangement recorded
 /// (`instrument_issued`) on or before the repurchase, and transfers of
-/// treasury shares to a share scheme.
-pub fn moratorium_10_06_3(issuer: &IssuerState) -> Vec<Finding> {
-    let trade_dates: BTreeSet<NaiveDate> = repurchases(issuer)
-        .iter()
-        .map(|(_, e)| e.trade_date)
+/// treasury shares to a share scheme. `events`: the live events to judge,
+/// in log order; the repurchase days are the register's (every class's
+/// `ClassState::repurchased`, the whole history).
+pub fn moratorium_10_06_3(issuer: &IssuerState, events: &[&Recorded]) -> Vec<Finding> {
+    let trade_dates: BTreeSet<NaiveDate> = issuer
+        .classes()
+        .values()
+        .flat_map(|c| c.repurchased().keys().copied())
         .collect();
     let mut out = Vec::new();
-    for r in issuer.live_events() {
+    for &r in events {
         // An issue under another arrangement (a recorded instrument) is
         // carved out for the repurchases made on or after the arrangement's
         // date (it was in place before them): only earlier ones count
@@ -661,11 +763,16 @@ pub struct Due {
 /// they force a return on the day they reach 5% of the class's issued shares
 /// (excluding treasury) before the first of them, and ride along, with the
 /// count starting again, in a return an always-disclosed event forces (the
-/// NDDR covers every class up to its date).
-pub fn nddrs_due(issuer: &IssuerState, start: Option<NaiveDate>) -> Vec<Due> {
-    let mut events: Vec<(NaiveDate, &Recorded)> = issuer
-        .live_events()
-        .filter_map(|r| r.event.effective_date().map(|d| (d, r)))
+/// NDDR covers every class up to its date). `events`: the live events to
+/// judge, in log order ([`live`]: all of them).
+pub fn nddrs_due<'a>(
+    issuer: &IssuerState,
+    events: &[&'a Recorded],
+    start: Option<NaiveDate>,
+) -> Vec<Due> {
+    let mut events: Vec<(NaiveDate, &'a Recorded)> = events
+        .iter()
+        .filter_map(|r| r.event.effective_date().map(|d| (d, *r)))
         .filter(|(d, _)| start.is_none_or(|s| *d >= s))
         .filter(|(_, r)| !matches!(nddr_disclosure(&r.event), Disclosure::Never))
         .collect();
@@ -751,12 +858,13 @@ pub fn nddrs_due(issuer: &IssuerState, start: Option<NaiveDate>) -> Vec<Due> {
 /// none at all, once the deadline has passed at `now`, too.
 pub fn nddr_deadline_13_25a(
     issuer: &IssuerState,
+    events: &[&Recorded],
     calendar: &BusinessCalendar,
     now: DateTime<FixedOffset>,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     let filed = filed_nddrs(issuer);
-    let dues = nddrs_due(issuer, judged_from(issuer));
+    let dues = nddrs_due(issuer, events, judged_from(issuer));
     let firsts = first_disclosing(&filed, &dues);
     for (due, first) in dues.into_iter().zip(firsts) {
         let deadline = calendar.nddr_deadline(due.date);

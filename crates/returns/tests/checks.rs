@@ -18,6 +18,42 @@ fn t(s: &str) -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339(s).unwrap_or_else(|e| panic!("bad test time {s}: {e}"))
 }
 
+/// Rule 10.06(3) over every live event of the issuer.
+fn moratorium(issuer: &shareledger_core::state::IssuerState) -> Vec<Finding> {
+    checks::moratorium_10_06_3(issuer, &checks::live(issuer))
+}
+
+/// Rule 13.25A over every live event of the issuer.
+fn nddr(
+    issuer: &shareledger_core::state::IssuerState,
+    calendar: &BusinessCalendar,
+    now: DateTime<FixedOffset>,
+) -> Vec<Finding> {
+    checks::nddr_deadline_13_25a(issuer, &checks::live(issuer), calendar, now)
+}
+
+/// Rule 10.06(2)(e) over every live repurchase of the issuer.
+fn blackout(issuer: &shareledger_core::state::IssuerState) -> Vec<Finding> {
+    checks::blackout_10_06_2_e(issuer, &checks::repurchases(&checks::live(issuer)))
+}
+
+/// Rule 10.06(1) over every live repurchase of the issuer.
+fn mandate_check(issuer: &shareledger_core::state::IssuerState) -> Vec<Finding> {
+    checks::repurchase_mandate_10_06_1(issuer, &checks::repurchases(&checks::live(issuer)), None)
+}
+
+/// Rule 10.06(2)(a) over every live repurchase of the issuer.
+fn price_cap(
+    issuer: &shareledger_core::state::IssuerState,
+    calendar: &BusinessCalendar,
+) -> Vec<Finding> {
+    checks::price_cap_10_06_2_a(
+        issuer,
+        &checks::repurchases(&checks::live(issuer)),
+        calendar,
+    )
+}
+
 fn cal() -> BusinessCalendar {
     BusinessCalendar::new()
 }
@@ -106,7 +142,7 @@ fn one(sev: Severity, rule: &str, date: &str) -> Vec<(Severity, String, NaiveDat
 fn placing_19_days_after_a_repurchase_breaks_the_moratorium() {
     let g =
         seed_with_mandate().events([repurchase("2022-06-01", 1000), placing("2022-06-20", 5000)]);
-    let f = checks::moratorium_10_06_3(issuer_state(&g));
+    let f = moratorium(issuer_state(&g));
     assert_eq!(summary(&f), one(E, "10.06(3)", "2022-06-20"));
     assert!(f[0].message.contains("1 July 2022"), "{}", f[0].message); // "Up to" = trade date + 30
 }
@@ -115,7 +151,7 @@ fn placing_19_days_after_a_repurchase_breaks_the_moratorium() {
 fn placing_33_days_after_a_repurchase_is_clean() {
     let g =
         seed_with_mandate().events([repurchase("2022-06-01", 1000), placing("2022-07-04", 5000)]);
-    assert_eq!(checks::moratorium_10_06_3(issuer_state(&g)), vec![]);
+    assert_eq!(moratorium(issuer_state(&g)), vec![]);
 }
 
 #[test]
@@ -126,7 +162,7 @@ fn moratorium_runs_to_trade_date_plus_30_inclusive() {
         placing("2022-07-01", 5000),
         placing("2022-07-02", 5000),
     ]);
-    let f = checks::moratorium_10_06_3(issuer_state(&g));
+    let f = moratorium(issuer_state(&g));
     assert_eq!(summary(&f), one(E, "10.06(3)", "2022-07-01"));
 }
 
@@ -137,7 +173,7 @@ fn a_later_repurchase_extends_the_moratorium() {
         repurchase("2022-06-20", 1000),
         placing("2022-07-10", 5000),
     ]);
-    let f = checks::moratorium_10_06_3(issuer_state(&g));
+    let f = moratorium(issuer_state(&g));
     assert_eq!(summary(&f), one(E, "10.06(3)", "2022-07-10"));
     assert!(f[0].message.contains("20 June 2022"), "{}", f[0].message);
 }
@@ -148,7 +184,7 @@ fn placing_on_the_repurchase_day_is_a_warning_not_an_error() {
     // followed the repurchase.
     let g =
         seed_with_mandate().events([repurchase("2022-06-01", 1000), placing("2022-06-01", 5000)]);
-    let f = checks::moratorium_10_06_3(issuer_state(&g));
+    let f = moratorium(issuer_state(&g));
     assert_eq!(summary(&f), one(W, "10.06(3)", "2022-06-01"));
 }
 
@@ -156,7 +192,7 @@ fn placing_on_the_repurchase_day_is_a_warning_not_an_error() {
 fn a_placing_before_a_repurchase_is_not_caught() {
     let g =
         seed_with_mandate().events([placing("2022-06-01", 5000), repurchase("2022-06-02", 1000)]);
-    assert_eq!(checks::moratorium_10_06_3(issuer_state(&g)), vec![]);
+    assert_eq!(moratorium(issuer_state(&g)), vec![]);
 }
 
 #[test]
@@ -168,7 +204,7 @@ fn option_exercises_and_share_scheme_issues_are_carved_out() {
         json!({"type": "shares_issued", "issuer": ISSUER, "class": CLASS, "date": "2022-06-22",
                "shares": 50, "kind": "share_award"}),
     ]);
-    assert_eq!(checks::moratorium_10_06_3(issuer_state(&g)), vec![]);
+    assert_eq!(moratorium(issuer_state(&g)), vec![]);
 }
 
 #[test]
@@ -178,7 +214,7 @@ fn a_scrip_dividend_within_the_moratorium_is_a_new_issue() {
         json!({"type": "shares_issued", "issuer": ISSUER, "class": CLASS, "date": "2022-06-10",
                "shares": 500, "kind": "scrip_dividend"}),
     ]);
-    let f = checks::moratorium_10_06_3(issuer_state(&g));
+    let f = moratorium(issuer_state(&g));
     assert_eq!(summary(&f), one(E, "10.06(3)", "2022-06-10"));
     assert!(
         f[0].message.contains("(scrip dividend)"),
@@ -198,7 +234,7 @@ fn treasury_sales_within_the_moratorium_break_it_but_transfers_to_a_scheme_do_no
         ),
         treasury_sale("2024-08-05", 100), // 34 days after: clean
     ]);
-    let f = checks::moratorium_10_06_3(issuer_state(&g));
+    let f = moratorium(issuer_state(&g));
     assert_eq!(summary(&f), one(E, "10.06(3)", "2024-07-10"));
 }
 
@@ -208,7 +244,7 @@ fn a_treasury_transfer_outside_a_scheme_within_the_moratorium_breaks_it() {
         treasury_repurchase("2024-07-02", 1000),
         treasury_transfer("2024-07-11", 100),
     ]);
-    let f = checks::moratorium_10_06_3(issuer_state(&g));
+    let f = moratorium(issuer_state(&g));
     assert_eq!(summary(&f), one(E, "10.06(3)", "2024-07-11"));
 }
 
@@ -223,25 +259,19 @@ fn christmas_repurchase() -> Given {
 #[test]
 fn nddr_for_23_december_2022_at_0800_on_28_december_is_on_time() {
     let g = christmas_repurchase().event(filed("nddr", "2022-12-23", "2022-12-28T08:00:00+08:00"));
-    assert_eq!(
-        checks::nddr_deadline_13_25a(issuer_state(&g), &cal(), late_now()),
-        vec![]
-    );
+    assert_eq!(nddr(issuer_state(&g), &cal(), late_now()), vec![]);
 }
 
 #[test]
 fn nddr_at_0830_exactly_is_on_time() {
     let g = christmas_repurchase().event(filed("nddr", "2022-12-23", "2022-12-28T08:30:00+08:00"));
-    assert_eq!(
-        checks::nddr_deadline_13_25a(issuer_state(&g), &cal(), late_now()),
-        vec![]
-    );
+    assert_eq!(nddr(issuer_state(&g), &cal(), late_now()), vec![]);
 }
 
 #[test]
 fn nddr_for_23_december_2022_at_0915_on_28_december_is_late() {
     let g = christmas_repurchase().event(filed("nddr", "2022-12-23", "2022-12-28T09:15:00+08:00"));
-    let f = checks::nddr_deadline_13_25a(issuer_state(&g), &cal(), late_now());
+    let f = nddr(issuer_state(&g), &cal(), late_now());
     assert_eq!(summary(&f), one(E, "13.25A", "2022-12-23"));
     assert!(
         f[0].message.contains("08:30 on 28 December 2022")
@@ -255,18 +285,16 @@ fn nddr_for_23_december_2022_at_0915_on_28_december_is_late() {
 fn submission_times_are_judged_in_hong_kong_time() {
     // 01:15 UTC is 09:15 in Hong Kong: late.
     let g = christmas_repurchase().event(filed("nddr", "2022-12-23", "2022-12-28T01:15:00Z"));
-    let f = checks::nddr_deadline_13_25a(issuer_state(&g), &cal(), late_now());
+    let f = nddr(issuer_state(&g), &cal(), late_now());
     assert_eq!(summary(&f), one(E, "13.25A", "2022-12-23"));
 }
 
 #[test]
 fn missing_nddr_is_an_error_only_once_its_deadline_has_passed() {
     let g = christmas_repurchase();
-    let before =
-        checks::nddr_deadline_13_25a(issuer_state(&g), &cal(), t("2022-12-28T08:29:00+08:00"));
+    let before = nddr(issuer_state(&g), &cal(), t("2022-12-28T08:29:00+08:00"));
     assert_eq!(before, vec![]);
-    let after =
-        checks::nddr_deadline_13_25a(issuer_state(&g), &cal(), t("2022-12-28T08:31:00+08:00"));
+    let after = nddr(issuer_state(&g), &cal(), t("2022-12-28T08:31:00+08:00"));
     assert_eq!(summary(&after), one(E, "13.25A", "2022-12-23"));
     assert!(after[0].message.contains("no NDDR"), "{}", after[0].message);
 }
@@ -279,10 +307,7 @@ fn a_later_nddr_discloses_an_earlier_event_on_time_when_both_share_a_deadline() 
         cancellation("2022-12-24", 10_000),
         filed("nddr", "2022-12-24", "2022-12-28T08:00:00+08:00"),
     ]);
-    assert_eq!(
-        checks::nddr_deadline_13_25a(issuer_state(&g), &cal(), late_now()),
-        vec![]
-    );
+    assert_eq!(nddr(issuer_state(&g), &cal(), late_now()), vec![]);
 }
 
 #[test]
@@ -295,7 +320,7 @@ fn a_later_nddr_that_discloses_an_earlier_event_makes_it_late() {
         repurchase("2022-12-07", 1000),
         filed("nddr", "2022-12-07", "2022-12-07T19:00:00+08:00"),
     ]);
-    let f = checks::nddr_deadline_13_25a(issuer_state(&g), &cal(), late_now());
+    let f = nddr(issuer_state(&g), &cal(), late_now());
     assert_eq!(summary(&f), one(E, "13.25A", "2022-12-05"));
     assert!(
         f[0].message.contains("the return of 7 December 2022"),
@@ -316,7 +341,7 @@ fn an_event_left_out_of_every_nddr_is_missing_not_late() {
         repurchase("2022-12-05", 1000),
         filed("nddr", "2022-12-05", "2022-12-05T19:00:00+08:00"),
     ]);
-    let f = checks::nddr_deadline_13_25a(issuer_state(&g), &cal(), late_now());
+    let f = nddr(issuer_state(&g), &cal(), late_now());
     assert_eq!(summary(&f), one(E, "13.25A", "2022-11-30"));
     assert!(f[0].message.contains("no NDDR"), "{}", f[0].message);
 }
@@ -329,14 +354,14 @@ fn events_before_the_first_recorded_filing_are_not_judged() {
         repurchase("2022-11-04", 1000),
         filed("nddr", "2022-11-04", "2022-11-07T09:00:00+08:00"),
     ]);
-    let f = checks::nddr_deadline_13_25a(issuer_state(&g), &cal(), late_now());
+    let f = nddr(issuer_state(&g), &cal(), late_now());
     assert_eq!(summary(&f), one(E, "13.25A", "2022-11-04"));
 }
 
 #[test]
 fn with_no_filing_recorded_every_event_is_judged() {
     let g = seed_with_mandate().events([repurchase("2022-09-30", 1000)]);
-    let f = checks::nddr_deadline_13_25a(issuer_state(&g), &cal(), late_now());
+    let f = nddr(issuer_state(&g), &cal(), late_now());
     assert_eq!(summary(&f), one(E, "13.25A", "2022-09-30"));
 }
 
@@ -349,10 +374,7 @@ fn non_director_option_exercises_below_5_percent_need_no_nddr() {
         exercise("2022-06-10", 20_000),
         exercise("2022-06-20", 29_999),
     ]);
-    assert_eq!(
-        checks::nddr_deadline_13_25a(issuer_state(&g), &cal(), late_now()),
-        vec![]
-    );
+    assert_eq!(nddr(issuer_state(&g), &cal(), late_now()), vec![]);
 }
 
 #[test]
@@ -362,13 +384,10 @@ fn non_director_option_exercises_reaching_5_percent_force_an_nddr() {
         exercise("2022-06-10", 20_000),
         exercise("2022-06-20", 30_000),
     ]);
-    let f = checks::nddr_deadline_13_25a(issuer_state(&g), &cal(), late_now());
+    let f = nddr(issuer_state(&g), &cal(), late_now());
     assert_eq!(summary(&f), one(E, "13.25A", "2022-06-20"));
     let filed_ok = g.event(filed("nddr", "2022-06-20", "2022-06-20T19:00:00+08:00"));
-    assert_eq!(
-        checks::nddr_deadline_13_25a(issuer_state(&filed_ok), &cal(), late_now()),
-        vec![]
-    );
+    assert_eq!(nddr(issuer_state(&filed_ok), &cal(), late_now()), vec![]);
 }
 
 #[test]
@@ -381,10 +400,7 @@ fn threshold_events_ride_along_in_an_nddr_an_always_event_forces() {
         filed("nddr", "2022-06-13", "2022-06-13T19:00:00+08:00"),
         exercise("2022-06-20", 30_000),
     ]);
-    assert_eq!(
-        checks::nddr_deadline_13_25a(issuer_state(&g), &cal(), late_now()),
-        vec![]
-    );
+    assert_eq!(nddr(issuer_state(&g), &cal(), late_now()), vec![]);
 }
 
 #[test]
@@ -394,7 +410,7 @@ fn a_monthly_return_restarts_the_threshold_count() {
         filed("monthly", "2022-06-30", "2022-07-05T17:00:00+08:00"),
         exercise("2022-07-11", 30_000),
     ]);
-    let f = checks::nddr_deadline_13_25a(issuer_state(&g), &cal(), late_now());
+    let f = nddr(issuer_state(&g), &cal(), late_now());
     assert!(
         f.iter().all(|x| x.rule != "13.25A"),
         "no NDDR was due: {f:?}"
@@ -407,7 +423,7 @@ fn an_option_exercise_by_a_director_always_forces_an_nddr() {
         exercise("2022-06-10", 10),
         json!({"by_director": true}),
     ));
-    let f = checks::nddr_deadline_13_25a(issuer_state(&g), &cal(), late_now());
+    let f = nddr(issuer_state(&g), &cal(), late_now());
     assert_eq!(summary(&f), one(E, "13.25A", "2022-06-10"));
 }
 
@@ -492,7 +508,7 @@ fn repurchase_19_days_before_the_results_board_meeting_is_in_the_blackout() {
         annual_2022(Some("2023-03-20")),
         repurchase("2023-03-01", 1000),
     ]);
-    let f = checks::blackout_10_06_2_e(issuer_state(&g));
+    let f = blackout(issuer_state(&g));
     assert_eq!(summary(&f), one(E, "10.06(2)(e)", "2023-03-01"));
 }
 
@@ -502,7 +518,7 @@ fn repurchase_after_the_results_announcement_is_clean() {
         annual_2022(Some("2023-03-20")),
         repurchase("2023-03-21", 1000),
     ]);
-    assert_eq!(checks::blackout_10_06_2_e(issuer_state(&g)), vec![]);
+    assert_eq!(blackout(issuer_state(&g)), vec![]);
 }
 
 #[test]
@@ -516,7 +532,7 @@ fn blackout_edges_are_both_included() {
         repurchase("2023-03-20", 1000),
         repurchase("2023-03-21", 1000),
     ]);
-    let f = checks::blackout_10_06_2_e(issuer_state(&g));
+    let f = blackout(issuer_state(&g));
     assert_eq!(
         summary(&f),
         vec![
@@ -540,7 +556,7 @@ fn blackout_starts_from_the_publication_deadline_when_it_is_earlier() {
         repurchase("2023-03-01", 1000),
         repurchase("2023-04-03", 1000),
     ]);
-    let f = checks::blackout_10_06_2_e(issuer_state(&g));
+    let f = blackout(issuer_state(&g));
     assert_eq!(
         summary(&f),
         vec![
@@ -557,7 +573,7 @@ fn without_an_announcement_the_blackout_runs_to_the_deadline() {
         repurchase("2023-03-31", 1000),
         repurchase("2023-04-03", 1000),
     ]);
-    let f = checks::blackout_10_06_2_e(issuer_state(&g));
+    let f = blackout(issuer_state(&g));
     assert_eq!(summary(&f), one(E, "10.06(2)(e)", "2023-03-31"));
 }
 
@@ -571,7 +587,7 @@ fn a_later_record_of_the_same_results_replaces_the_earlier_one() {
         repurchase("2023-03-24", 1000),
         repurchase("2023-03-10", 1000),
     ]);
-    let f = checks::blackout_10_06_2_e(issuer_state(&g));
+    let f = blackout(issuer_state(&g));
     assert_eq!(summary(&f), one(E, "10.06(2)(e)", "2023-03-10"));
 }
 
@@ -584,7 +600,7 @@ fn a_mandate_used_up_exactly_is_clean() {
         repurchase("2022-06-01", 60_000),
         repurchase("2022-06-02", 40_000),
     ]);
-    assert_eq!(checks::repurchase_mandate_10_06_1(issuer_state(&g)), vec![]);
+    assert_eq!(mandate_check(issuer_state(&g)), vec![]);
 }
 
 #[test]
@@ -594,7 +610,7 @@ fn one_share_beyond_the_mandate_breaks_it() {
         repurchase("2022-06-02", 40_000),
         repurchase("2022-06-03", 1),
     ]);
-    let f = checks::repurchase_mandate_10_06_1(issuer_state(&g));
+    let f = mandate_check(issuer_state(&g));
     assert_eq!(summary(&f), one(E, "10.06(1)", "2022-06-03"));
     assert!(
         f[0].message.contains("100001") && f[0].message.contains("100000"),
@@ -613,7 +629,7 @@ fn a_mandate_exceeded_is_one_breach_reported_once_with_the_later_repurchases_cou
         repurchase("2022-06-06", 500),
         repurchase("2022-06-07", 499),
     ]);
-    let f = checks::repurchase_mandate_10_06_1(issuer_state(&g));
+    let f = mandate_check(issuer_state(&g));
     assert_eq!(summary(&f), one(E, "10.06(1)", "2022-06-03"));
     assert!(
         f[0].message.contains(
@@ -629,14 +645,14 @@ fn a_mandate_exceeded_is_one_breach_reported_once_with_the_later_repurchases_cou
         repurchase("2022-06-02", 40_000),
         repurchase("2022-06-03", 1),
     ]);
-    let b = checks::repurchase_mandate_10_06_1(issuer_state(&before));
+    let b = mandate_check(issuer_state(&before));
     assert!(b[0].is_same(&f[0]) && b[0] != f[0]);
     // A new mandate exceeded is a new breach.
     let g2 = g.events([
         mandate("2022-06-15", 1_000_000),
         repurchase("2022-06-16", 100_001),
     ]);
-    let f2 = checks::repurchase_mandate_10_06_1(issuer_state(&g2));
+    let f2 = mandate_check(issuer_state(&g2));
     assert_eq!(f2.len(), 2, "{f2:?}");
     assert!(!f2[0].is_same(&f2[1]));
 }
@@ -647,7 +663,7 @@ fn within_a_day_only_the_repurchase_that_crosses_the_limit_is_flagged() {
         repurchase("2022-06-01", 100_000),
         repurchase("2022-06-01", 1),
     ]);
-    let f = checks::repurchase_mandate_10_06_1(issuer_state(&g));
+    let f = mandate_check(issuer_state(&g));
     assert_eq!(f.len(), 1, "{f:?}");
     assert!(
         f[0].message.contains("repurchase of 1 class H"),
@@ -667,14 +683,14 @@ fn shares_repurchased_before_the_ledger_count_against_the_mandate() {
             json!({"repurchased_before_ledger": 99_999}),
         ))
         .events([repurchase("2022-06-01", 1), repurchase("2022-06-02", 1)]);
-    let f = checks::repurchase_mandate_10_06_1(issuer_state(&g));
+    let f = mandate_check(issuer_state(&g));
     assert_eq!(summary(&f), one(E, "10.06(1)", "2022-06-02"));
 }
 
 #[test]
 fn a_repurchase_with_no_mandate_in_force_breaks_the_rule() {
     let g = Given::seed().events([repurchase("2022-06-01", 1000)]);
-    let f = checks::repurchase_mandate_10_06_1(issuer_state(&g));
+    let f = mandate_check(issuer_state(&g));
     assert_eq!(summary(&f), one(E, "10.06(1)", "2022-06-01"));
     assert!(
         f[0].message.contains("no repurchase mandate"),
@@ -693,7 +709,7 @@ fn a_repurchase_after_the_mandate_expired_has_none_in_force() {
         repurchase("2022-06-30", 1000),
         repurchase("2022-07-01", 1000),
     ]);
-    let f = checks::repurchase_mandate_10_06_1(issuer_state(&g));
+    let f = mandate_check(issuer_state(&g));
     assert_eq!(summary(&f), one(E, "10.06(1)", "2022-07-01"));
 }
 
@@ -704,7 +720,7 @@ fn a_new_mandate_starts_a_new_count() {
         mandate("2022-06-15", 1_000_000),
         repurchase("2022-06-16", 100_000),
     ]);
-    assert_eq!(checks::repurchase_mandate_10_06_1(issuer_state(&g)), vec![]);
+    assert_eq!(mandate_check(issuer_state(&g)), vec![]);
 }
 
 #[test]
@@ -713,7 +729,7 @@ fn an_issuer_without_a_primary_listing_owes_no_mandate_check() {
         json!({"type": "issuer_settings_changed", "issuer": ISSUER, "primary_listing": false}),
         repurchase("2022-06-01", 1000),
     ]);
-    assert_eq!(checks::repurchase_mandate_10_06_1(issuer_state(&g)), vec![]);
+    assert_eq!(mandate_check(issuer_state(&g)), vec![]);
 }
 
 // ---- 10.06(2)(a): the 5% price cap ------------------------------------------------------------
@@ -738,7 +754,7 @@ fn repurchase_at_5_percent_above_the_average_close_breaks_the_cap() {
         "10.00",
         "10200",
     ));
-    let f = checks::price_cap_10_06_2_a(issuer_state(&g), &cal());
+    let f = price_cap(issuer_state(&g), &cal());
     assert_eq!(summary(&f), one(E, "10.06(2)(a)", "2023-06-12"));
 }
 
@@ -750,10 +766,7 @@ fn repurchase_just_below_5_percent_above_the_average_close_is_clean() {
         "10.00",
         "10200",
     ));
-    assert_eq!(
-        checks::price_cap_10_06_2_a(issuer_state(&g), &cal()),
-        vec![]
-    );
+    assert_eq!(price_cap(issuer_state(&g), &cal()), vec![]);
 }
 
 #[test]
@@ -765,7 +778,7 @@ fn only_the_5_preceding_trading_days_count() {
         "10.00",
         "10200",
     ));
-    let f = checks::price_cap_10_06_2_a(issuer_state(&g), &cal());
+    let f = price_cap(issuer_state(&g), &cal());
     assert_eq!(summary(&f), one(E, "10.06(2)(a)", "2023-06-12"));
 }
 
@@ -777,7 +790,7 @@ fn without_closing_prices_the_cap_check_could_not_run_a_warning() {
         "10.00",
         "10200",
     ));
-    let f = checks::price_cap_10_06_2_a(issuer_state(&g), &cal());
+    let f = price_cap(issuer_state(&g), &cal());
     assert_eq!(summary(&f), one(W, "10.06(2)(a)", "2023-06-12"));
     assert!(f[0].message.contains("could not run"), "{}", f[0].message);
 }
@@ -785,7 +798,7 @@ fn without_closing_prices_the_cap_check_could_not_run_a_warning() {
 #[test]
 fn without_trade_prices_the_cap_check_could_not_run() {
     let g = with_closes().event(repurchase("2023-06-12", 1000));
-    let f = checks::price_cap_10_06_2_a(issuer_state(&g), &cal());
+    let f = price_cap(issuer_state(&g), &cal());
     assert_eq!(summary(&f), one(W, "10.06(2)(a)", "2023-06-12"));
 }
 
@@ -806,7 +819,7 @@ fn stale_or_gappy_closes_do_not_count_as_the_5_preceding_trading_days() {
             "10.00",
             "10200",
         ));
-    let f = checks::price_cap_10_06_2_a(issuer_state(&g), &cal());
+    let f = price_cap(issuer_state(&g), &cal());
     assert_eq!(summary(&f), one(W, "10.06(2)(a)", "2023-06-12"));
 }
 
@@ -816,10 +829,7 @@ fn off_exchange_repurchases_are_not_capped() {
         priced(repurchase("2023-06-12", 1000), "12", "12", "12000"),
         json!({"method": "general_offer"}),
     ));
-    assert_eq!(
-        checks::price_cap_10_06_2_a(issuer_state(&g), &cal()),
-        vec![]
-    );
+    assert_eq!(price_cap(issuer_state(&g), &cal()), vec![]);
 }
 
 // ---- run: everything ----------------------------------------------------------------------------

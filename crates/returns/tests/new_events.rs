@@ -675,13 +675,13 @@ fn an_instrument_is_refused_when_misnamed_of_another_kind_class_or_date() {
 
 #[test]
 fn instrument_exercises_force_an_nddr_only_at_the_threshold_and_show_their_label() {
-    use shareledger_returns::checks::nddrs_due;
+    use shareledger_returns::checks::{self, nddrs_due};
     // 3,000,000 warrants exercised: 0.3% of 1,000,000,000, below 5%: no NDDR due.
     let l = with_instruments().ev(
         "shares_issued",
         exercise("warrant_exercise", "2024 Warrants", "2024-07-15", 3_000_000),
     );
-    assert!(nddrs_due(l.state(), None).is_empty());
+    assert!(nddrs_due(l.state(), &checks::live(l.state()), None).is_empty());
     // A conversion of 18,000,000 and an issue under the agreement take the
     // threshold events to 21,400,000 — still 2.14%; a placing forces the return.
     let l = l
@@ -693,12 +693,12 @@ fn instrument_exercises_force_an_nddr_only_at_the_threshold_and_show_their_label
             "shares_issued",
             exercise("other", "Subscription agreement", "2024-07-17", 400_000),
         );
-    assert!(nddrs_due(l.state(), None).is_empty());
+    assert!(nddrs_due(l.state(), &checks::live(l.state()), None).is_empty());
     let l = l.ev(
         "shares_issued",
         json!({"class": "ORD", "date": "2024-07-18", "shares": 100, "kind": "placing"}),
     );
-    let due = nddrs_due(l.state(), None);
+    let due = nddrs_due(l.state(), &checks::live(l.state()), None);
     assert_eq!(
         due.iter().map(|x| x.date).collect::<Vec<_>>(),
         [d("2024-07-18")]
@@ -748,7 +748,7 @@ fn instrument_exercises_force_an_nddr_only_at_the_threshold_and_show_their_label
             "shares_issued",
             exercise("warrant_exercise", "W", "2024-07-03", 1),
         );
-    let due = nddrs_due(big.state(), None);
+    let due = nddrs_due(big.state(), &checks::live(big.state()), None);
     assert_eq!(
         due.iter().map(|x| x.date).collect::<Vec<_>>(),
         [d("2024-07-03")]
@@ -1134,7 +1134,7 @@ fn a_reorganisation_is_refused_with_a_zero_or_ill_fitting_ratio_or_numbers_far_f
 
 #[test]
 fn an_issue_under_an_arrangement_made_before_a_repurchase_is_carved_out_of_the_moratorium() {
-    use shareledger_returns::checks::moratorium_10_06_3;
+    use shareledger_returns::checks::{self, moratorium_10_06_3};
     // Given a repurchase on 8 July 2024 and, within 30 days, an issue under the
     // subscription agreement of 5 July and a placing,
     let l = with_instruments()
@@ -1151,7 +1151,7 @@ fn an_issue_under_an_arrangement_made_before_a_repurchase_is_carved_out_of_the_m
             json!({"class": "ORD", "date": "2024-07-26", "shares": 10, "kind": "placing"}),
         );
     // then only the placing breaks rule 10.06(3).
-    let dates: Vec<_> = moratorium_10_06_3(l.state())
+    let dates: Vec<_> = moratorium_10_06_3(l.state(), &checks::live(l.state()))
         .iter()
         .map(|f| f.date)
         .collect();
@@ -1174,7 +1174,7 @@ fn an_issue_under_an_arrangement_made_before_a_repurchase_is_carved_out_of_the_m
             "shares_issued",
             exercise("other", "Late agreement", "2024-07-20", 500),
         );
-    let dates: Vec<_> = moratorium_10_06_3(l.state())
+    let dates: Vec<_> = moratorium_10_06_3(l.state(), &checks::live(l.state()))
         .iter()
         .map(|f| f.date)
         .collect();

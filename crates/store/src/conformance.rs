@@ -48,6 +48,7 @@ pub fn run_all<H: Harness>(h: &mut H) {
     snapshots(h);
     scan_derived_matches_events(h);
     scan_on_date_matches_events(h);
+    scan_from_date_matches_events(h);
 }
 
 /// A fixed-width timestamp `n` seconds after 2024-01-01T00:00:00Z.
@@ -627,6 +628,69 @@ pub fn scan_derived_matches_events<H: Harness>(h: &mut H) {
             "{filter:?}"
         );
     }
+}
+
+/// `scan_from_date` hands over exactly the rows of one stream dated on or
+/// after the given day, in position order (rows without a date never),
+/// also inside a write transaction (rows appended by it included).
+pub fn scan_from_date_matches_events<H: Harness>(h: &mut H) {
+    let mut s = h.fresh();
+    // Three dates and none, in every stream.
+    let events: Vec<NewEvent> = (1..=300u64)
+        .map(|i| NewEvent {
+            effective_date: (i % 4 != 0).then(|| format!("2024-03-{:02}", 26 + (i / 3) % 4)),
+            ..ev(i, ["a", "b", "c"][(i as usize - 1) % 3])
+        })
+        .collect();
+    append(&mut s, &[], &events).expect("appends");
+    let from = |s: &H::Store, stream: &str, day: &str| {
+        let mut got = Vec::new();
+        let n = s
+            .scan_from_date(stream, day, |r| -> Result<(), StoreError> {
+                got.push((r.position, r.stream.to_string(), r.payload.to_string()));
+                Ok(())
+            })
+            .expect("scans");
+        assert_eq!(n, got.len() as u64);
+        got
+    };
+    let dates: std::collections::BTreeSet<String> = all(&s, &ReadFilter::default())
+        .into_iter()
+        .filter_map(|e| e.effective_date)
+        .collect();
+    assert_eq!(dates.len(), 4, "{dates:?}");
+    let mut days: Vec<String> = dates.iter().cloned().collect();
+    days.extend(["0000-01-01".to_string(), "9999-12-31".to_string()]);
+    for stream in ["a", "b", "c", "nope"] {
+        for day in &days {
+            let want: Vec<(u64, String, String)> = all(&s, &ReadFilter::stream(stream))
+                .into_iter()
+                .filter(|e| {
+                    e.effective_date
+                        .as_deref()
+                        .is_some_and(|d| d >= day.as_str())
+                })
+                .map(|e| (e.position, e.stream, e.payload))
+                .collect();
+            assert_eq!(from(&s, stream, day), want, "{stream} {day}");
+        }
+        if stream != "nope" {
+            assert!(!from(&s, stream, "0000-01-01").is_empty(), "{stream}");
+            assert!(from(&s, stream, "9999-12-31").is_empty(), "{stream}");
+        }
+    }
+    let seen = s
+        .write(|tx| {
+            tx.append(&[], &[ev(301, "a"), ev(302, "a")])?;
+            let mut seen = Vec::new();
+            tx.scan_from_date("a", "0000-01-01", |r| -> Result<(), StoreError> {
+                seen.push(r.position);
+                Ok(())
+            })?;
+            Ok::<_, StoreError>(seen)
+        })
+        .expect("writes");
+    assert_eq!(seen.last(), Some(&302), "{seen:?}");
 }
 
 /// `scan_on_date` hands over exactly the rows of one stream with the given

@@ -89,6 +89,31 @@ pub trait EventRead {
         Ok(n)
     }
 
+    /// Call `f` on every event of `stream` whose stored `effective_date` is
+    /// `from` or later (as `YYYY-MM-DD`, compared as text), in position
+    /// order, with the row borrowed in place: the events of one issuer
+    /// dated from a day on (the findings of an append at the end of an
+    /// issuer's history). By default through [`EventRead::scan_derived`] of
+    /// the whole stream; SQLite and PostgreSQL read them through the index
+    /// of schema step 3. Returns the number of events passed to `f`.
+    fn scan_from_date<E: From<StoreError>>(
+        &self,
+        stream: &str,
+        from: &str,
+        mut f: impl FnMut(EventRef<'_>) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        let mut n = 0;
+        self.scan_derived(&ReadFilter::stream(stream), |row, derived| {
+            if derived.effective_date.is_some_and(|d| d >= from) {
+                n += 1;
+                f(row)
+            } else {
+                Ok(())
+            }
+        })?;
+        Ok(n)
+    }
+
     /// Owned rows matching `filter`, in position order, hashes included,
     /// read a page at a time. Yields `Err` at most once, then ends.
     fn events(&self, filter: &ReadFilter) -> RowIter<'_>;

@@ -424,28 +424,43 @@ fn scan_rows<E: From<StoreError>>(
     }
 }
 
-/// Call `f` on every event of `stream` whose `effective_date` is `date`
-/// (`None`: NULL), in position order, through the index of schema step 3.
-pub(crate) fn scan_on_date<E: From<StoreError>>(
+/// Which of a stream's events by their `effective_date` (the index of
+/// schema step 3 serves each).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Dated<'a> {
+    /// This date (`None`: NULL).
+    On(Option<&'a str>),
+    /// This date or later.
+    From(&'a str),
+}
+
+/// Call `f` on every event of `stream` whose `effective_date` is as
+/// `dated` says, in position order, through the index of schema step 3.
+pub(crate) fn scan_dated<E: From<StoreError>>(
     conn: &Connection,
     path: &Path,
     stream: &str,
-    date: Option<&str>,
+    dated: Dated<'_>,
     mut f: impl FnMut(EventRef<'_>) -> Result<(), E>,
 ) -> Result<u64, E> {
     const COLUMNS: &str = "SELECT position, stream, version, id, event_type, payload, \
          recorded_at, actor FROM events WHERE stream = ?1 AND ";
     let sql = |e| E::from(StoreError::sqlite(path, e));
-    let mut st = match date {
-        Some(_) => conn.prepare_cached(&format!("{COLUMNS}effective_date = ?2 ORDER BY position")),
-        None => conn.prepare_cached(&format!(
+    let mut st = match dated {
+        Dated::On(Some(_)) => {
+            conn.prepare_cached(&format!("{COLUMNS}effective_date = ?2 ORDER BY position"))
+        }
+        Dated::On(None) => conn.prepare_cached(&format!(
             "{COLUMNS}effective_date IS NULL ORDER BY position"
         )),
+        Dated::From(_) => {
+            conn.prepare_cached(&format!("{COLUMNS}effective_date >= ?2 ORDER BY position"))
+        }
     }
     .map_err(sql)?;
-    let mut rows = match date {
-        Some(d) => st.query(params![stream, d]),
-        None => st.query(params![stream]),
+    let mut rows = match dated {
+        Dated::On(Some(d)) | Dated::From(d) => st.query(params![stream, d]),
+        Dated::On(None) => st.query(params![stream]),
     }
     .map_err(sql)?;
     let mut n = 0;

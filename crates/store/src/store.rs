@@ -675,7 +675,27 @@ macro_rules! sqlite_reads {
             date: Option<&str>,
             f: impl FnMut(EventRef<'_>) -> Result<(), E>,
         ) -> Result<u64, E> {
-            read::scan_on_date(self.conn_ref(), self.path_ref(), stream, date, f)
+            read::scan_dated(
+                self.conn_ref(),
+                self.path_ref(),
+                stream,
+                read::Dated::On(date),
+                f,
+            )
+        }
+        fn scan_from_date<E: From<StoreError>>(
+            &self,
+            stream: &str,
+            from: &str,
+            f: impl FnMut(EventRef<'_>) -> Result<(), E>,
+        ) -> Result<u64, E> {
+            read::scan_dated(
+                self.conn_ref(),
+                self.path_ref(),
+                stream,
+                read::Dated::From(from),
+                f,
+            )
         }
         fn events(&self, filter: &ReadFilter) -> RowIter<'_> {
             Box::new(Events::new(

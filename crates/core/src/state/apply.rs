@@ -70,6 +70,12 @@ pub(super) fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
             let day = class.repurchased.entry(e.trade_date).or_default();
             if e.method_or_default() == Method::OnExchange {
                 day.0 += e.shares;
+                let prices = e.prices();
+                class
+                    .on_exchange
+                    .entry(e.trade_date)
+                    .or_default()
+                    .count(prices.as_ref().map(|p| &p.currency));
             }
             day.1 += e.shares;
         }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
-use crate::amount::Money;
+use crate::amount::{Currency, Money};
 use crate::event::*;
 use crate::refusal::{Refusal, RefusalKind as K};
 
@@ -63,6 +63,34 @@ impl PendingLine {
     }
 }
 
+/// The on-Exchange repurchases of one class on one trade date, counted:
+/// those recorded without prices, and those with prices in each currency
+/// (the 5% price cap compares a repurchase with the closes in its own
+/// currency).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OnExchangeDay {
+    pub unpriced: u64,
+    /// (currency, repurchases), in currency order.
+    pub priced: Vec<(Currency, u64)>,
+}
+
+impl OnExchangeDay {
+    pub(super) fn count(&mut self, currency: Option<&Currency>) {
+        match currency {
+            None => self.unpriced += 1,
+            Some(c) => match self.priced.binary_search_by(|(x, _)| x.cmp(c)) {
+                Ok(i) => self.priced[i].1 += 1,
+                Err(i) => self.priced.insert(i, (c.clone(), 1)),
+            },
+        }
+    }
+
+    /// How many, priced or not.
+    pub fn total(&self) -> u64 {
+        self.unpriced + self.priced.iter().map(|(_, n)| n).sum::<u64>()
+    }
+}
+
 /// A repurchase mandate as granted.
 pub type Mandate = RepurchaseMandateGranted;
 
@@ -95,6 +123,9 @@ pub struct ClassState {
     /// Shares repurchased per trade date: (on the Exchange, by any method).
     pub(super) repurchased: BTreeMap<NaiveDate, (u64, u64)>,
     pub(super) closing_prices: BTreeMap<NaiveDate, Money>,
+    /// On-Exchange repurchases per trade date, counted (what the 5% price
+    /// cap check's warning counts without walking the history).
+    pub(super) on_exchange: BTreeMap<NaiveDate, OnExchangeDay>,
     /// Whether any balance-moving event has been applied.
     pub(super) has_movements: bool,
     /// Capital reorganisations in date order, each with the net movement it
@@ -139,6 +170,7 @@ impl ClassState {
             mandates: Vec::new(),
             repurchased: BTreeMap::new(),
             closing_prices: BTreeMap::new(),
+            on_exchange: BTreeMap::new(),
             has_movements: false,
             reorganisations: Vec::new(),
             folded: None,
@@ -189,6 +221,11 @@ impl ClassState {
     /// The closing prices recorded, by date.
     pub fn closing_prices(&self) -> &BTreeMap<NaiveDate, Money> {
         &self.closing_prices
+    }
+
+    /// The on-Exchange repurchases of each trade date, counted.
+    pub fn on_exchange_repurchases(&self) -> &BTreeMap<NaiveDate, OnExchangeDay> {
+        &self.on_exchange
     }
 
     /// Whether any balance-moving event has been applied.
@@ -427,6 +464,7 @@ impl ClassState {
             self.authorised_changes.insert(date, n);
         }
         self.closing_prices = self.closing_prices.split_off(&horizon);
+        self.on_exchange = self.on_exchange.split_off(&horizon);
     }
 
     /// Authorised/registered shares at the end of `date` (`None`: the issuer

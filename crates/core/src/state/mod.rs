@@ -46,7 +46,7 @@ mod register;
 
 pub use balances::{effect, effect_on, Balances, Delta, Effect};
 pub use check::{exercised_instrument, needs_full_state, needs_history};
-pub use class::{ClassState, Folded, Mandate, PendingLine, PendingOrigin};
+pub use class::{ClassState, Folded, Mandate, OnExchangeDay, PendingLine, PendingOrigin};
 pub use issuer::{InstrumentState, IssuerState, SchemeState};
 pub use register::{decide, Register};
 

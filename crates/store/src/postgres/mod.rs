@@ -459,7 +459,29 @@ macro_rules! pg_reads {
         ) -> Result<u64, E> {
             // Not retried: `f` may already have seen rows.
             self.before_use()?;
-            read::scan_on_date(self.conn_cell(), &self.context(), stream, date, f)
+            read::scan_dated(
+                self.conn_cell(),
+                &self.context(),
+                stream,
+                crate::read::Dated::On(date),
+                f,
+            )
+        }
+        fn scan_from_date<E: From<StoreError>>(
+            &self,
+            stream: &str,
+            from: &str,
+            f: impl FnMut(EventRef<'_>) -> Result<(), E>,
+        ) -> Result<u64, E> {
+            // Not retried: `f` may already have seen rows.
+            self.before_use()?;
+            read::scan_dated(
+                self.conn_cell(),
+                &self.context(),
+                stream,
+                crate::read::Dated::From(from),
+                f,
+            )
         }
         fn events(&self, filter: &ReadFilter) -> RowIter<'_> {
             if let Err(e) = self.before_use() {

@@ -59,6 +59,11 @@ const SCAN_ON_DATE: &str = "SELECT position, stream, version, id, event_type, pa
      recorded_at, actor FROM events WHERE stream = $1 AND effective_date = $2 AND position > $3 \
      ORDER BY position LIMIT $4";
 
+/// One stream's events of one effective date or later (schema step 3's index).
+const SCAN_FROM_DATE: &str = "SELECT position, stream, version, id, event_type, payload, \
+     recorded_at, actor FROM events WHERE stream = $1 AND effective_date >= $2 AND position > $3 \
+     ORDER BY position LIMIT $4";
+
 /// One stream's events without an effective date.
 const SCAN_ON_NO_DATE: &str = "SELECT position, stream, version, id, event_type, payload, \
      recorded_at, actor FROM events WHERE stream = $1 AND effective_date IS NULL \
@@ -377,27 +382,32 @@ pub(crate) fn scan<C: GenericClient, E: From<StoreError>>(
     }
 }
 
-/// Call `f` on every event of `stream` whose `effective_date` is `date`
-/// (`None`: NULL), in position order, page by page.
-pub(crate) fn scan_on_date<C: GenericClient, E: From<StoreError>>(
+/// Call `f` on every event of `stream` whose `effective_date` is as
+/// `dated` says, in position order, page by page.
+pub(crate) fn scan_dated<C: GenericClient, E: From<StoreError>>(
     conn: &RefCell<C>,
     cx: &Cx<'_>,
     stream: &str,
-    date: Option<&str>,
+    dated: crate::read::Dated<'_>,
     mut f: impl FnMut(EventRef<'_>) -> Result<(), E>,
 ) -> Result<u64, E> {
+    use crate::read::Dated;
     let limit = clamp(cx.page_size as u64);
     let mut after = 0u64;
     let mut n = 0u64;
     loop {
         let rows = {
             let mut c = borrow(conn, cx)?;
-            match date {
-                Some(d) => {
+            match dated {
+                Dated::On(Some(d)) => {
                     let st = stmt(&mut *c, cx, SCAN_ON_DATE)?;
                     c.query(&st, &[&stream, &d, &clamp(after), &limit])
                 }
-                None => {
+                Dated::From(d) => {
+                    let st = stmt(&mut *c, cx, SCAN_FROM_DATE)?;
+                    c.query(&st, &[&stream, &d, &clamp(after), &limit])
+                }
+                Dated::On(None) => {
                     let st = stmt(&mut *c, cx, SCAN_ON_NO_DATE)?;
                     c.query(&st, &[&stream, &clamp(after), &limit])
                 }
