@@ -29,7 +29,7 @@ use shareledger_core::calendar::BusinessCalendar;
 use shareledger_core::event::{
     check_bounds, Event, EventVoided, Incoming, Recorded, MARKET_STREAM, SCHEMA_VERSION,
 };
-use shareledger_core::state::{needs_full_state, needs_history, Register};
+use shareledger_core::state::{needs_full_state, needs_history, IssuerState, Register};
 use shareledger_returns::checks::{self, Finding};
 use shareledger_store::{
     AppendOutcome, EventTx, ExpectedVersion, NewEvent, ReadFilter, StoreError, StoredEvent,
@@ -478,6 +478,8 @@ where
         findings,
         before: HashMap::new(),
         market: None,
+        tails: None,
+        market_changed: false,
         touched: BTreeMap::new(),
         versions: HashMap::new(),
         summary: AppendSummary::default(),
@@ -497,6 +499,11 @@ where
     // the events of its day: the snapshot keeps no digests) and is decided
     // against the store (not a dry run, which keeps histories).
     loader.use_snapshots = streaming && !more;
+    // A small input's findings may take the tail path: keep the states as
+    // loaded.
+    if streaming && findings && !more {
+        decider.tails = Some(HashMap::new());
+    }
     // A large input keeps each issuer's state bounded: folded to its last
     // days (a small one, e.g. `record`, keeps whole states, which its
     // snapshots are written from).
@@ -634,12 +641,13 @@ where
             let stored =
                 crate::returns::calendar(decider.market.as_ref().unwrap_or(&decider.register));
             let left = crate::returns::calendar(&decider.register);
+            let tails = decider.tail_states();
             // The states and the filter are no longer needed: the findings
-            // replay each issuer from the store.
+            // replay each issuer from the store (or read its tail).
             decider.register = Register::without_history();
             decider.market = None;
             loader.bloom = None;
-            findings_from_store(tx, &decider, &stored, &left, sink)?;
+            findings_from_store(tx, &decider, &stored, &left, tails, sink)?;
         }
         (true, false) => decider.findings_in_memory(sink),
     }
@@ -1438,6 +1446,12 @@ struct Decider<'a> {
     before: HashMap<String, Vec<Finding>>,
     /// Streaming, with `findings`: the market calendar as stored.
     market: Option<Register>,
+    /// Streaming a small input with `findings`: each issuer's whole state
+    /// as loaded (before the batch), for the findings of an append at the
+    /// end of its history ([`Tail`]).
+    tails: Option<HashMap<String, IssuerState>>,
+    /// An event of the market stream was appended (the calendar changed).
+    market_changed: bool,
     /// Issuers an accepted event belongs to: how many of the batch's events
     /// are theirs, and the ordinal (in the batch's appended events) of the
     /// last.
@@ -1642,6 +1656,13 @@ impl Decider<'_> {
                 Ok(loaded) => {
                     self.versions.insert(stream.clone(), loaded.version);
                     self.register.absorb(loaded.register);
+                    if let (Some(tails), Some(state)) =
+                        (self.tails.as_mut(), self.register.issuer(&stream))
+                    {
+                        if state.horizon().is_none() && !tails.contains_key(&stream) {
+                            tails.insert(stream.clone(), state.clone());
+                        }
+                    }
                     if self.findings && !self.streaming {
                         if let Some(state) = self.register.issuer(&stream) {
                             let calendar = crate::returns::calendar(&self.register);
@@ -1688,6 +1709,29 @@ impl Decider<'_> {
             }
         }
         Ok(())
+    }
+
+    /// For the findings of a tail append: each issuer the batch touched with
+    /// its whole state before the batch and after it (none when the batch
+    /// changed the market calendar, or was not small).
+    fn tail_states(&mut self) -> HashMap<String, (IssuerState, IssuerState)> {
+        let Some(mut before) = self.tails.take() else {
+            return HashMap::new();
+        };
+        if self.market_changed {
+            return HashMap::new();
+        }
+        self.touched
+            .keys()
+            .filter_map(|issuer| {
+                let before = before.remove(issuer)?;
+                let after = self.register.issuer(issuer)?;
+                after
+                    .horizon()
+                    .is_none()
+                    .then(|| (issuer.clone(), (before, after.clone())))
+            })
+            .collect()
     }
 
     /// In memory: the findings the batch introduced, from the registers
@@ -1914,6 +1958,9 @@ impl Decider<'_> {
             recorded_at,
             actor: rec.actor.clone(),
         };
+        if rec.event.issuer().is_none() {
+            self.market_changed = true;
+        }
         if let Some(issuer) = rec.event.issuer() {
             let ordinal = self.summary.appended as u64;
             match self.touched.get_mut(issuer) {
@@ -1952,16 +1999,28 @@ impl Decider<'_> {
 /// added to: [`Finding::is_same`]) is new. This thread reads and decodes
 /// the rows (the transaction's connection stays here); another replays and
 /// judges.
+///
+/// An issuer in `tails` (its whole state before and after a small batch
+/// that left the calendar as it was) whose batch events are all
+/// [`checks::judged_in_window`] and dated on or after every live event
+/// stored for it is judged without its history: its states before and
+/// after, over the events dated from the batch's first day on
+/// ([`checks::run_on`]; docs/performance.md, "The findings of a tail
+/// append"). Any other issuer is replayed.
 fn findings_from_store<T: EventTx>(
     tx: &T,
     d: &Decider<'_>,
     stored_calendar: &BusinessCalendar,
     calendar: &BusinessCalendar,
+    mut tails: HashMap<String, (IssuerState, IssuerState)>,
     sink: &mut dyn FindingSink,
 ) -> Result<(), LedgerError> {
-    type Histories = (String, Vec<Recorded>, Vec<Recorded>);
     let clock = d.clock;
-    let judge = |(issuer, before, batch): Histories| -> Result<Vec<Finding>, LedgerError> {
+    let judge = |work: Work| -> Result<Vec<Finding>, LedgerError> {
+        let (issuer, before, batch) = match work {
+            Work::Tail(t) => return Ok(t.judge(calendar, clock)),
+            Work::Replay(issuer, before, batch) => (issuer, before, batch),
+        };
         let mut register = Register::new();
         let mut old = Vec::new();
         for (part, rows) in [before, batch].into_iter().enumerate() {
@@ -1987,35 +2046,45 @@ fn findings_from_store<T: EventTx>(
             None => Vec::new(),
         })
     };
-    let read = |issuer: &str| -> Result<Histories, LedgerError> {
-        let mut decoder = Decoder::new();
-        let mut parts = [Vec::new(), Vec::new()];
-        let filters = [
-            ReadFilter {
-                stream: Some(issuer.to_string()),
-                to_position: Some(d.start),
-                ..ReadFilter::default()
-            },
-            ReadFilter {
-                stream: Some(issuer.to_string()),
-                from_position: d.start,
-                ..ReadFilter::default()
-            },
-        ];
-        for (part, filter) in parts.iter_mut().zip(&filters) {
-            tx.scan(filter, |row| {
-                part.push(decoder.decode(row)?);
-                Ok::<(), LedgerError>(())
-            })?;
-        }
-        let [before, batch] = parts;
-        Ok((issuer.to_string(), before, batch))
-    };
+    let read =
+        |issuer: &str, tail: Option<(IssuerState, IssuerState)>| -> Result<Work, LedgerError> {
+            let mut decoder = Decoder::new();
+            let mut batch = Vec::new();
+            tx.scan(
+                &ReadFilter {
+                    stream: Some(issuer.to_string()),
+                    from_position: d.start,
+                    ..ReadFilter::default()
+                },
+                |row| {
+                    batch.push(decoder.decode(row)?);
+                    Ok::<(), LedgerError>(())
+                },
+            )?;
+            if let Some((before, after)) = tail {
+                if let Some(tail) = Tail::read(tx, d.start, &mut decoder, before, after, &batch)? {
+                    return Ok(Work::Tail(Box::new(Tail { batch, ..tail })));
+                }
+            }
+            let mut stored = Vec::new();
+            tx.scan(
+                &ReadFilter {
+                    stream: Some(issuer.to_string()),
+                    to_position: Some(d.start),
+                    ..ReadFilter::default()
+                },
+                |row| {
+                    stored.push(decoder.decode(row)?);
+                    Ok::<(), LedgerError>(())
+                },
+            )?;
+            Ok(Work::Replay(issuer.to_string(), stored, batch))
+        };
     std::thread::scope(|scope| {
-        let (send, receive) = std::sync::mpsc::sync_channel::<Histories>(1);
+        let (send, receive) = std::sync::mpsc::sync_channel::<Work>(1);
         let judging = scope.spawn(move || {
-            for histories in receive {
-                for f in judge(histories)? {
+            for work in receive {
+                for f in judge(work)? {
                     sink.finding(f);
                 }
             }
@@ -2023,7 +2092,7 @@ fn findings_from_store<T: EventTx>(
         });
         let mut read_error = None;
         for issuer in d.touched.keys() {
-            match read(issuer) {
+            match read(issuer, tails.remove(issuer)) {
                 Ok(h) => {
                     if send.send(h).is_err() {
                         break; // the judging thread failed
@@ -2048,6 +2117,95 @@ fn findings_from_store<T: EventTx>(
             None => Ok(()),
         }
     })
+}
+
+/// What the findings of one issuer need: its stored rows and the batch's,
+/// to replay ([`findings_from_store`]), or its tail.
+enum Work {
+    Replay(String, Vec<Recorded>, Vec<Recorded>),
+    Tail(Box<Tail>),
+}
+
+/// An issuer's batch appended at the end of its history: its whole states
+/// before and after the batch, the live events stored dated on the batch's
+/// first day (none later: that is what makes it a tail), and the batch's
+/// events.
+struct Tail {
+    before: IssuerState,
+    after: IssuerState,
+    from: NaiveDate,
+    stored: Vec<Recorded>,
+    batch: Vec<Recorded>,
+}
+
+impl Tail {
+    /// The tail of an issuer whose batch (`batch`, the rows after `start`)
+    /// is all [`checks::judged_in_window`] events, read from the store
+    /// through the day index; `None` when it is not one (an event of
+    /// another kind, or one stored dated after the batch's first day).
+    fn read<T: EventTx>(
+        tx: &T,
+        start: u64,
+        decoder: &mut Decoder,
+        before: IssuerState,
+        after: IssuerState,
+        batch: &[Recorded],
+    ) -> Result<Option<Tail>, LedgerError> {
+        let mut from: Option<NaiveDate> = None;
+        for rec in batch {
+            let date = rec.event.effective_date();
+            match date {
+                Some(date) if checks::judged_in_window(&rec.event) => {
+                    from = Some(from.map_or(date, |f| f.min(date)));
+                }
+                _ => return Ok(None),
+            }
+        }
+        let Some(from) = from else {
+            return Ok(None);
+        };
+        let issuer = before.id().to_string();
+        let mut stored = Vec::new();
+        let mut later = false;
+        tx.scan_from_date(&issuer, &from.to_string(), |row| {
+            if row.position > start || later {
+                return Ok(());
+            }
+            let rec = decoder.decode(row)?;
+            if before.voided().contains(&rec.id) || matches!(rec.event, Event::EventVoided(_)) {
+                return Ok(());
+            }
+            if rec.event.effective_date() != Some(from) {
+                later = true;
+                return Ok(());
+            }
+            stored.push(rec);
+            Ok::<(), LedgerError>(())
+        })?;
+        if later {
+            return Ok(None);
+        }
+        Ok(Some(Tail {
+            before,
+            after,
+            from,
+            stored,
+            batch: Vec::new(),
+        }))
+    }
+
+    /// The findings after the batch that are not findings before it (nor
+    /// only added to: [`Finding::is_same`]), both over the window from the
+    /// batch's first day.
+    fn judge(&self, calendar: &BusinessCalendar, clock: DateTime<FixedOffset>) -> Vec<Finding> {
+        let stored: Vec<&Recorded> = self.stored.iter().collect();
+        let all: Vec<&Recorded> = self.stored.iter().chain(&self.batch).collect();
+        let old = checks::run_on(&self.before, &stored, Some(self.from), calendar, clock);
+        checks::run_on(&self.after, &all, Some(self.from), calendar, clock)
+            .into_iter()
+            .filter(|f| !old.iter().any(|o| o.is_same(f)))
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -163,6 +163,30 @@ pub fn run_on(
     f
 }
 
+/// Whether an event appended at the end of its issuer's history (dated on
+/// or after every live event of the issuer) is judged exactly by comparing
+/// [`run_on`] before and after it over a window from its own day: it
+/// changes no finding dated before that day, and what the checks need of
+/// the days before (mandate usage, closing prices, repurchase days, results
+/// timetables, filings, approvals) is in the state. The movements of shares
+/// the NDDR always discloses and closing prices are; not the events that
+/// change how earlier events are judged (mandates, results timetables,
+/// filings, approvals, voids, definitions, settings, opening balances,
+/// instruments, schemes), nor the threshold events whose NDDR count runs
+/// from before the window.
+pub fn judged_in_window(event: &Event) -> bool {
+    match event {
+        Event::SharesRepurchased(_)
+        | Event::ClosingPrice(_)
+        | Event::RepurchasedSharesCancelled(_)
+        | Event::TreasurySharesSold(_)
+        | Event::TreasurySharesTransferred(_)
+        | Event::TreasurySharesCancelled(_) => true,
+        Event::SharesIssued(_) => matches!(nddr_disclosure(event), Disclosure::Always),
+        _ => false,
+    }
+}
+
 /// A live repurchase: its record and its payload.
 pub type Repurchase<'a> = (&'a Recorded, &'a shareledger_core::event::SharesRepurchased);
 
