@@ -2128,8 +2128,10 @@ enum Work {
 
 /// An issuer's batch appended at the end of its history: its whole states
 /// before and after the batch, the live events stored dated on the batch's
-/// first day (none later: that is what makes it a tail), and the batch's
-/// events.
+/// first day, and the batch's events. None of the events stored dated
+/// after that day is [`checks::judged_as_event`] (that is what makes it a
+/// tail: a monthly return filed for the month's end, a results timetable
+/// or a mandate dated ahead may be; the checks read them from the state).
 struct Tail {
     before: IssuerState,
     after: IssuerState,
@@ -2142,7 +2144,8 @@ impl Tail {
     /// The tail of an issuer whose batch (`batch`, the rows after `start`)
     /// is all [`checks::judged_in_window`] events, read from the store
     /// through the day index; `None` when it is not one (an event of
-    /// another kind, or one stored dated after the batch's first day).
+    /// another kind, or one judged as an event stored dated after the
+    /// batch's first day).
     fn read<T: EventTx>(
         tx: &T,
         start: u64,
@@ -2176,7 +2179,7 @@ impl Tail {
                 return Ok(());
             }
             if rec.event.effective_date() != Some(from) {
-                later = true;
+                later |= checks::judged_as_event(&rec.event);
                 return Ok(());
             }
             stored.push(rec);

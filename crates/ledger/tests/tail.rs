@@ -6,19 +6,20 @@
 //! on and off the Exchange, for cancellation and into treasury, closing
 //! prices, cancellations, treasury sales and transfers, placings, option
 //! exercises counted toward the NDDR's threshold, mandates, results
-//! timetables, approvals, filings, corrections — with now and then a
+//! timetables, approvals, filings (Monthly Returns dated ahead at their
+//! month's end among them), corrections — with now and then a
 //! back-dated event, every small append's findings equal those of a whole
 //! replay of the issuer before and after it (`audit::findings_introduced`,
 //! which never takes that path), finding for finding, in order.
 
-use chrono::{DateTime, Days, FixedOffset, NaiveDate};
+use chrono::{DateTime, Datelike, Days, FixedOffset, Months, NaiveDate};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use shareledger_core::event::parse_line;
 use shareledger_ledger::append::append_into;
 use shareledger_ledger::audit::findings_introduced;
 use shareledger_ledger::{AppendOptions, Lines, Store};
-use shareledger_returns::checks::{judged_in_window, Finding};
+use shareledger_returns::checks::{judged_as_event, judged_in_window, Finding};
 use uuid::Uuid;
 
 const ISSUER: &str = "00001";
@@ -53,6 +54,8 @@ enum Kind {
     Approval(u8),
     /// An NDDR of the day, on time or late.
     Filed(bool),
+    /// The Monthly Return for the end of the day's month (dated ahead).
+    MonthEnd,
     /// Void the n-th event accepted so far.
     Void(usize),
 }
@@ -80,6 +83,7 @@ fn kind() -> impl Strategy<Value = Kind> {
         1 => Just(Kind::Results),
         1 => (0u8..4).prop_map(Kind::Approval),
         2 => any::<bool>().prop_map(Kind::Filed),
+        1 => Just(Kind::MonthEnd),
         1 => (0usize..1000).prop_map(Kind::Void),
     ]
 }
@@ -186,6 +190,14 @@ fn line(kind: &Kind, date: NaiveDate, n: usize, accepted: &[Uuid]) -> Option<Str
             date + Days::new(1),
             if *late { "11" } else { "08" }
         ),
+        Kind::MonthEnd => {
+            let next =
+                NaiveDate::from_ymd_opt(date.year(), date.month(), 1).unwrap() + Months::new(1);
+            format!(
+                r#"{{"type": "return_filed", "issuer": "{ISSUER}", "form": "monthly", "date": "{}", "submitted_at": "{next}T10:00:00+08:00"}}"#,
+                next.pred_opt().unwrap()
+            )
+        }
         Kind::Void(i) => {
             let id = accepted.get(i % accepted.len().max(1))?;
             format!(
@@ -209,7 +221,7 @@ fn lines(batch: &[(Uuid, String)]) -> Lines {
 
 /// Appends batches of 1 to 3 events; returns how many were accepted tails
 /// (every event of a kind judged in a window, dated on or after every
-/// event accepted before it).
+/// event judged as an event accepted before it).
 fn run(ops: Vec<(Kind, Step, u8)>) -> Result<usize, TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("tail.db")).unwrap();
@@ -228,7 +240,7 @@ fn run(ops: Vec<(Kind, Step, u8)>) -> Result<usize, TestCaseError> {
     append_into(&mut store, lines(&head), now(), "t", options, &mut sink).unwrap();
     let mut accepted: Vec<Uuid> = Vec::new();
     let mut cursor = 1u32;
-    // The latest date of an accepted event.
+    // The latest date of an accepted event judged as an event.
     let mut latest = day(0);
     let mut tails = 0;
     let mut batch: Vec<(Uuid, String)> = Vec::new();
@@ -269,7 +281,11 @@ fn run(ops: Vec<(Kind, Step, u8)>) -> Result<usize, TestCaseError> {
             }
             for r in &summary.events {
                 accepted.push(r.id);
-                if let Some(d) = r.event.effective_date() {
+                if let Some(d) = r
+                    .event
+                    .effective_date()
+                    .filter(|_| judged_as_event(&r.event))
+                {
                     latest = latest.max(d);
                 }
             }

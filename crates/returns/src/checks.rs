@@ -187,6 +187,21 @@ pub fn judged_in_window(event: &Event) -> bool {
     }
 }
 
+/// Whether a rule check judges `event` itself, from the events it is
+/// given (a repurchase, an issue or a sale or transfer of treasury shares,
+/// an event the NDDR discloses), rather than through the state (mandates,
+/// closing prices, results timetables, filings, approvals, …). An event
+/// that is not can be left out of [`run_on`]'s window whatever its date.
+pub fn judged_as_event(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::SharesRepurchased(_)
+            | Event::SharesIssued(_)
+            | Event::TreasurySharesSold(_)
+            | Event::TreasurySharesTransferred(_)
+    ) || !matches!(nddr_disclosure(event), Disclosure::Never)
+}
+
 /// A live repurchase: its record and its payload.
 pub type Repurchase<'a> = (&'a Recorded, &'a shareledger_core::event::SharesRepurchased);
 
