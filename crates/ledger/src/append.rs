@@ -2054,6 +2054,9 @@ fn findings_from_store<T: EventTx>(
                 &ReadFilter {
                     stream: Some(issuer.to_string()),
                     from_position: d.start,
+                    // The stream's index from the batch's first version on
+                    // (not a walk of the issuer's history).
+                    from_version: d.versions.get(issuer).copied().unwrap_or(0),
                     ..ReadFilter::default()
                 },
                 |row| {

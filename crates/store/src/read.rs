@@ -33,6 +33,11 @@ pub struct ReadFilter {
     pub stream: Option<String>,
     /// Exclusive lower bound on position; 0 = from the start.
     pub from_position: u64,
+    /// With `stream`: exclusive lower bound on the stream's version (0 =
+    /// from its first event), where the stream's index starts reading (the
+    /// rows a batch appended to a long stream, without walking the rest);
+    /// without `stream`, ignored.
+    pub from_version: u64,
     /// Inclusive upper bound on position.
     pub to_position: Option<u64>,
     /// Inclusive upper bound on `recorded_at` (same fixed format).
@@ -164,7 +169,7 @@ impl<'c> Events<'c> {
             filter: filter.clone(),
             page_size,
             after_position: filter.from_position,
-            after_version: 0,
+            after_version: filter.from_version,
             buf: Vec::new().into_iter(),
             exhausted: filter
                 .to_position
@@ -354,7 +359,7 @@ fn scan_rows<E: From<StoreError>>(
         page_size,
     );
     let mut after_position = filter.from_position;
-    let mut after_version = 0u64;
+    let mut after_version = filter.from_version;
     let mut n = 0u64;
     if filter
         .to_position

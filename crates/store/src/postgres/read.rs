@@ -228,7 +228,7 @@ impl<'c, C: GenericClient> PgEvents<'c, C> {
             cx,
             filter: filter.clone(),
             after_position: filter.from_position,
-            after_version: 0,
+            after_version: filter.from_version,
             buf: Vec::new().into_iter(),
             exhausted: filter
                 .to_position
@@ -327,7 +327,7 @@ pub(crate) fn scan<C: GenericClient, E: From<StoreError>>(
     let to = clamp(filter.to_position.unwrap_or(u64::MAX));
     let limit = clamp(cx.page_size as u64);
     let mut after_position = filter.from_position;
-    let mut after_version = 0u64;
+    let mut after_version = filter.from_version;
     let mut n = 0u64;
     loop {
         let rows = {
