@@ -25,7 +25,7 @@ fn expected(n: u64, f: &ReadFilter) -> Vec<u64> {
         .into_iter()
         .filter(|(p, s)| {
             // An event's version in its stream: round-robin over three.
-            let version = (*p + 2) / 3;
+            let version = p.div_ceil(3);
             f.stream.as_deref().is_none_or(|fs| fs == *s)
                 && (f.stream.is_none() || version > f.from_version)
                 && *p > f.from_position
