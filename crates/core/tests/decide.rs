@@ -1255,6 +1255,31 @@ fn voiding_a_scheme_grant_an_exercise_depends_on_is_refused() {
         .then_refused(K::InvalidVoid, "voided_id", &["2019 Scheme"]);
 }
 
+/// An approval that covers events stays in force through a correction of
+/// another event (the rebuilt state judges it against the events in force
+/// before it); one that covers the voided event makes the void wait for it.
+#[test]
+fn voiding_beside_an_approval_that_covers_events() {
+    let g = Given::seed()
+        .event(with_id(repurchase("2022-11-07", 4300), 1))
+        .event(with_id(repurchase("2022-11-08", 1000), 2))
+        .event(
+            json!({"type": "exchange_approval_recorded", "issuer": ISSUER,
+                      "rule": "10.06(3)", "date": "2022-11-09", "covers": [id(1).to_string()]}),
+        );
+    let after = g.clone().when(void(id(2))).then_accepted();
+    assert!(issuer_state(&after).voided().contains(&id(2)));
+    assert_eq!(issuer_state(&after).approvals().len(), 1);
+    g.when(void(id(1))).then_refused(
+        K::InvalidVoid,
+        "voided_id",
+        &[
+            &id(1).to_string(),
+            "void the later events that depend on it first",
+        ],
+    );
+}
+
 #[test]
 fn voiding_for_unknown_issuer_is_refused() {
     Given::seed()

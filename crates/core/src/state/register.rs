@@ -368,7 +368,10 @@ impl Register {
 }
 
 /// Rebuild an issuer from its history, leaving out `voided` events and the
-/// corrections. The returned state has an empty history.
+/// corrections. Each event is judged against the events rebuilt before it
+/// (an approval that covers events, against those in force then: the
+/// rebuilt state keeps them while it is rebuilt). The returned state has an
+/// empty history.
 pub(super) fn replay(history: &[Recorded], voided: &HashSet<Uuid>) -> Result<IssuerState, Refusal> {
     let mut iter = history.iter();
     let first = iter
@@ -378,12 +381,15 @@ pub(super) fn replay(history: &[Recorded], voided: &HashSet<Uuid>) -> Result<Iss
         unreachable!("an issuer's history starts with its registration")
     };
     let mut state = IssuerState::new(reg);
+    state.history.push(first.clone());
     for r in iter {
         if voided.contains(&r.id) || matches!(r.event, Event::EventVoided(_)) {
             continue;
         }
         check_issuer_event(&state, r)?;
         apply_issuer_event(&mut state, r);
+        state.history.push(r.clone());
     }
+    state.history = Vec::new();
     Ok(state)
 }
