@@ -7,7 +7,11 @@
 //! Format 1 also held the content digest, log position and id of each live
 //! event (for the double-entry rule); format 2 holds none: the append asks
 //! the store for the events of a line's issuer and day instead (an index),
-//! so a snapshot stays the size of the state, not of the history. It is
+//! so a snapshot stays the size of the state, not of the history. Format 3
+//! adds each class's on-Exchange repurchases counted per day (what the
+//! price cap's warning counts, so that a small append's findings need not
+//! walk the history: docs/performance.md, "The findings of a tail
+//! append"); a snapshot of format 2 is ignored and rebuilt. It is
 //! written by every append that touches the issuer, in the same
 //! transaction — unless that append (a large one) left the issuer's state
 //! folded (`Register::fold_issuer`: not the whole state, so never a
@@ -17,7 +21,9 @@
 //! another format, is ignored and the issuer replayed). It is used only to
 //! decide a small input (under [`crate::append::PIPELINE_MIN_LINES`] lines)
 //! that is not a dry run; a correction reads the issuer's history back from
-//! the store, and the findings replay each issuer from the store. `audit`,
+//! the store; the findings of such an input judge the state as loaded and
+//! as the batch leaves it when the batch is a tail of the issuer's history,
+//! and replay the issuer from the store otherwise. `audit`,
 //! the returns and every `--known-at` query replay the log and never read
 //! it. Dropping every snapshot changes no result (docs/performance.md).
 
