@@ -642,12 +642,31 @@ where
                 crate::returns::calendar(decider.market.as_ref().unwrap_or(&decider.register));
             let left = crate::returns::calendar(&decider.register);
             let tails = decider.tail_states();
+            // The issuers whose state was folded got no snapshot: the
+            // findings replay them whole, and write theirs.
+            let recache = match (dry_run, positions.first) {
+                (false, Some(first)) => Some(Recache {
+                    first,
+                    folded: decider
+                        .touched
+                        .keys()
+                        .filter(|i| {
+                            decider
+                                .register
+                                .issuer(i)
+                                .is_some_and(|s| s.horizon().is_some())
+                        })
+                        .cloned()
+                        .collect(),
+                }),
+                _ => None,
+            };
             // The states and the filter are no longer needed: the findings
             // replay each issuer from the store (or read its tail).
             decider.register = Register::without_history();
             decider.market = None;
             loader.bloom = None;
-            findings_from_store(tx, &decider, &stored, &left, tails, sink)?;
+            findings_from_store(tx, &decider, &stored, &left, tails, recache, sink)?;
         }
         (true, false) => decider.findings_in_memory(sink),
     }
@@ -2006,16 +2025,34 @@ impl Decider<'_> {
 /// stored for it is judged without its history: its states before and
 /// after, over the events dated from the batch's first day on
 /// ([`checks::run_on`]; docs/performance.md, "The findings of a tail
-/// append"). Any other issuer is replayed.
+/// append"). Any other issuer is replayed; with `recache`, an issuer whose
+/// state the append folded (and so wrote no snapshot of) gets the snapshot
+/// of its state as replayed here, in the same transaction (the next small
+/// append to it starts from it instead of replaying it again).
 fn findings_from_store<T: EventTx>(
-    tx: &T,
+    tx: &mut T,
     d: &Decider<'_>,
     stored_calendar: &BusinessCalendar,
     calendar: &BusinessCalendar,
     mut tails: HashMap<String, (IssuerState, IssuerState)>,
+    recache: Option<Recache>,
     sink: &mut dyn FindingSink,
 ) -> Result<(), LedgerError> {
     let clock = d.clock;
+    // Per folded issuer: the version and log position its snapshot is of.
+    let snapshot_of: HashMap<String, (u64, u64)> = recache
+        .map(|r| {
+            r.folded
+                .into_iter()
+                .filter_map(|issuer| {
+                    let (count, last) = d.touched.get(&issuer)?;
+                    let version = d.versions.get(&issuer)?;
+                    Some((issuer, (version + count, r.first + last)))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let (cache, cached) = std::sync::mpsc::channel::<shareledger_store::Snapshot>();
     let judge = |work: Work| -> Result<Vec<Finding>, LedgerError> {
         let (issuer, before, batch) = match work {
             Work::Tail(t) => return Ok(t.judge(calendar, clock)),
@@ -2038,51 +2075,67 @@ fn findings_from_store<T: EventTx>(
                 }
             }
         }
-        Ok(match register.issuer(&issuer) {
-            Some(state) => checks::run(state, calendar, clock)
-                .into_iter()
-                .filter(|f| !old.iter().any(|o| o.is_same(f)))
-                .collect(),
-            None => Vec::new(),
-        })
-    };
-    let read =
-        |issuer: &str, tail: Option<(IssuerState, IssuerState)>| -> Result<Work, LedgerError> {
-            let mut decoder = Decoder::new();
-            let mut batch = Vec::new();
-            tx.scan(
-                &ReadFilter {
-                    stream: Some(issuer.to_string()),
-                    from_position: d.start,
-                    // The stream's index from the batch's first version on
-                    // (not a walk of the issuer's history).
-                    from_version: d.versions.get(issuer).copied().unwrap_or(0),
-                    ..ReadFilter::default()
-                },
-                |row| {
-                    batch.push(decoder.decode(row)?);
-                    Ok::<(), LedgerError>(())
-                },
-            )?;
-            if let Some((before, after)) = tail {
-                if let Some(tail) = Tail::read(tx, d.start, &mut decoder, before, after, &batch)? {
-                    return Ok(Work::Tail(Box::new(Tail { batch, ..tail })));
-                }
-            }
-            let mut stored = Vec::new();
-            tx.scan(
-                &ReadFilter {
-                    stream: Some(issuer.to_string()),
-                    to_position: Some(d.start),
-                    ..ReadFilter::default()
-                },
-                |row| {
-                    stored.push(decoder.decode(row)?);
-                    Ok::<(), LedgerError>(())
-                },
-            )?;
-            Ok(Work::Replay(issuer.to_string(), stored, batch))
+        let Some(state) = register.issuer(&issuer) else {
+            return Ok(Vec::new());
         };
+        if let Some((version, position)) = snapshot_of.get(&issuer) {
+            // A state that cannot be encoded is simply not cached.
+            if let Ok(data) = crate::snapshot::encode(state, &[]) {
+                // The reading side puts it (it holds the transaction); gone
+                // only if that side has stopped on an error.
+                let _ = cache.send(shareledger_store::Snapshot {
+                    stream: issuer.clone(),
+                    version: *version,
+                    position: *position,
+                    format: crate::snapshot::FORMAT,
+                    data,
+                });
+            }
+        }
+        Ok(checks::run(state, calendar, clock)
+            .into_iter()
+            .filter(|f| !old.iter().any(|o| o.is_same(f)))
+            .collect())
+    };
+    let read = |tx: &T,
+                issuer: &str,
+                tail: Option<(IssuerState, IssuerState)>|
+     -> Result<Work, LedgerError> {
+        let mut decoder = Decoder::new();
+        let mut batch = Vec::new();
+        tx.scan(
+            &ReadFilter {
+                stream: Some(issuer.to_string()),
+                from_position: d.start,
+                // The stream's index from the batch's first version on
+                // (not a walk of the issuer's history).
+                from_version: d.versions.get(issuer).copied().unwrap_or(0),
+                ..ReadFilter::default()
+            },
+            |row| {
+                batch.push(decoder.decode(row)?);
+                Ok::<(), LedgerError>(())
+            },
+        )?;
+        if let Some((before, after)) = tail {
+            if let Some(tail) = Tail::read(tx, d.start, &mut decoder, before, after, &batch)? {
+                return Ok(Work::Tail(Box::new(Tail { batch, ..tail })));
+            }
+        }
+        let mut stored = Vec::new();
+        tx.scan(
+            &ReadFilter {
+                stream: Some(issuer.to_string()),
+                to_position: Some(d.start),
+                ..ReadFilter::default()
+            },
+            |row| {
+                stored.push(decoder.decode(row)?);
+                Ok::<(), LedgerError>(())
+            },
+        )?;
+        Ok(Work::Replay(issuer.to_string(), stored, batch))
+    };
     std::thread::scope(|scope| {
         let (send, receive) = std::sync::mpsc::sync_channel::<Work>(1);
         let judging = scope.spawn(move || {
@@ -2095,7 +2148,13 @@ fn findings_from_store<T: EventTx>(
         });
         let mut read_error = None;
         for issuer in d.touched.keys() {
-            match read(issuer, tails.remove(issuer)) {
+            let work = read(&*tx, issuer, tails.remove(issuer)).and_then(|work| {
+                while let Ok(snapshot) = cached.try_recv() {
+                    tx.put_snapshot(&snapshot)?;
+                }
+                Ok(work)
+            });
+            match work {
                 Ok(h) => {
                     if send.send(h).is_err() {
                         break; // the judging thread failed
@@ -2115,11 +2174,21 @@ fn findings_from_store<T: EventTx>(
         // In issuer order, the first error wins: a read error comes after
         // every issuer judged before it.
         judged?;
-        match read_error {
-            Some(e) => Err(e),
-            None => Ok(()),
+        if let Some(e) = read_error {
+            return Err(e);
         }
+        for snapshot in cached.try_iter() {
+            tx.put_snapshot(&snapshot)?;
+        }
+        Ok(())
     })
+}
+
+/// Snapshots the findings write: of the issuers whose state the append
+/// folded (`first`: the log position of the batch's first event).
+struct Recache {
+    first: u64,
+    folded: HashSet<String>,
 }
 
 /// What the findings of one issuer need: its stored rows and the batch's,

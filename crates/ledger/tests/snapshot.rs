@@ -355,3 +355,77 @@ fn a_stale_or_foreign_snapshot_is_ignored() {
         replayed(&l)
     );
 }
+
+/// A large append (the pipeline's size, its states folded) writes no
+/// snapshot as it decides; its findings replay each issuer it folded whole
+/// and write that state's snapshot, in the same transaction: the state the
+/// log replays to, at the stream's version and last position. Without
+/// findings (or as a dry run) nothing is written.
+#[test]
+fn a_large_append_leaves_the_snapshots_its_findings_replayed() {
+    let mut batch: Vec<(u128, String)> = Vec::new();
+    for l in head() {
+        batch.push((batch.len() as u128 + 1, l));
+    }
+    // The trading days among the days `day` gives.
+    let calendar = shareledger_core::calendar::BusinessCalendar::new();
+    let trading: Vec<u32> = (1..120)
+        .filter(|d| calendar.is_business_day(day(*d)))
+        .collect();
+    let mut n = 0u32;
+    while batch.len() < shareledger_ledger::append::PIPELINE_MIN_LINES + 10 {
+        let d = trading[(n / 40) as usize % trading.len()];
+        let op = match n % 4 {
+            0 => Op::Price(d),
+            3 => Op::Cancel(d, 1),
+            _ => Op::Repurchase(d, 1 + u64::from(n % 7)),
+        };
+        if let Some(text) = content(&op, &[]) {
+            batch.push((batch.len() as u128 + 1, text));
+        }
+        n += 1;
+    }
+    // Two days may hold the same close: let equal lines through.
+    let options = AppendOptions {
+        findings: true,
+        allow_duplicate: true,
+        ..AppendOptions::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (findings, dry_run, written) in [
+        (true, false, true),
+        (false, false, false),
+        (true, true, false),
+    ] {
+        let mut store = Store::open(&dir.path().join(format!("l{findings}{dry_run}.db"))).unwrap();
+        let summary = append(
+            &mut store,
+            lines(&batch),
+            now(),
+            "t",
+            AppendOptions {
+                findings,
+                dry_run,
+                ..options
+            },
+        )
+        .unwrap();
+        assert_eq!(summary.appended, batch.len(), "{findings} {dry_run}");
+        if dry_run {
+            assert_eq!(store.count().unwrap(), 0);
+        }
+        match restored(&store) {
+            Some(state) => {
+                assert!(
+                    written,
+                    "a snapshot with findings {findings}, dry run {dry_run}"
+                );
+                assert_eq!(serde_json::to_value(&state).unwrap(), replayed(&store));
+            }
+            None => assert!(
+                !written,
+                "no snapshot with findings {findings}, dry run {dry_run}"
+            ),
+        }
+    }
+}
