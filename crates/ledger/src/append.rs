@@ -2026,9 +2026,10 @@ impl Decider<'_> {
 /// after, over the events dated from the batch's first day on
 /// ([`checks::run_on`]; docs/performance.md, "The findings of a tail
 /// append"). Any other issuer is replayed; with `recache`, an issuer whose
-/// state the append folded (and so wrote no snapshot of) gets the snapshot
-/// of its state as replayed here, in the same transaction (the next small
-/// append to it starts from it instead of replaying it again).
+/// state the append folded (and so wrote no snapshot of) and whose history
+/// is long ([`RECACHE_MIN_EVENTS`]) gets the snapshot of its state as
+/// replayed here, in the same transaction (the next small append to it
+/// starts from it instead of replaying it again).
 fn findings_from_store<T: EventTx>(
     tx: &mut T,
     d: &Decider<'_>,
@@ -2047,7 +2048,10 @@ fn findings_from_store<T: EventTx>(
                 .filter_map(|issuer| {
                     let (count, last) = d.touched.get(&issuer)?;
                     let version = d.versions.get(&issuer)?;
-                    Some((issuer, (version + count, r.first + last)))
+                    // A short history replays in a few milliseconds: not
+                    // worth its snapshot's bytes in a large import.
+                    (version + count >= RECACHE_MIN_EVENTS)
+                        .then(|| (issuer, (version + count, r.first + last)))
                 })
                 .collect()
         })
@@ -2183,6 +2187,11 @@ fn findings_from_store<T: EventTx>(
         Ok(())
     })
 }
+
+/// The findings of a large append write the snapshot of a folded issuer
+/// with at least this many events (a shorter history replays in a few
+/// milliseconds; a snapshot is a few hundred bytes per day of history).
+const RECACHE_MIN_EVENTS: u64 = PIPELINE_MIN_LINES as u64;
 
 /// Snapshots the findings write: of the issuers whose state the append
 /// folded (`first`: the log position of the batch's first event).

@@ -358,9 +358,10 @@ fn a_stale_or_foreign_snapshot_is_ignored() {
 
 /// A large append (the pipeline's size, its states folded) writes no
 /// snapshot as it decides; its findings replay each issuer it folded whole
-/// and write that state's snapshot, in the same transaction: the state the
-/// log replays to, at the stream's version and last position. Without
-/// findings (or as a dry run) nothing is written.
+/// and write that state's snapshot when its history is long (at least the
+/// pipeline's size), in the same transaction: the state the log replays
+/// to, at the stream's version and last position. Without findings (or as
+/// a dry run) nothing is written; nor for an issuer with a short history.
 #[test]
 fn a_large_append_leaves_the_snapshots_its_findings_replayed() {
     let mut batch: Vec<(u128, String)> = Vec::new();
@@ -384,6 +385,18 @@ fn a_large_append_leaves_the_snapshots_its_findings_replayed() {
             batch.push((batch.len() as u128 + 1, text));
         }
         n += 1;
+    }
+    // And an issuer with a short history, in the same input.
+    const SHORT: &str = "00002";
+    for text in head()
+        .into_iter()
+        .chain(["2024-01-03", "2024-01-04"].map(|d| {
+            format!(
+                r#"{{"type": "shares_repurchased", "issuer": "{ISSUER}", "class": "H", "trade_date": "{d}", "shares": 10, "method": "on_exchange", "purpose": "cancellation"}}"#
+            )
+        }))
+    {
+        batch.push((batch.len() as u128 + 1, text.replace(ISSUER, SHORT)));
     }
     // Two days may hold the same close: let equal lines through.
     let options = AppendOptions {
@@ -411,6 +424,7 @@ fn a_large_append_leaves_the_snapshots_its_findings_replayed() {
         )
         .unwrap();
         assert_eq!(summary.appended, batch.len(), "{findings} {dry_run}");
+        assert!(store.snapshot(SHORT).unwrap().is_none());
         if dry_run {
             assert_eq!(store.count().unwrap(), 0);
         }
