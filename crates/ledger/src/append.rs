@@ -1160,7 +1160,7 @@ impl Loader {
                 Ok::<(), LedgerError>(())
             })?;
         }
-        let mut register = Register::without_history();
+        let mut register = Register::replaying_log();
         tx.scan(&ReadFilter::stream(stream), |row| {
             let rec = decoder.decode(row)?;
             if let Event::EventVoided(v) = &rec.event {

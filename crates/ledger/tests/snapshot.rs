@@ -37,6 +37,9 @@ enum Op {
     Price(u32),
     /// Void the n-th event accepted so far (mod their number).
     Void(usize),
+    /// An Exchange approval that covers the n-th event accepted so far: the
+    /// appends after it replay it without history when no snapshot is kept.
+    Approve(usize),
     /// The content of the n-th event accepted so far again, with a new id
     /// (and perhaps `allow_duplicate`).
     Again(usize, bool),
@@ -51,6 +54,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0u32..120, 1u64..5_000).prop_map(|(d, n)| Op::Lapse(d, n)),
         1 => (0u32..120).prop_map(Op::Price),
         2 => (0usize..1000).prop_map(Op::Void),
+        1 => (0usize..1000).prop_map(Op::Approve),
         2 => (0usize..1000, any::<bool>()).prop_map(|(i, allow)| Op::Again(i, allow)),
     ]
 }
@@ -104,6 +108,12 @@ fn content(op: &Op, accepted: &[(Uuid, String)]) -> Option<String> {
             let (id, _) = accepted.get(i % accepted.len().max(1))?;
             format!(
                 r#"{{"type": "event_voided", "issuer": "{ISSUER}", "voided_id": "{id}", "reason": "entered in error"}}"#
+            )
+        }
+        Op::Approve(i) => {
+            let (id, _) = accepted.get(i % accepted.len().max(1))?;
+            format!(
+                r#"{{"type": "exchange_approval_recorded", "issuer": "{ISSUER}", "rule": "10.06(3)", "date": "2024-05-01", "covers": ["{id}"]}}"#
             )
         }
         Op::Again(i, allow) => {

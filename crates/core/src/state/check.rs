@@ -898,6 +898,27 @@ fn check_exchange_approval_recorded(
     issuer: &IssuerState,
     e: &ExchangeApprovalRecorded,
 ) -> Result<(), Refusal> {
+    check_exchange_approval_as_stored(e)?;
+    for id in e.covers.iter().flatten() {
+        if !issuer.live_events().any(|r| r.id == *id) {
+            return Err(Refusal::new(
+                K::InvalidVoid,
+                "covers",
+                format!("issuer {} has no event in force with id {id}", issuer.id),
+                "find the ids with `shareledger log --issuer ID --format json` (or `audit --format json`, whose findings name their event)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What an `exchange_approval_recorded` says of itself: it names a rule
+/// and each event it covers once. Whether those events are in force needs
+/// the history ([`check_exchange_approval_recorded`]); a register replaying
+/// the log without it judges this much ([`super::Register::replaying_log`]).
+pub(super) fn check_exchange_approval_as_stored(
+    e: &ExchangeApprovalRecorded,
+) -> Result<(), Refusal> {
     non_empty(&e.rule, "rule")?;
     for (i, id) in e.covers.iter().flatten().enumerate() {
         if e.covers.iter().flatten().take(i).any(|x| x == id) {
@@ -906,14 +927,6 @@ fn check_exchange_approval_recorded(
                 "covers",
                 format!("event {id} is named twice"),
                 "name each event once",
-            ));
-        }
-        if !issuer.live_events().any(|r| r.id == *id) {
-            return Err(Refusal::new(
-                K::InvalidVoid,
-                "covers",
-                format!("issuer {} has no event in force with id {id}", issuer.id),
-                "find the ids with `shareledger log --issuer ID --format json` (or `audit --format json`, whose findings name their event)",
             ));
         }
     }

@@ -9,7 +9,10 @@ use crate::event::*;
 use crate::refusal::{Refusal, RefusalKind as K};
 
 use super::apply::apply_issuer_event;
-use super::check::{check_issuer_event, needs_full_state, needs_history, non_empty};
+use super::check::{
+    check_exchange_approval_as_stored, check_issuer_event, needs_full_state, needs_history,
+    non_empty,
+};
 use super::IssuerState;
 
 /// The whole register: every issuer, and the market calendar's closures.
@@ -32,6 +35,8 @@ pub struct Register {
     pub(super) market_closed_ids: BTreeMap<Uuid, NaiveDate>,
     /// Keep no history ([`Register::without_history`]).
     pub(super) no_history: bool,
+    /// Replays events read from the log ([`Register::replaying_log`]).
+    pub(super) from_log: bool,
 }
 
 /// Judge one event against the register: the event to append, or why not.
@@ -56,6 +61,25 @@ impl Register {
     pub fn without_history() -> Self {
         Register {
             no_history: true,
+            ..Register::default()
+        }
+    }
+
+    /// A register without history that replays events read from the log,
+    /// each accepted once against the events in force when it was
+    /// appended: an `exchange_approval_recorded` that covers events is
+    /// judged on what it says itself (a rule, each event named once), not
+    /// on whether the events it names were in force, which only the history
+    /// can tell and which the append judged with the history (and `audit`
+    /// judges again on its replay with history). Corrections are not
+    /// replayed here: the caller reads the ids they void first and leaves
+    /// the corrections and the voided events out (the state the
+    /// corrections replayed to). Never decide new input with it: an
+    /// approval appended must be judged with the history.
+    pub fn replaying_log() -> Self {
+        Register {
+            no_history: true,
+            from_log: true,
             ..Register::default()
         }
     }
@@ -247,6 +271,11 @@ impl Register {
                         "record issuer_registered for it first, or correct the issuer id",
                     )
                 })?;
+                if self.from_log && issuer.history.is_empty() {
+                    if let Event::ExchangeApprovalRecorded(e) = &r.event {
+                        return check_exchange_approval_as_stored(e);
+                    }
+                }
                 // An invariant of the caller, not an input error: without
                 // the history such an event would be judged against nothing.
                 debug_assert!(
