@@ -218,7 +218,7 @@ fn treasury_repurchase_moves_issued_into_treasury_total_unchanged() {
     assert!(class_state(&g).pending().is_empty());
     assert_eq!(
         class_state(&g).repurchased()[&d("2024-07-02")],
-        (150_000, 150_000)
+        (150_000, 150_000, 1)
     );
 }
 

@@ -279,9 +279,10 @@ impl<S: shareledger_store::EventRead> shareledger_store::EventRead for ReadOnlyT
         &self,
         stream: &str,
         from: &str,
+        until: Option<&str>,
         f: impl FnMut(shareledger_store::EventRef<'_>) -> Result<(), E>,
     ) -> Result<u64, E> {
-        self.0.scan_from_date(stream, from, f)
+        self.0.scan_from_date(stream, from, until, f)
     }
     fn events(&self, filter: &ReadFilter) -> shareledger_store::RowIter<'_> {
         self.0.events(filter)
@@ -2251,7 +2252,7 @@ impl Tail {
         let issuer = before.id().to_string();
         let mut stored = Vec::new();
         let mut later = false;
-        tx.scan_from_date(&issuer, &from.to_string(), |row| {
+        tx.scan_from_date(&issuer, &from.to_string(), None, |row| {
             if row.position > start || later {
                 return Ok(());
             }

@@ -31,7 +31,7 @@ use shareledger_core::state::IssuerState;
 use uuid::Uuid;
 
 /// The encoding of [`encode`]; a snapshot of another format is ignored.
-pub const FORMAT: u32 = 3;
+pub const FORMAT: u32 = 4;
 
 /// One live event as format 1 kept it for the double-entry rule (format 2
 /// writes none; the layout is kept): the digest of its

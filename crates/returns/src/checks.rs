@@ -23,7 +23,7 @@ use shareledger_core::rules::{
     monthly_returns_due, moratorium_end, moratorium_trade_dates, nddr_disclosure, Disclosure,
     NDDR_THRESHOLD_PERCENT, PRICE_CAP_PERCENT, PRICE_CAP_TRADING_DAYS,
 };
-use shareledger_core::state::{exercised_instrument, IssuerState};
+use shareledger_core::state::{exercised_instrument, IssuerState, Mandate};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -149,18 +149,147 @@ pub fn run_on(
         "the rule checks judge a whole state, not one folded before {:?}",
         issuer.horizon()
     );
+    let mut f = of_events(issuer, events, from, calendar, now, &mut NddrCarry::default());
+    f.extend(of_state(issuer, calendar, now));
+    in_order(f)
+}
+
+/// Where the whole run puts a finding: its date, then the check that found
+/// it (in the order of [`run_on`]), then, for the price cap, its class (a
+/// class's findings of events before its warning); findings with the same
+/// key keep the order their check gave them.
+type Key = (Option<NaiveDate>, u8, u32);
+
+/// The keys' checks, in the order the whole run gives their findings.
+const MANDATE: u8 = 0;
+const PRICE_CAP: u8 = 1;
+const BLACKOUT: u8 = 2;
+const MORATORIUM: u8 = 3;
+const NDDR: u8 = 4;
+const MONTHLY: u8 = 5;
+
+fn keyed(check: u8, sub: u32, findings: Vec<Finding>) -> impl Iterator<Item = (Key, Finding)> {
+    findings.into_iter().map(move |f| ((f.date, check, sub), f))
+}
+
+/// A stable sort by key, the keys dropped.
+fn in_order(mut f: Vec<(Key, Finding)>) -> Vec<Finding> {
+    f.sort_by_key(|(k, _)| *k);
+    f.into_iter().map(|(_, f)| f).collect()
+}
+
+/// The findings of `events` (each dated with its event), the Exchange's
+/// approvals applied, keyed: what a window of days gives.
+fn of_events(
+    issuer: &IssuerState,
+    events: &[&Recorded],
+    from: Option<NaiveDate>,
+    calendar: &BusinessCalendar,
+    now: DateTime<FixedOffset>,
+    nddr: &mut NddrCarry,
+) -> Vec<(Key, Finding)> {
     let reps = repurchases(events);
-    let mut f = Vec::new();
-    f.extend(repurchase_mandate_10_06_1(issuer, &reps, from));
-    f.extend(price_cap_10_06_2_a(issuer, &reps, calendar));
-    f.extend(blackout_10_06_2_e(issuer, &reps));
-    f.extend(moratorium_10_06_3(issuer, events));
-    f.extend(nddr_deadline_13_25a(issuer, events, calendar, now));
-    f.extend(monthly_deadline_13_25b(issuer, calendar, now));
-    apply_exchange_approvals(issuer, &mut f);
-    // A stable sort: within a date, the order of the checks above.
-    f.sort_by_key(|x| x.date);
-    f
+    let mut f: Vec<(Key, Finding)> = Vec::new();
+    f.extend(keyed(MANDATE, 0, repurchase_mandate_10_06_1(issuer, &reps, from)));
+    f.extend(price_cap_parts(issuer, &reps, calendar, Parts::Events));
+    f.extend(keyed(BLACKOUT, 0, blackout_10_06_2_e(issuer, &reps)));
+    f.extend(keyed(MORATORIUM, 0, moratorium_10_06_3(issuer, events)));
+    f.extend(keyed(NDDR, 0, nddr_deadline(issuer, events, calendar, now, nddr)));
+    approved(issuer, f)
+}
+
+/// The findings of the state as a whole (the price cap's "could not run"
+/// warnings, the Monthly Returns), the Exchange's approvals applied, keyed.
+fn of_state(
+    issuer: &IssuerState,
+    calendar: &BusinessCalendar,
+    now: DateTime<FixedOffset>,
+) -> Vec<(Key, Finding)> {
+    let mut f: Vec<(Key, Finding)> = price_cap_parts(issuer, &[], calendar, Parts::Warnings);
+    f.extend(keyed(MONTHLY, 0, monthly_deadline_13_25b(issuer, calendar, now)));
+    approved(issuer, f)
+}
+
+fn approved(issuer: &IssuerState, f: Vec<(Key, Finding)>) -> Vec<(Key, Finding)> {
+    let (keys, mut findings): (Vec<Key>, Vec<Finding>) = f.into_iter().unzip();
+    apply_exchange_approvals(issuer, &mut findings);
+    keys.into_iter().zip(findings).collect()
+}
+
+/// The rule checks of one issuer run window after window of days, so that
+/// only one window's events need be in memory: the findings of each window
+/// ([`Windows::window`]) followed by those of [`Windows::finish`] are
+/// [`run`]'s, finding for finding and in order. Each window is given the
+/// live events of the issuer dated in it (in log order); the windows come
+/// in date order and cover every date that has such an event. What a
+/// window cannot read from the state is carried from one to the next (the
+/// NDDR's count of threshold events since the last return); the findings
+/// of the state as a whole (the price cap's "could not run" warnings, the
+/// Monthly Returns) are worked out once and given with the window of their
+/// date. Comparing two such runs window by window (the same windows) gives
+/// what comparing two whole runs gives: a finding is the same as another
+/// only on the same date ([`Finding::is_same`]).
+pub struct Windows<'s> {
+    issuer: &'s IssuerState,
+    calendar: &'s BusinessCalendar,
+    now: DateTime<FixedOffset>,
+    nddr: NddrCarry,
+    /// The findings of the state as a whole not yet given, in order.
+    whole: std::collections::VecDeque<(Key, Finding)>,
+}
+
+impl<'s> Windows<'s> {
+    pub fn new(
+        issuer: &'s IssuerState,
+        calendar: &'s BusinessCalendar,
+        now: DateTime<FixedOffset>,
+    ) -> Self {
+        debug_assert!(issuer.horizon().is_none(), "the rule checks judge a whole state");
+        let mut whole = of_state(issuer, calendar, now);
+        whole.sort_by_key(|(k, _)| *k);
+        Windows {
+            issuer,
+            calendar,
+            now,
+            nddr: NddrCarry::default(),
+            whole: whole.into(),
+        }
+    }
+
+    /// The findings dated from `from` (`None`: the first window) until
+    /// `until` (excluded; `None`: the last window), given `events`, the
+    /// issuer's live events dated in that span, in log order.
+    pub fn window(
+        &mut self,
+        events: &[&Recorded],
+        from: Option<NaiveDate>,
+        until: Option<NaiveDate>,
+    ) -> Vec<Finding> {
+        debug_assert!(events.iter().all(|r| {
+            let d = r.event.effective_date();
+            d.is_some_and(|d| from.is_none_or(|f| d >= f) && until.is_none_or(|u| d < u))
+        }));
+        let mut f = of_events(
+            self.issuer,
+            events,
+            from,
+            self.calendar,
+            self.now,
+            &mut self.nddr,
+        );
+        while let Some((k, _)) = self.whole.front() {
+            if until.is_some_and(|u| k.0.is_some_and(|d| d >= u)) {
+                break;
+            }
+            f.extend(self.whole.pop_front());
+        }
+        in_order(f)
+    }
+
+    /// The findings of the state as a whole dated after the last window.
+    pub fn finish(self) -> Vec<Finding> {
+        self.whole.into_iter().map(|(_, f)| f).collect()
+    }
 }
 
 /// Whether an event appended at the end of its issuer's history (dated on
@@ -293,9 +422,12 @@ pub fn repurchase_mandate_10_06_1(
     let mut usage: HashMap<(&str, NaiveDate), BTreeMap<NaiveDate, u64>> = HashMap::new();
     // Per (class, mandate, trade date): used so far that day, in log order.
     let mut used: HashMap<(&str, NaiveDate, NaiveDate), u64> = HashMap::new();
-    // Per (class, mandate) exceeded: the finding's index in `out`, how many
-    // later repurchases went beyond it, the last one's date and the total.
-    let mut breached: HashMap<(&str, NaiveDate), (usize, usize, NaiveDate, u64)> = HashMap::new();
+    // Per (class, mandate) exceeded: the finding's index in `out`, the
+    // mandate, the day of the repurchase that exceeded it and how many later
+    // repurchases that day went beyond it too (those of later days are
+    // counted from the register's repurchases per day).
+    let mut breached: HashMap<(&str, NaiveDate), (usize, &Mandate, NaiveDate, u64)> =
+        HashMap::new();
     // Mandates exceeded before `from`: their breach is not in `reps`.
     let mut breached_before: BTreeSet<(&str, NaiveDate)> = BTreeSet::new();
     for &(r, e) in reps {
@@ -347,15 +479,15 @@ pub fn repurchase_mandate_10_06_1(
             continue;
         }
         match breached.get_mut(&(class.id(), m.resolution_date)) {
-            Some((_, later, last, total)) => {
-                *later += 1;
-                *last = e.trade_date;
-                *total = *u;
+            Some((_, _, day, same_day)) => {
+                if *day == e.trade_date {
+                    *same_day += 1;
+                }
             }
             None => {
                 breached.insert(
                     (class.id(), m.resolution_date),
-                    (out.len(), 0, e.trade_date, *u),
+                    (out.len(), m, e.trade_date, 0),
                 );
                 out.push(
                     Finding::error(
@@ -377,11 +509,32 @@ pub fn repurchase_mandate_10_06_1(
             }
         }
     }
-    // The later repurchases beyond a mandate, in its one finding.
-    for ((_, _), (at, later, last, total)) in breached {
-        if later == 0 {
+    // The later repurchases beyond a mandate, in its one finding: those of
+    // its day counted above, and those of every later day under it (before
+    // the next mandate's resolution, up to its expiry) from the register,
+    // whatever `reps` holds.
+    for ((class, _), (at, m, day, same_day)) in breached {
+        let Some(class) = issuer.class(class) else {
             continue;
+        };
+        let next = class
+            .mandates()
+            .iter()
+            .find(|n| n.resolution_date > m.resolution_date)
+            .map(|n| n.resolution_date);
+        let (mut later, mut last) = (same_day, (same_day > 0).then_some(day));
+        for (d, (_, _, count)) in class
+            .repurchased()
+            .range((std::ops::Bound::Excluded(day), std::ops::Bound::Unbounded))
+            .take_while(|(d, _)| next.is_none_or(|n| **d < n) && m.expiry_date.is_none_or(|x| **d <= x))
+        {
+            later += count;
+            last = Some(*d);
         }
+        let Some(last) = last else {
+            continue;
+        };
+        let total = class.repurchased_under(m, last).1;
         if let Some(f) = out.get_mut(at) {
             f.message = format!(
                 "{}; {later} later repurchase(s) under it, the last on {}, took the total to {total}",
@@ -410,9 +563,33 @@ pub fn price_cap_10_06_2_a(
     reps: &[Repurchase<'_>],
     calendar: &BusinessCalendar,
 ) -> Vec<Finding> {
+    price_cap_parts(issuer, reps, calendar, Parts::Both)
+        .into_iter()
+        .map(|(_, f)| f)
+        .collect()
+}
+
+/// Which of the price cap's findings: those of the repurchases given, the
+/// "could not run" warnings of the state, or both.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Parts {
+    Events,
+    Warnings,
+    Both,
+}
+
+/// [`price_cap_10_06_2_a`]'s findings, keyed: per class in order, its
+/// repurchases' findings, then its warning.
+fn price_cap_parts(
+    issuer: &IssuerState,
+    reps: &[Repurchase<'_>],
+    calendar: &BusinessCalendar,
+    parts: Parts,
+) -> Vec<(Key, Finding)> {
     let mut out = Vec::new();
-    for class in issuer.classes().values() {
-        for &(r, e) in reps {
+    for (rank, class) in (0u32..).zip(issuer.classes().values()) {
+        let key = |f: &Finding, warning: u32| (f.date, PRICE_CAP, rank * 2 + warning);
+        for &(r, e) in reps.iter().filter(|_| parts != Parts::Warnings) {
             if e.class != class.id() || e.method_or_default() != Method::OnExchange {
                 continue;
             }
@@ -430,8 +607,7 @@ pub fn price_cap_10_06_2_a(
             if breach {
                 let avg = sum / n;
                 let cap = avg * Decimal::from(100 + PRICE_CAP_PERCENT) / Decimal::ONE_HUNDRED;
-                out.push(
-                    Finding::error(
+                let f = Finding::error(
                         "10.06(2)(a)",
                         issuer.id(),
                         Some(e.trade_date),
@@ -446,9 +622,12 @@ pub fn price_cap_10_06_2_a(
                             cap.round_dp(4).normalize()
                         ),
                     )
-                    .by(r.id),
-                );
+                    .by(r.id);
+                out.push((key(&f, 0), f));
             }
+        }
+        if parts == Parts::Events {
+            continue;
         }
         // The repurchases the check could not run for: per day, those
         // without prices and those whose currency's closes are incomplete.
@@ -472,7 +651,7 @@ pub fn price_cap_10_06_2_a(
         }
         if let (n, Some(first), Some(last)) = not_run {
             let (first, last) = (&first, &last);
-            out.push(Finding::warning(
+            let f = Finding::warning(
                 "10.06(2)(a)",
                 issuer.id(),
                 Some(*last),
@@ -488,7 +667,8 @@ pub fn price_cap_10_06_2_a(
                         u => format!("{u} of them have no prices of their own (record them); for all, record the closing prices (closing_price) of the 5 trading days before each"),
                     }
                 ),
-            ));
+            );
+            out.push((key(&f, 1), f));
         }
     }
     out
@@ -804,10 +984,27 @@ pub struct Due {
 /// count starting again, in a return an always-disclosed event forces (the
 /// NDDR covers every class up to its date). `events`: the live events to
 /// judge, in log order ([`live`]: all of them).
-pub fn nddrs_due<'a>(
+pub fn nddrs_due(issuer: &IssuerState, events: &[&Recorded], start: Option<NaiveDate>) -> Vec<Due> {
+    nddrs_due_carried(issuer, events, start, &mut NddrCarry::default())
+}
+
+/// What [`nddrs_due`] has counted at the end of a window of days, for the
+/// next: per class, the threshold events' shares accumulated since the
+/// last return and the issued shares before the first of them; and the
+/// latest return dated before the window's last day with events.
+#[derive(Debug, Default, Clone)]
+struct NddrCarry {
+    acc: BTreeMap<String, (u64, u64)>,
+    last_return: Option<NaiveDate>,
+}
+
+/// [`nddrs_due`] of the events of a window of days, from what the windows
+/// before counted (`carry`, updated).
+fn nddrs_due_carried<'a>(
     issuer: &IssuerState,
     events: &[&'a Recorded],
     start: Option<NaiveDate>,
+    carry: &mut NddrCarry,
 ) -> Vec<Due> {
     let mut events: Vec<(NaiveDate, &'a Recorded)> = events
         .iter()
@@ -821,8 +1018,7 @@ pub fn nddrs_due<'a>(
 
     let mut due = Vec::new();
     // Per class: (shares accumulated, issued shares before the first of them).
-    let mut acc: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
-    let mut last_return: Option<NaiveDate> = None;
+    let NddrCarry { acc, last_return } = carry;
     let mut i = 0;
     while i < events.len() {
         let date = events[i].0;
@@ -837,9 +1033,9 @@ pub fn nddrs_due<'a>(
         let lr = returns[..returns.partition_point(|d| *d < date)]
             .last()
             .copied();
-        if lr != last_return {
+        if lr != *last_return {
             acc.clear();
-            last_return = lr;
+            *last_return = lr;
         }
         if let Some(r) = day
             .iter()
@@ -860,7 +1056,7 @@ pub fn nddrs_due<'a>(
             let Some(class) = r.event.class().and_then(|c| issuer.class(c)) else {
                 continue;
             };
-            let entry = acc.entry(class.id()).or_insert_with(|| {
+            let entry = acc.entry(class.id().to_string()).or_insert_with(|| {
                 let before = date.pred_opt().unwrap_or(date);
                 let issued = class
                     .balances_as_of(before)
@@ -901,9 +1097,21 @@ pub fn nddr_deadline_13_25a(
     calendar: &BusinessCalendar,
     now: DateTime<FixedOffset>,
 ) -> Vec<Finding> {
+    nddr_deadline(issuer, events, calendar, now, &mut NddrCarry::default())
+}
+
+/// [`nddr_deadline_13_25a`] of a window of days, the threshold events'
+/// count carried from the window before ([`NddrCarry`]).
+fn nddr_deadline(
+    issuer: &IssuerState,
+    events: &[&Recorded],
+    calendar: &BusinessCalendar,
+    now: DateTime<FixedOffset>,
+    carry: &mut NddrCarry,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let filed = filed_nddrs(issuer);
-    let dues = nddrs_due(issuer, events, judged_from(issuer));
+    let dues = nddrs_due_carried(issuer, events, judged_from(issuer), carry);
     let firsts = first_disclosing(&filed, &dues);
     for (due, first) in dues.into_iter().zip(firsts) {
         let deadline = calendar.nddr_deadline(due.date);

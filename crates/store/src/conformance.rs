@@ -678,8 +678,9 @@ pub fn from_version_starts_a_stream_there<H: Harness>(h: &mut H) {
 }
 
 /// `scan_from_date` hands over exactly the rows of one stream dated on or
-/// after the given day, in position order (rows without a date never),
-/// also inside a write transaction (rows appended by it included).
+/// after the given day (and before the second, when given), in position
+/// order (rows without a date never), also inside a write transaction
+/// (rows appended by it included).
 pub fn scan_from_date_matches_events<H: Harness>(h: &mut H) {
     let mut s = h.fresh();
     // Three dates and none, in every stream.
@@ -690,10 +691,10 @@ pub fn scan_from_date_matches_events<H: Harness>(h: &mut H) {
         })
         .collect();
     append(&mut s, &[], &events).expect("appends");
-    let from = |s: &H::Store, stream: &str, day: &str| {
+    let from = |s: &H::Store, stream: &str, day: &str, until: Option<&str>| {
         let mut got = Vec::new();
         let n = s
-            .scan_from_date(stream, day, |r| -> Result<(), StoreError> {
+            .scan_from_date(stream, day, until, |r| -> Result<(), StoreError> {
                 got.push((r.position, r.stream.to_string(), r.payload.to_string()));
                 Ok(())
             })
@@ -710,27 +711,29 @@ pub fn scan_from_date_matches_events<H: Harness>(h: &mut H) {
     days.extend(["0000-01-01".to_string(), "9999-12-31".to_string()]);
     for stream in ["a", "b", "c", "nope"] {
         for day in &days {
-            let want: Vec<(u64, String, String)> = all(&s, &ReadFilter::stream(stream))
-                .into_iter()
-                .filter(|e| {
-                    e.effective_date
-                        .as_deref()
-                        .is_some_and(|d| d >= day.as_str())
-                })
-                .map(|e| (e.position, e.stream, e.payload))
-                .collect();
-            assert_eq!(from(&s, stream, day), want, "{stream} {day}");
+            for until in std::iter::once(None).chain(days.iter().map(|u| Some(u.as_str()))) {
+                let want: Vec<(u64, String, String)> = all(&s, &ReadFilter::stream(stream))
+                    .into_iter()
+                    .filter(|e| {
+                        e.effective_date
+                            .as_deref()
+                            .is_some_and(|d| d >= day.as_str() && until.is_none_or(|u| d < u))
+                    })
+                    .map(|e| (e.position, e.stream, e.payload))
+                    .collect();
+                assert_eq!(from(&s, stream, day, until), want, "{stream} {day} {until:?}");
+            }
         }
         if stream != "nope" {
-            assert!(!from(&s, stream, "0000-01-01").is_empty(), "{stream}");
-            assert!(from(&s, stream, "9999-12-31").is_empty(), "{stream}");
+            assert!(!from(&s, stream, "0000-01-01", None).is_empty(), "{stream}");
+            assert!(from(&s, stream, "9999-12-31", None).is_empty(), "{stream}");
         }
     }
     let seen = s
         .write(|tx| {
             tx.append(&[], &[ev(301, "a"), ev(302, "a")])?;
             let mut seen = Vec::new();
-            tx.scan_from_date("a", "0000-01-01", |r| -> Result<(), StoreError> {
+            tx.scan_from_date("a", "0000-01-01", None, |r| -> Result<(), StoreError> {
                 seen.push(r.position);
                 Ok(())
             })?;

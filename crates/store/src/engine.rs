@@ -90,21 +90,27 @@ pub trait EventRead {
     }
 
     /// Call `f` on every event of `stream` whose stored `effective_date` is
-    /// `from` or later (as `YYYY-MM-DD`, compared as text), in position
-    /// order, with the row borrowed in place: the events of one issuer
-    /// dated from a day on (the findings of an append at the end of an
-    /// issuer's history). By default through [`EventRead::scan_derived`] of
-    /// the whole stream; SQLite and PostgreSQL read them through the index
-    /// of schema step 3. Returns the number of events passed to `f`.
+    /// `from` or later and, with `until`, before `until` (as `YYYY-MM-DD`,
+    /// compared as text), in position order, with the row borrowed in
+    /// place: the events of one issuer dated from a day on (the findings of
+    /// an append at the end of an issuer's history), or in a span of days
+    /// (the findings of a large append, window after window). By default
+    /// through [`EventRead::scan_derived`] of the whole stream; SQLite and
+    /// PostgreSQL read them through the index of schema step 3. Returns the
+    /// number of events passed to `f`.
     fn scan_from_date<E: From<StoreError>>(
         &self,
         stream: &str,
         from: &str,
+        until: Option<&str>,
         mut f: impl FnMut(EventRef<'_>) -> Result<(), E>,
     ) -> Result<u64, E> {
         let mut n = 0;
         self.scan_derived(&ReadFilter::stream(stream), |row, derived| {
-            if derived.effective_date.is_some_and(|d| d >= from) {
+            if derived
+                .effective_date
+                .is_some_and(|d| d >= from && until.is_none_or(|u| d < u))
+            {
                 n += 1;
                 f(row)
             } else {

@@ -435,8 +435,8 @@ fn scan_rows<E: From<StoreError>>(
 pub(crate) enum Dated<'a> {
     /// This date (`None`: NULL).
     On(Option<&'a str>),
-    /// This date or later.
-    From(&'a str),
+    /// This date or later, and before the second (when given).
+    From(&'a str, Option<&'a str>),
 }
 
 /// Call `f` on every event of `stream` whose `effective_date` is as
@@ -458,13 +458,17 @@ pub(crate) fn scan_dated<E: From<StoreError>>(
         Dated::On(None) => conn.prepare_cached(&format!(
             "{COLUMNS}effective_date IS NULL ORDER BY position"
         )),
-        Dated::From(_) => {
+        Dated::From(_, None) => {
             conn.prepare_cached(&format!("{COLUMNS}effective_date >= ?2 ORDER BY position"))
         }
+        Dated::From(_, Some(_)) => conn.prepare_cached(&format!(
+            "{COLUMNS}effective_date >= ?2 AND effective_date < ?3 ORDER BY position"
+        )),
     }
     .map_err(sql)?;
     let mut rows = match dated {
-        Dated::On(Some(d)) | Dated::From(d) => st.query(params![stream, d]),
+        Dated::On(Some(d)) | Dated::From(d, None) => st.query(params![stream, d]),
+        Dated::From(d, Some(u)) => st.query(params![stream, d, u]),
         Dated::On(None) => st.query(params![stream]),
     }
     .map_err(sql)?;

@@ -687,13 +687,14 @@ macro_rules! sqlite_reads {
             &self,
             stream: &str,
             from: &str,
+            until: Option<&str>,
             f: impl FnMut(EventRef<'_>) -> Result<(), E>,
         ) -> Result<u64, E> {
             read::scan_dated(
                 self.conn_ref(),
                 self.path_ref(),
                 stream,
-                read::Dated::From(from),
+                read::Dated::From(from, until),
                 f,
             )
         }

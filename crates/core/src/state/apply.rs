@@ -78,6 +78,7 @@ pub(super) fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
                     .count(prices.as_ref().map(|p| &p.currency));
             }
             day.1 += e.shares;
+            day.2 += 1;
         }
         Event::RepurchasedSharesCancelled(e) => {
             let class = issuer.classes.get_mut(&e.class).expect("checked");

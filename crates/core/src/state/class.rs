@@ -120,8 +120,9 @@ pub struct ClassState {
     pub(super) authorised_changes: BTreeMap<NaiveDate, u64>,
     /// Mandates in order of resolution date.
     pub(super) mandates: Vec<Mandate>,
-    /// Shares repurchased per trade date: (on the Exchange, by any method).
-    pub(super) repurchased: BTreeMap<NaiveDate, (u64, u64)>,
+    /// Per trade date: the shares repurchased on the Exchange, the shares
+    /// repurchased by any method, and how many repurchases (any method).
+    pub(super) repurchased: BTreeMap<NaiveDate, (u64, u64, u64)>,
     pub(super) closing_prices: BTreeMap<NaiveDate, Money>,
     /// On-Exchange repurchases per trade date, counted (what the 5% price
     /// cap check's warning counts without walking the history).
@@ -213,8 +214,11 @@ impl ClassState {
         &self.mandates
     }
 
-    /// Shares repurchased per trade date: (on the Exchange, by any method).
-    pub fn repurchased(&self) -> &BTreeMap<NaiveDate, (u64, u64)> {
+    /// Per trade date: the shares repurchased on the Exchange, the shares
+    /// repurchased by any method, and how many repurchases (any method:
+    /// what the 10.06(1) check counts of the repurchases after a mandate's
+    /// breach without walking the history).
+    pub fn repurchased(&self) -> &BTreeMap<NaiveDate, (u64, u64, u64)> {
         &self.repurchased
     }
 
@@ -446,13 +450,14 @@ impl ClassState {
         // Mandate usage: one entry per mandate's span (the days from its
         // resolution to the next mandate's), on the last day folded.
         let kept = self.repurchased.split_off(&horizon);
-        let mut spans: BTreeMap<usize, (NaiveDate, (u64, u64))> = BTreeMap::new();
-        for (date, (ex, any)) in std::mem::replace(&mut self.repurchased, kept) {
+        let mut spans: BTreeMap<usize, (NaiveDate, (u64, u64, u64))> = BTreeMap::new();
+        for (date, (ex, any, count)) in std::mem::replace(&mut self.repurchased, kept) {
             let span = self.mandates.partition_point(|m| m.resolution_date <= date);
-            let s = spans.entry(span).or_insert((date, (0, 0)));
+            let s = spans.entry(span).or_insert((date, (0, 0, 0)));
             s.0 = date;
             s.1 .0 += ex;
             s.1 .1 += any;
+            s.1 .2 += count;
         }
         for (date, used) in spans.into_values() {
             self.repurchased.insert(date, used);
@@ -536,7 +541,7 @@ impl ClassState {
         self.repurchased
             .range(start..)
             .take_while(move |(date, _)| end.is_none_or(|e| **date < e))
-            .map(move |(date, (ex, any))| {
+            .map(move |(date, (ex, any, _))| {
                 used = (used.0 + ex, used.1 + any);
                 (*date, used)
             })

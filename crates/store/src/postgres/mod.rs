@@ -471,6 +471,7 @@ macro_rules! pg_reads {
             &self,
             stream: &str,
             from: &str,
+            until: Option<&str>,
             f: impl FnMut(EventRef<'_>) -> Result<(), E>,
         ) -> Result<u64, E> {
             // Not retried: `f` may already have seen rows.
@@ -479,7 +480,7 @@ macro_rules! pg_reads {
                 self.conn_cell(),
                 &self.context(),
                 stream,
-                crate::read::Dated::From(from),
+                crate::read::Dated::From(from, until),
                 f,
             )
         }

@@ -64,6 +64,11 @@ const SCAN_FROM_DATE: &str = "SELECT position, stream, version, id, event_type, 
      recorded_at, actor FROM events WHERE stream = $1 AND effective_date >= $2 AND position > $3 \
      ORDER BY position LIMIT $4";
 
+/// One stream's events of one effective date or later and before another.
+const SCAN_DATES: &str = "SELECT position, stream, version, id, event_type, payload, \
+     recorded_at, actor FROM events WHERE stream = $1 AND effective_date >= $2 \
+     AND effective_date < $3 AND position > $4 ORDER BY position LIMIT $5";
+
 /// One stream's events without an effective date.
 const SCAN_ON_NO_DATE: &str = "SELECT position, stream, version, id, event_type, payload, \
      recorded_at, actor FROM events WHERE stream = $1 AND effective_date IS NULL \
@@ -403,9 +408,13 @@ pub(crate) fn scan_dated<C: GenericClient, E: From<StoreError>>(
                     let st = stmt(&mut *c, cx, SCAN_ON_DATE)?;
                     c.query(&st, &[&stream, &d, &clamp(after), &limit])
                 }
-                Dated::From(d) => {
+                Dated::From(d, None) => {
                     let st = stmt(&mut *c, cx, SCAN_FROM_DATE)?;
                     c.query(&st, &[&stream, &d, &clamp(after), &limit])
+                }
+                Dated::From(d, Some(u)) => {
+                    let st = stmt(&mut *c, cx, SCAN_DATES)?;
+                    c.query(&st, &[&stream, &d, &u, &clamp(after), &limit])
                 }
                 Dated::On(None) => {
                     let st = stmt(&mut *c, cx, SCAN_ON_NO_DATE)?;
