@@ -19,7 +19,10 @@ use shareledger_core::event::parse_line;
 use shareledger_ledger::append::append_into;
 use shareledger_ledger::audit::findings_introduced;
 use shareledger_ledger::{AppendOptions, Lines, Store};
-use shareledger_returns::checks::{judged_as_event, judged_in_window, Finding};
+use shareledger_core::event::Recorded;
+use shareledger_ledger::replay::load_issuer;
+use shareledger_returns::checks::{self, judged_as_event, judged_in_window, Finding};
+use std::collections::BTreeSet;
 use uuid::Uuid;
 
 const ISSUER: &str = "00001";
@@ -276,6 +279,9 @@ fn run(ops: Vec<(Kind, Step, u8)>) -> Result<usize, TestCaseError> {
         if let Ok(summary) = result {
             let want = findings_introduced(&store, &summary.events, false, now()).unwrap();
             prop_assert_eq!(&found, &want, "batch {:?}", batch);
+            for days in [1, 2, n % 7 + 3] {
+                windows_find_what_the_whole_run_finds(&store, days)?;
+            }
             if tail_batch && first_date.is_some_and(|f| f >= latest) {
                 tails += 1;
             }
@@ -295,6 +301,45 @@ fn run(ops: Vec<(Kind, Step, u8)>) -> Result<usize, TestCaseError> {
         first_date = None;
     }
     Ok(tails)
+}
+
+/// The rule checks run window after window of days (`checks::Windows`,
+/// what a large append's findings do for a long history), each window given
+/// the live events judged as events dated in it, windows of `days` dates
+/// with such events: the whole run's findings, finding for finding, in
+/// order.
+fn windows_find_what_the_whole_run_finds(store: &Store, days: usize) -> Result<(), TestCaseError> {
+    let register = load_issuer(store, ISSUER, None).unwrap();
+    let state = register.issuer(ISSUER).unwrap();
+    let calendar = shareledger_ledger::returns::calendar(&register);
+    let whole = checks::run(state, &calendar, now());
+    let events: Vec<&Recorded> = state
+        .live_events()
+        .filter(|r| judged_as_event(&r.event))
+        .collect();
+    let dates: BTreeSet<NaiveDate> = events
+        .iter()
+        .filter_map(|r| r.event.effective_date())
+        .collect();
+    let starts: Vec<NaiveDate> = dates.into_iter().step_by(days).collect();
+    let mut windows = checks::Windows::new(state, &calendar, now());
+    let mut found = Vec::new();
+    for (i, from) in starts.iter().enumerate() {
+        let until = starts.get(i + 1).copied();
+        let window: Vec<&Recorded> = events
+            .iter()
+            .copied()
+            .filter(|r| {
+                r.event
+                    .effective_date()
+                    .is_some_and(|d| d >= *from && until.is_none_or(|u| d < u))
+            })
+            .collect();
+        found.extend(windows.window(&window, Some(*from), until));
+    }
+    found.extend(windows.finish());
+    prop_assert_eq!(found, whole, "windows of {} days", days);
+    Ok(())
 }
 
 proptest! {
