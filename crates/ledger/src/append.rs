@@ -88,6 +88,11 @@ pub struct AppendOptions {
     /// Judge the issuers touched before and after the batch
     /// ([`AppendSummary::findings`]).
     pub findings: bool,
+    /// From how long a history the findings of an issuer go window by
+    /// window of days, and how large the windows are
+    /// ([`crate::windowed`]; the default suits every input, the tests
+    /// set small ones). Either way the findings are the same.
+    pub findings_windows: crate::windowed::Windowing,
 }
 
 impl AppendOptions {
@@ -430,6 +435,7 @@ where
         pipeline,
         keep_events,
         findings,
+        findings_windows,
     } = options;
     let last = tx.last_recorded_at()?;
     let clock = now;
@@ -667,7 +673,15 @@ where
             decider.register = Register::without_history();
             decider.market = None;
             loader.bloom = None;
-            findings_from_store(tx, &decider, &stored, &left, tails, recache, sink)?;
+            findings_from_store(
+                tx,
+                &decider,
+                (&stored, &left),
+                tails,
+                recache,
+                findings_windows,
+                sink,
+            )?;
         }
         (true, false) => decider.findings_in_memory(sink),
     }
@@ -2034,10 +2048,10 @@ impl Decider<'_> {
 fn findings_from_store<T: EventTx>(
     tx: &mut T,
     d: &Decider<'_>,
-    stored_calendar: &BusinessCalendar,
-    calendar: &BusinessCalendar,
+    (stored_calendar, calendar): (&BusinessCalendar, &BusinessCalendar),
     mut tails: HashMap<String, (IssuerState, IssuerState)>,
     recache: Option<Recache>,
+    windowing: crate::windowed::Windowing,
     sink: &mut dyn FindingSink,
 ) -> Result<(), LedgerError> {
     let clock = d.clock;
@@ -2061,6 +2075,7 @@ fn findings_from_store<T: EventTx>(
     let judge = |work: Work| -> Result<Vec<Finding>, LedgerError> {
         let (issuer, before, batch) = match work {
             Work::Tail(t) => return Ok(t.judge(calendar, clock)),
+            Work::Found(found) => return Ok(found),
             Work::Replay(issuer, before, batch) => (issuer, before, batch),
         };
         let mut register = Register::new();
@@ -2097,15 +2112,21 @@ fn findings_from_store<T: EventTx>(
                 });
             }
         }
-        Ok(checks::run(state, calendar, clock)
-            .into_iter()
-            .filter(|f| !old.iter().any(|o| o.is_same(f)))
-            .collect())
+        Ok(checks::introduced(
+            &old,
+            checks::run(state, calendar, clock),
+        ))
     };
+    // `None`: a long history that is not a tail, judged window by window
+    // (on this thread, which holds the transaction).
     let read = |tx: &T,
                 issuer: &str,
-                tail: Option<(IssuerState, IssuerState)>|
-     -> Result<Work, LedgerError> {
+                tail: Option<(IssuerState, IssuerState)>,
+                long: bool|
+     -> Result<Option<Work>, LedgerError> {
+        if long && tail.is_none() {
+            return Ok(None);
+        }
         let mut decoder = Decoder::new();
         let mut batch = Vec::new();
         tx.scan(
@@ -2124,8 +2145,11 @@ fn findings_from_store<T: EventTx>(
         )?;
         if let Some((before, after)) = tail {
             if let Some(tail) = Tail::read(tx, d.start, &mut decoder, before, after, &batch)? {
-                return Ok(Work::Tail(Box::new(Tail { batch, ..tail })));
+                return Ok(Some(Work::Tail(Box::new(Tail { batch, ..tail }))));
             }
+        }
+        if long {
+            return Ok(None);
         }
         let mut stored = Vec::new();
         tx.scan(
@@ -2139,7 +2163,7 @@ fn findings_from_store<T: EventTx>(
                 Ok::<(), LedgerError>(())
             },
         )?;
-        Ok(Work::Replay(issuer.to_string(), stored, batch))
+        Ok(Some(Work::Replay(issuer.to_string(), stored, batch)))
     };
     std::thread::scope(|scope| {
         let (send, receive) = std::sync::mpsc::sync_channel::<Work>(1);
@@ -2153,18 +2177,54 @@ fn findings_from_store<T: EventTx>(
         });
         let mut read_error = None;
         for issuer in d.touched.keys() {
-            let work = read(&*tx, issuer, tails.remove(issuer)).and_then(|work| {
+            let version = d.versions.get(issuer).copied().unwrap_or(0);
+            let events = version + d.touched.get(issuer).map_or(0, |(n, _)| *n);
+            let long = events >= windowing.min_events;
+            let work = match read(&*tx, issuer, tails.remove(issuer), long) {
+                Ok(None) => {
+                    // A long history: window by window, the findings
+                    // handed on as they come.
+                    let judging = crate::windowed::Judging {
+                        start: d.start,
+                        version,
+                        stored_calendar,
+                        calendar,
+                        clock,
+                        window_events: windowing.window_events.max(1),
+                    };
+                    let mut stopped = false;
+                    let done = crate::windowed::introduced(&*tx, issuer, &judging, &mut |found| {
+                        stopped |= send.send(Work::Found(found)).is_err();
+                        Ok(())
+                    })
+                    .and_then(|after| {
+                        match (after, snapshot_of.get(issuer)) {
+                            (Some(state), Some(&(version, position))) => {
+                                put_snapshot(&mut *tx, issuer, &state, version, position)
+                            }
+                            _ => Ok(()),
+                        }
+                    });
+                    if stopped {
+                        break; // the judging thread failed
+                    }
+                    done.map(|()| None)
+                }
+                other => other,
+            };
+            let work = work.and_then(|work| {
                 while let Ok(snapshot) = cached.try_recv() {
                     tx.put_snapshot(&snapshot)?;
                 }
                 Ok(work)
             });
             match work {
-                Ok(h) => {
+                Ok(Some(h)) => {
                     if send.send(h).is_err() {
                         break; // the judging thread failed
                     }
                 }
+                Ok(None) => {}
                 Err(e) => {
                     read_error = Some(e);
                     break;
@@ -2189,6 +2249,28 @@ fn findings_from_store<T: EventTx>(
     })
 }
 
+/// Write the snapshot of `state` (the issuer's whole state after the
+/// batch) at `version` and log `position`; a state that cannot be encoded
+/// is simply not cached.
+fn put_snapshot<T: EventTx>(
+    tx: &mut T,
+    issuer: &str,
+    state: &IssuerState,
+    version: u64,
+    position: u64,
+) -> Result<(), LedgerError> {
+    if let Ok(data) = crate::snapshot::encode(state, &[]) {
+        tx.put_snapshot(&shareledger_store::Snapshot {
+            stream: issuer.to_string(),
+            version,
+            position,
+            format: crate::snapshot::FORMAT,
+            data,
+        })?;
+    }
+    Ok(())
+}
+
 /// The findings of a large append write the snapshot of a folded issuer
 /// with at least this many events (a shorter history replays in a few
 /// milliseconds; a snapshot is a few hundred bytes per day of history).
@@ -2206,6 +2288,8 @@ struct Recache {
 enum Work {
     Replay(String, Vec<Recorded>, Vec<Recorded>),
     Tail(Box<Tail>),
+    /// Findings already judged (a long history, window by window).
+    Found(Vec<Finding>),
 }
 
 /// An issuer's batch appended at the end of its history: its whole states

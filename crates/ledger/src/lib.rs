@@ -46,6 +46,7 @@ pub mod snapshot;
 #[allow(missing_docs)]
 pub mod status;
 pub mod time;
+pub mod windowed;
 
 use std::path::Path;
 

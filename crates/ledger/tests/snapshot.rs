@@ -415,12 +415,20 @@ fn a_large_append_leaves_the_snapshots_its_findings_replayed() {
         ..AppendOptions::default()
     };
     let dir = tempfile::tempdir().unwrap();
-    for (findings, dry_run, written) in [
-        (true, false, true),
-        (false, false, false),
-        (true, true, false),
+    let mut digests = Vec::new();
+    // The last: the findings window by window (`windowed`), as for a
+    // history of 65,536 events or more.
+    for (findings, dry_run, written, windowed) in [
+        (true, false, true, false),
+        (false, false, false, false),
+        (true, true, false, false),
+        (true, false, true, true),
     ] {
-        let mut store = Store::open(&dir.path().join(format!("l{findings}{dry_run}.db"))).unwrap();
+        let mut store = Store::open(
+            &dir.path()
+                .join(format!("l{findings}{dry_run}{windowed}.db")),
+        )
+        .unwrap();
         let summary = append(
             &mut store,
             lines(&batch),
@@ -429,10 +437,21 @@ fn a_large_append_leaves_the_snapshots_its_findings_replayed() {
             AppendOptions {
                 findings,
                 dry_run,
+                findings_windows: if windowed {
+                    shareledger_ledger::windowed::Windowing {
+                        min_events: 4096,
+                        window_events: 64,
+                    }
+                } else {
+                    shareledger_ledger::windowed::Windowing::default()
+                },
                 ..options
             },
         )
         .unwrap();
+        if findings && !dry_run {
+            digests.push(format!("{:?}", summary.findings));
+        }
         assert_eq!(summary.appended, batch.len(), "{findings} {dry_run}");
         assert!(store.snapshot(SHORT).unwrap().is_none());
         if dry_run {
@@ -452,4 +471,8 @@ fn a_large_append_leaves_the_snapshots_its_findings_replayed() {
             ),
         }
     }
+    // The same findings either way.
+    assert_eq!(digests.len(), 2);
+    assert_eq!(digests[0], digests[1]);
+    assert!(digests[0].contains("10.06"), "{}", digests[0]);
 }

@@ -16,11 +16,12 @@ use chrono::{DateTime, Datelike, Days, FixedOffset, Months, NaiveDate};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use shareledger_core::event::parse_line;
+use shareledger_core::event::Recorded;
 use shareledger_ledger::append::append_into;
 use shareledger_ledger::audit::findings_introduced;
-use shareledger_ledger::{AppendOptions, Lines, Store};
-use shareledger_core::event::Recorded;
 use shareledger_ledger::replay::load_issuer;
+use shareledger_ledger::windowed::Windowing;
+use shareledger_ledger::{AppendOptions, Lines, Store};
 use shareledger_returns::checks::{self, judged_as_event, judged_in_window, Finding};
 use std::collections::BTreeSet;
 use uuid::Uuid;
@@ -225,12 +226,20 @@ fn lines(batch: &[(Uuid, String)]) -> Lines {
 /// Appends batches of 1 to 3 events; returns how many were accepted tails
 /// (every event of a kind judged in a window, dated on or after every
 /// event judged as an event accepted before it).
-fn run(ops: Vec<(Kind, Step, u8)>) -> Result<usize, TestCaseError> {
+fn run(ops: Vec<(Kind, Step, u8)>, windows: Option<u64>) -> Result<usize, TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("tail.db")).unwrap();
     let options = AppendOptions {
         findings: true,
         keep_events: true,
+        findings_windows: match windows {
+            // Every append that is not a tail, window by window.
+            Some(window_events) => Windowing {
+                min_events: 0,
+                window_events,
+            },
+            None => Windowing::default(),
+        },
         ..AppendOptions::default()
     };
     let mut next = 0u128;
@@ -349,7 +358,17 @@ proptest! {
     fn a_tail_append_finds_what_a_whole_replay_finds(
         ops in prop::collection::vec((kind(), step(), any::<u8>()), 1..90)
     ) {
-        run(ops)?;
+        run(ops, None)?;
+    }
+
+    /// The findings of a long history, window by window of days
+    /// (`shareledger_ledger::windowed`), are those of a whole replay.
+    #[test]
+    fn window_by_window_finds_what_a_whole_replay_finds(
+        ops in prop::collection::vec((kind(), step(), any::<u8>()), 1..90),
+        window_events in 1u64..12,
+    ) {
+        run(ops, Some(window_events))?;
     }
 }
 
@@ -362,7 +381,7 @@ fn most_appends_of_such_histories_are_tails() {
     let mut tails = 0;
     for _ in 0..8 {
         let ops = strategy.new_tree(&mut runner).unwrap().current();
-        tails += run(ops).unwrap();
+        tails += run(ops, None).unwrap();
     }
     assert!(tails >= 40, "only {tails} tail appends in 8 histories");
 }

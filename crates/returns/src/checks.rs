@@ -26,7 +26,7 @@ use shareledger_core::rules::{
 use shareledger_core::state::{exercised_instrument, IssuerState, Mandate};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Error,
@@ -100,6 +100,37 @@ impl Finding {
     }
 }
 
+/// What makes two findings the same ([`Finding::is_same`]), as a key.
+type Identity<'f> = (
+    Severity,
+    &'f str,
+    &'f str,
+    Option<NaiveDate>,
+    Option<Uuid>,
+    Option<&'f str>,
+);
+
+fn identity(f: &Finding) -> Identity<'_> {
+    (
+        f.severity,
+        &f.rule,
+        &f.issuer,
+        f.date,
+        f.event,
+        f.event.is_none().then_some(f.message.as_str()),
+    )
+}
+
+/// The findings of `new` that are not the same as any of `old`
+/// ([`Finding::is_same`]), in `new`'s order: what an append introduces.
+/// Linear in both (a hash of what makes findings the same).
+pub fn introduced(old: &[Finding], new: Vec<Finding>) -> Vec<Finding> {
+    let old: std::collections::HashSet<Identity<'_>> = old.iter().map(identity).collect();
+    new.into_iter()
+        .filter(|f| !old.contains(&identity(f)))
+        .collect()
+}
+
 /// Every rule check of one issuer, in date order.
 pub fn run(
     issuer: &IssuerState,
@@ -149,7 +180,14 @@ pub fn run_on(
         "the rule checks judge a whole state, not one folded before {:?}",
         issuer.horizon()
     );
-    let mut f = of_events(issuer, events, from, calendar, now, &mut NddrCarry::default());
+    let mut f = of_events(
+        issuer,
+        events,
+        from,
+        calendar,
+        now,
+        &mut NddrCarry::default(),
+    );
     f.extend(of_state(issuer, calendar, now));
     in_order(f)
 }
@@ -190,11 +228,19 @@ fn of_events(
 ) -> Vec<(Key, Finding)> {
     let reps = repurchases(events);
     let mut f: Vec<(Key, Finding)> = Vec::new();
-    f.extend(keyed(MANDATE, 0, repurchase_mandate_10_06_1(issuer, &reps, from)));
+    f.extend(keyed(
+        MANDATE,
+        0,
+        repurchase_mandate_10_06_1(issuer, &reps, from),
+    ));
     f.extend(price_cap_parts(issuer, &reps, calendar, Parts::Events));
     f.extend(keyed(BLACKOUT, 0, blackout_10_06_2_e(issuer, &reps)));
     f.extend(keyed(MORATORIUM, 0, moratorium_10_06_3(issuer, events)));
-    f.extend(keyed(NDDR, 0, nddr_deadline(issuer, events, calendar, now, nddr)));
+    f.extend(keyed(
+        NDDR,
+        0,
+        nddr_deadline(issuer, events, calendar, now, nddr),
+    ));
     approved(issuer, f)
 }
 
@@ -206,7 +252,11 @@ fn of_state(
     now: DateTime<FixedOffset>,
 ) -> Vec<(Key, Finding)> {
     let mut f: Vec<(Key, Finding)> = price_cap_parts(issuer, &[], calendar, Parts::Warnings);
-    f.extend(keyed(MONTHLY, 0, monthly_deadline_13_25b(issuer, calendar, now)));
+    f.extend(keyed(
+        MONTHLY,
+        0,
+        monthly_deadline_13_25b(issuer, calendar, now),
+    ));
     approved(issuer, f)
 }
 
@@ -244,7 +294,10 @@ impl<'s> Windows<'s> {
         calendar: &'s BusinessCalendar,
         now: DateTime<FixedOffset>,
     ) -> Self {
-        debug_assert!(issuer.horizon().is_none(), "the rule checks judge a whole state");
+        debug_assert!(
+            issuer.horizon().is_none(),
+            "the rule checks judge a whole state"
+        );
         let mut whole = of_state(issuer, calendar, now);
         whole.sort_by_key(|(k, _)| *k);
         Windows {
@@ -526,7 +579,9 @@ pub fn repurchase_mandate_10_06_1(
         for (d, (_, _, count)) in class
             .repurchased()
             .range((std::ops::Bound::Excluded(day), std::ops::Bound::Unbounded))
-            .take_while(|(d, _)| next.is_none_or(|n| **d < n) && m.expiry_date.is_none_or(|x| **d <= x))
+            .take_while(|(d, _)| {
+                next.is_none_or(|n| **d < n) && m.expiry_date.is_none_or(|x| **d <= x)
+            })
         {
             later += count;
             last = Some(*d);

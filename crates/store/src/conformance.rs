@@ -721,7 +721,11 @@ pub fn scan_from_date_matches_events<H: Harness>(h: &mut H) {
                     })
                     .map(|e| (e.position, e.stream, e.payload))
                     .collect();
-                assert_eq!(from(&s, stream, day, until), want, "{stream} {day} {until:?}");
+                assert_eq!(
+                    from(&s, stream, day, until),
+                    want,
+                    "{stream} {day} {until:?}"
+                );
             }
         }
         if stream != "nope" {
