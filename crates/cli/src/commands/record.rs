@@ -610,6 +610,7 @@ pub fn run<S: Engine>(db: &std::path::Path, args: RecordArgs) -> Result<(), CliE
                 pipeline: None,
                 keep_events: true,
                 findings: true,
+                ..AppendOptions::default()
             },
         )
         .map_err(|e| {

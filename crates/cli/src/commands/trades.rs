@@ -181,6 +181,7 @@ pub fn run<S: Engine>(db: &Path, args: ImportTradesArgs) -> Result<(), CliError>
         pipeline: None,
         keep_events: true,
         findings: true,
+        ..AppendOptions::default()
     };
     let summary = ledger
         .append(lines, now(), &default_actor(), options)
