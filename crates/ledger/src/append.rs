@@ -2117,15 +2117,17 @@ fn findings_from_store<T: EventTx>(
             checks::run(state, calendar, clock),
         ))
     };
-    // `None`: a long history that is not a tail, judged window by window
-    // (on this thread, which holds the transaction).
+    // `Err`: a long history that is not a tail, judged window by window
+    // (on this thread, which holds the transaction), with its states when
+    // the decider kept them whole.
+    type Windowed = Option<(IssuerState, IssuerState)>;
     let read = |tx: &T,
                 issuer: &str,
                 tail: Option<(IssuerState, IssuerState)>,
                 long: bool|
-     -> Result<Option<Work>, LedgerError> {
+     -> Result<Result<Work, Windowed>, LedgerError> {
         if long && tail.is_none() {
-            return Ok(None);
+            return Ok(Err(None));
         }
         let mut decoder = Decoder::new();
         let mut batch = Vec::new();
@@ -2144,12 +2146,14 @@ fn findings_from_store<T: EventTx>(
             },
         )?;
         if let Some((before, after)) = tail {
-            if let Some(tail) = Tail::read(tx, d.start, &mut decoder, before, after, &batch)? {
-                return Ok(Some(Work::Tail(Box::new(Tail { batch, ..tail }))));
+            match Tail::read(tx, d.start, &mut decoder, before, after, &batch)? {
+                Ok(tail) => return Ok(Ok(Work::Tail(Box::new(Tail { batch, ..tail })))),
+                Err(states) if long => return Ok(Err(Some(states))),
+                Err(_) => {}
             }
         }
         if long {
-            return Ok(None);
+            return Ok(Err(None));
         }
         let mut stored = Vec::new();
         tx.scan(
@@ -2163,7 +2167,7 @@ fn findings_from_store<T: EventTx>(
                 Ok::<(), LedgerError>(())
             },
         )?;
-        Ok(Some(Work::Replay(issuer.to_string(), stored, batch)))
+        Ok(Ok(Work::Replay(issuer.to_string(), stored, batch)))
     };
     std::thread::scope(|scope| {
         let (send, receive) = std::sync::mpsc::sync_channel::<Work>(1);
@@ -2181,7 +2185,9 @@ fn findings_from_store<T: EventTx>(
             let events = version + d.touched.get(issuer).map_or(0, |(n, _)| *n);
             let long = events >= windowing.min_events;
             let work = match read(&*tx, issuer, tails.remove(issuer), long) {
-                Ok(None) => {
+                Ok(Ok(work)) => Ok(Some(work)),
+                Err(e) => Err(e),
+                Ok(Err(states)) => {
                     // A long history: window by window, the findings
                     // handed on as they come.
                     let judging = crate::windowed::Judging {
@@ -2193,24 +2199,25 @@ fn findings_from_store<T: EventTx>(
                         window_events: windowing.window_events.max(1),
                     };
                     let mut stopped = false;
-                    let done = crate::windowed::introduced(&*tx, issuer, &judging, &mut |found| {
-                        stopped |= send.send(Work::Found(found)).is_err();
-                        Ok(())
-                    })
-                    .and_then(|after| {
-                        match (after, snapshot_of.get(issuer)) {
-                            (Some(state), Some(&(version, position))) => {
-                                put_snapshot(&mut *tx, issuer, &state, version, position)
+                    let states = states.filter(|_| windowing.kept_states);
+                    let done =
+                        crate::windowed::introduced(&*tx, issuer, &judging, states, &mut |found| {
+                            stopped |= send.send(Work::Found(found)).is_err();
+                            Ok(())
+                        })
+                        .and_then(|after| {
+                            match (after, snapshot_of.get(issuer)) {
+                                (Some(state), Some(&(version, position))) => {
+                                    put_snapshot(&mut *tx, issuer, &state, version, position)
+                                }
+                                _ => Ok(()),
                             }
-                            _ => Ok(()),
-                        }
-                    });
+                        });
                     if stopped {
                         break; // the judging thread failed
                     }
                     done.map(|()| None)
                 }
-                other => other,
             };
             let work = work.and_then(|work| {
                 while let Ok(snapshot) = cached.try_recv() {
@@ -2309,8 +2316,8 @@ struct Tail {
 impl Tail {
     /// The tail of an issuer whose batch (`batch`, the rows after `start`)
     /// is all [`checks::judged_in_window`] events, read from the store
-    /// through the day index; `None` when it is not one (an event of
-    /// another kind, or one judged as an event stored dated after the
+    /// through the day index; the states back when it is not one (an event
+    /// of another kind, or one judged as an event stored dated after the
     /// batch's first day).
     fn read<T: EventTx>(
         tx: &T,
@@ -2319,7 +2326,7 @@ impl Tail {
         before: IssuerState,
         after: IssuerState,
         batch: &[Recorded],
-    ) -> Result<Option<Tail>, LedgerError> {
+    ) -> Result<Result<Tail, (IssuerState, IssuerState)>, LedgerError> {
         let mut from: Option<NaiveDate> = None;
         for rec in batch {
             let date = rec.event.effective_date();
@@ -2327,11 +2334,11 @@ impl Tail {
                 Some(date) if checks::judged_in_window(&rec.event) => {
                     from = Some(from.map_or(date, |f| f.min(date)));
                 }
-                _ => return Ok(None),
+                _ => return Ok(Err((before, after))),
             }
         }
         let Some(from) = from else {
-            return Ok(None);
+            return Ok(Err((before, after)));
         };
         let issuer = before.id().to_string();
         let mut stored = Vec::new();
@@ -2352,9 +2359,9 @@ impl Tail {
             Ok::<(), LedgerError>(())
         })?;
         if later {
-            return Ok(None);
+            return Ok(Err((before, after)));
         }
-        Ok(Some(Tail {
+        Ok(Ok(Tail {
             before,
             after,
             from,

@@ -6,13 +6,14 @@
 //! The whole replay the findings otherwise do holds every event of the
 //! issuer (a one-issuer file of 1M events peaked at 868 MB). Here:
 //!
-//! 1. the ids the issuer's corrections void are read first (through the
-//!    index of events without a date: a correction has none);
-//! 2. its states before and after the batch are rebuilt from the log by a
+//! 1. its states before and after the batch are those the append kept (a
+//!    small input, e.g. a back-dated `record`), or are rebuilt from the
+//!    log: the ids the issuer's corrections void read first (through the
+//!    index of events without a date: a correction has none), then a
 //!    register that keeps no history ([`Register::replaying_log`]: the
 //!    voided events and the corrections left out, as a correction's own
-//!    replay leaves them), counting its events per day on the way;
-//! 3. the rule checks run over both states window after window of days
+//!    replay leaves them) replays the rows, counting them per day;
+//! 2. the rule checks run over both states window after window of days
 //!    ([`checks::Windows`]), each window read from the store through the
 //!    `(stream, effective_date)` index and holding about
 //!    [`WINDOW_EVENTS`] events; a window's findings after the batch that
@@ -54,6 +55,10 @@ pub struct Windowing {
     pub min_events: u64,
     /// About how many events a window holds.
     pub window_events: u64,
+    /// Judge a small input's issuer on the states the append kept (else
+    /// rebuild them from the log, as for a large input: the tests prove
+    /// both).
+    pub kept_states: bool,
 }
 
 impl Default for Windowing {
@@ -61,6 +66,7 @@ impl Default for Windowing {
         Windowing {
             min_events: WINDOWED_MIN_EVENTS,
             window_events: WINDOW_EVENTS.max(1),
+            kept_states: true,
         }
     }
 }
@@ -81,87 +87,63 @@ pub(crate) struct Judging<'a> {
 /// The findings the batch introduces into `issuer`, handed to `emit` a
 /// window at a time (never an empty list); returns the issuer's whole
 /// state after the batch (without history: what a snapshot holds), `None`
-/// when the issuer has no state.
+/// when the issuer has no state. `states`: its whole states before and
+/// after the batch when the append kept them (a small input), else they
+/// are rebuilt from the log.
 pub(crate) fn introduced<T: EventRead>(
     tx: &T,
     issuer: &str,
     j: &Judging<'_>,
+    states: Option<(IssuerState, IssuerState)>,
     emit: &mut dyn FnMut(Vec<Finding>) -> Result<(), LedgerError>,
 ) -> Result<Option<IssuerState>, LedgerError> {
     let mut decoder = Decoder::new();
-    // 1. The corrections: (position, id voided).
-    let mut voids: Vec<(u64, Uuid)> = Vec::new();
-    tx.scan_on_date(issuer, None, |row| {
-        if row.event_type == "event_voided" {
-            if let Event::EventVoided(v) = decoder.decode(row)?.event {
-                if v.issuer.is_some() {
-                    voids.push((row.position, v.voided_id));
+    let (before, after, days) = match states {
+        Some((before, after)) => {
+            // The days of the issuer's repurchases, counted (most of what a
+            // window holds: an estimate of its size is enough).
+            let mut days: BTreeMap<NaiveDate, u64> = BTreeMap::new();
+            for class in after.classes().values() {
+                for (day, (_, _, n)) in class.repurchased() {
+                    *days.entry(*day).or_default() += n;
                 }
             }
+            (Some(before), after, days)
         }
-        Ok::<(), LedgerError>(())
-    })?;
-    let voided_before: HashSet<Uuid> = voids
-        .iter()
-        .filter(|(p, _)| *p <= j.start)
-        .map(|(_, id)| *id)
+        None => match rebuilt(tx, issuer, j, &mut decoder)? {
+            Some(states) => states,
+            None => return Ok(None),
+        },
+    };
+    let voided_before: HashSet<Uuid> = before
+        .as_ref()
+        .map(|b| b.voided().clone())
+        .unwrap_or_default();
+    let voided_after = after.voided();
+
+    // The checks, window after window (the first from the beginning).
+    let mut starts: Vec<Option<NaiveDate>> = window_starts(&days, j.window_events)
+        .into_iter()
+        .map(Some)
         .collect();
-    let voided_after: HashSet<Uuid> = voids.iter().map(|(_, id)| *id).collect();
-    drop(voids);
-
-    // 2. The states, and the issuer's events per day.
-    let mut days: BTreeMap<NaiveDate, u64> = BTreeMap::new();
-    let mut register = Register::replaying_log();
-    let stored = ReadFilter {
-        stream: Some(issuer.to_string()),
-        to_position: Some(j.start),
-        ..ReadFilter::default()
-    };
-    tx.scan(&stored, |row| {
-        replay_live(&mut register, &mut decoder, &voided_before, &mut days, row)
-    })?;
-    register.mark_voided(issuer, voided_before.iter().copied());
-    let before = register.issuer(issuer).cloned();
-    if voided_after.len() == voided_before.len() {
-        // No correction in the batch: the batch's rows go on from there.
-        let batch = ReadFilter {
-            stream: Some(issuer.to_string()),
-            from_position: j.start,
-            from_version: j.version,
-            ..ReadFilter::default()
-        };
-        tx.scan(&batch, |row| {
-            replay_live(&mut register, &mut decoder, &voided_after, &mut days, row)
-        })?;
-    } else {
-        // A correction in the batch: the issuer rebuilt without what it voids.
-        register = Register::replaying_log();
-        days.clear();
-        tx.scan(&ReadFilter::stream(issuer), |row| {
-            replay_live(&mut register, &mut decoder, &voided_after, &mut days, row)
-        })?;
-    }
-    register.mark_voided(issuer, voided_after.iter().copied());
-    let Some(after) = register.take_issuer(issuer) else {
-        return Ok(None);
-    };
-    drop(register);
-
-    // 3. The checks, window after window.
-    let starts = window_starts(&days, j.window_events);
     drop(days);
+    match starts.first_mut() {
+        Some(first) => *first = None,
+        None => starts.push(None),
+    }
     let mut old = before
         .as_ref()
         .map(|b| checks::Windows::new(b, j.stored_calendar, j.clock));
     let mut new = checks::Windows::new(&after, j.calendar, j.clock);
-    for (i, from) in starts.iter().enumerate() {
-        let until = starts.get(i + 1).copied();
+    for (i, from) in starts.iter().copied().enumerate() {
+        let until = starts.get(i + 1).copied().flatten();
         let until_text = until.map(|u| u.to_string());
+        let from_text = from.map_or_else(|| "0000-01-01".to_string(), |f| f.to_string());
         let mut rows: Vec<Recorded> = Vec::new();
-        tx.scan_from_date(issuer, &from.to_string(), until_text.as_deref(), |row| {
+        tx.scan_from_date(issuer, &from_text, until_text.as_deref(), |row| {
             let rec = decoder.decode(row)?;
             let date = rec.event.effective_date();
-            if !date.is_some_and(|d| d >= *from && until.is_none_or(|u| d < u)) {
+            if !date.is_some_and(|d| from.is_none_or(|f| d >= f) && until.is_none_or(|u| d < u)) {
                 return Err(LedgerError::Inconsistent(format!(
                     "log position {}: the stored effective date is not the event's ({date:?}): run `shareledger audit`",
                     row.position
@@ -183,9 +165,9 @@ pub(crate) fn introduced<T: EventRead>(
             .collect();
         let was = old
             .as_mut()
-            .map(|o| o.window(&stored, Some(*from), until))
+            .map(|o| o.window(&stored, from, until))
             .unwrap_or_default();
-        let found = checks::introduced(&was, new.window(&all, Some(*from), until));
+        let found = checks::introduced(&was, new.window(&all, from, until));
         if !found.is_empty() {
             emit(found)?;
         }
@@ -196,6 +178,72 @@ pub(crate) fn introduced<T: EventRead>(
         emit(found)?;
     }
     Ok(Some(after))
+}
+
+/// The issuer's states before and after the batch, rebuilt from the log
+/// without history, and its events counted per day; `None` when it has no
+/// state after the batch.
+#[allow(clippy::type_complexity)]
+fn rebuilt<T: EventRead>(
+    tx: &T,
+    issuer: &str,
+    j: &Judging<'_>,
+    decoder: &mut Decoder,
+) -> Result<Option<(Option<IssuerState>, IssuerState, BTreeMap<NaiveDate, u64>)>, LedgerError> {
+    // The corrections: (position, id voided).
+    let mut voids: Vec<(u64, Uuid)> = Vec::new();
+    tx.scan_on_date(issuer, None, |row| {
+        if row.event_type == "event_voided" {
+            if let Event::EventVoided(v) = decoder.decode(row)?.event {
+                if v.issuer.is_some() {
+                    voids.push((row.position, v.voided_id));
+                }
+            }
+        }
+        Ok::<(), LedgerError>(())
+    })?;
+    let voided_before: HashSet<Uuid> = voids
+        .iter()
+        .filter(|(p, _)| *p <= j.start)
+        .map(|(_, id)| *id)
+        .collect();
+    let voided_after: HashSet<Uuid> = voids.iter().map(|(_, id)| *id).collect();
+    drop(voids);
+    let mut days: BTreeMap<NaiveDate, u64> = BTreeMap::new();
+    let mut register = Register::replaying_log();
+    let stored = ReadFilter {
+        stream: Some(issuer.to_string()),
+        to_position: Some(j.start),
+        ..ReadFilter::default()
+    };
+    tx.scan(&stored, |row| {
+        replay_live(&mut register, decoder, &voided_before, &mut days, row)
+    })?;
+    register.mark_voided(issuer, voided_before.iter().copied());
+    let before = register.issuer(issuer).cloned();
+    if voided_after.len() == voided_before.len() {
+        // No correction in the batch: the batch's rows go on from there.
+        let batch = ReadFilter {
+            stream: Some(issuer.to_string()),
+            from_position: j.start,
+            from_version: j.version,
+            ..ReadFilter::default()
+        };
+        tx.scan(&batch, |row| {
+            replay_live(&mut register, decoder, &voided_after, &mut days, row)
+        })?;
+    } else {
+        // A correction in the batch: the issuer rebuilt without what it voids.
+        register = Register::replaying_log();
+        days.clear();
+        tx.scan(&ReadFilter::stream(issuer), |row| {
+            replay_live(&mut register, decoder, &voided_after, &mut days, row)
+        })?;
+    }
+    register.mark_voided(issuer, voided_after.iter().copied());
+    Ok(register
+        .take_issuer(issuer)
+        .map(|after| (before, after, days)))
 }
 
 /// Replay one stored row into `register` unless it is a correction or

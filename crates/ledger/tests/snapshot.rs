@@ -441,6 +441,7 @@ fn a_large_append_leaves_the_snapshots_its_findings_replayed() {
                     shareledger_ledger::windowed::Windowing {
                         min_events: 4096,
                         window_events: 64,
+                        kept_states: true,
                     }
                 } else {
                     shareledger_ledger::windowed::Windowing::default()
