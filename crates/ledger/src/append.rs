@@ -451,6 +451,7 @@ where
 
     let mut loader = Loader {
         seen: HashSet::new(),
+        issuers: 0,
         start,
         expected: Vec::new(),
         use_snapshots: false,
@@ -701,6 +702,33 @@ where
 /// Inputs of at least this many lines decide on a second thread while the
 /// first reads and appends (see [`append`]).
 pub const PIPELINE_MIN_LINES: usize = 4096;
+
+/// How many issuers one append may name. The append holds each issuer's
+/// state (folded to its last days: some kilobytes) and a few dozen bytes of
+/// bookkeeping until it commits, so an input naming millions of issuers
+/// (a file of bare registrations: 1M took 1.4 GB) would grow without
+/// bound; Hong Kong has some 2,600 listed issuers, a registrar's whole book
+/// fits many times over. Beyond it the input is refused at the line
+/// naming one more, nothing written: split it (docs/threat-model.md).
+pub const MAX_ISSUERS_PER_APPEND: usize = 20_000;
+
+/// The refusal of the line that names one issuer more than
+/// [`MAX_ISSUERS_PER_APPEND`].
+fn too_many_issuers(line: usize, i: &Incoming) -> LedgerError {
+    LedgerError::from(Rejection {
+        line: Some(line),
+        event_type: Some(i.event.type_name().to_string()),
+        field: Some("issuer".into()),
+        kind: "input".into(),
+        message: format!(
+            "this input names more than {MAX_ISSUERS_PER_APPEND} issuers (issuer `{}` is one more): one append holds the state of every issuer it names until it commits",
+            i.event.stream()
+        ),
+        hint: Some(format!(
+            "split the input into files of at most {MAX_ISSUERS_PER_APPEND} issuers each; each is imported on its own, all or nothing"
+        )),
+    })
+}
 
 /// Decided events are handed to the store in chunks of this many.
 const CHUNK: usize = 256;
@@ -1054,6 +1082,8 @@ impl Bloom {
 struct Loader {
     /// Streams loaded (or refused) so far.
     seen: HashSet<String>,
+    /// Of those, the issuers (at most [`MAX_ISSUERS_PER_APPEND`]).
+    issuers: usize,
     /// The head before the batch: a row above it is this batch's.
     start: u64,
     /// Expected versions of the streams loaded and not yet handed to the
@@ -1223,13 +1253,19 @@ impl Loader {
             history: None,
             fold: None,
         };
-        let Ok((_, i)) = &p.line else {
+        let Ok((n, i)) = &p.line else {
             return (p, None);
         };
         let mut wants = Wants::default();
         let s = i.event.stream();
         // The users' stream is refused by the decider, unread.
         if !self.seen.contains(s) && crate::access::is_register_stream(s) {
+            if s != MARKET_STREAM && self.issuers >= MAX_ISSUERS_PER_APPEND {
+                let refused = too_many_issuers(*n, i);
+                p.line = Err(refused);
+                return (p, None);
+            }
+            self.issuers += usize::from(s != MARKET_STREAM);
             loads.push(self.load(tx, s));
         }
         if let Some(id) = i.id {

@@ -349,3 +349,61 @@ proptest! {
         run(ops)?;
     }
 }
+
+/// One append names at most `MAX_ISSUERS_PER_APPEND` issuers: the line
+/// naming one more is refused (its line, the bound, how to split), nothing
+/// is written, and an input of exactly the bound goes in whole (the market
+/// stream is not an issuer).
+#[test]
+fn an_input_naming_too_many_issuers_is_refused_whole() {
+    use shareledger_ledger::append::MAX_ISSUERS_PER_APPEND;
+    let registration = |n: usize| {
+        let mut inc = parse_line(&format!(
+            r#"{{"type": "issuer_registered", "issuer": "R{n:06}", "name": "Registered {n}"}}"#
+        ))
+        .expect("parses");
+        inc.id = Some(Uuid::from_u128(n as u128 + 1));
+        inc
+    };
+    let market =
+        parse_line(r#"{"type": "market_closed", "date": "2024-07-02", "reason": "typhoon"}"#)
+            .expect("parses");
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("many.db")).unwrap();
+    let input = |n: usize| -> Lines {
+        std::iter::once(market.clone())
+            .chain((0..n).map(registration))
+            .enumerate()
+            .map(|(i, inc)| (i + 1, inc))
+            .collect()
+    };
+    let err = append(
+        &mut store,
+        input(MAX_ISSUERS_PER_APPEND + 1),
+        now(),
+        "t",
+        AppendOptions::default(),
+    )
+    .expect_err("one issuer too many");
+    let r = err.rejection().expect("a rejection");
+    assert_eq!(r.line, Some(MAX_ISSUERS_PER_APPEND + 2), "{err}");
+    assert_eq!(r.field.as_deref(), Some("issuer"));
+    assert!(
+        r.message.contains(&MAX_ISSUERS_PER_APPEND.to_string()),
+        "{err}"
+    );
+    assert!(
+        r.hint.as_deref().is_some_and(|h| h.contains("split")),
+        "{err}"
+    );
+    assert_eq!(store.count().unwrap(), 0, "nothing written");
+    let ok = append(
+        &mut store,
+        input(MAX_ISSUERS_PER_APPEND),
+        now(),
+        "t",
+        AppendOptions::default(),
+    )
+    .expect("exactly the bound");
+    assert_eq!(ok.appended, MAX_ISSUERS_PER_APPEND + 1);
+}

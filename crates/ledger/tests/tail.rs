@@ -299,7 +299,10 @@ fn run(ops: Vec<(Kind, Step, u8)>, windows: Option<(u64, bool)>) -> Result<usize
         if let Some(r) = reference.as_mut() {
             let want = append_into(r, lines(&batch), now(), "t", defaults, &mut Vec::new());
             prop_assert_eq!(
-                result.as_ref().map(|s| s.appended).map_err(|e| e.to_string()),
+                result
+                    .as_ref()
+                    .map(|s| s.appended)
+                    .map_err(|e| e.to_string()),
                 want.as_ref().map(|s| s.appended).map_err(|e| e.to_string()),
                 "batch {:?}",
                 batch
