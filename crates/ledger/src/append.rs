@@ -1193,44 +1193,25 @@ impl Loader {
     /// voided events and the corrections left out: the state the
     /// corrections replayed to), each one's content added to the filter.
     fn replay_live<T: EventTx>(&mut self, tx: &T, stream: &str) -> Result<Register, LedgerError> {
+        use crate::replay::{corrections, replay_live};
         let mut decoder = Decoder::new();
-        let mut voided: HashSet<Uuid> = HashSet::new();
-        if stream != MARKET_STREAM {
-            tx.scan(&ReadFilter::stream(stream), |row| {
-                if row.event_type == "event_voided" {
-                    if let Event::EventVoided(v) = decoder.decode(row)?.event {
-                        voided.insert(v.voided_id);
-                    }
-                }
-                Ok::<(), LedgerError>(())
-            })?;
-        }
+        let voided: HashSet<Uuid> = if stream == MARKET_STREAM {
+            HashSet::new()
+        } else {
+            corrections(tx, stream, &mut decoder)?
+                .into_iter()
+                .map(|(_, id)| id)
+                .collect()
+        };
         let mut register = Register::replaying_log();
-        tx.scan(&ReadFilter::stream(stream), |row| {
-            let rec = decoder.decode(row)?;
-            if let Event::EventVoided(v) = &rec.event {
-                if v.issuer.is_some() {
-                    if !voided.contains(&v.voided_id) {
-                        return Err(LedgerError::Inconsistent(format!(
-                            "log position {}: an event_voided stored as {}: run `shareledger audit`",
-                            row.position, row.event_type
-                        )));
-                    }
-                    return Ok(());
-                }
-            }
-            if voided.contains(&rec.id) {
-                return Ok(());
-            }
-            if let (Some(bloom), Some(_)) = (self.bloom.as_mut(), rec.event.issuer()) {
+        let mut bloom = self.bloom.as_mut();
+        let mut note = |rec: &Recorded| {
+            if let (Some(bloom), Some(_)) = (bloom.as_mut(), rec.event.issuer()) {
                 bloom.insert(content_key(&rec.event));
             }
-            register.execute(rec).map_err(|r| {
-                LedgerError::Inconsistent(format!(
-                    "log position {} ({}) no longer replays: {r}: run `shareledger audit` for details",
-                    row.position, row.event_type
-                ))
-            })
+        };
+        tx.scan(&ReadFilter::stream(stream), |row| {
+            replay_live(&mut register, &mut decoder, &voided, row, &mut note)
         })?;
         register.mark_voided(stream, voided);
         Ok(register)

@@ -1,11 +1,16 @@
 //! Replaying the log into registers: one issuer as known at a time
 //! ([`load_issuer`]), every stream on several threads ([`for_each_stream`]),
-//! the whole log ([`replay_all`]).
+//! the whole log ([`replay_all`]); and, for a register without history
+//! (the append's), a stream's corrections read first ([`corrections`])
+//! and its live events replayed row by row ([`replay_live`]).
+
+use std::collections::HashSet;
 
 use chrono::{DateTime, FixedOffset};
-use shareledger_core::event::MARKET_STREAM;
+use shareledger_core::event::{Event, Recorded, MARKET_STREAM};
 use shareledger_core::state::Register;
-use shareledger_store::{EventRef, EventStore, ReadFilter, StoreError, StoredEvent};
+use shareledger_store::{EventRead, EventRef, EventStore, ReadFilter, StoreError, StoredEvent};
+use uuid::Uuid;
 
 use crate::decode::Decoder;
 use crate::error::LedgerError;
@@ -162,4 +167,65 @@ pub fn load_issuer<S: EventStore>(
         )));
     }
     Ok(register)
+}
+
+/// The corrections of `stream` (`event_voided` with an issuer): each one's
+/// log position and the id it voids, read through the index of events
+/// without a date (a correction has none; [`replay_live`] refuses one
+/// stored otherwise, so none is missed silently).
+pub(crate) fn corrections<T: EventRead>(
+    tx: &T,
+    stream: &str,
+    decoder: &mut Decoder,
+) -> Result<Vec<(u64, Uuid)>, LedgerError> {
+    let mut voids = Vec::new();
+    tx.scan_on_date(stream, None, |row| {
+        if row.event_type == "event_voided" {
+            if let Event::EventVoided(v) = decoder.decode(row)?.event {
+                if v.issuer.is_some() {
+                    voids.push((row.position, v.voided_id));
+                }
+            }
+        }
+        Ok::<(), LedgerError>(())
+    })?;
+    Ok(voids)
+}
+
+/// Replay one stored row into `register` (without history) unless it is a
+/// correction or an event one voids (`voided`, read first with
+/// [`corrections`]: the state the corrections replayed to); `live` sees
+/// each event replayed. An event the core now refuses means the log is
+/// inconsistent: an error that points to `audit`.
+pub(crate) fn replay_live(
+    register: &mut Register,
+    decoder: &mut Decoder,
+    voided: &HashSet<Uuid>,
+    row: EventRef<'_>,
+    live: &mut dyn FnMut(&Recorded),
+) -> Result<(), LedgerError> {
+    let rec = decoder.decode(row)?;
+    if let Event::EventVoided(v) = &rec.event {
+        if v.issuer.is_some() {
+            if !voided.contains(&v.voided_id) {
+                // Not found through the index of events without a date:
+                // its stored columns disagree with it.
+                return Err(LedgerError::Inconsistent(format!(
+                    "log position {}: an event_voided stored as {} with a date: run `shareledger audit`",
+                    row.position, row.event_type
+                )));
+            }
+            return Ok(());
+        }
+    }
+    if voided.contains(&rec.id) {
+        return Ok(());
+    }
+    live(&rec);
+    register.execute(rec).map_err(|r| {
+        LedgerError::Inconsistent(format!(
+            "log position {} ({}) no longer replays: {r}: run `shareledger audit` for details",
+            row.position, row.event_type
+        ))
+    })
 }

@@ -29,14 +29,15 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use shareledger_core::calendar::BusinessCalendar;
-use shareledger_core::event::{Event, Recorded};
+use shareledger_core::event::Recorded;
 use shareledger_core::state::{IssuerState, Register};
 use shareledger_returns::checks::{self, Finding};
-use shareledger_store::{EventRead, EventRef, ReadFilter};
+use shareledger_store::{EventRead, ReadFilter};
 use uuid::Uuid;
 
 use crate::decode::Decoder;
 use crate::error::LedgerError;
+use crate::replay::{corrections, replay_live};
 
 /// An issuer with at least this many events (stored and appended) has its
 /// findings worked out window by window; a shorter history is replayed
@@ -190,18 +191,7 @@ fn rebuilt<T: EventRead>(
     j: &Judging<'_>,
     decoder: &mut Decoder,
 ) -> Result<Option<(Option<IssuerState>, IssuerState, BTreeMap<NaiveDate, u64>)>, LedgerError> {
-    // The corrections: (position, id voided).
-    let mut voids: Vec<(u64, Uuid)> = Vec::new();
-    tx.scan_on_date(issuer, None, |row| {
-        if row.event_type == "event_voided" {
-            if let Event::EventVoided(v) = decoder.decode(row)?.event {
-                if v.issuer.is_some() {
-                    voids.push((row.position, v.voided_id));
-                }
-            }
-        }
-        Ok::<(), LedgerError>(())
-    })?;
+    let voids = corrections(tx, issuer, decoder)?;
     let voided_before: HashSet<Uuid> = voids
         .iter()
         .filter(|(p, _)| *p <= j.start)
@@ -216,8 +206,13 @@ fn rebuilt<T: EventRead>(
         to_position: Some(j.start),
         ..ReadFilter::default()
     };
+    let mut count = |rec: &Recorded| {
+        if let Some(d) = rec.event.effective_date() {
+            *days.entry(d).or_default() += 1;
+        }
+    };
     tx.scan(&stored, |row| {
-        replay_live(&mut register, decoder, &voided_before, &mut days, row)
+        replay_live(&mut register, decoder, &voided_before, row, &mut count)
     })?;
     register.mark_voided(issuer, voided_before.iter().copied());
     let before = register.issuer(issuer).cloned();
@@ -230,57 +225,25 @@ fn rebuilt<T: EventRead>(
             ..ReadFilter::default()
         };
         tx.scan(&batch, |row| {
-            replay_live(&mut register, decoder, &voided_after, &mut days, row)
+            replay_live(&mut register, decoder, &voided_after, row, &mut count)
         })?;
     } else {
         // A correction in the batch: the issuer rebuilt without what it voids.
         register = Register::replaying_log();
-        days.clear();
+        let mut all: BTreeMap<NaiveDate, u64> = BTreeMap::new();
         tx.scan(&ReadFilter::stream(issuer), |row| {
-            replay_live(&mut register, decoder, &voided_after, &mut days, row)
+            replay_live(&mut register, decoder, &voided_after, row, &mut |rec| {
+                if let Some(d) = rec.event.effective_date() {
+                    *all.entry(d).or_default() += 1;
+                }
+            })
         })?;
+        days = all;
     }
     register.mark_voided(issuer, voided_after.iter().copied());
     Ok(register
         .take_issuer(issuer)
         .map(|after| (before, after, days)))
-}
-
-/// Replay one stored row into `register` unless it is a correction or
-/// voided (`voided`); count it on its day.
-fn replay_live(
-    register: &mut Register,
-    decoder: &mut Decoder,
-    voided: &HashSet<Uuid>,
-    days: &mut BTreeMap<NaiveDate, u64>,
-    row: EventRef<'_>,
-) -> Result<(), LedgerError> {
-    let rec = decoder.decode(row)?;
-    if let Some(d) = rec.event.effective_date() {
-        *days.entry(d).or_default() += 1;
-    }
-    if let Event::EventVoided(v) = &rec.event {
-        if v.issuer.is_some() {
-            if !voided.contains(&v.voided_id) {
-                // Read as a correction here, not through the index of
-                // events without a date: its stored columns disagree.
-                return Err(LedgerError::Inconsistent(format!(
-                    "log position {}: an event_voided stored as {} with a date: run `shareledger audit`",
-                    row.position, row.event_type
-                )));
-            }
-            return Ok(());
-        }
-    }
-    if voided.contains(&rec.id) {
-        return Ok(());
-    }
-    register.execute(rec).map_err(|r| {
-        LedgerError::Inconsistent(format!(
-            "log position {} ({}) no longer replays: {r}: run `shareledger audit` for details",
-            row.position, row.event_type
-        ))
-    })
 }
 
 /// The first day of each window: days taken in order until the window
