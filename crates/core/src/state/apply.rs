@@ -35,7 +35,7 @@ pub(super) fn apply_issuer_event(issuer: &mut IssuerState, r: &Recorded) {
         Event::ShareClassDefined(e) => {
             issuer
                 .classes
-                .insert(e.class.clone(), ClassState::new(e.clone()));
+                .insert(e.class.clone(), Box::new(ClassState::new(e.clone())));
         }
         Event::OpeningBalance(e) => {
             let class = issuer.classes.get_mut(&e.class).expect("checked");

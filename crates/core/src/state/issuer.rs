@@ -108,7 +108,7 @@ pub struct IssuerState {
     pub(super) primary_listing: bool,
     pub(super) signatory: Option<Signatory>,
     pub(super) presentation: Presentation,
-    pub(super) classes: BTreeMap<String, ClassState>,
+    pub(super) classes: BTreeMap<String, Box<ClassState>>,
     pub(super) schemes: BTreeMap<String, SchemeState>,
     /// Warrants, convertibles and other arrangements, by name.
     pub(super) instruments: BTreeMap<String, InstrumentState>,
@@ -238,7 +238,7 @@ impl IssuerState {
     }
 
     /// Its share classes by id.
-    pub fn classes(&self) -> &BTreeMap<String, ClassState> {
+    pub fn classes(&self) -> &BTreeMap<String, Box<ClassState>> {
         &self.classes
     }
 
@@ -288,7 +288,7 @@ impl IssuerState {
     }
 
     pub fn class(&self, id: &str) -> Option<&ClassState> {
-        self.classes.get(id)
+        self.classes.get(id).map(|c| &**c)
     }
 
     /// The date of the issuer's first recorded filing (the earliest date of
@@ -324,7 +324,7 @@ impl IssuerState {
     }
 
     pub(super) fn class_or_refuse(&self, class: &str) -> Result<&ClassState, Refusal> {
-        self.classes.get(class).ok_or_else(|| {
+        self.classes.get(class).map(|c| &**c).ok_or_else(|| {
             let known: Vec<&str> = self.classes.keys().map(String::as_str).collect();
             Refusal::new(
                 K::UnknownClass,
