@@ -101,12 +101,17 @@ pub(crate) fn introduced<T: EventRead>(
     let mut decoder = Decoder::new();
     let (before, after, days) = match states {
         Some((before, after)) => {
-            // The days of the issuer's repurchases, counted (most of what a
-            // window holds: an estimate of its size is enough).
+            // What a window will hold, estimated from the state: each
+            // day's repurchases counted, and each other day with a
+            // movement of shares as one event (an estimate is enough).
             let mut days: BTreeMap<NaiveDate, u64> = BTreeMap::new();
             for class in after.classes().values() {
                 for (day, (_, _, n)) in class.repurchased() {
                     *days.entry(*day).or_default() += n;
+                }
+                for day in class.days().keys() {
+                    let n = days.entry(*day).or_default();
+                    *n = (*n).max(1);
                 }
             }
             (Some(before), after, days)
