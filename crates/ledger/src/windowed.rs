@@ -66,7 +66,7 @@ impl Default for Windowing {
     fn default() -> Self {
         Windowing {
             min_events: WINDOWED_MIN_EVENTS,
-            window_events: WINDOW_EVENTS.max(1),
+            window_events: WINDOW_EVENTS,
             kept_states: true,
         }
     }

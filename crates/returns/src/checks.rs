@@ -260,10 +260,9 @@ fn of_state(
     approved(issuer, f)
 }
 
-fn approved(issuer: &IssuerState, f: Vec<(Key, Finding)>) -> Vec<(Key, Finding)> {
-    let (keys, mut findings): (Vec<Key>, Vec<Finding>) = f.into_iter().unzip();
-    apply_exchange_approvals(issuer, &mut findings);
-    keys.into_iter().zip(findings).collect()
+fn approved(issuer: &IssuerState, mut f: Vec<(Key, Finding)>) -> Vec<(Key, Finding)> {
+    apply_exchange_approvals(issuer, f.iter_mut().map(|(_, f)| f));
+    f
 }
 
 /// The rule checks of one issuer run window after window of days, so that
@@ -392,9 +391,12 @@ pub type Repurchase<'a> = (&'a Recorded, &'a shareledger_core::event::SharesRepu
 /// by default every finding of that rule dated on the approval's date)
 /// stays visible, as a warning saying it was approved: information, not a
 /// breach. Rules are compared as written, spaces ignored ("10.06(3)").
-pub fn apply_exchange_approvals(issuer: &IssuerState, findings: &mut [Finding]) {
+pub fn apply_exchange_approvals<'f>(
+    issuer: &IssuerState,
+    findings: impl IntoIterator<Item = &'f mut Finding>,
+) {
     let norm = |s: &str| s.split_whitespace().collect::<String>();
-    for f in findings.iter_mut() {
+    for f in findings {
         let Some((_, approval)) = issuer.approvals().iter().find(|(_, a)| {
             norm(&a.rule) == norm(&f.rule)
                 && match &a.covers {
@@ -570,24 +572,10 @@ pub fn repurchase_mandate_10_06_1(
         let Some(class) = issuer.class(class) else {
             continue;
         };
-        let next = class
-            .mandates()
-            .iter()
-            .find(|n| n.resolution_date > m.resolution_date)
-            .map(|n| n.resolution_date);
-        let (mut later, mut last) = (same_day, (same_day > 0).then_some(day));
-        for (d, (_, _, count)) in class
-            .repurchased()
-            .range((std::ops::Bound::Excluded(day), std::ops::Bound::Unbounded))
-            .take_while(|(d, _)| {
-                next.is_none_or(|n| **d < n) && m.expiry_date.is_none_or(|x| **d <= x)
-            })
-        {
-            later += count;
-            last = Some(*d);
-        }
-        let Some(last) = last else {
-            continue;
+        let (later, last) = match class.repurchases_under_after(m, day) {
+            Some((n, last)) => (same_day + n, last),
+            None if same_day > 0 => (same_day, day),
+            None => continue,
         };
         let total = class.repurchased_under(m, last).1;
         if let Some(f) = out.get_mut(at) {

@@ -519,6 +519,35 @@ impl ClassState {
             .map_or((before, before), |(_, used)| used)
     }
 
+    /// The resolution date of the mandate that replaces `mandate`, if any.
+    fn replaced_on(&self, mandate: &Mandate) -> Option<NaiveDate> {
+        self.mandates
+            .iter()
+            .find(|m| m.resolution_date > mandate.resolution_date)
+            .map(|m| m.resolution_date)
+    }
+
+    /// The repurchases of this class made under `mandate` (in force: before
+    /// the mandate that replaces it, up to its expiry) on the trade dates
+    /// after `day`: how many (any method) and the last such date; `None`
+    /// when there are none. What the rule 10.06(1) check counts of the
+    /// repurchases after a mandate's breach, without walking the history.
+    pub fn repurchases_under_after(
+        &self,
+        mandate: &Mandate,
+        day: NaiveDate,
+    ) -> Option<(u64, NaiveDate)> {
+        let end = self.replaced_on(mandate);
+        self.repurchased
+            .range((std::ops::Bound::Excluded(day), std::ops::Bound::Unbounded))
+            .take_while(|(d, _)| {
+                end.is_none_or(|e| **d < e) && mandate.expiry_date.is_none_or(|x| **d <= x)
+            })
+            .fold(None, |acc, (d, (_, _, n))| {
+                Some((acc.map_or(0, |(c, _)| c) + n, *d))
+            })
+    }
+
     /// How `mandate` was used, day by day: for each trade date with a
     /// repurchase of this class from the mandate's resolution date until the
     /// next mandate's (which replaces it), the shares repurchased under it
@@ -532,11 +561,7 @@ impl ClassState {
     ) -> impl Iterator<Item = (NaiveDate, (u64, u64))> + 'a {
         let before = mandate.repurchased_before_ledger.unwrap_or(0);
         let start = mandate.resolution_date;
-        let end = self
-            .mandates
-            .iter()
-            .find(|m| m.resolution_date > start)
-            .map(|m| m.resolution_date);
+        let end = self.replaced_on(mandate);
         let mut used = (before, before);
         self.repurchased
             .range(start..)
