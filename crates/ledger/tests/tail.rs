@@ -430,6 +430,92 @@ fn window_by_window_on_postgresql() {
     }
 }
 
+/// A stored row whose effective-date column disagrees with its event
+/// (written behind the ledger's back) is an inconsistency the windowed
+/// findings refuse, pointing to `audit`, never a finding judged on the
+/// wrong day; the append is refused whole.
+#[test]
+fn a_window_refuses_a_row_whose_stored_date_is_not_its_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tampered.db");
+    let mut store = Store::open(&path).unwrap();
+    let mut next = 0u128;
+    let mut batch: Vec<(Uuid, String)> = Vec::new();
+    for l in head() {
+        next += 1;
+        batch.push((Uuid::from_u128(next), l));
+    }
+    for n in 1..4 {
+        next += 1;
+        let text = line(
+            &Kind::Repurchase(false, true, false, false, 100),
+            day(n),
+            n as usize,
+            &[],
+        )
+        .unwrap();
+        batch.push((Uuid::from_u128(next), text));
+    }
+    let options = AppendOptions {
+        findings: true,
+        findings_windows: Windowing {
+            min_events: 0,
+            window_events: 1,
+            kept_states: false,
+        },
+        ..AppendOptions::default()
+    };
+    append_into(
+        &mut store,
+        lines(&batch),
+        now(),
+        "t",
+        options,
+        &mut Vec::new(),
+    )
+    .unwrap();
+    drop(store);
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("DROP TRIGGER events_no_update;").unwrap();
+        let changed = c
+            .execute(
+                "UPDATE events SET effective_date = ?1 WHERE event_type = 'shares_repurchased' AND effective_date = ?2",
+                [day(3).to_string(), day(2).to_string()],
+            )
+            .unwrap();
+        assert_eq!(changed, 1);
+    }
+    let mut store = Store::open(&path).unwrap();
+    let before = store.count().unwrap();
+    next += 1;
+    let back_dated = line(
+        &Kind::Repurchase(false, true, false, false, 100),
+        day(1),
+        9,
+        &[],
+    )
+    .unwrap();
+    let err = append_into(
+        &mut store,
+        lines(&[(Uuid::from_u128(next), back_dated)]),
+        now(),
+        "t",
+        AppendOptions {
+            allow_duplicate: true,
+            ..options
+        },
+        &mut Vec::new(),
+    )
+    .expect_err("a tampered row");
+    let text = err.to_string();
+    assert!(
+        text.contains("stored effective date") && text.contains("audit"),
+        "{text}"
+    );
+    assert_eq!(store.count().unwrap(), before, "nothing written");
+}
+
 /// The histories above do exercise the path: most of their appends are
 /// tails.
 #[test]
